@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Makes sure the real tools the test suite drives are installed:
+# mosquitto (MQTT broker), promtool (Debian's prometheus), nats-server.
+set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
+missing=()
+command -v mosquitto   >/dev/null 2>&1 || missing+=(mosquitto)
+command -v promtool    >/dev/null 2>&1 || missing+=(prometheus)
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system-deps: missing ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "system-deps: installing ${missing[*]} from Debian's packages"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

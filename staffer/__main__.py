@@ -1,0 +1,5 @@
+import sys
+
+from staffer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""The ``staffer`` console script: one argparse front, one module per subcommand.
+
+Each subcommand module exposes ``register(subparsers)``, which adds its parser and
+sets ``func(args) -> int``. Usage and configuration errors exit 2 with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from staffer import __version__
+from staffer.settings import ConfigError
+
+# Subcommand modules, in the order --help lists them.
+COMMANDS: tuple[str, ...] = ("check_config",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="staffer",
+        description="Real-time staffing for contact centers: forecasts queues with "
+        "Erlang C/A models and moves agents between phone, chat and email.",
+    )
+    parser.add_argument("--version", action="version", version=f"staffer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"staffer.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as err:
+        print(f"staffer: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

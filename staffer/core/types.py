@@ -1,0 +1,140 @@
+"""Plain value types shared by the pure core, the daemon shell and the simulator.
+
+Times are POSIX seconds (float, UTC); rates are per second; durations seconds.
+The wire codec converts to and from RFC 3339 and JSON at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Channel = Literal["voice", "chat", "email"]
+Mode = Literal["auto", "shadow", "manual"]
+AgentStatus = Literal["available", "busy", "wrap_up", "break", "offline"]
+STAFFED_STATUSES: frozenset[str] = frozenset({"available", "busy", "wrap_up"})
+MOVABLE_FIRST: tuple[str, ...] = ("available", "wrap_up", "busy")  # preferred order to move
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSnapshot:
+    """One interval of live metrics for one queue (contract §3.1)."""
+
+    ts: float
+    interval_s: float
+    offered: int
+    waiting: int
+    answered: int | None = None
+    abandoned: int | None = None
+    answered_within_target: int | None = None
+    aht_s: float | None = None
+    oldest_wait_s: float | None = None
+    backlog: int | None = None
+    oldest_age_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentState:
+    """An agent's latest reported state (contract §3.2)."""
+
+    agent: str
+    ts: float
+    status: AgentStatus
+    queue: str | None
+    skills: frozenset[str]
+
+    @property
+    def staffed(self) -> bool:
+        return self.status in STAFFED_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """Reassign one agent; a bridge applies it after the agent's current contact."""
+
+    agent: str
+    from_queue: str | None
+    to_queue: str
+    reason: str
+    after_current_contact: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class InFlightMove:
+    """A move already commanded and not yet confirmed by the agent's state."""
+
+    agent: str
+    to_queue: str
+    command_id: str
+    issued_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePlan:
+    """Forecast, staffing and predictions for one queue (contract §3.4)."""
+
+    channel: Channel
+    forecast_arrival_rate: float
+    forecast_aht_s: float
+    assigned: int
+    target: int
+    required: int
+    predicted_service_level: float
+    predicted_asa_s: float
+    predicted_abandon_ratio: float
+    sl_target: float
+    target_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The planner's decision for one site at one clock time."""
+
+    plan_id: str
+    site: str
+    as_of: float
+    mode: Mode
+    queues: dict[str, QueuePlan]
+    moves: tuple[Move, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """Keep a queue's target within [min, max] (either bound optional)."""
+
+    queue: str
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoalOverride:
+    """Temporary service-level goal for a queue."""
+
+    queue: str
+    sl_target: float | None = None
+    target_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    """What supervisors currently impose on a site's planner (derived from overrides)."""
+
+    mode: Mode = "auto"
+    pins: tuple[Pin, ...] = ()
+    goals: tuple[GoalOverride, ...] = ()
+    locked_agents: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """An accepted supervisor override (contract §4); ``expires_at`` None = permanent."""
+
+    override_id: str
+    site: str
+    supervisor: str
+    action: str
+    fields: dict[str, object] = field(default_factory=dict)
+    created_at: float = 0.0
+    expires_at: float | None = None
+    reason: str = ""

@@ -1,0 +1,232 @@
+"""Configuration: TOML plus ``STAFFER_<SECTION>__<KEY>`` environment overrides.
+
+Validated once at start-up into frozen pydantic models and passed down; nothing
+reads configuration from globals. Every value is in SI units (seconds, per-second
+rates, ratios in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Channel = Literal["voice", "chat", "email"]
+Mode = Literal["auto", "shadow", "manual"]
+Clock = Literal["wall", "event"]
+
+DEFAULT_CONFIG_PATH = Path("config/staffer.toml")
+ENV_PREFIX = "STAFFER_"
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is invalid; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttSettings(_Section):
+    url: str = "mqtt://127.0.0.1:1883"
+    topic_prefix: Identifier = "staffer"
+    client_id: str = "staffer"
+    username: str | None = None
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    protocol: Literal["auto", "5", "3.1.1"] = "auto"
+    keepalive_s: float = Field(30.0, gt=0)
+    reconnect_min_s: float = Field(0.5, gt=0)
+    reconnect_max_s: float = Field(30.0, gt=0)
+    max_payload_bytes: int = Field(65536, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        if not v.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("must start with mqtt:// or mqtts://")
+        return v
+
+
+class HttpSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(9464, ge=0, le=65535)
+
+
+class StateSettings(_Section):
+    path: Path = Path("staffer-state.db")
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class PlannerSettings(_Section):
+    interval_s: float = Field(300.0, gt=0, le=86400)
+    horizon_s: float = Field(900.0, gt=0, le=86400)
+    clock: Clock = "wall"
+    mode: Mode = "auto"
+    min_dwell_s: float = Field(600.0, ge=0)
+    max_moves_per_cycle: int = Field(10, ge=0)
+    move_timeout_s: float = Field(300.0, gt=0)
+    hysteresis: float = Field(0.02, ge=0, le=1)
+    override_ttl_s: float = Field(3600.0, gt=0)
+    smoothing_half_life_s: float = Field(900.0, gt=0)
+    forecast_weight: float = Field(0.5, ge=0, le=1)
+
+
+class ClusterSettings(_Section):
+    shard_index: int | Literal["auto"] = 0
+    shard_count: int = Field(1, ge=1)
+
+
+class QueueSettings(_Section):
+    id: Identifier
+    channel: Channel
+    sl_target: float = Field(0.8, ge=0, le=1)
+    target_s: float = Field(20.0, gt=0)
+    patience_s: float | None = Field(None, gt=0)
+    max_abandon: float | None = Field(None, ge=0, le=1)
+    concurrency: int = Field(1, ge=1, le=20)
+    weight: float = Field(1.0, gt=0)
+    aht_s: float = Field(300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _channel_rules(self) -> QueueSettings:
+        if self.concurrency > 1 and self.channel != "chat":
+            raise ValueError("concurrency > 1 is only meaningful for chat queues")
+        return self
+
+
+def default_queues() -> list[QueueSettings]:
+    """The contract's default: one queue per channel named phone, chat, email."""
+    return [
+        QueueSettings(id="phone", channel="voice", sl_target=0.8, target_s=20.0, aht_s=240.0),
+        QueueSettings(id="chat", channel="chat", sl_target=0.8, target_s=60.0, aht_s=480.0,
+                      concurrency=2),
+        QueueSettings(id="email", channel="email", sl_target=0.9, target_s=14400.0, aht_s=360.0),
+    ]
+
+
+class SiteSettings(_Section):
+    id: Identifier
+    queues: list[QueueSettings] = Field(default_factory=default_queues, min_length=1,
+                                        max_length=200)
+    forecast_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _unique_queues(self) -> SiteSettings:
+        ids = [q.id for q in self.queues]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate queue id(s): {', '.join(dup)}")
+        return self
+
+    def queue(self, queue_id: str) -> QueueSettings | None:
+        return next((q for q in self.queues if q.id == queue_id), None)
+
+
+class Settings(_Section):
+    mqtt: MqttSettings = MqttSettings()
+    http: HttpSettings = HttpSettings()
+    state: StateSettings = StateSettings()
+    log: LogSettings = LogSettings()
+    planner: PlannerSettings = PlannerSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    sites: list[SiteSettings] = Field(default_factory=lambda: [SiteSettings(id="main")],
+                                      min_length=1, max_length=10000)
+
+    @model_validator(mode="after")
+    def _unique_sites(self) -> Settings:
+        ids = [s.id for s in self.sites]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate site id(s): {', '.join(dup)}")
+        return self
+
+    def site(self, site_id: str) -> SiteSettings | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Env values are TOML/JSON literals when they parse as one, else strings."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        pass
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Overlay ``STAFFER_<SECTION>__<KEY>=value`` variables onto raw config data."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX):].partition("__")
+        section, key = section.lower(), key.lower()
+        if not section or not key:
+            continue
+        if section == "sites":
+            raise ConfigError(f"{name}: sites cannot be set from the environment")
+        table = out.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name}: [{section}] is not a table")
+        table[key] = _parse_env_value(raw)
+    return out
+
+
+def _describe(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "config"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    extra = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    value = first.get("input")
+    shown = "" if first["type"] in ("missing", "extra_forbidden") or isinstance(
+        value, dict | list) else f" (got {value!r})"
+    return f"{loc}: {msg}{shown}{extra}"
+
+
+def settings_from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    """Validate raw config data (with env overrides) into Settings or raise ConfigError."""
+    merged = apply_env(dict(data), os.environ if env is None else env)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as err:
+        raise ConfigError(_describe(err)) from None
+
+
+def load_settings(path: str | Path | None = None,
+                  env: Mapping[str, str] | None = None) -> Settings:
+    """Read a TOML file (or defaults when ``path`` is None and the default file is absent)."""
+    explicit = path is not None
+    p = Path(path) if explicit else DEFAULT_CONFIG_PATH
+    if not p.exists():
+        if explicit:
+            raise ConfigError(f"{p}: no such configuration file")
+        return settings_from_dict({}, env)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{p}: invalid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{p}: cannot read: {err}") from None
+    try:
+        return settings_from_dict(data, env)
+    except ConfigError as err:
+        raise ConfigError(f"{p}: {err}") from None
