@@ -138,3 +138,57 @@ class Override:
     created_at: float = 0.0
     expires_at: float | None = None
     reason: str = ""
+
+
+# -- supervisor requests, replies and audit (contract §4); added for core/overrides.py ----------
+
+RequestId = str | int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRequest:
+    """A decoded supervisor request: envelope plus the action's raw fields.
+
+    ``ttl_given`` distinguishes an absent ``ttl_s`` (use the default) from an
+    explicit ``null`` (permanent; allowed for ``mode`` only).
+    """
+
+    id: RequestId
+    action: str
+    fields: dict[str, object] = field(default_factory=dict)
+    ttl_s: float | None = None
+    ttl_given: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedRequest:
+    """A supervisor request that could not be decoded; it still gets a reply."""
+
+    id: RequestId
+    reason: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideReply:
+    """The one reply to one request (contract §4); the codec renders it as JSON."""
+
+    id: RequestId
+    ok: bool
+    override_id: str | None = None
+    expires_at: float | None = None
+    code: str | None = None
+    message: str | None = None
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One audit-log entry: who (actor) did what (kind, payload) when, for which site."""
+
+    ts: float
+    site: str
+    kind: str
+    actor: str
+    payload: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,177 @@
+"""MQTT topic names of contract §2: builders, subscription filters and a parser.
+
+This is the only module that knows topic layouts. Builders validate every
+variable segment (non-empty, no ``/``, no wildcards, no NUL) so the daemon can
+never publish to, or subscribe with, a topic it did not mean. ``parse`` maps an
+inbound topic to a ``Route`` or returns None for anything that is not one of the
+four inbound shapes (including our own outbound topics and malformed names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+RouteKind = Literal["queue_metrics", "site_metrics", "agent_state", "override"]
+
+MAX_TOPIC_BYTES = 65535  # MQTT limit on a topic name (UTF-8 bytes)
+MAX_SEGMENT_CHARS = 256  # our own bound on one variable segment
+_BAD_CHARS = frozenset("/+#\x00")
+
+
+class TopicError(ValueError):
+    """A topic segment or prefix is unusable (empty, wildcard, slash, too long)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where an inbound message belongs: its kind, site and the kind's id segment."""
+
+    kind: RouteKind
+    site: str
+    queue: str | None = None
+    agent: str | None = None
+    supervisor: str | None = None
+
+
+def valid_segment(segment: str) -> bool:
+    """True when ``segment`` can be one level of a concrete topic name."""
+    return (
+        isinstance(segment, str)
+        and 0 < len(segment) <= MAX_SEGMENT_CHARS
+        and not (_BAD_CHARS & set(segment))
+    )
+
+
+def _seg(segment: str, what: str) -> str:
+    if not valid_segment(segment):
+        raise TopicError(f"invalid {what} topic segment: {segment!r}")
+    return segment
+
+
+class Topics:
+    """Topic builders and parser for one prefix (``[mqtt] topic_prefix``).
+
+    The prefix may have several levels (``acme/staffer``); each level must be a
+    valid segment.
+    """
+
+    def __init__(self, prefix: str = "staffer") -> None:
+        if not isinstance(prefix, str) or not prefix:
+            raise TopicError("topic prefix must be a non-empty string")
+        parts = prefix.split("/")
+        for part in parts:
+            _seg(part, "prefix")
+        self.prefix = prefix
+        self._prefix_parts = tuple(parts)
+        self._n = len(parts)
+
+    def _t(self, *segments: str) -> str:
+        topic = "/".join((self.prefix, *segments))
+        if len(topic.encode("utf-8")) > MAX_TOPIC_BYTES:
+            raise TopicError("topic longer than the MQTT limit")
+        return topic
+
+    # -- inbound ----------------------------------------------------------------
+    def queue_metrics(self, site: str, queue: str) -> str:
+        """``{p}/{site}/queues/{queue}/metrics`` — one queue's snapshot (in)."""
+        return self._t(_seg(site, "site"), "queues", _seg(queue, "queue"), "metrics")
+
+    def site_metrics(self, site: str) -> str:
+        """``{p}/{site}/metrics`` — all queues of a site in one snapshot (in)."""
+        return self._t(_seg(site, "site"), "metrics")
+
+    def agent_state(self, site: str, agent: str) -> str:
+        """``{p}/{site}/agents/{agent}/state`` — one agent's state (in)."""
+        return self._t(_seg(site, "site"), "agents", _seg(agent, "agent"), "state")
+
+    def override(self, site: str, supervisor: str) -> str:
+        """``{p}/{site}/override/{supervisor}`` — a supervisor's request (in)."""
+        return self._t(_seg(site, "site"), "override", _seg(supervisor, "supervisor"))
+
+    # -- outbound ---------------------------------------------------------------
+    def override_reply(self, site: str, supervisor: str) -> str:
+        """``{p}/{site}/override/{supervisor}/reply`` — the reply to a request (out)."""
+        return self.override(site, supervisor) + "/reply"
+
+    def overrides(self, site: str) -> str:
+        """``{p}/{site}/overrides`` — retained list of active overrides (out)."""
+        return self._t(_seg(site, "site"), "overrides")
+
+    def commands(self, site: str) -> str:
+        """``{p}/{site}/commands`` — a batch of moves (out)."""
+        return self._t(_seg(site, "site"), "commands")
+
+    def plan(self, site: str) -> str:
+        """``{p}/{site}/plan`` — retained current plan (out)."""
+        return self._t(_seg(site, "site"), "plan")
+
+    def status(self) -> str:
+        """``{p}/status`` — retained online/offline status and last will (out)."""
+        return self._t("status")
+
+    # -- subscriptions ----------------------------------------------------------
+    def site_subscriptions(self, site: str) -> list[str]:
+        """The four inbound filters for one site."""
+        s = _seg(site, "site")
+        return [
+            self._t(s, "queues", "+", "metrics"),
+            self._t(s, "metrics"),
+            self._t(s, "agents", "+", "state"),
+            self._t(s, "override", "+"),
+        ]
+
+    def subscriptions(self, site_ids: Iterable[str] | None = None) -> list[str]:
+        """Inbound filters for the given sites (4 per site, deduplicated, in order).
+
+        ``None`` returns the wildcard form (``wildcard_subscriptions``), which a
+        replica with many sites should prefer; it must then drop routes for sites
+        it does not own (``parse`` + ownership check).
+        """
+        if site_ids is None:
+            return self.wildcard_subscriptions()
+        out: list[str] = []
+        seen: set[str] = set()
+        for site in site_ids:
+            if site in seen:
+                continue
+            seen.add(site)
+            out.extend(self.site_subscriptions(site))
+        return out
+
+    def wildcard_subscriptions(self) -> list[str]:
+        """Four filters covering every site (``{p}/+/...``)."""
+        return [
+            self._t("+", "queues", "+", "metrics"),
+            self._t("+", "metrics"),
+            self._t("+", "agents", "+", "state"),
+            self._t("+", "override", "+"),
+        ]
+
+    # -- parsing ----------------------------------------------------------------
+    def parse(self, topic: str) -> Route | None:
+        """Route an inbound topic name, or None when it is not one of ours.
+
+        Rejects wildcards, empty or oversized segments, other prefixes and every
+        outbound topic (``.../reply``, ``.../plan`` ...).
+        """
+        if not isinstance(topic, str) or len(topic) > MAX_TOPIC_BYTES:
+            return None
+        parts = topic.split("/")
+        n = self._n
+        if tuple(parts[:n]) != self._prefix_parts:
+            return None
+        rest = parts[n:]
+        if not rest or not all(valid_segment(p) for p in rest):
+            return None
+        site = rest[0]
+        if len(rest) == 2 and rest[1] == "metrics":
+            return Route("site_metrics", site)
+        if len(rest) == 3 and rest[1] == "override":
+            return Route("override", site, supervisor=rest[2])
+        if len(rest) == 4 and rest[3] == "metrics" and rest[1] == "queues":
+            return Route("queue_metrics", site, queue=rest[2])
+        if len(rest) == 4 and rest[3] == "state" and rest[1] == "agents":
+            return Route("agent_state", site, agent=rest[2])
+        return None
