@@ -1,0 +1,310 @@
+"""The MQTT port: the only module that imports aiomqtt/paho.
+
+`MqttPort.run(handler)` keeps a connection alive for the daemon's lifetime:
+
+* connect with exponential backoff + full jitter between ``reconnect_min_s`` and
+  ``reconnect_max_s``; re-subscribe after every (re)connect;
+* MQTT v5 when ``protocol`` is "5" or "auto" ("auto" falls back to 3.1.1 when the
+  broker refuses v5, e.g. NATS); works fully on 3.1.1 brokers;
+* a retained last will (the offline status) on the status topic, a retained online
+  status after each connect and a retained offline status on clean shutdown;
+* TLS for ``mqtts://`` (``ca_file``, ``cert_file``/``key_file``), username plus a
+  password read from ``password_file`` at each connect (never logged);
+* payloads over ``max_payload_bytes`` are delivered as ``Inbound(oversized=True,
+  payload=b"")`` so the app can count them and, for a request, reply.
+
+Inbound messages are handed to an async handler one at a time, in arrival order.
+Publishing while disconnected drops the message and returns False (logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from staffer.settings import MqttSettings
+
+log = logging.getLogger("staffer.mqtt")
+
+_V5_REFUSED = {1, 0x84}  # 3.1.1 "unacceptable protocol version" / v5 "unsupported protocol"
+_SUBSCRIBE_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One received message, library-neutral."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+    response_topic: str | None = None  # MQTT v5 request/response
+    correlation_data: bytes | None = None
+    oversized: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where and how to connect, parsed from ``[mqtt] url``."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @property
+    def display(self) -> str:
+        """The URL without credentials, safe to log."""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def parse_url(url: str) -> BrokerAddress:
+    """``mqtt[s]://[user[:password]@]host[:port]`` -> BrokerAddress (ValueError if bad)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ValueError("mqtt.url must start with mqtt:// or mqtts://")
+    tls = parts.scheme == "mqtts"
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError as err:
+        raise ValueError(f"mqtt.url: bad port: {err}") from None
+    if not parts.hostname:
+        raise ValueError("mqtt.url: missing host")
+    return BrokerAddress(parts.hostname, port, tls, parts.username, parts.password)
+
+
+def backoff_delays(min_s: float, max_s: float,
+                   rng: random.Random | None = None) -> Iterable[float]:
+    """Endless exponential backoff with full jitter: uniform(min, min(max, min*2**n))."""
+    r = rng or random.Random()
+    ceiling = min_s
+    while True:
+        yield r.uniform(min_s, max(min_s, ceiling))
+        ceiling = min(max_s, ceiling * 2)
+
+
+def _read_password(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    return path.read_text(encoding="utf-8").rstrip("\r\n")
+
+
+class MqttPort:
+    """A long-lived MQTT connection with presence, reconnects and request/response."""
+
+    def __init__(self, settings: MqttSettings, *, client_id: str, status_topic: str,
+                 online_payload: bytes, offline_payload: bytes,
+                 subscriptions: Sequence[str] = (),
+                 on_state: Callable[[bool], None] | None = None) -> None:
+        self._settings = settings
+        self._address = parse_url(settings.url)
+        self._client_id = client_id
+        self._status_topic = status_topic
+        self._online = online_payload
+        self._offline = offline_payload
+        self._subscriptions: list[str] = list(subscriptions)
+        self._on_state = on_state
+        self._client: aiomqtt.Client | None = None
+        self._connected = False
+        self._v5 = settings.protocol in ("5", "auto")
+        self._queue: asyncio.Queue[aiomqtt.Message] | None = None
+
+    # --- state -------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        """True while a broker session is up."""
+        return self._connected
+
+    @property
+    def protocol(self) -> str:
+        """The protocol in use (or to be tried next): "5" or "3.1.1"."""
+        return "5" if self._v5 else "3.1.1"
+
+    @property
+    def backlog(self) -> int:
+        """Received messages not yet handled (for benchmarks and health)."""
+        return self._queue.qsize() if self._queue is not None else 0
+
+    def _set_connected(self, value: bool) -> None:
+        if value != self._connected:
+            self._connected = value
+            if self._on_state is not None:
+                self._on_state(value)
+
+    # --- subscriptions -------------------------------------------------------------
+    async def set_subscriptions(self, topics: Sequence[str]) -> None:
+        """Replace the subscription set (config reload); applied live when connected."""
+        old, new = set(self._subscriptions), list(dict.fromkeys(topics))
+        self._subscriptions = new
+        client = self._client
+        if client is None or not self._connected:
+            return
+        gone = sorted(old - set(new))
+        with contextlib.suppress(aiomqtt.MqttError):
+            if gone:
+                await client.unsubscribe(gone)
+            await self._subscribe(client, [t for t in new if t not in old])
+
+    async def _subscribe(self, client: aiomqtt.Client, topics: Sequence[str]) -> None:
+        for i in range(0, len(topics), _SUBSCRIBE_BATCH):
+            batch = [(t, 1) for t in topics[i:i + _SUBSCRIBE_BATCH]]
+            if batch:
+                await client.subscribe(batch)
+
+    # --- connection loop -----------------------------------------------------------
+    def _make_client(self) -> aiomqtt.Client:
+        s = self._settings
+        tls = None
+        if self._address.tls:
+            tls = aiomqtt.TLSParameters(
+                ca_certs=str(s.ca_file) if s.ca_file else None,
+                certfile=str(s.cert_file) if s.cert_file else None,
+                keyfile=str(s.key_file) if s.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        username = s.username or self._address.username
+        password = _read_password(s.password_file) or self._address.password
+        port = self
+
+        class _Queue(asyncio.Queue):  # type: ignore[type-arg]
+            """aiomqtt's incoming queue, kept so we can drain it without a task per message."""
+
+            def __init__(self, maxsize: int = 0) -> None:
+                super().__init__(maxsize)
+                port._queue = self
+
+        return aiomqtt.Client(
+            self._address.host, self._address.port,
+            username=username, password=password if username else None,
+            identifier=self._client_id,
+            protocol=aiomqtt.ProtocolVersion.V5 if self._v5 else aiomqtt.ProtocolVersion.V311,
+            will=aiomqtt.Will(self._status_topic, self._offline, qos=1, retain=True),
+            clean_session=None if self._v5 else True,
+            keepalive=int(max(1, s.keepalive_s)),
+            tls_params=tls, timeout=10, queue_type=_Queue,
+            logger=logging.getLogger("mqtt"),
+        )
+
+    async def run(self, handler: Callable[[Inbound], Awaitable[None]]) -> None:
+        """Connect, subscribe and feed ``handler`` until cancelled.
+
+        Cancelling the task is the clean shutdown: a retained offline status is
+        published, then the session is closed (so the last will is not sent).
+        """
+        min_s, max_s = self._settings.reconnect_min_s, self._settings.reconnect_max_s
+        delays = iter(backoff_delays(min_s, max_s))
+        while True:
+            try:
+                client = self._make_client()
+                async with client:
+                    self._client = client
+                    await self._subscribe(client, self._subscriptions)
+                    await client.publish(self._status_topic, self._online, qos=1, retain=True)
+                    self._set_connected(True)
+                    delays = iter(backoff_delays(min_s, max_s))
+                    log.info("connected to %s (MQTT %s)", self._address.display, self.protocol)
+                    try:
+                        await self._consume(client, handler)
+                    except asyncio.CancelledError:
+                        await self._publish_offline(client)
+                        raise
+            except MqttConnectError as err:
+                if self._v5 and self._settings.protocol == "auto" and _is_v5_refusal(err):
+                    log.info("broker refused MQTT 5; falling back to 3.1.1")
+                    self._v5 = False
+                    continue
+                self._lost(f"connection refused: {err}")
+            except (aiomqtt.MqttError, OSError) as err:
+                self._lost(str(err) or type(err).__name__)
+            finally:
+                self._set_connected(False)
+                self._client = None
+            await asyncio.sleep(next(delays))
+
+    async def _publish_offline(self, client: aiomqtt.Client) -> None:
+        self._set_connected(False)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                client.publish(self._status_topic, self._offline, qos=1, retain=True), 2.0)
+        log.info("disconnecting from %s (clean shutdown)", self._address.display)
+
+    def _lost(self, why: str) -> None:
+        if self._connected:
+            log.warning("disconnected from %s: %s", self._address.display, why)
+        else:
+            log.warning("cannot connect to %s: %s", self._address.display, why)
+
+    async def _consume(self, client: aiomqtt.Client,
+                       handler: Callable[[Inbound], Awaitable[None]]) -> None:
+        limit = self._settings.max_payload_bytes
+        async for first in client.messages:
+            msg: aiomqtt.Message | None = first
+            while msg is not None:
+                await self._dispatch(msg, handler, limit)
+                # drain what is already queued without a task per message
+                q = self._queue
+                msg = q.get_nowait() if q is not None and not q.empty() else None
+
+    async def _dispatch(self, msg: aiomqtt.Message,
+                        handler: Callable[[Inbound], Awaitable[None]], limit: int) -> None:
+        raw = msg.payload
+        payload = raw if isinstance(raw, bytes) else str(raw or "").encode()
+        props = msg.properties
+        rt = getattr(props, "ResponseTopic", None) if props is not None else None
+        cd = getattr(props, "CorrelationData", None) if props is not None else None
+        oversized = len(payload) > limit
+        inbound = Inbound(str(msg.topic), b"" if oversized else payload, bool(msg.retain),
+                          rt if isinstance(rt, str) and rt else None,
+                          bytes(cd) if cd is not None else None, oversized)
+        try:
+            await handler(inbound)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bad message must never stop the daemon
+            log.exception("handler failed", extra={"topic": inbound.topic})
+
+    # --- publishing ----------------------------------------------------------------
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False,
+                      qos: int = 1, correlation_data: bytes | None = None) -> bool:
+        """Publish; False (and a log line) when disconnected or the broker times out."""
+        client = self._client
+        if client is None or not self._connected:
+            log.warning("not connected; dropped a message", extra={"topic": topic})
+            return False
+        props = None
+        if correlation_data is not None and self._v5:
+            props = Properties(PacketTypes.PUBLISH)
+            props.CorrelationData = correlation_data
+        try:
+            await client.publish(topic, payload, qos=qos, retain=retain, properties=props)
+        except aiomqtt.MqttError as err:
+            log.warning("publish failed: %s", err, extra={"topic": topic})
+            return False
+        return True
+
+    async def respond(self, reply_topic: str, payload: bytes, request: Inbound) -> bool:
+        """Send a reply on the contract's reply topic and, for a v5 request with a
+        response topic, also there (with its correlation data)."""
+        ok = await self.publish(reply_topic, payload)
+        if request.response_topic and request.response_topic != reply_topic:
+            ok = await self.publish(request.response_topic, payload,
+                                    correlation_data=request.correlation_data) and ok
+        return ok
+
+
+def _is_v5_refusal(err: aiomqtt.MqttCodeError) -> bool:
+    rc = err.rc
+    value = getattr(rc, "value", rc)
+    return value in _V5_REFUSED or "protocol version" in str(err).lower()

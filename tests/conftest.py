@@ -1,0 +1,120 @@
+"""Shared fixtures: a private mosquitto broker per test module, unique topic prefixes.
+
+Other test directories reuse them as is (pytest loads this conftest for all of
+``tests/``). ``start_mosquitto`` is also importable for benchmarks and the demo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+
+
+@dataclass(frozen=True)
+class Broker:
+    """A running MQTT broker: where to connect."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (the kernel picks it)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout_s: float = 10.0) -> None:
+    """Block until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listening on {host}:{port}") from None
+            time.sleep(0.05)
+
+
+def mosquitto_binary() -> str | None:
+    """Path of the mosquitto binary, or None when it is not installed."""
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return next((p for p in MOSQUITTO_CANDIDATES if os.access(p, os.X_OK)), None)
+
+
+@contextlib.contextmanager
+def start_mosquitto(workdir: Path, extra_config: str = "") -> Iterator[Broker]:
+    """Run a private mosquitto on a free port with a temp config; stop it afterwards.
+
+    Falls back to the system broker on 127.0.0.1:1883 when the binary is missing.
+    """
+    binary = mosquitto_binary()
+    if binary is None:
+        yield Broker("127.0.0.1", 1883)
+        return
+    workdir.mkdir(parents=True, exist_ok=True)
+    for _attempt in range(5):
+        port = free_port()
+        conf = workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            "max_queued_messages 100000\n"
+            "log_type error\nlog_type warning\n"
+            f"log_dest file {workdir / 'mosquitto.log'}\n"
+            f"{extra_config}\n",
+            encoding="utf-8",
+        )
+        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port("127.0.0.1", port, timeout_s=5.0)
+        except TimeoutError:
+            proc.kill()
+            proc.wait()
+            continue  # port raced away: try another
+        try:
+            yield Broker("127.0.0.1", port)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return
+    raise RuntimeError("could not start mosquitto")
+
+
+@pytest.fixture(scope="module")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A private broker for the test module: ``mosquitto.host``, ``mosquitto.port``."""
+    with start_mosquitto(tmp_path_factory.mktemp("mosquitto")) as broker:
+        yield broker
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A unique topic prefix per test, so tests can share one broker."""
+    return f"t{uuid.uuid4().hex[:10]}"
