@@ -1,13 +1,18 @@
-"""Shared helpers for the deployment tests: locate real tools, free ports, paths."""
+"""Shared helpers for the deployment tests: real tools, child processes, paths."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -25,7 +30,34 @@ def require_tool(name: str) -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@contextlib.contextmanager
+def running(cmd: Sequence[str], port: int, log: Path, *, cwd: Path | None = None,
+            env: dict[str, str] | None = None, timeout_s: float = 20.0) -> Iterator[
+                subprocess.Popen[bytes]]:
+    """Start a server process, wait until it listens on 127.0.0.1:port, stop it afterwards.
+
+    Its output goes to ``log``; a process that dies or never listens fails the test with
+    the tail of that log.
+    """
+    with log.open("wb") as out:
+        proc = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+                                env=env)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                wait_for_port("127.0.0.1", port, timeout_s=0.5)
+                break
+            except TimeoutError:
+                continue
+        else:
+            pytest.fail(f"{cmd[0]} did not listen on {port} "
+                        f"(exit={proc.poll()}):\n{log.read_text(errors='replace')[-3000:]}")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,154 @@
+"""The shipped broker configuration (deploy/mosquitto/) on a real mosquitto.
+
+Users come from the shipped make-users.sh; the broker runs the shipped mosquitto.conf with
+only the port and file locations changed. Denials are checked the only way a QoS 1
+publisher cannot see them: an observer subscribed to everything receives the allowed
+messages that the same publisher sent *after* the denied one, and never the denied one
+(mosquitto keeps one publisher's messages in order).
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+from .conftest import DEPLOY, require_tool, running
+from .mqtt_client import AuthError, Client
+
+USERS = ["staffer", "bridge-main", "observer", "alice", "bob"]
+
+
+def shipped_conf(workdir: Path, port: int) -> str:
+    """deploy/mosquitto/mosquitto.conf with the listener and paths moved into workdir."""
+    text = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
+    subs = {
+        r"^listener 1883$": f"listener {port} 127.0.0.1",
+        r"^password_file .*$": f"password_file {workdir / 'passwd'}",
+        r"^acl_file .*$": f"acl_file {DEPLOY / 'mosquitto' / 'acl'}",
+        r"^persistence_location .*$": f"persistence_location {workdir}/",
+    }
+    for pattern, repl in subs.items():
+        text, n = re.subn(pattern, repl, text, flags=re.M)
+        assert n == 1, f"mosquitto.conf: expected exactly one line matching {pattern}"
+    # Started as root, mosquitto would drop to the `mosquitto` user, who cannot read the
+    # private temp dir; stay the user running the tests.
+    return text + f"\nuser {getpass.getuser()}\n"
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict[str, str]]]:
+    mosquitto = require_tool("mosquitto")
+    require_tool("mosquitto_passwd")
+    work = tmp_path_factory.mktemp("acl")
+    subprocess.run([str(DEPLOY / "mosquitto" / "make-users.sh"), "-d", str(work), *USERS],
+                   check=True, capture_output=True, timeout=60)
+    passwords = {u: (work / "secrets" / f"{u}.password").read_text().strip() for u in USERS}
+    port = free_port()
+    conf = work / "mosquitto.conf"
+    conf.write_text(shipped_conf(work, port))
+    with running([mosquitto, "-c", str(conf)], port, work / "mosquitto.log"):
+        yield port, passwords
+
+
+@pytest.fixture
+def connect(broker):
+    port, passwords = broker
+    clients: list[Client] = []
+
+    def _connect(user: str, password: str | None = None) -> Client:
+        c = Client(port, user, passwords[user] if password is None else password)
+        clients.append(c)
+        return c
+
+    yield _connect
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def observer(connect) -> Client:
+    c = connect("observer")
+    c.subscribe("staffer/#")
+    return c
+
+
+def test_anonymous_and_wrong_password_are_refused(broker) -> None:
+    port, _ = broker
+    with pytest.raises(AuthError):
+        Client(port)
+    with pytest.raises(AuthError):
+        Client(port, "alice", "not-her-password")
+
+
+def test_supervisor_cannot_publish_as_another(connect, observer) -> None:
+    alice = connect("alice")
+    alice.publish("staffer/main/override/bob", b'{"id": "forged", "action": "replan"}')
+    alice.publish("staffer/main/override/alice", b'{"id": "r1", "action": "replan"}')
+    seen = observer.until("staffer/main/override/alice")
+    assert seen == [("staffer/main/override/alice", b'{"id": "r1", "action": "replan"}')]
+
+
+def test_bridge_publishes_metrics_and_states_but_no_overrides(connect, observer) -> None:
+    bridge = connect("bridge-main")
+    bridge.publish("staffer/main/override/bridge-main", b'{"id": "x", "action": "replan"}')
+    bridge.publish("staffer/main/override/alice", b'{"id": "y", "action": "replan"}')
+    bridge.publish("staffer/main/commands", b'{"forged": true}')
+    bridge.publish("staffer/main/plan", b'{"forged": true}', retain=True)
+    bridge.publish("staffer/paris/metrics", b'{"other site": true}')
+    bridge.publish("staffer/main/agents/a1/state", b'{"status": "available"}')
+    bridge.publish("staffer/main/queues/phone/metrics", b'{"offered": 1}')
+    bridge.publish("staffer/main/metrics", b'{"queues": {}}')
+    seen = observer.until("staffer/main/metrics")
+    assert [t for t, _ in seen] == ["staffer/main/agents/a1/state",
+                                    "staffer/main/queues/phone/metrics",
+                                    "staffer/main/metrics"]
+
+
+def test_staffer_publishes_commands_plans_replies_with_its_credentials(connect, observer) -> None:
+    bridge = connect("bridge-main")
+    bridge.subscribe("staffer/main/commands")
+    daemon = connect("staffer")
+    daemon.subscribe("staffer/main/override/+")
+    alice = connect("alice")
+    alice.publish("staffer/main/override/alice", b'{"id": "r2", "action": "replan"}')
+    assert daemon.next_message()[:2] == ("staffer/main/override/alice",
+                                         b'{"id": "r2", "action": "replan"}')
+    daemon.publish("staffer/main/commands", b'{"command_id": "c1"}')
+    daemon.publish("staffer/main/plan", b'{"plan_id": "p1"}', retain=True)
+    daemon.publish("staffer/main/overrides", b"[]", retain=True)
+    daemon.publish("staffer/main/override/alice/reply", b'{"id": "r2", "ok": true}')
+    daemon.publish("staffer/status", b'{"status": "online"}', retain=True)
+    assert bridge.next_message()[:2] == ("staffer/main/commands", b'{"command_id": "c1"}')
+    seen = [t for t, _ in observer.until("staffer/status")]
+    assert seen[-5:] == ["staffer/main/commands", "staffer/main/plan", "staffer/main/overrides",
+                         "staffer/main/override/alice/reply", "staffer/status"]
+
+
+def test_supervisor_reads_only_its_own_replies(connect) -> None:
+    alice = connect("alice")
+    alice.subscribe("staffer/+/override/+/reply/#")
+    daemon = connect("staffer")
+    daemon.publish("staffer/main/override/bob/reply", b'{"id": "b"}')
+    daemon.publish("staffer/main/override/alice/reply/console-7", b'{"id": "v5"}')
+    daemon.publish("staffer/main/override/alice/reply", b'{"id": "a"}')
+    assert alice.until("staffer/main/override/alice/reply") == [
+        ("staffer/main/override/alice/reply/console-7", b'{"id": "v5"}'),
+        ("staffer/main/override/alice/reply", b'{"id": "a"}')]
+
+
+def test_everyone_reads_plan_but_only_staffer_writes_it(connect) -> None:
+    daemon = connect("staffer")
+    daemon.publish("staffer/site-r/plan", b'{"plan_id": "real"}', retain=True)
+    bob = connect("bob")
+    bob.publish("staffer/site-r/plan", b'{"plan_id": "forged"}', retain=True)
+    reader = connect("alice")
+    reader.subscribe("staffer/site-r/plan")
+    topic, payload, retained = reader.next_message()
+    assert (topic, payload, retained) == ("staffer/site-r/plan", b'{"plan_id": "real"}', True)
