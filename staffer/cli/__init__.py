@@ -15,7 +15,7 @@ from staffer import __version__
 from staffer.settings import ConfigError
 
 # Subcommand modules, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("check_config",)
+COMMANDS: tuple[str, ...] = ("check_config", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:
