@@ -106,6 +106,10 @@ class StafferPolicy:
         self.planner = scenario.planner
         self.period_s = scenario.planner.interval_s
         self.state = SiteState(self.site.id, half_life_s=self.planner.smoothing_half_life_s)
+        if hasattr(self.state, "schedule"):
+            from staffer.core.forecast import load_forecast_csv
+
+            self.state.schedule = load_forecast_csv(scenario.forecast_csv())
         self.in_flight: dict[str, InFlightMove] = {}
         self._ids = itertools.count(1)
         self.plans: list[Plan] = []
@@ -130,7 +134,7 @@ class StafferPolicy:
 
         n = next(self._ids)
         plan = plan_site(self.site, self.planner, self.state, Controls(mode="auto"),
-                         tuple(self.in_flight.values()), now_ts, f"sim-{n}")
+                         dict(self.in_flight), now_ts, f"sim-{n}")
         for m in plan.moves:
             self.in_flight[m.agent] = InFlightMove(m.agent, m.to_queue, f"sim-{n}", now_ts)
         self.plans.append(plan)

@@ -9,7 +9,7 @@ events (outages). Times inside the day are seconds from the day's ``start``.
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -167,6 +167,19 @@ class Scenario(_Model):
 
     def agent_count(self) -> int:
         return sum(g.count for g in self.agents)
+
+    def forecast_csv(self) -> str:
+        """The scheduled forecast (``forecast_per_hour``, else the actual rates) as the CSV
+        ``staffer.core.forecast.load_forecast_csv`` reads (absolute RFC 3339 starts)."""
+        lines = ["interval_start,queue,expected_contacts,aht_s"]
+        for qid, d in self.demand.items():
+            rates = d.forecast_per_hour if d.forecast_per_hour is not None else d.rates_per_hour
+            for i, r in enumerate(rates):
+                t = datetime.fromtimestamp(self.start_ts + i * self.profile_interval_s, UTC)
+                n = r * self.profile_interval_s / 3600.0
+                lines.append(f"{t.strftime('%Y-%m-%dT%H:%M:%SZ')},{qid},{n:.6g},"
+                             f"{self.aht_of(qid):.6g}")
+        return "\n".join(lines) + "\n"
 
     def shortened(self, intervals: int) -> Scenario:
         """The first ``intervals`` profile intervals only (for tests and ``--short``)."""

@@ -1,0 +1,213 @@
+"""An MQTT bridge for the simulated site: what a contact-center integration would do.
+
+Every ``interval_s`` of simulated time the bridge publishes the agents whose state changed
+(``staffer/{site}/agents/{agent}/state``, retained) and then one site snapshot
+(``staffer/{site}/metrics``). It waits for the daemon's plan for that time (event clock),
+collects the plan's commands from ``staffer/{site}/commands``, and applies each move after
+the agent's current contact; the new assignment is reported with the next agent states.
+The bridge speaks JSON itself (it is the daemon's counterpart, not part of it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from staffer.core.types import AgentState, Move, QueueSnapshot
+from staffer.sim.engine import Engine
+from staffer.sim.policies import decision_times
+
+
+def rfc3339(ts: float) -> str:
+    """POSIX seconds -> RFC 3339 UTC with milliseconds when needed."""
+    ms = round(ts * 1000)
+    dt = datetime.fromtimestamp(ms // 1000, UTC)
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    return text + (f".{ms % 1000:03d}Z" if ms % 1000 else "Z")
+
+
+def parse_rfc3339(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def snapshot_payload(snap: QueueSnapshot) -> dict[str, Any]:
+    """A queue snapshot as contract §3.1 JSON, without ``ts`` (the site snapshot has it)."""
+    out: dict[str, Any] = {"interval_s": round(snap.interval_s, 3), "offered": snap.offered,
+                           "waiting": snap.waiting}
+    for k in ("answered", "abandoned", "answered_within_target", "aht_s", "oldest_wait_s",
+              "backlog", "oldest_age_s"):
+        v = getattr(snap, k)
+        if v is not None:
+            out[k] = round(v, 3) if isinstance(v, float) else v
+    return out
+
+
+def site_snapshot_payload(ts: float, snaps: dict[str, QueueSnapshot]) -> bytes:
+    return json.dumps({"ts": rfc3339(ts), "queues": {q: snapshot_payload(s)
+                                                     for q, s in snaps.items()}}).encode()
+
+
+def agent_payload(a: AgentState) -> bytes:
+    return json.dumps({"ts": rfc3339(a.ts), "status": a.status, "queue": a.queue,
+                       "skills": sorted(a.skills)}).encode()
+
+
+def parse_moves(payload: bytes) -> tuple[str | None, list[Move]]:
+    """(plan_id, moves) of a commands message (contract §3.3); bad entries are skipped."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None, []
+    if not isinstance(data, dict):
+        return None, []
+    moves = []
+    for m in data.get("moves") or []:
+        if isinstance(m, dict) and isinstance(m.get("agent"), str) and isinstance(
+                m.get("to"), str):
+            moves.append(Move(m["agent"], m.get("from"), m["to"], str(m.get("reason", "")),
+                              bool(m.get("after_current_contact", True))))
+    return data.get("plan_id"), moves
+
+
+@dataclass
+class TickReport:
+    """What happened at one bridge tick (for live progress)."""
+
+    t: float
+    ts: float
+    snaps: dict[str, QueueSnapshot]
+    assigned: dict[str, int]
+    moves: list[Move]
+    plan: dict[str, Any] | None
+
+
+@dataclass
+class BridgeStats:
+    """Counters of one bridge run."""
+
+    ticks: int = 0
+    plans: int = 0
+    missed_plans: int = 0
+    commands: int = 0
+    moves: int = 0
+    published: int = 0
+    plan_ids: list[str] = field(default_factory=list)
+
+
+class SimBridge:
+    """Drive an :class:`Engine` through a broker against a running staffer daemon."""
+
+    def __init__(self, engine: Engine, client: Any, prefix: str = "staffer",
+                 plan_timeout_s: float = 10.0, command_grace_s: float = 1.0) -> None:
+        self.engine = engine
+        self.client = client
+        self.site = engine.sc.site.id
+        self.base = f"{prefix}/{self.site}"
+        self.plan_timeout_s = plan_timeout_s
+        self.command_grace_s = command_grace_s
+        self.stats = BridgeStats()
+        self._plans: dict[float, dict[str, Any]] = {}
+        self._commands: dict[str, list[Move]] = {}
+        self._arrived = asyncio.Event()
+        self._published: dict[str, tuple[str, str | None]] = {}
+
+    async def _listen(self) -> None:
+        async for msg in self.client.messages:
+            topic = str(msg.topic)
+            if topic == f"{self.base}/plan":
+                try:
+                    plan = json.loads(msg.payload)
+                    self._plans[parse_rfc3339(plan["as_of"])] = plan
+                except (ValueError, KeyError, TypeError):
+                    continue
+            elif topic == f"{self.base}/commands":
+                plan_id, moves = parse_moves(msg.payload)
+                self.stats.commands += 1
+                self._commands.setdefault(str(plan_id), []).extend(moves)
+            self._arrived.set()
+
+    async def publish_agents(self, force: bool = False) -> None:
+        """Publish agent states that changed since last published (all when ``force``)."""
+        for a in self.engine.agent_states():
+            key = (a.status, a.queue)
+            if force or self._published.get(a.agent) != key:
+                await self.client.publish(f"{self.base}/agents/{a.agent}/state",
+                                          agent_payload(a), qos=1, retain=True)
+                self._published[a.agent] = key
+                self.stats.published += 1
+
+    async def _wait_plan(self, ts: float) -> dict[str, Any] | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.plan_timeout_s
+        while True:
+            plan = next((p for t, p in self._plans.items() if t >= ts - 1e-3), None)
+            if plan is not None:
+                return plan
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                return None
+
+    async def _wait_commands(self, plan: dict[str, Any]) -> list[Move]:
+        """The moves of ``plan``'s commands (waits briefly for commands still in transit)."""
+        want = int(plan.get("moves") or 0) if plan.get("mode", "auto") == "auto" else 0
+        pid = str(plan.get("plan_id"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.command_grace_s
+        while len(self._commands.get(pid, [])) < want and loop.time() < deadline:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), max(deadline - loop.time(), 0))
+            except TimeoutError:
+                break
+        moves = self._commands.pop(pid, [])
+        for k in [k for k in self._commands if k != pid]:  # commands of other plans (replan)
+            moves.extend(self._commands.pop(k))
+        return moves
+
+    async def run(self, period_s: float,
+                  on_tick: Callable[[TickReport], None] | None = None) -> BridgeStats:
+        """Run the whole day (plus drain) through the broker."""
+        eng = self.engine
+        await self.client.subscribe(f"{self.base}/plan", qos=1)
+        await self.client.subscribe(f"{self.base}/commands", qos=1)
+        listener = asyncio.create_task(self._listen())
+        try:
+            await self.publish_agents(force=True)
+            for t in decision_times(period_s, eng.end_s):
+                eng.run_until(t)
+                if t >= eng.end_s:
+                    break
+                ts = eng.sc.start_ts + t
+                await self.publish_agents()
+                snaps = eng.take_snapshots()
+                await self.client.publish(f"{self.base}/metrics",
+                                          site_snapshot_payload(ts, snaps), qos=1)
+                self.stats.ticks += 1
+                plan = await self._wait_plan(ts)
+                moves: list[Move] = []
+                if plan is None:
+                    self.stats.missed_plans += 1
+                else:
+                    self.stats.plans += 1
+                    self.stats.plan_ids.append(str(plan.get("plan_id")))
+                    self._plans = {k: v for k, v in self._plans.items() if k > ts}
+                    moves = await self._wait_commands(plan)
+                self.stats.moves += eng.apply_moves(moves)
+                if on_tick is not None:
+                    on_tick(TickReport(t, ts, snaps, eng.assigned_counts(), moves, plan))
+            eng.run_until(eng.end_s)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
+        return self.stats
