@@ -1,0 +1,91 @@
+"""The simulator's mechanics: reproducibility, common random numbers, moves, shifts."""
+
+from __future__ import annotations
+
+import math
+
+from staffer.core.types import Move
+from staffer.sim.engine import Engine, arrival_times, rng_stream
+from staffer.sim.run import run_policy
+from staffer.sim.scenario import load_scenario
+
+from .helpers import stationary
+
+
+def test_same_seed_same_day() -> None:
+    sc = load_scenario("short")
+    _, a = run_policy(sc, "threshold", seed=3)
+    _, b = run_policy(sc, "threshold", seed=3)
+    assert a.as_dict(series=True) == b.as_dict(series=True)
+
+
+def test_policies_see_identical_contacts() -> None:
+    sc = load_scenario("short")
+    t1, _ = run_policy(sc, "static", seed=5)
+    t2, _ = run_policy(sc, "threshold", seed=5)
+    key = lambda c: (c.queue, c.arrival, c.handle_s, c.patience_s)  # noqa: E731
+    assert sorted(map(key, t1.contacts)) == sorted(map(key, t2.contacts))
+
+
+def test_different_seeds_differ() -> None:
+    sc = load_scenario("short")
+    t1, _ = run_policy(sc, "static", seed=1)
+    t2, _ = run_policy(sc, "static", seed=2)
+    assert [c.arrival for c in t1.contacts] != [c.arrival for c in t2.contacts]
+
+
+def test_arrival_counts_follow_profile() -> None:
+    rng = rng_stream(1, "q", 0)
+    t = arrival_times([0.1, 0.0, 0.2], 1000.0, rng)
+    assert ((t >= 1000) & (t < 2000)).sum() == 0
+    assert abs(((t >= 2000) & (t < 3000)).sum() - 200) < 4 * math.sqrt(200)
+    assert (t == sorted(t)).all()
+
+
+def test_move_waits_for_current_contact() -> None:
+    sc = stationary(3600, 600, 1, hours=1)
+    eng = Engine(sc, seed=1)
+    eng.run_until(5.0)
+    agent = eng.agents["a001"]
+    assert agent.active == 1  # a call every second: the agent is busy
+    sc2 = load_scenario("short")
+    eng2 = Engine(sc2, seed=1)
+    eng2.run_until(600.0)
+    busy = next(a for a in eng2.agents.values() if a.queue == "email" and a.active)
+    eng2.apply_moves([Move(busy.id, "email", "phone", "test")])
+    assert busy.queue == "email"  # still finishing the email
+    assert busy.pending == "phone"
+    eng2.run_until(600.0 + 20 * 3600)
+    assert busy.queue == "phone"
+    assert eng2.total_moves == 1
+
+
+def test_move_without_skill_is_ignored() -> None:
+    eng = Engine(load_scenario("short"), seed=1)
+    assert eng.apply_moves([Move("p001", "phone", "email", "no skill")]) == 0
+    assert eng.agents["p001"].queue == "phone"
+
+
+def test_outage_and_shift_take_agents_offline() -> None:
+    sc = load_scenario("surge")
+    eng = Engine(sc, seed=1)
+    eng.run_until(9000 + 1800)  # mid-outage: 5 of the early phone agents are out
+    out = [a for a in eng.agents.values() if a.id.startswith("p0") and not a.online]
+    assert len(out) == 5
+    eng.run_until(sc.day_s - 1)
+    assert not any(a.online for a in eng.agents.values() if a.id.startswith("p0"))
+    assert all(a.online for a in eng.agents.values() if a.id.startswith("pl"))
+
+
+def test_snapshots_count_what_happened() -> None:
+    eng = Engine(load_scenario("short"), seed=2)
+    eng.run_until(300.0)
+    snaps = eng.take_snapshots()
+    phone = snaps["phone"]
+    offered = sum(1 for c in eng.contacts if c.queue == "phone")
+    assert phone.offered == offered
+    assert phone.answered + phone.abandoned + phone.waiting <= offered
+    assert phone.interval_s == 300.0
+    assert snaps["email"].backlog is not None
+    again = eng.take_snapshots()
+    assert again["phone"].offered == 0

@@ -1,0 +1,69 @@
+"""Scenario files: every bundled one validates; bad ones fail with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from staffer.settings import ConfigError
+from staffer.sim.scenario import load_scenario, scenario_from_dict
+
+SCENARIOS = sorted((Path(__file__).resolve().parents[3] / "config" / "scenarios").glob("*.toml"))
+
+
+def test_bundled_scenarios_exist() -> None:
+    names = {p.stem for p in SCENARIOS}
+    assert {"normal", "surge", "chat_campaign", "above_forecast", "quiet", "short"} <= names
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_scenario_validates(path: Path) -> None:
+    sc = load_scenario(path)
+    assert sc.name == path.stem
+    assert sc.day_s > 0
+    channels = {q.channel for q in sc.site.queues}
+    assert channels == {"voice", "chat", "email"}
+    skill_sets = {frozenset(g.skills) for g in sc.agents}
+    assert len(skill_sets) >= 3  # mixed skill sets
+
+
+def test_bundled_name_resolves() -> None:
+    assert load_scenario("short").name == "short"
+
+
+def _base() -> dict:
+    return {"name": "x", "start": "2026-11-23T08:00:00Z",
+            "site": {"id": "main", "queues": [{"id": "phone", "channel": "voice"}]},
+            "demand": {"phone": {"rates_per_hour": [10, 20]}},
+            "agents": [{"prefix": "a", "count": 2, "skills": ["phone"], "queue": "phone"}]}
+
+
+@pytest.mark.parametrize(("patch", "needle"), [
+    ({"demand": {"nope": {"rates_per_hour": [1]}}}, "nope"),
+    ({"agents": [{"prefix": "a", "count": 1, "skills": ["chat"], "queue": "chat"}]}, "chat"),
+    ({"demand": {"phone": {"rates_per_hour": [-1]}}}, "rates"),
+    ({"start": "2026-11-23T08:00:00"}, "zone"),
+    ({"bogus": 1}, "bogus"),
+])
+def test_bad_scenarios_raise_one_line(patch: dict, needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        scenario_from_dict({**_base(), **patch})
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert needle in msg
+
+
+def test_missing_file_is_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_scenario(tmp_path / "missing.toml")
+
+
+def test_forecast_csv_round_trips() -> None:
+    from staffer.core.forecast import load_forecast_csv
+
+    sc = load_scenario("surge")
+    fc = load_forecast_csv(sc.forecast_csv())
+    rate, aht = fc.rate_and_aht("phone", sc.start_ts + 4 * 1800, sc.start_ts + 5 * 1800)
+    assert rate == pytest.approx(sc.demand["phone"].forecast_per_hour[4] / 3600)
+    assert aht == pytest.approx(240.0)
