@@ -1,0 +1,225 @@
+"""``staffer demo``: broker, simulated contact center and the real daemon on one machine.
+
+1. an embedded amqtt broker on a free 127.0.0.1 port;
+2. the real daemon in-process (``staffer.app.run_daemon``) with the event clock, a temp
+   state directory and HTTP on port 0;
+3. the simulated surge day driven through MQTT by :class:`staffer.sim.bridge.SimBridge`,
+   exactly as a contact-center bridge would;
+4. the same day (same seed, identical contacts) under the static schedule, offline;
+5. a static-vs-staffer KPI table and a PNG chart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from staffer.settings import settings_from_dict
+from staffer.sim.bridge import SimBridge, TickReport
+from staffer.sim.engine import Engine
+from staffer.sim.kpis import DayKpis, compute_kpis
+from staffer.sim.run import run_policy, trace_of
+from staffer.sim.scenario import Scenario, load_scenario
+
+DEMO_SCENARIO = "surge"
+SHORT_SCENARIO = "short"
+
+
+@dataclass
+class DemoResult:
+    """What the demo produced."""
+
+    static: DayKpis
+    staffer: DayKpis
+    chart: Path | None
+    metrics_url: str | None
+    plans: int
+    missed_plans: int
+    elapsed_s: float
+
+
+def free_port() -> int:
+    """A TCP port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def embedded_broker(port: int):
+    """An amqtt broker on 127.0.0.1:``port`` (anonymous, no $SYS topics)."""
+    from amqtt.broker import Broker
+
+    for name in ("amqtt", "transitions"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    broker = Broker({
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
+                    {"allow_anonymous": True}}})
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        with contextlib.suppress(Exception):
+            await broker.shutdown()
+
+
+def daemon_settings(scenario: Scenario, port: int, state_dir: Path, prefix: str) -> Any:
+    """The daemon's configuration for the demo: event clock, auto mode, HTTP port 0."""
+    forecast = state_dir / "forecast.csv"
+    forecast.write_text(scenario.forecast_csv(), encoding="utf-8")
+    site = scenario.site.model_dump(mode="json", exclude_none=True)
+    site["forecast_file"] = str(forecast)
+    planner = scenario.planner.model_dump(mode="json")
+    planner.update(clock="event", mode="auto")
+    return settings_from_dict({
+        "mqtt": {"url": f"mqtt://127.0.0.1:{port}", "topic_prefix": prefix,
+                 "client_id": f"staffer-demo-{os.getpid()}", "protocol": "3.1.1",
+                 "reconnect_min_s": 0.1, "reconnect_max_s": 1.0},
+        "http": {"host": "127.0.0.1", "port": 0},
+        "state": {"path": str(state_dir / "state.db")},
+        "log": {"level": "WARNING"},
+        "planner": planner,
+        "sites": [site]}, env={})
+
+
+async def _wait_online(client: Any, prefix: str, timeout_s: float) -> None:
+    """Wait for the daemon's retained ``{"status": "online"}``."""
+    await client.subscribe(f"{prefix}/status", qos=1)
+
+    async def wait() -> None:
+        async for msg in client.messages:
+            with contextlib.suppress(ValueError, AttributeError):
+                if json.loads(msg.payload).get("status") == "online":
+                    return
+
+    await asyncio.wait_for(wait(), timeout_s)
+    await client.unsubscribe(f"{prefix}/status")
+
+
+class LiveView:
+    """Live progress: one status line per tick on a TTY, every 30 min of day otherwise."""
+
+    def __init__(self, stream: TextIO, scenario: Scenario) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.sc = scenario
+        self.moves = 0
+        self._last_line = -1
+
+    def __call__(self, r: TickReport) -> None:
+        from staffer.sim.bridge import rfc3339
+
+        self.moves += len(r.moves)
+        clock = rfc3339(r.ts)[11:16]
+        parts = []
+        for q in self.sc.site.queues:
+            s = r.snaps[q.id]
+            if q.channel == "email":
+                parts.append(f"{q.id} backlog {s.backlog:3d} ({r.assigned[q.id]:2d} ag)")
+            else:
+                hit = s.answered_within_target or 0
+                sl = "  - " if not s.offered else f"{hit / s.offered:4.0%}"
+                parts.append(f"{q.id} {s.waiting:3d} waiting SL {sl} ({r.assigned[q.id]:2d} ag)")
+        line = f"{clock}  " + " | ".join(parts) + f" | moves {self.moves}"
+        for m in r.moves[:3]:
+            self._emit(f"{clock}  move {m.agent}: {m.from_queue} -> {m.to_queue}  ({m.reason})",
+                       final=True)
+        if len(r.moves) > 3:
+            self._emit(f"{clock}  ... and {len(r.moves) - 3} more moves", final=True)
+        if self.tty:
+            self._emit(line, final=False)
+        elif int(r.t // 1800) != self._last_line:
+            self._last_line = int(r.t // 1800)
+            self._emit(line, final=True)
+
+    def _emit(self, line: str, final: bool) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line + ("\n" if final else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _metrics_url(daemon: Any) -> str | None:
+    """Best effort: the daemon's bound HTTP address, if ``run_daemon`` exposes it."""
+    for attr in ("http_port", "port"):
+        port = getattr(daemon, attr, None)
+        if isinstance(port, int) and port > 0:
+            return f"http://127.0.0.1:{port}/metrics"
+    return None
+
+
+async def run_demo(*, short: bool = False, seed: int | None = None, out_dir: Path | None = None,
+                   stream: TextIO = sys.stdout, scenario: Scenario | None = None) -> DemoResult:
+    """Run the whole loop and return the KPIs (see the module docstring)."""
+    import aiomqtt
+
+    from staffer.app import run_daemon
+
+    t0 = time.perf_counter()
+    sc = scenario or load_scenario(SHORT_SCENARIO if short else DEMO_SCENARIO)
+    seed = sc.seed if seed is None else seed
+    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="staffer-demo-"))
+    out.mkdir(parents=True, exist_ok=True)
+    prefix = "staffer"
+    port = free_port()
+    stream.write(f"staffer demo: scenario {sc.name} (seed {seed}): {sc.description}\n")
+    with tempfile.TemporaryDirectory(prefix="staffer-demo-state-") as state_dir:
+        settings = daemon_settings(sc, port, Path(state_dir), prefix)
+        async with embedded_broker(port):
+            stream.write(f"broker: embedded amqtt on mqtt://127.0.0.1:{port}\n")
+            stop = asyncio.Event()
+            ready: dict[str, Any] = {}
+            daemon = asyncio.create_task(_run(run_daemon, settings, stop, ready))
+            engine = Engine(sc, seed)
+            try:
+                async with aiomqtt.Client("127.0.0.1", port, identifier="staffer-demo-bridge",
+                                          protocol=aiomqtt.ProtocolVersion.V311) as client:
+                    await _wait_online(client, prefix, 30.0)
+                    metrics = _metrics_url(ready.get("daemon"))
+                    stream.write("daemon: online (event clock, mode auto)"
+                                 + (f", metrics at {metrics}" if metrics else "") + "\n")
+                    view = LiveView(stream, sc)
+                    bridge = SimBridge(engine, client, prefix)
+                    stats = await bridge.run(sc.planner.interval_s, view)
+                    view.close()
+            finally:
+                stop.set()
+                try:
+                    await asyncio.wait_for(daemon, 15.0)
+                except TimeoutError:
+                    daemon.cancel()
+    staffer_k = compute_kpis(trace_of(engine, "staffer"), engine.end_s)
+    _, static_k = run_policy(sc, "static", seed)
+    chart: Path | None = out / f"demo-{sc.name}-seed{seed}.png"
+    try:
+        from staffer.sim.plot import plot_day
+
+        plot_day({"static": static_k, "staffer (daemon)": staffer_k}, sc, chart)
+    except Exception as err:  # a chart must never sink the demo
+        stream.write(f"chart: not written ({err})\n")
+        chart = None
+    return DemoResult(static_k, staffer_k, chart, _metrics_url(ready.get("daemon")),
+                      stats.plans, stats.missed_plans, time.perf_counter() - t0)
+
+
+async def _run(run_daemon: Any, settings: Any, stop: asyncio.Event,
+               ready: dict[str, Any]) -> None:
+    result = run_daemon(settings, stop=stop)
+    ready["daemon"] = result
+    await result
