@@ -174,7 +174,7 @@ GOALS = {("p_wait", 10000): 50, ("service_level", 10000): 50, ("required", 10000
 
 
 def goal_for(case: dict) -> float | None:
-    if case["model"] == "erlang_a" and case["load"] == 1000:
+    if case["model"] == "erlang_a" and case["load"] == 1000 and case["func"] != "p_wait":
         return 1000.0
     return GOALS.get((case["func"], case["load"]))
 
@@ -198,7 +198,8 @@ def markdown(rows: list[dict], thr: list[dict]) -> str:
         peer_t = (f"> {r['peer_timeout_s']:g} s" if r.get("peer_timeout_s")
                   else fmt_t(r.get("peer_s")) if "peer_error" not in r else "error")
         sp = r.get("speedup")
-        sp_s = "-" if sp is None else (">" if r.get("peer_timeout_s") else "") + f"{sp:,.0f}x"
+        sp_s = "-" if sp is None else (">" if r.get("peer_timeout_s") else "") + (
+            f"{sp:.2f}x" if sp < 10 else f"{sp:,.0f}x")
         goal = r.get("goal")
         goal_s = "-" if goal is None else f"≥ {goal:,.0f}x " + (
             "✅" if sp is not None and sp >= goal else "❌")
