@@ -29,7 +29,7 @@ def service_level(rate, aht, agents, target, patience=None, concurrency=1):  # t
 
 
 def asa(rate, aht, agents, patience=None, concurrency=1):  # type: ignore[no-untyped-def]
-    a, n, s, r = _prep(rate, aht, agents, concurrency)
+    a, n, _, _ = _prep(rate, aht, agents, concurrency)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = _c(a, n) * np.asarray(aht, float) / np.maximum(n - a, 1e-9)
     return np.where(a <= 0, 0.0, np.where(n > a, w, np.inf))

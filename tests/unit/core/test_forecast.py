@@ -1,0 +1,172 @@
+"""Forecast: elapsed-time smoothing, missing/late intervals, schedule blend, backlog, patience."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from staffer.core.forecast import (
+    PATIENCE_MAX_S,
+    ForecastError,
+    LiveEstimate,
+    forecast_queue,
+    load_forecast_csv,
+)
+from staffer.core.state import SiteState
+from staffer.settings import QueueSettings
+
+from .conftest import NOW, feed, planner, snap
+
+PHONE = QueueSettings(id="phone", channel="voice", aht_s=240.0)
+EMAIL = QueueSettings(id="email", channel="email", target_s=14400.0, aht_s=360.0)
+
+
+def _fc(state: SiteState, q: QueueSettings = PHONE, now: float = NOW, **kw: object):  # type: ignore[no-untyped-def]
+    return forecast_queue(q, planner(**kw), state.estimate(q.id), state.latest(q.id),
+                          state.history(q.id), now, state.schedule)
+
+
+def test_steady_stream_gives_its_rate_and_aht(state: SiteState) -> None:
+    feed(state, "phone", 60, aht_s=200.0)
+    fc = _fc(state)
+    assert fc.arrival_rate == pytest.approx(0.2)
+    assert fc.aht_s == pytest.approx(200.0)
+
+
+def test_smoothing_weights_by_half_life_of_elapsed_time() -> None:
+    est = LiveEstimate(half_life_s=300.0)
+    est.update(snap(NOW, 30), None)
+    est.update(snap(NOW + 300, 60), snap(NOW, 30))
+    # first interval decays by 2**-1: (15 + 60) contacts over (150 + 300) seconds
+    assert est.rate() == pytest.approx(75 / 450)
+
+
+def test_missing_interval_is_not_read_as_zero_arrivals(state: SiteState) -> None:
+    for ts in (NOW, NOW + 300, NOW + 900, NOW + 1200):  # NOW + 600 never arrives
+        state.apply_snapshot("phone", snap(ts, 30))
+    assert _fc(state, now=NOW + 1200).arrival_rate == pytest.approx(0.1)
+
+
+def test_gap_decays_old_data_by_actual_elapsed_time() -> None:
+    est = LiveEstimate(half_life_s=300.0)
+    est.update(snap(NOW, 300), None)                        # 1.0 per second
+    est.update(snap(NOW + 3000, 0), snap(NOW, 300))         # 10 half-lives later: quiet
+    assert est.rate() == pytest.approx(300 * 2**-10 / (300 * 2**-10 + 300))
+    assert est.rate() < 0.002
+
+
+def test_late_long_interval_weighs_by_its_length() -> None:
+    est = LiveEstimate(half_life_s=1e9)  # no decay: a pure ratio
+    est.update(snap(NOW, 30, interval_s=300.0), None)
+    est.update(snap(NOW + 600, 90, interval_s=600.0), snap(NOW, 30))
+    assert est.rate() == pytest.approx(120 / 900)
+
+
+def test_no_data_falls_back_to_configured_aht_and_zero_rate(state: SiteState) -> None:
+    fc = _fc(state)
+    assert fc.arrival_rate == 0.0 and fc.aht_s == 240.0 and fc.patience_s is None
+
+
+def test_waiting_contacts_add_a_catch_up_term(state: SiteState) -> None:
+    feed(state, "phone", 60, waiting=45, aht_s=240.0)
+    fc = _fc(state, horizon_s=900.0)
+    assert fc.arrival_rate == pytest.approx(0.2)
+    assert fc.staffing_rate == pytest.approx(0.2 + 45 / 900)
+    assert fc.waiting == 45
+
+
+def test_patience_estimated_from_abandons_per_waiting_exposure(state: SiteState) -> None:
+    # 10 waiting on average, 10 abandons per 300 s -> 300 s mean patience
+    feed(state, "phone", 60, waiting=10, aht_s=240.0, intervals=60, abandoned=10)
+    assert _fc(state).patience_s == pytest.approx(300.0, rel=0.05)
+
+
+def test_patience_unknown_without_abandons_and_clamped_and_configured_wins(
+        state: SiteState) -> None:
+    feed(state, "phone", 60, waiting=10, aht_s=240.0, abandoned=0)
+    assert _fc(state).patience_s is None  # Erlang C: the conservative choice
+    st = SiteState("main")
+    feed(st, "phone", 60, waiting=500, aht_s=240.0, intervals=40, abandoned=1)
+    assert _fc(st).patience_s == PATIENCE_MAX_S
+    configured = QueueSettings(id="phone", channel="voice", patience_s=42.0)
+    assert _fc(st, configured).patience_s == 42.0
+
+
+def test_email_forecast_carries_backlog_and_oldest_age(state: SiteState) -> None:
+    feed(state, "email", 30, waiting=0, aht_s=360.0, backlog=120, oldest_age_s=5400.0)
+    fc = _fc(state, EMAIL)
+    assert (fc.backlog, fc.oldest_age_s, fc.patience_s) == (120, 5400.0, None)
+    assert fc.staffing_rate == fc.arrival_rate == pytest.approx(0.1)
+
+
+CSV_DAILY = """interval_start,queue,expected_contacts,aht_s
+08:00,phone,30,200
+08:05,phone,30,200
+08:10,phone,90,300
+08:15,phone,90,300
+08:20,phone,90,300
+08:25,phone,90,300
+"""
+
+
+def test_schedule_parses_hh_mm_and_gives_rate_and_aht() -> None:
+    sf = load_forecast_csv(CSV_DAILY)
+    day = 86400.0 * 20000
+    rate, aht = sf.rate_and_aht("phone", day + 8 * 3600 + 600, day + 8 * 3600 + 1800)  # type: ignore[misc]
+    assert rate == pytest.approx(0.3)
+    assert aht == pytest.approx(300.0)
+    assert sf.rate_and_aht("chat", day, day + 900) is None
+
+
+def test_schedule_parses_rfc3339() -> None:
+    sf = load_forecast_csv("interval_start,queue,expected_contacts,aht_s\n"
+                           "2026-11-22T08:00:00Z,phone,60,240\n"
+                           "2026-11-22T09:05:00+01:00,phone,120,240\n")
+    t0 = datetime(2026, 11, 22, 8, tzinfo=UTC).timestamp()
+    assert sf.rate_and_aht("phone", t0, t0 + 300)[0] == pytest.approx(60 / 300)  # type: ignore[index]
+    assert sf.rate_and_aht("phone", t0 + 300, t0 + 600)[0] == pytest.approx(120 / 300)  # type: ignore[index]
+    assert not sf.daily
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("interval_start,queue,aht_s\n08:00,phone,200\n", "expected_contacts"),
+    ("interval_start,queue,expected_contacts,aht_s\n25:00,phone,1,200\n", "line 2"),
+    ("interval_start,queue,expected_contacts,aht_s\n2026-11-22T08:00:00,phone,1,200\n",
+     "time zone"),
+    ("interval_start,queue,expected_contacts,aht_s\n08:00,phone,-1,200\n", "expected_contacts"),
+    ("interval_start,queue,expected_contacts,aht_s\n08:00,phone,1,0\n", "aht_s"),
+    ("interval_start,queue,expected_contacts,aht_s\n08:00,phone,1,9\n"
+     "2026-11-22T08:00:00Z,phone,1,9\n", "mixes"),
+    ("interval_start,queue,expected_contacts,aht_s\n2026-11-22T08:00:00Z,phone,1,9\n"
+     "2026-11-22T09:00:00+01:00,phone,1,9\n", "duplicate"),
+])
+def test_malformed_schedule_is_rejected_with_a_named_location(text: str, fragment: str) -> None:
+    with pytest.raises(ForecastError, match=fragment):
+        load_forecast_csv(text)
+
+
+def test_blend_scales_schedule_by_intraday_ratio() -> None:
+    day0 = 86400.0 * 20000
+    now = day0 + 8 * 3600 + 600          # 08:10, after two 5-minute intervals
+    st = SiteState("main")
+    st.schedule = load_forecast_csv(CSV_DAILY)
+    # actual is double the schedule (60 instead of 30 per interval)
+    st.apply_snapshot("phone", snap(now - 300, 60, aht_s=200.0))
+    st.apply_snapshot("phone", snap(now, 60, aht_s=200.0))
+    live = 60 / 300
+    scheduled = 2.0 * (90 * 3 / 900)     # ratio x scheduled rate over the 900 s horizon
+    assert _fc(st, now=now, forecast_weight=1.0).arrival_rate == pytest.approx(scheduled)
+    assert _fc(st, now=now, forecast_weight=0.0).arrival_rate == pytest.approx(live)
+    half = _fc(st, now=now, forecast_weight=0.5)
+    assert half.arrival_rate == pytest.approx(0.5 * live + 0.5 * scheduled)
+    assert half.aht_s == pytest.approx(0.5 * 200.0 + 0.5 * 300.0)
+
+
+def test_blend_without_live_data_uses_the_schedule() -> None:
+    now = 86400.0 * 20000 + 8 * 3600 + 600
+    st = SiteState("main")
+    st.schedule = load_forecast_csv(CSV_DAILY)
+    fc = _fc(st, now=now, forecast_weight=0.3)
+    assert fc.arrival_rate == pytest.approx(0.3)
+    assert fc.aht_s == pytest.approx(300.0)
