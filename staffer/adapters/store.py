@@ -1,0 +1,404 @@
+"""Durable daemon state in SQLite (WAL): overrides and locks, in-flight moves, last plans,
+audit log and command-id sequences (contract §7).
+
+Every SQLite call runs on ONE dedicated worker thread (a 1-thread executor; the
+connection is opened there with ``check_same_thread=True``, so a stray call from
+another thread would fail loudly). The daemon uses the ``async`` methods, which
+never block the event loop; tests and tools use the ``*_sync`` twins. Each write
+is one transaction committed (``synchronous=FULL``) before the method returns,
+so the daemon acknowledges only what is on disk.
+
+``StateStore.open`` refuses unusable files with ``StoreError`` (missing
+directory, not a database, corrupt, foreign or newer schema, read-only) rather
+than silently starting from an empty state. Agent locks are overrides
+(``lock_agent``/``assign`` rows of the ``overrides`` table), not a separate table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from staffer.core.overrides import Outcome, expiry_audit, override_from_record
+from staffer.core.types import AuditRecord, InFlightMove, Override
+
+SCHEMA_VERSION = 1
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE overrides (
+    override_id TEXT PRIMARY KEY, site TEXT NOT NULL, supervisor TEXT NOT NULL,
+    action TEXT NOT NULL, fields TEXT NOT NULL, created_at REAL NOT NULL,
+    expires_at REAL, reason TEXT NOT NULL);
+CREATE INDEX overrides_site ON overrides (site);
+CREATE TABLE in_flight (
+    site TEXT NOT NULL, agent TEXT NOT NULL, to_queue TEXT NOT NULL,
+    command_id TEXT NOT NULL, issued_at REAL NOT NULL, PRIMARY KEY (site, agent));
+CREATE TABLE plans (site TEXT PRIMARY KEY, as_of REAL NOT NULL, plan TEXT NOT NULL);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, site TEXT NOT NULL,
+    kind TEXT NOT NULL, actor TEXT NOT NULL, payload TEXT NOT NULL);
+CREATE INDEX audit_site_ts ON audit (site, ts);
+CREATE TABLE command_seq (site TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+"""
+_TABLES = frozenset({"meta", "overrides", "in_flight", "plans", "audit", "command_seq"})
+
+
+class StoreError(RuntimeError):
+    """The state database is unusable or a read/write failed; the message says why."""
+
+
+def _json(obj: object) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=repr)
+
+
+class StateStore:
+    """SQLite-backed state; create with ``StateStore.open(path)`` (or ``open_async``)."""
+
+    def __init__(self, path: Path, executor: ThreadPoolExecutor,
+                 busy_timeout_s: float = 5.0) -> None:
+        self.path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._executor = executor
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        self.thread_id: int | None = None  # the worker thread's ident, for diagnostics
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, busy_timeout_s: float = 5.0) -> StateStore:
+        """Open or create the database; raises StoreError when it cannot be used.
+
+        ``busy_timeout_s``: how long a write waits for another process's lock.
+        """
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staffer-store")
+        store = cls(Path(path), executor, busy_timeout_s)
+        try:
+            executor.submit(store._connect).result()
+        except BaseException:
+            executor.shutdown(wait=True)
+            raise
+        return store
+
+    @classmethod
+    async def open_async(cls, path: str | Path) -> StateStore:
+        """``open`` without blocking the event loop (the checks can take a while)."""
+        return await asyncio.get_running_loop().run_in_executor(None, cls.open, path)
+
+    def close(self) -> None:
+        """Close the connection and stop the worker thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._executor.submit(self._disconnect).result()
+        finally:
+            self._executor.shutdown(wait=True)
+
+    async def aclose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _connect(self) -> None:
+        path = self.path
+        if path.is_dir():
+            raise StoreError(f"state path {path} is a directory, not a database file")
+        if not path.parent.is_dir():
+            raise StoreError(f"state directory {path.parent} does not exist")
+        try:
+            conn = sqlite3.connect(path, timeout=self._busy_timeout_s, isolation_level=None,
+                                   check_same_thread=True)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open state database {path}: {err}") from None
+        try:
+            self._check_and_prepare(conn)
+        except sqlite3.Error as err:
+            conn.close()
+            raise StoreError(f"state database {path} is unusable: {err}") from None
+        except StoreError:
+            conn.close()
+            raise
+        self._conn = conn
+        self.thread_id = threading.get_ident()
+
+    def _check_and_prepare(self, conn: sqlite3.Connection) -> None:
+        ok = conn.execute("PRAGMA quick_check").fetchone()
+        if ok is None or ok[0] != "ok":
+            raise StoreError(f"state database {self.path} is corrupt (quick_check: "
+                             f"{ok[0] if ok else 'no result'}); restore it or move it away")
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"state database {self.path}: cannot enable WAL (got {mode})")
+        conn.execute("PRAGMA synchronous=FULL")
+        tables = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
+        if not tables:
+            with _tx(conn):
+                for stmt in filter(str.strip, _SCHEMA.split(";")):
+                    conn.execute(stmt)
+                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)",
+                             (str(SCHEMA_VERSION),))
+            tables = set(_TABLES)
+        elif "meta" not in tables:
+            raise StoreError(f"{self.path} is an SQLite database but not a staffer state file")
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        version = int(row[0]) if row and str(row[0]).isdigit() else -1
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {version}, newer than this "
+                             f"staffer supports ({SCHEMA_VERSION}); upgrade staffer")
+        missing = sorted(_TABLES - tables)
+        if version != SCHEMA_VERSION or missing:
+            raise StoreError(f"{self.path}: unexpected schema (version {version}, "
+                             f"missing tables {missing or 'none'})")
+        with _tx(conn):  # write probe: fails here, not at the first acknowledgement
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_open', ?)",
+                         (repr(time.time()),))
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("state store is closed")
+        return self._conn
+
+    def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return fn(*args)
+        except sqlite3.Error as err:
+            raise StoreError(f"state database {self.path}: {err}") from None
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StoreError("state store is closed")
+        return self._executor.submit(self._guarded, fn, *args).result()
+
+    async def _acall(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StoreError("state store is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor,
+                                          functools.partial(self._guarded, fn, *args))
+
+    # -- operations (run on the worker thread) -----------------------------------------------
+    def _insert_audit(self, records: Iterable[AuditRecord]) -> None:
+        self._db().executemany(
+            "INSERT INTO audit (ts, site, kind, actor, payload) VALUES (?, ?, ?, ?, ?)",
+            [(r.ts, r.site, r.kind, r.actor, _json(r.payload)) for r in records])
+
+    def _insert_override(self, ov: Override) -> None:
+        self._db().execute(
+            "INSERT OR REPLACE INTO overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ov.override_id, ov.site, ov.supervisor, ov.action, _json(ov.fields),
+             ov.created_at, ov.expires_at, ov.reason))
+
+    def _delete_overrides(self, ids: Iterable[str]) -> None:
+        self._db().executemany("DELETE FROM overrides WHERE override_id = ?",
+                               [(i,) for i in ids])
+
+    def _op_record_outcome(self, outcome: Outcome) -> None:
+        with _tx(self._db()):
+            self._delete_overrides(o.override_id for o in outcome.removed)
+            if outcome.accepted is not None:
+                self._insert_override(outcome.accepted)
+            self._insert_audit([outcome.audit])
+
+    def _op_record_expired(self, overrides: Sequence[Override], now: float) -> None:
+        with _tx(self._db()):
+            self._delete_overrides(o.override_id for o in overrides)
+            self._insert_audit(expiry_audit(o, now) for o in overrides)
+
+    def _op_save_overrides(self, overrides: Sequence[Override]) -> None:
+        with _tx(self._db()):
+            for ov in overrides:
+                self._insert_override(ov)
+
+    def _op_load_overrides(self) -> list[Override]:
+        rows = self._db().execute(
+            "SELECT override_id, site, supervisor, action, fields, created_at, expires_at, "
+            "reason FROM overrides ORDER BY created_at, override_id").fetchall()
+        out = []
+        for r in rows:
+            try:
+                out.append(override_from_record({
+                    "override_id": r[0], "site": r[1], "supervisor": r[2], "action": r[3],
+                    "fields": json.loads(r[4]), "created_at": r[5], "expires_at": r[6],
+                    "reason": r[7]}))
+            except ValueError as err:
+                raise StoreError(f"{self.path}: unreadable override {r[0]!r}: {err}") from None
+        return out
+
+    def _op_add_in_flight(self, site: str, moves: Sequence[InFlightMove]) -> None:
+        with _tx(self._db()):
+            self._db().executemany(
+                "INSERT OR REPLACE INTO in_flight VALUES (?, ?, ?, ?, ?)",
+                [(site, m.agent, m.to_queue, m.command_id, m.issued_at) for m in moves])
+
+    def _op_remove_in_flight(self, site: str, agents: Sequence[str]) -> None:
+        with _tx(self._db()):
+            self._db().executemany("DELETE FROM in_flight WHERE site = ? AND agent = ?",
+                                   [(site, a) for a in agents])
+
+    def _op_load_in_flight(self) -> dict[str, list[InFlightMove]]:
+        out: dict[str, list[InFlightMove]] = {}
+        for site, agent, to_queue, cid, issued in self._db().execute(
+                "SELECT site, agent, to_queue, command_id, issued_at FROM in_flight "
+                "ORDER BY site, issued_at, agent"):
+            out.setdefault(site, []).append(InFlightMove(agent, to_queue, cid, issued))
+        return out
+
+    def _op_save_plan(self, site: str, plan_json: bytes | str, as_of: float) -> None:
+        text = plan_json.decode("utf-8") if isinstance(plan_json, bytes) else plan_json
+        with _tx(self._db()):
+            self._db().execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?)",
+                               (site, as_of, text))
+
+    def _op_load_plans(self) -> dict[str, str]:
+        return {s: p for s, p in self._db().execute("SELECT site, plan FROM plans ORDER BY site")}
+
+    def _op_append_audit(self, records: Sequence[AuditRecord]) -> None:
+        with _tx(self._db()):
+            self._insert_audit(records)
+
+    def _op_audit(self, site: str | None, limit: int) -> list[AuditRecord]:
+        sql = "SELECT ts, site, kind, actor, payload FROM audit"
+        args: tuple[Any, ...] = ()
+        if site is not None:
+            sql, args = sql + " WHERE site = ?", (site,)
+        rows = self._db().execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
+        return [AuditRecord(ts=r[0], site=r[1], kind=r[2], actor=r[3], payload=json.loads(r[4]))
+                for r in reversed(rows)]
+
+    def _op_prune_audit(self, before_ts: float) -> int:
+        with _tx(self._db()):
+            return self._db().execute("DELETE FROM audit WHERE ts < ?", (before_ts,)).rowcount
+
+    def _op_next_command_id(self, site: str) -> str:
+        db = self._db()
+        with _tx(db):
+            db.execute("INSERT INTO command_seq VALUES (?, 1) ON CONFLICT(site) "
+                       "DO UPDATE SET seq = seq + 1", (site,))
+            seq = db.execute("SELECT seq FROM command_seq WHERE site = ?", (site,)).fetchone()[0]
+        return f"{site}-{seq:08d}-{secrets.token_hex(3)}"
+
+    # -- public API: async (daemon) and *_sync (tests, tools) ----------------------------------
+    async def record_outcome(self, outcome: Outcome) -> None:
+        """Persist one override request's effects and audit record atomically."""
+        await self._acall(self._op_record_outcome, outcome)
+
+    def record_outcome_sync(self, outcome: Outcome) -> None:
+        self._call(self._op_record_outcome, outcome)
+
+    async def record_expired(self, overrides: Sequence[Override], now: float) -> None:
+        """Delete expired overrides and audit each expiry, atomically."""
+        await self._acall(self._op_record_expired, list(overrides), now)
+
+    def record_expired_sync(self, overrides: Sequence[Override], now: float) -> None:
+        self._call(self._op_record_expired, list(overrides), now)
+
+    async def save_overrides(self, overrides: Sequence[Override]) -> None:
+        """Upsert overrides (e.g. an imported set); normal flow uses record_outcome."""
+        await self._acall(self._op_save_overrides, list(overrides))
+
+    def save_overrides_sync(self, overrides: Sequence[Override]) -> None:
+        self._call(self._op_save_overrides, list(overrides))
+
+    async def load_overrides(self) -> list[Override]:
+        """Every stored override (expired ones too; ``OverrideBook.expire`` drops them)."""
+        return await self._acall(self._op_load_overrides)
+
+    def load_overrides_sync(self) -> list[Override]:
+        return self._call(self._op_load_overrides)
+
+    async def add_in_flight(self, site: str, moves: Sequence[InFlightMove]) -> None:
+        """Record commanded moves (one per agent; a newer move replaces the older)."""
+        await self._acall(self._op_add_in_flight, site, list(moves))
+
+    def add_in_flight_sync(self, site: str, moves: Sequence[InFlightMove]) -> None:
+        self._call(self._op_add_in_flight, site, list(moves))
+
+    async def remove_in_flight(self, site: str, agents: Iterable[str]) -> None:
+        """Forget in-flight moves (confirmed or timed out)."""
+        await self._acall(self._op_remove_in_flight, site, list(agents))
+
+    def remove_in_flight_sync(self, site: str, agents: Iterable[str]) -> None:
+        self._call(self._op_remove_in_flight, site, list(agents))
+
+    async def load_in_flight(self) -> dict[str, list[InFlightMove]]:
+        return await self._acall(self._op_load_in_flight)
+
+    def load_in_flight_sync(self) -> dict[str, list[InFlightMove]]:
+        return self._call(self._op_load_in_flight)
+
+    async def save_plan(self, site: str, plan_json: bytes | str, as_of: float) -> None:
+        """Replace the site's last plan (the JSON as published)."""
+        await self._acall(self._op_save_plan, site, plan_json, as_of)
+
+    def save_plan_sync(self, site: str, plan_json: bytes | str, as_of: float) -> None:
+        self._call(self._op_save_plan, site, plan_json, as_of)
+
+    async def load_plans(self) -> dict[str, str]:
+        """Last plan JSON per site."""
+        return await self._acall(self._op_load_plans)
+
+    def load_plans_sync(self) -> dict[str, str]:
+        return self._call(self._op_load_plans)
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        await self._acall(self._op_append_audit, list(records))
+
+    def append_audit_sync(self, records: Sequence[AuditRecord]) -> None:
+        self._call(self._op_append_audit, list(records))
+
+    async def audit(self, site: str | None = None, limit: int = 100) -> list[AuditRecord]:
+        """The newest ``limit`` audit records (optionally of one site), oldest first."""
+        return await self._acall(self._op_audit, site, limit)
+
+    def audit_sync(self, site: str | None = None, limit: int = 100) -> list[AuditRecord]:
+        return self._call(self._op_audit, site, limit)
+
+    async def prune_audit(self, before_ts: float) -> int:
+        """Delete audit records older than ``before_ts``; returns how many."""
+        return await self._acall(self._op_prune_audit, before_ts)
+
+    def prune_audit_sync(self, before_ts: float) -> int:
+        return self._call(self._op_prune_audit, before_ts)
+
+    async def next_command_id(self, site: str) -> str:
+        """A new command id ``{site}-{seq:08d}-{6 hex}``; the sequence is committed first,
+        so ids are never reused, even across restarts."""
+        return await self._acall(self._op_next_command_id, site)
+
+    def next_command_id_sync(self, site: str) -> str:
+        return self._call(self._op_next_command_id, site)
+
+
+@contextmanager
+def _tx(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
