@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -93,20 +92,6 @@ def daemon_settings(scenario: Scenario, port: int, state_dir: Path, prefix: str)
         "sites": [site]}, env={})
 
 
-async def _wait_online(client: Any, prefix: str, timeout_s: float) -> None:
-    """Wait for the daemon's retained ``{"status": "online"}``."""
-    await client.subscribe(f"{prefix}/status", qos=1)
-
-    async def wait() -> None:
-        async for msg in client.messages:
-            with contextlib.suppress(ValueError, AttributeError):
-                if json.loads(msg.payload).get("status") == "online":
-                    return
-
-    await asyncio.wait_for(wait(), timeout_s)
-    await client.unsubscribe(f"{prefix}/status")
-
-
 class LiveView:
     """Live progress: one status line per tick on a TTY, every 30 min of day otherwise."""
 
@@ -156,12 +141,11 @@ class LiveView:
 
 
 def _metrics_url(daemon: Any) -> str | None:
-    """Best effort: the daemon's bound HTTP address, if ``run_daemon`` exposes it."""
-    for attr in ("http_port", "port"):
-        port = getattr(daemon, attr, None)
-        if isinstance(port, int) and port > 0:
-            return f"http://127.0.0.1:{port}/metrics"
-    return None
+    """The daemon's bound HTTP address (``Daemon.http_port``), None when unknown."""
+    port = getattr(daemon, "http_port", None)
+    if callable(port):
+        port = port()
+    return f"http://127.0.0.1:{port}/metrics" if isinstance(port, int) and port > 0 else None
 
 
 async def run_demo(*, short: bool = False, seed: int | None = None, out_dir: Path | None = None,
@@ -183,15 +167,21 @@ async def run_demo(*, short: bool = False, seed: int | None = None, out_dir: Pat
         settings = daemon_settings(sc, port, Path(state_dir), prefix)
         async with embedded_broker(port):
             stream.write(f"broker: embedded amqtt on mqtt://127.0.0.1:{port}\n")
-            stop = asyncio.Event()
+            stop, online = asyncio.Event(), asyncio.Event()
             ready: dict[str, Any] = {}
-            daemon = asyncio.create_task(_run(run_daemon, settings, stop, ready))
+
+            def on_ready(d: Any) -> None:
+                ready["daemon"] = d
+                online.set()
+
+            daemon = asyncio.create_task(run_daemon(settings, stop=stop, ready=on_ready))
             engine = Engine(sc, seed)
+            metrics: str | None = None
             try:
+                await _until_ready(online, daemon, 30.0)
+                metrics = _metrics_url(ready.get("daemon"))
                 async with aiomqtt.Client("127.0.0.1", port, identifier="staffer-demo-bridge",
                                           protocol=aiomqtt.ProtocolVersion.V311) as client:
-                    await _wait_online(client, prefix, 30.0)
-                    metrics = _metrics_url(ready.get("daemon"))
                     stream.write("daemon: online (event clock, mode auto)"
                                  + (f", metrics at {metrics}" if metrics else "") + "\n")
                     view = LiveView(stream, sc)
@@ -214,12 +204,18 @@ async def run_demo(*, short: bool = False, seed: int | None = None, out_dir: Pat
     except Exception as err:  # a chart must never sink the demo
         stream.write(f"chart: not written ({err})\n")
         chart = None
-    return DemoResult(static_k, staffer_k, chart, _metrics_url(ready.get("daemon")),
+    return DemoResult(static_k, staffer_k, chart, metrics,
                       stats.plans, stats.missed_plans, time.perf_counter() - t0)
 
 
-async def _run(run_daemon: Any, settings: Any, stop: asyncio.Event,
-               ready: dict[str, Any]) -> None:
-    result = run_daemon(settings, stop=stop)
-    ready["daemon"] = result
-    await result
+async def _until_ready(online: asyncio.Event, daemon: asyncio.Task, timeout_s: float) -> None:
+    """Wait for the daemon's ready signal; surface its error if it dies first."""
+    waiter = asyncio.create_task(online.wait())
+    done, _ = await asyncio.wait({waiter, daemon}, timeout=timeout_s,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if waiter not in done:
+        waiter.cancel()
+        if daemon in done:
+            daemon.result()  # raises the daemon's error
+            raise RuntimeError("the daemon stopped before it was ready")
+        raise TimeoutError(f"the daemon was not ready within {timeout_s:.0f} s")
