@@ -1,0 +1,54 @@
+"""``staffer simulate``: JSON with every KPI, table, plot, exit 2 on bad scenarios."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from staffer.cli import main
+
+QUEUE_KPIS = {"channel", "offered", "answered", "abandoned", "service_level", "asa_s",
+              "abandon_ratio", "sl_target", "intervals_met", "intervals_within_5pt"}
+
+
+def test_json_has_all_kpis(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "short", "--policy", "threshold", "--seed", "3", "--json"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert err == ""  # no progress bar with --json
+    assert data["scenario"] == "short" and data["seed"] == 3
+    day = data["policies"]["threshold"]
+    assert {"moves", "moves_per_agent_hour", "agent_hours", "queues"} <= set(day)
+    assert set(day["queues"]) == {"phone", "chat", "email"}
+    for q in ("phone", "chat"):
+        assert set(day["queues"][q]) >= QUEUE_KPIS
+        assert 0 <= day["queues"][q]["service_level"] <= 1
+    email = day["queues"]["email"]
+    assert {"on_time", "open_at_end"} <= set(email)
+
+
+def test_all_policies_table_and_plot(tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "day.png"
+    assert main(["simulate", "short", "--policy", "all", "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    for name in ("static", "threshold", "staffer"):
+        assert name in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("content", ["not = [toml", 'name = "x"\n'])
+def test_bad_scenario_exits_2(tmp_path: Path, content: str,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(content)
+    assert main(["simulate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("staffer: error:") and err.count("\n") == 1
+
+
+def test_missing_scenario_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "no-such-scenario"]) == 2
+    assert "no such scenario" in capsys.readouterr().err
