@@ -1,0 +1,73 @@
+"""``staffer run [-c FILE]``: the daemon (MQTT in, plans and moves out, /metrics).
+
+Without ``-c`` the daemon reads ``config/staffer.toml`` when it exists, else built-in
+defaults (broker ``mqtt://127.0.0.1:1883``). SIGTERM/SIGINT drain and exit; SIGHUP
+re-reads the configuration (an invalid new file is logged and the old one kept).
+Configuration errors exit 2 with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from staffer.settings import DEFAULT_CONFIG_PATH, Settings, load_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="run the staffing daemon",
+        description="Run the staffing daemon: subscribe to queue, agent and override topics, "
+        "plan every interval and publish plans and agent moves. Prometheus metrics, "
+        "/healthz and /readyz are served on [http] host:port. SIGTERM/SIGINT stop it "
+        "cleanly; SIGHUP reloads the configuration without dropping state.")
+    p.add_argument("-c", "--config", metavar="FILE", default=None,
+                   help=f"TOML configuration (default: {DEFAULT_CONFIG_PATH} if present, "
+                   "else built-in defaults)")
+    p.add_argument("--log-format", choices=("text", "json"), default=None,
+                   help="override [log] format")
+    p.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default=None,
+                   help="override [log] level")
+    p.add_argument("--http-port", type=_port, default=None, metavar="PORT",
+                   help="override [http] port (0 = ephemeral)")
+    p.set_defaults(func=run)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..65535")
+    return value
+
+
+def load(args: argparse.Namespace) -> Settings:
+    """The configuration file (or defaults) plus this command line's overrides."""
+    settings = load_settings(Path(args.config) if args.config else None)
+    log = settings.log.model_copy(update={k: v for k, v in (
+        ("format", args.log_format), ("level", args.log_level)) if v is not None})
+    http = settings.http if args.http_port is None else settings.http.model_copy(
+        update={"port": args.http_port})
+    return settings.model_copy(update={"log": log, "http": http})
+
+
+def run(args: argparse.Namespace) -> int:
+    from staffer.adapters.log import setup_logging
+    from staffer.app import run_daemon
+
+    settings = load(args)  # ConfigError -> exit 2 (staffer.cli.main)
+    setup_logging(settings.log.level, settings.log.format)
+    try:
+        asyncio.run(run_daemon(settings, handle_signals=True, reload=lambda: load(args)))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as err:  # e.g. HTTP port taken, state directory not writable
+        logging.getLogger("staffer").debug("start-up failed", exc_info=True)
+        print(f"staffer: error: {err}", file=sys.stderr)
+        return 1
+    return 0
