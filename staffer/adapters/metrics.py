@@ -1,0 +1,233 @@
+"""Prometheus metrics of contract §8 (names, types and labels exactly), plus a few extras.
+
+``Metrics`` owns its own ``CollectorRegistry`` (no global state, so tests and
+several daemons in one process do not collide). Label values stay bounded:
+sites and queues come from configuration (when ``sites`` is given, anything
+else is ignored), agent ids never become labels, message kinds and invalid
+reasons are clamped to known sets.
+
+Extras (additive): ``staffer_invalid_messages_total{kind,reason}``,
+``staffer_mqtt_reconnects_total``, ``staffer_commands_total{site}``,
+``staffer_override_requests_total{site,outcome}``, ``staffer_moves_in_flight{site}``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+    enable_created_metrics,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from staffer.core.types import Move, Plan, QueueSnapshot
+
+MODES = ("auto", "shadow", "manual")
+MESSAGE_KINDS = frozenset({"queue_metrics", "site_metrics", "agent_state", "override"})
+PLAN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+MAX_REASONS = 64
+OTHER = "other"
+NONE_QUEUE = "none"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_REASON_RE = re.compile(r"^[a-z_]{1,32}(:[a-z_]{1,32})?$")
+
+
+class Metrics:
+    """All daemon metrics; ``exposition()`` renders the Prometheus text format."""
+
+    def __init__(self, version: str, sites: Mapping[str, Iterable[str]] | None = None, *,
+                 created_series: bool = False) -> None:
+        """``sites`` maps each configured site to its queue ids; when given, observations
+        for other sites/queues are dropped and per-site series start at zero.
+
+        ``created_series`` toggles prometheus_client's ``*_created`` samples; it is a
+        process-wide switch in the library, off by default to halve counter series.
+        """
+        (enable_created_metrics if created_series else disable_created_metrics)()
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        sq = ["site", "queue"]
+        self.queue_agents = Gauge("staffer_queue_agents", "Agents per queue by kind "
+                                  "(assigned now, planner target, required alone).",
+                                  [*sq, "kind"], registry=r)
+        self.predicted_sl = Gauge("staffer_queue_predicted_service_level",
+                                  "Predicted service level at the target staffing.", sq,
+                                  registry=r)
+        self.predicted_asa = Gauge("staffer_queue_predicted_asa_seconds",
+                                   "Predicted average speed of answer at the target staffing "
+                                   "(+Inf when under-staffed).", sq, registry=r)
+        self.predicted_abandon = Gauge("staffer_queue_predicted_abandon_ratio",
+                                       "Predicted abandonment ratio at the target staffing.",
+                                       sq, registry=r)
+        self.forecast_rate = Gauge("staffer_queue_forecast_arrival_rate",
+                                   "Forecast arrivals per second over the planning horizon.",
+                                   sq, registry=r)
+        self.waiting = Gauge("staffer_queue_waiting_contacts",
+                             "Contacts waiting, as last observed.", sq, registry=r)
+        self.observed_sl = Gauge("staffer_queue_observed_service_level",
+                                 "Observed service level of the last interval.", sq, registry=r)
+        self.moves = Counter("staffer_moves_total", "Agent moves published in commands.",
+                             ["site", "from_queue", "to_queue"], registry=r)
+        self.plan_duration = Histogram("staffer_plan_duration_seconds",
+                                       "Time to compute one site's plan.", ["site"],
+                                       buckets=PLAN_BUCKETS, registry=r)
+        self.messages = Counter("staffer_messages_total", "Inbound MQTT messages by outcome.",
+                                ["kind", "outcome"], registry=r)
+        self.overrides_active = Gauge("staffer_overrides_active",
+                                      "Active supervisor overrides.", ["site"], registry=r)
+        self.mqtt_connected = Gauge("staffer_mqtt_connected",
+                                    "1 while connected to the MQTT broker.", registry=r)
+        self.mode = Gauge("staffer_mode", "1 for the site's active mode, 0 for the others.",
+                          ["site", "mode"], registry=r)
+        self.build_info = Info("staffer_build", "Build information.", registry=r)
+        # extras
+        self.invalid = Counter("staffer_invalid_messages_total",
+                               "Rejected inbound messages by kind and reason code.",
+                               ["kind", "reason"], registry=r)
+        self.reconnects = Counter("staffer_mqtt_reconnects_total",
+                                  "Connections to the broker after the first.", registry=r)
+        self.commands = Counter("staffer_commands_total", "Command messages published.",
+                                ["site"], registry=r)
+        self.override_requests = Counter("staffer_override_requests_total",
+                                         "Supervisor requests by outcome.",
+                                         ["site", "outcome"], registry=r)
+        self.in_flight = Gauge("staffer_moves_in_flight", "Moves commanded, not yet confirmed.",
+                               ["site"], registry=r)
+
+        self.build_info.info({"version": version})
+        self.mqtt_connected.set(0)
+        self._sites: dict[str, frozenset[str]] | None = None
+        self._reasons: set[str] = set()
+        if sites is not None:
+            self._sites = {s: frozenset(qs) for s, qs in sites.items()}
+            for site in self._sites:
+                self.overrides_active.labels(site).set(0)
+                self.commands.labels(site)
+                self.plan_duration.labels(site)
+        for kind in sorted(MESSAGE_KINDS):
+            for outcome in ("ok", "invalid"):
+                self.messages.labels(kind, outcome)
+
+    # -- label guards -----------------------------------------------------------------------
+    def _site_ok(self, site: str) -> bool:
+        return self._sites is None or site in self._sites
+
+    def _queue_ok(self, site: str, queue: str) -> bool:
+        return self._sites is None or queue in self._sites.get(site, ())
+
+    def _reason(self, reason: str | None) -> str:
+        if not reason or not _REASON_RE.match(reason):
+            return OTHER
+        if reason not in self._reasons:
+            if len(self._reasons) >= MAX_REASONS:
+                return OTHER
+            self._reasons.add(reason)
+        return reason
+
+    # -- helpers used by the daemon -----------------------------------------------------------
+    def observe_plan(self, plan: Plan, duration_s: float) -> None:
+        """Per-queue staffing, forecasts and predictions of a plan; the mode; the duration.
+
+        Moves are not counted here: they count when published (``count_moves``),
+        since shadow/manual plans publish none.
+        """
+        site = plan.site
+        if not self._site_ok(site):
+            return
+        for qid, q in plan.queues.items():
+            if not self._queue_ok(site, qid):
+                continue
+            self.queue_agents.labels(site, qid, "assigned").set(q.assigned)
+            self.queue_agents.labels(site, qid, "target").set(q.target)
+            self.queue_agents.labels(site, qid, "required").set(q.required)
+            self.predicted_sl.labels(site, qid).set(q.predicted_service_level)
+            self.predicted_asa.labels(site, qid).set(q.predicted_asa_s)
+            self.predicted_abandon.labels(site, qid).set(q.predicted_abandon_ratio)
+            self.forecast_rate.labels(site, qid).set(q.forecast_arrival_rate)
+        self.set_mode(site, plan.mode)
+        if math.isfinite(duration_s) and duration_s >= 0:
+            self.plan_duration.labels(site).observe(duration_s)
+
+    def observe_snapshot(self, site: str, queue: str, snap: QueueSnapshot) -> None:
+        """Observed waiting contacts and service level of a queue's latest interval.
+
+        Observed SL = answered_within_target / offered, or / answered when the
+        snapshot has ``answered`` (abandoned contacts then do not count against
+        it); left unchanged when there is no denominator or no
+        ``answered_within_target``.
+        """
+        if not self._queue_ok(site, queue):
+            return
+        self.waiting.labels(site, queue).set(snap.waiting)
+        sl = observed_service_level(snap)
+        if sl is not None:
+            self.observed_sl.labels(site, queue).set(sl)
+
+    def message(self, kind: str, ok: bool, reason: str | None = None) -> None:
+        """Count one inbound message; ``reason`` (a PayloadError code) when invalid."""
+        kind = kind if kind in MESSAGE_KINDS else OTHER
+        self.messages.labels(kind, "ok" if ok else "invalid").inc()
+        if not ok:
+            self.invalid.labels(kind, self._reason(reason)).inc()
+
+    def set_mode(self, site: str, mode: str) -> None:
+        """1 for ``mode``, 0 for the other modes of the site."""
+        if not self._site_ok(site) or mode not in MODES:
+            return
+        for m in MODES:
+            self.mode.labels(site, m).set(1 if m == mode else 0)
+
+    def set_overrides_active(self, site: str, n: int) -> None:
+        if self._site_ok(site):
+            self.overrides_active.labels(site).set(n)
+
+    def set_in_flight(self, site: str, n: int) -> None:
+        if self._site_ok(site):
+            self.in_flight.labels(site).set(n)
+
+    def set_connected(self, connected: bool) -> None:
+        self.mqtt_connected.set(1 if connected else 0)
+
+    def reconnected(self) -> None:
+        self.reconnects.inc()
+
+    def count_moves(self, site: str, moves: Iterable[Move]) -> None:
+        """Count one published command's moves (and the command itself)."""
+        if not self._site_ok(site):
+            return
+        self.commands.labels(site).inc()
+        known = None if self._sites is None else self._sites.get(site, frozenset())
+        for m in moves:
+            src = m.from_queue or NONE_QUEUE
+            if known is not None and src != NONE_QUEUE and src not in known:
+                src = OTHER
+            dst = m.to_queue if known is None or m.to_queue in known else OTHER
+            self.moves.labels(site, src, dst).inc()
+
+    def override_request(self, site: str, outcome: str) -> None:
+        """Count a supervisor request; ``outcome`` is ``accepted``/``duplicate``/an error code."""
+        if self._site_ok(site):
+            self.override_requests.labels(site, self._reason(outcome)).inc()
+
+    def exposition(self) -> bytes:
+        """The registry in the Prometheus text format (``CONTENT_TYPE``)."""
+        return generate_latest(self.registry)
+
+
+def observed_service_level(snap: QueueSnapshot) -> float | None:
+    """answered_within_target over answered (if reported) else offered; None if undefined."""
+    if snap.answered_within_target is None:
+        return None
+    denom = snap.answered if snap.answered is not None else snap.offered
+    if not denom:
+        return None
+    return min(1.0, snap.answered_within_target / denom)
+
