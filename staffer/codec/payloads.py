@@ -368,7 +368,13 @@ def _num(x: float | int | None) -> float | int | None:
 
 
 def _ts_or_null(ts: float | None) -> str | None:
-    return None if ts is None else format_ts(ts)
+    """RFC 3339, or null when absent, non-finite or out of range (replies must always encode)."""
+    if ts is None:
+        return None
+    try:
+        return format_ts(ts)
+    except ValueError:
+        return None
 
 
 def dumps(obj: object) -> bytes:
@@ -439,7 +445,7 @@ def override_to_json(ov: Override) -> dict[str, Any]:
     """One active override: envelope plus its fields flattened (like the request)."""
     out: dict[str, Any] = {k: v for k, v in ov.fields.items() if k not in _OVERRIDE_KEYS}
     out.update({"override_id": ov.override_id, "site": ov.site, "supervisor": ov.supervisor,
-                "action": ov.action, "created_at": format_ts(ov.created_at),
+                "action": ov.action, "created_at": _ts_or_null(ov.created_at),
                 "expires_at": _ts_or_null(ov.expires_at), "reason": ov.reason})
     return out
 

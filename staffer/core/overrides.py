@@ -139,6 +139,19 @@ def _number(fields: Mapping[str, object], name: str, lo: float, hi: float,
     return float(value)
 
 
+def _compact(**values: object) -> dict[str, object]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _slot(action: str, fields: Mapping[str, object]) -> tuple[str, str]:
+    """What an override occupies; a newer override in the same slot replaces the older."""
+    if action in LOCK_ACTIONS:
+        return ("lock", str(fields.get("agent")))
+    if action == "mode":
+        return ("mode", "")
+    return (action, str(fields.get("queue")))
+
+
 class OverrideBook:
     """The active overrides of every site plus request de-duplication state."""
 
@@ -171,13 +184,13 @@ class OverrideBook:
         locked: set[str] = set()
         for ov in self.active(site, now):
             f = ov.fields
+            q = str(f.get("queue"))
             if ov.action == "mode":
                 mode = f["mode"]  # type: ignore[assignment]
             elif ov.action == "pin":
-                pins[str(f["queue"])] = Pin(str(f["queue"]), f.get("min"), f.get("max"))  # type: ignore[arg-type]
+                pins[q] = Pin(q, f.get("min"), f.get("max"))  # type: ignore[arg-type]
             elif ov.action == "target":
-                goals[str(f["queue"])] = GoalOverride(str(f["queue"]), f.get("sl_target"),  # type: ignore[arg-type]
-                                                      f.get("target_s"))  # type: ignore[arg-type]
+                goals[q] = GoalOverride(q, f.get("sl_target"), f.get("target_s"))  # type: ignore[arg-type]
             elif ov.action in LOCK_ACTIONS:
                 locked.add(str(f["agent"]))
         return Controls(mode=mode, pins=tuple(pins[q] for q in sorted(pins)),
@@ -208,6 +221,11 @@ class OverrideBook:
         agents (``unknown_agent``) and queues outside the agent's skills
         (``no_skill``), and fills the move's ``from`` queue.
         """
+        if not math.isfinite(now):
+            rid = request.id
+            req = request if isinstance(request, OverrideRequest) else None
+            return self._reject(site, supervisor, rid, req, now, _Reject(
+                "unavailable", "the site clock has not started yet; retry later"))
         if isinstance(request, MalformedRequest):
             detail = f"{request.reason}: {request.message}" if request.message else request.reason
             return self._reject(site, supervisor, request.id, None, now,
@@ -289,72 +307,55 @@ class OverrideBook:
         extra = sorted(set(req.fields) - allowed)
         if extra:
             raise _Reject("invalid", f"unknown field {extra[0][:64]!r} for {req.action}")
-        f = req.fields
-        live = self.active(site, now)
-        move: Move | None = None
-        mode: Mode | None = None
+        f, live = req.fields, self.active(site, now)
         if req.action == "replan":
             return self._accept(site, supervisor, req, now, None, (), replan=True)
-        if req.action == "cancel":
-            oid = _str_field(f, "override_id")
-            hit = tuple(o for o in live if o.override_id == oid)
+        if req.action in ("cancel", "unpin", "unlock_agent"):
+            if req.action == "cancel":
+                oid = _str_field(f, "override_id")
+                hit = tuple(o for o in live if o.override_id == oid)
+                missing = f"no active override {oid[:64]!r} on this site"
+            else:
+                slot = (("pin", _queue(f, known)) if req.action == "unpin"
+                        else ("lock", _str_field(f, "agent")))
+                hit = tuple(o for o in live if _slot(o.action, o.fields) == slot)
+                missing = f"nothing to remove: no active {slot[0]} on {slot[1][:64]!r}"
             if not hit:
-                raise _Reject("not_found", f"no active override {oid[:64]!r} on this site")
-            return self._accept(site, supervisor, req, now, None, hit)
-        if req.action == "unpin":
-            queue = _queue(f, known)
-            hit = tuple(o for o in live if o.action == "pin" and o.fields["queue"] == queue)
-            if not hit:
-                raise _Reject("not_found", f"no active pin on queue {queue!r}")
-            return self._accept(site, supervisor, req, now, None, hit)
-        if req.action == "unlock_agent":
-            agent = _str_field(f, "agent")
-            hit = tuple(o for o in live if o.action in LOCK_ACTIONS and o.fields["agent"] == agent)
-            if not hit:
-                raise _Reject("not_found", f"agent {agent[:64]!r} is not locked")
+                raise _Reject("not_found", missing)
             return self._accept(site, supervisor, req, now, None, hit)
 
+        move: Move | None = None
         stored: dict[str, object]
         if req.action == "pin":
-            queue = _queue(f, known)
             lo, hi = _bound(f, "min"), _bound(f, "max")
             if lo is None and hi is None:
                 raise _Reject("invalid", "pin needs min and/or max")
             if lo is not None and hi is not None and lo > hi:
                 raise _Reject("invalid", f"min {lo} > max {hi}")
-            stored = {"queue": queue} | ({"min": lo} if lo is not None else {}) | (
-                {"max": hi} if hi is not None else {})
-            replaced = [o for o in live if o.action == "pin" and o.fields["queue"] == queue]
+            stored = _compact(queue=_queue(f, known), min=lo, max=hi)
         elif req.action == "target":
-            queue = _queue(f, known)
             sl = _number(f, "sl_target", 0.0, 1.0)
             ts = _number(f, "target_s", 0.0, MAX_TARGET_S, lo_open=True)
             if sl is None and ts is None:
                 raise _Reject("invalid", "target needs sl_target and/or target_s")
-            stored = {"queue": queue} | ({"sl_target": sl} if sl is not None else {}) | (
-                {"target_s": ts} if ts is not None else {})
-            replaced = [o for o in live if o.action == "target" and o.fields["queue"] == queue]
+            stored = _compact(queue=_queue(f, known), sl_target=sl, target_s=ts)
         elif req.action == "mode":
-            value = f.get("mode")
-            if value not in MODES:
+            if f.get("mode") not in MODES:
                 raise _Reject("invalid", "mode must be one of auto, shadow, manual")
-            mode = value  # type: ignore[assignment]
-            stored = {"mode": value}
-            replaced = [o for o in live if o.action == "mode"]
-        else:  # lock_agent, assign
-            agent = _str_field(f, "agent")
-            stored = {"agent": agent}
-            if req.action == "assign":
-                queue = _queue(f, known)
-                acc = f.get("after_current_contact", True)
-                if not isinstance(acc, bool):
-                    raise _Reject("invalid", "after_current_contact must be true or false")
-                current = self._check_agent(agents, agent, queue)
-                stored |= {"queue": queue}
-                why = f"assigned by {supervisor}" + (f": {req.reason}" if req.reason else "")
-                move = Move(agent=agent, from_queue=current, to_queue=queue, reason=why,
-                            after_current_contact=acc)
-            replaced = [o for o in live if o.action in LOCK_ACTIONS and o.fields["agent"] == agent]
+            stored = {"mode": f["mode"]}
+        elif req.action == "lock_agent":
+            stored = {"agent": _str_field(f, "agent")}
+        else:  # assign
+            agent, queue = _str_field(f, "agent"), _queue(f, known)
+            acc = f.get("after_current_contact", True)
+            if not isinstance(acc, bool):
+                raise _Reject("invalid", "after_current_contact must be true or false")
+            why = f"assigned by {supervisor}" + (f": {req.reason}" if req.reason else "")
+            move = Move(agent=agent, from_queue=self._check_agent(agents, agent, queue),
+                        to_queue=queue, reason=why, after_current_contact=acc)
+            stored = {"agent": agent, "queue": queue}
+        slot = _slot(req.action, stored)
+        replaced = [o for o in live if _slot(o.action, o.fields) == slot]
         ttl = self._ttl(req, default_ttl_s)
         if len(live) - len(replaced) >= self._max:
             raise _Reject("limit", f"site has {len(live)} active overrides (max {self._max})")
@@ -364,6 +365,7 @@ class OverrideBook:
         ov = Override(override_id=oid, site=site, supervisor=supervisor, action=req.action,
                       fields=stored, created_at=now,
                       expires_at=None if ttl is None else now + ttl, reason=req.reason)
+        mode: Mode | None = stored["mode"] if req.action == "mode" else None  # type: ignore[assignment]
         return self._accept(site, supervisor, req, now, ov, tuple(replaced), move=move, mode=mode)
 
     @staticmethod

@@ -301,3 +301,10 @@ def test_encode_status() -> None:
 def test_non_ascii_is_utf8_not_escaped() -> None:
     raw = encode_reply(OverrideReply(id="é", ok=False, code="invalid", message="ünïcode"))
     assert "ünïcode".encode() in raw
+
+
+def test_reply_and_overrides_always_encode_even_with_bad_times() -> None:
+    raw = encode_reply(OverrideReply(id="r", ok=True, override_id="o", expires_at=math.inf))
+    assert json.loads(raw)["expires_at"] is None
+    ov = Override("o", "main", "a", "mode", {"mode": "auto"}, created_at=math.nan)
+    assert json.loads(encode_overrides([ov]))[0]["created_at"] is None

@@ -304,3 +304,10 @@ def test_any_request_sequence_gives_one_reply_each(steps: list) -> None:
         assert len({p.queue for p in ctl.pins}) == len(ctl.pins)
         for p in ctl.pins:
             assert p.min is None or p.max is None or p.min <= p.max
+
+
+def test_clock_not_started_is_unavailable_not_a_crash() -> None:
+    book = make_book()
+    out = run(book, req("pin", "r", queue="phone", min=1), now=float("-inf"))
+    assert_rejected(out, "unavailable")
+    assert out.reply.id == "r" and book.active("main", NOW) == []
