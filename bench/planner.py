@@ -1,0 +1,118 @@
+"""Benchmark the pure planning core: plan_site time versus site size, and ingest throughput.
+
+Run: ``.venv/bin/python bench/planner.py [--repeat N] [--json]``. Synthetic sites have
+``queues`` queues (voice, chat and email in turn), agents skilled for 2-3 queues, a load
+that leaves some queues short and others with slack (so the planner has real work), and
+the default guardrails. Reports the median and p90 of repeated runs; the goal is a site of
+2,000 agents and 20 queues in under 20 ms, and >= 10,000 snapshots/s ingested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from staffer.core.planner import plan_site  # noqa: E402
+from staffer.core.state import SiteState  # noqa: E402
+from staffer.core.types import AgentState, Controls, QueueSnapshot  # noqa: E402
+from staffer.settings import PlannerSettings, QueueSettings, SiteSettings  # noqa: E402
+
+SIZES = [(100, 3), (500, 5), (1000, 10), (2000, 20), (5000, 40)]
+NOW = 1_795_000_000.0
+CHANNELS = ("voice", "chat", "email")
+GOAL_MS = 20.0
+
+
+def build(agents: int, queues: int, seed: int = 1) -> tuple[SiteSettings, SiteState]:
+    """A synthetic site: per-queue load proportional to its share of skilled agents, +-40%."""
+    rnd = random.Random(seed)
+    qs = []
+    for i in range(queues):
+        ch = CHANNELS[i % 3]
+        qs.append(QueueSettings(
+            id=f"q{i:02d}", channel=ch, aht_s={"voice": 240.0, "chat": 480.0}.get(ch, 360.0),
+            target_s=14400.0 if ch == "email" else (60.0 if ch == "chat" else 20.0),
+            concurrency=2 if ch == "chat" else 1, patience_s=120.0 if i % 6 == 3 else None))
+    site = SiteSettings(id="bench", queues=qs)
+    state = SiteState("bench")
+    per_queue = agents / queues
+    for q in qs:
+        erlangs = per_queue * 0.85 * rnd.uniform(0.6, 1.4)
+        offered = max(1, round(erlangs / q.aht_s * 300.0 * q.concurrency))
+        for k in range(6):
+            state.apply_snapshot(q.id, QueueSnapshot(
+                ts=NOW - 300.0 * (5 - k), interval_s=300.0, offered=offered,
+                waiting=rnd.randint(0, 5), aht_s=q.aht_s, backlog=rnd.randint(0, 200),
+                oldest_age_s=float(rnd.randint(0, 7200))))
+    ids = [q.id for q in qs]
+    statuses = ("available", "busy", "busy", "busy", "wrap_up", "break")
+    for a in range(agents):
+        home = ids[a % queues]
+        skills = frozenset({home, *rnd.sample(ids, k=min(2, queues))})
+        state.apply_agent(AgentState(f"a{a:05d}", NOW - 7200.0, rnd.choice(statuses),  # type: ignore[arg-type]
+                                     home, skills))
+    return site, state
+
+
+def time_plan(agents: int, queues: int, repeat: int) -> dict[str, float]:
+    site, state = build(agents, queues)
+    pl = PlannerSettings()
+    controls = Controls()
+    plan = plan_site(site, pl, state, controls, {}, NOW, "warm-up")
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        plan_site(site, pl, state, controls, {}, NOW, "bench")
+        runs.append((time.perf_counter() - t0) * 1000.0)
+    runs.sort()
+    return {"agents": agents, "queues": queues, "median_ms": statistics.median(runs),
+            "p90_ms": runs[int(0.9 * (len(runs) - 1))], "moves": len(plan.moves)}
+
+
+def ingest_rate(n: int = 200_000, queues: int = 20) -> dict[str, float]:
+    """Snapshots and agent states applied per second (pre-built messages, one site)."""
+    state = SiteState("bench")
+    snaps = [QueueSnapshot(ts=NOW + i, interval_s=60.0, offered=i % 17, waiting=i % 5,
+                           answered=i % 13, abandoned=i % 3, aht_s=200.0) for i in range(n)]
+    names = [f"q{i % queues:02d}" for i in range(n)]
+    t0 = time.perf_counter()
+    for q, s in zip(names, snaps, strict=True):
+        state.apply_snapshot(q, s)
+    snap_rate = n / (time.perf_counter() - t0)
+    people = [AgentState(f"a{i % 2000:05d}", NOW + i, "busy", f"q{i % 7:02d}",
+                         frozenset({"q00"})) for i in range(n)]
+    t0 = time.perf_counter()
+    for a in people:
+        state.apply_agent(a)
+    return {"snapshots_per_s": snap_rate, "agent_states_per_s": n / (time.perf_counter() - t0)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=31, help="timed runs per size (median)")
+    ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = ap.parse_args()
+    rows = [time_plan(a, q, args.repeat) for a, q in SIZES]
+    ingest = ingest_rate()
+    if args.json:
+        print(json.dumps({"plan": rows, "ingest": ingest}))
+        return 0
+    print(f"plan_site, median of {args.repeat} runs (goal: 2000 agents x 20 queues < {GOAL_MS} ms)")
+    print(f"{'agents':>7} {'queues':>6} {'median ms':>10} {'p90 ms':>8} {'moves':>6}")
+    for r in rows:
+        print(f"{r['agents']:>7} {r['queues']:>6} {r['median_ms']:>10.2f} {r['p90_ms']:>8.2f} "
+              f"{r['moves']:>6}")
+    print(f"ingest: {ingest['snapshots_per_s']:,.0f} snapshots/s, "
+          f"{ingest['agent_states_per_s']:,.0f} agent states/s (goal >= 10,000/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
