@@ -63,18 +63,20 @@ def mosquitto_binary() -> str | None:
 
 
 @contextlib.contextmanager
-def start_mosquitto(workdir: Path, extra_config: str = "") -> Iterator[Broker]:
-    """Run a private mosquitto on a free port with a temp config; stop it afterwards.
-
-    Falls back to the system broker on 127.0.0.1:1883 when the binary is missing.
+def start_mosquitto(workdir: Path, extra_config: str = "",
+                    port: int | None = None) -> Iterator[Broker]:
+    """Run a private mosquitto on a free port (or ``port``) with a temp config; stop it
+    afterwards. Falls back to the system broker on 127.0.0.1:1883 when the binary is
+    missing.
     """
     binary = mosquitto_binary()
     if binary is None:
         yield Broker("127.0.0.1", 1883)
         return
     workdir.mkdir(parents=True, exist_ok=True)
-    for _attempt in range(5):
-        port = free_port()
+    wanted = port
+    for _attempt in range(5 if wanted is None else 50):
+        port = wanted or free_port()
         conf = workdir / "mosquitto.conf"
         conf.write_text(
             f"listener {port} 127.0.0.1\n"
@@ -93,7 +95,8 @@ def start_mosquitto(workdir: Path, extra_config: str = "") -> Iterator[Broker]:
         except TimeoutError:
             proc.kill()
             proc.wait()
-            continue  # port raced away: try another
+            time.sleep(0.1)
+            continue  # port raced away (or still in TIME_WAIT): try again
         try:
             yield Broker("127.0.0.1", port)
         finally:

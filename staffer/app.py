@@ -1,0 +1,472 @@
+"""The daemon: the one place to read to see the whole data path.
+
+    MQTT in -> codec.decode -> SiteState.apply_* -> (clock) -> plan_site -> publish
+                                                      \\-> metrics, store (plans, moves, audit)
+
+* Inbound: queue and site snapshots, agent states and supervisor requests of the
+  sites this replica owns (`core.sharding`). Anything bad is counted
+  (``staffer_messages_total{outcome="invalid"}``), logged at a bounded rate and dropped.
+* Planning: on the ``interval_s`` grid counted from midnight UTC. ``clock = "wall"``:
+  a scheduler job; ``clock = "event"``: a site snapshot that moves the site clock to
+  or past the next grid time plans right after it is applied (``as_of`` = its ts).
+  A supervisor's ``replan`` plans at once.
+* Output: every plan is published retained; in ``auto`` mode its moves go out as a
+  command, except moves already in flight (same agent and target). In-flight moves
+  end when the agent's state shows the new queue or after ``move_timeout_s``.
+* Overrides: each request gets exactly one reply, persisted before replying;
+  ``assign`` commands the move even in shadow mode and locks the agent.
+* State survives restarts through the store: overrides, locks, in-flight moves,
+  last plans, the command id counter.
+* Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from staffer import __version__
+from staffer.adapters.http import HttpServer
+from staffer.adapters.log import RateLimitedLog, setup_logging
+from staffer.adapters.metrics import Metrics
+from staffer.adapters.mqtt import Inbound, MqttPort
+from staffer.adapters.scheduler import Scheduler
+from staffer.adapters.store import StateStore
+from staffer.codec import payloads
+from staffer.codec.timefmt import format_ts
+from staffer.codec.topics import Route, Topics
+from staffer.core.clock import next_grid_time
+from staffer.core.inflight import InFlightBook
+from staffer.core.overrides import Outcome, OverrideBook
+from staffer.core.planner import plan_site
+from staffer.core.sharding import owned_sites, resolve_shard_index
+from staffer.core.state import SiteState
+from staffer.core.types import InFlightMove, MalformedRequest, Move, Plan
+from staffer.settings import ConfigError, Settings, SiteSettings
+
+log = logging.getLogger("staffer.app")
+
+SWEEP_EVERY_S = 1.0
+HOUSEKEEPING_EVERY_S = 60.0
+DRAIN_TIMEOUT_S = 5.0
+PLAN_JOB = "plan"
+
+Ready = Callable[["Daemon"], object] | asyncio.Event
+
+
+@dataclass(eq=False)
+class Site:
+    """Everything the daemon holds for one owned site."""
+
+    cfg: SiteSettings
+    state: SiteState
+    flights: InFlightBook
+    next_due: float | None = None   # event clock: the next grid time to plan at
+    last_plan: Plan | None = None
+    last_plan_json: bytes | None = None
+    plans: int = 0
+
+    def now(self, clock: str) -> float:
+        """The site's clock: wall time, or the latest inbound ts in event mode."""
+        if clock == "event" and math.isfinite(self.state.clock):
+            return self.state.clock
+        return time.time()
+
+
+class Daemon:
+    """The staffer daemon; ``await Daemon(settings).run(stop)`` or ``run_daemon``."""
+
+    def __init__(self, settings: Settings, *,
+                 reload: Callable[[], Settings] | None = None) -> None:
+        self.settings = settings
+        self._reload_fn = reload
+        self.topics = Topics(settings.mqtt.topic_prefix)
+        self.metrics = Metrics(__version__)
+        self.store: StateStore | None = None  # opened in run()
+        self._last_health = ""
+        self._connects = 0
+        self._bg: set[asyncio.Task[None]] = set()
+        self.book = OverrideBook()
+        self.scheduler = Scheduler()
+        self.sites: dict[str, Site] = {}
+        self.shard_index = resolve_shard_index(settings.cluster.shard_index, socket.gethostname())
+        count = settings.cluster.shard_count
+        if self.shard_index >= count:
+            raise ConfigError(f"cluster.shard_index: {self.shard_index} >= shard_count {count}")
+        self._configure_sites(settings)
+        client_id = settings.mqtt.client_id + (f"-{self.shard_index}" if count > 1 else "")
+        self.mqtt = MqttPort(
+            settings.mqtt, client_id=client_id, status_topic=self.topics.status(),
+            online_payload=payloads.encode_status(
+                True, __version__, sites=list(self.sites), shard_index=self.shard_index,
+                shard_count=count),
+            offline_payload=payloads.encode_status(False),
+            subscriptions=self.topics.subscriptions(self.sites),
+            on_state=self._on_mqtt_state)
+        self.http: HttpServer | None = None
+        if settings.http.enabled:
+            self.http = HttpServer(settings.http.host, settings.http.port,
+                                   exposition=self.metrics.exposition, readiness=self.readiness)
+        self.connected = asyncio.Event()
+        self._busy = asyncio.Lock()  # one message or job at a time: no interleaved state
+        self._bad = RateLimitedLog(log)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @property
+    def http_port(self) -> int | None:
+        return None if self.http is None else self.http.port
+
+    def readiness(self) -> str | None:
+        """None when ready (connected with config loaded), else why not."""
+        if not self.mqtt.connected:
+            return "not connected to the MQTT broker"
+        return None
+
+    @property
+    def _store(self) -> StateStore:
+        if self.store is None:
+            raise RuntimeError("state store not open")
+        return self.store
+
+    def _on_mqtt_state(self, up: bool) -> None:
+        self.metrics.set_connected(up)
+        if up:
+            if self._connects:
+                self.metrics.reconnected()
+            self._connects += 1
+            self.connected.set()
+            task = asyncio.get_running_loop().create_task(self._republish())
+            self._bg.add(task)
+            task.add_done_callback(self._bg.discard)
+        else:
+            self.connected.clear()
+
+    async def _republish(self) -> None:
+        """After (re)connect: retained overrides and last plans, in case the broker lost them."""
+        async with self._busy:
+            for site in list(self.sites.values()):
+                await self._publish_overrides(site, site.now(self.settings.planner.clock))
+                if site.last_plan_json is not None:
+                    await self.mqtt.publish(self.topics.plan(site.cfg.id), site.last_plan_json,
+                                            retain=True)
+
+    async def run(self, stop: asyncio.Event, ready: Ready | None = None) -> None:
+        """Serve until ``stop`` is set, then drain: store flushed, offline published."""
+        self.store = await StateStore.open_async(self.settings.state.path)
+        await self._restore()
+        if self.http is not None:
+            await self.http.start()
+        self.scheduler.start()
+        self._schedule_jobs()
+        mqtt_task = asyncio.create_task(self.mqtt.run(self.handle), name="staffer-mqtt")
+        waiter = asyncio.create_task(self._signal_ready(ready))
+        try:
+            await stop.wait()
+        finally:
+            waiter.cancel()
+            self.scheduler.shutdown()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._busy.acquire(), DRAIN_TIMEOUT_S)  # finish the
+            mqtt_task.cancel()                                                # current message
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(mqtt_task, DRAIN_TIMEOUT_S)
+            if self.store is not None:
+                await self.store.aclose()
+            if self.http is not None:
+                await self.http.stop()
+            log.info("stopped")
+
+    async def _signal_ready(self, ready: Ready | None) -> None:
+        await self.connected.wait()
+        if isinstance(ready, asyncio.Event):
+            ready.set()
+        elif ready is not None:
+            ready(self)
+
+    def _configure_sites(self, settings: Settings) -> None:
+        """(Re)build the owned-site table, keeping the live state of kept sites."""
+        ids = owned_sites([s.id for s in settings.sites], self.shard_index,
+                          settings.cluster.shard_count)
+        p = settings.planner
+        old, self.sites = self.sites, {}
+        for sid in ids:
+            cfg = settings.site(sid)
+            assert cfg is not None
+            site = old.get(sid)
+            if site is None:
+                site = Site(cfg, SiteState(sid, p.smoothing_half_life_s),
+                            InFlightBook(p.move_timeout_s))
+            site.cfg = cfg
+            site.flights.timeout_s = p.move_timeout_s
+            self.sites[sid] = site
+            self.metrics.set_mode(sid, p.mode)
+            self.metrics.set_in_flight(sid, len(site.flights))
+        log.info("serving %d site(s) as shard %d of %d", len(ids), self.shard_index,
+                 settings.cluster.shard_count)
+
+    def _schedule_jobs(self) -> None:
+        p = self.settings.planner
+        if p.clock == "wall":
+            self.scheduler.grid(PLAN_JOB, p.interval_s, self._plan_all)
+        else:
+            self.scheduler.remove(PLAN_JOB)
+        self.scheduler.every("sweep", SWEEP_EVERY_S, self._sweep_all)
+        self.scheduler.every("housekeeping", HOUSEKEEPING_EVERY_S, self._housekeeping)
+
+    async def _restore(self) -> None:
+        """Resume overrides, locks, in-flight moves, last plans from the store."""
+        store = self._store
+        self.book.restore(await store.load_overrides())
+        for site_id, moves in (await store.load_in_flight()).items():
+            if site_id in self.sites:
+                for move in moves:
+                    self.sites[site_id].flights.add(move)
+        for site_id, plan_json in (await store.load_plans()).items():
+            if site_id in self.sites:
+                self.sites[site_id].last_plan_json = plan_json.encode()
+        for sid in self.sites:
+            self.metrics.set_overrides_active(sid, self.book.count(sid, time.time()))
+            self.metrics.set_in_flight(sid, len(self.sites[sid].flights))
+        log.info("restored %d override(s), %d in-flight move(s)", len(self.book.to_records()),
+                 sum(len(s.flights) for s in self.sites.values()))
+
+    async def reload(self) -> None:
+        """SIGHUP: apply a new configuration without dropping state (bad -> keep old)."""
+        if self._reload_fn is None:
+            return
+        try:
+            new = self._reload_fn()
+        except ConfigError as err:
+            log.error("reload failed, keeping the running configuration: %s", err)
+            return
+        async with self._busy:
+            if new.mqtt != self.settings.mqtt or new.http != self.settings.http or \
+                    new.state != self.settings.state:
+                log.warning("[mqtt], [http] and [state] changes take effect after a restart")
+            self.settings = new.model_copy(update={"mqtt": self.settings.mqtt,
+                                                   "http": self.settings.http,
+                                                   "state": self.settings.state})
+            setup_logging(new.log.level, new.log.format)
+            self._configure_sites(self.settings)
+            self._schedule_jobs()
+            await self.mqtt.set_subscriptions(self.topics.subscriptions(self.sites))
+        log.info("configuration reloaded")
+
+    # -- inbound --------------------------------------------------------------------------
+    async def handle(self, msg: Inbound) -> None:
+        """Route one inbound message; never raises for bad input."""
+        route = self.topics.parse(msg.topic)
+        if route is None:
+            return self._invalid("unknown", "bad_topic", msg.topic)
+        site = self.sites.get(route.site)
+        if site is None:
+            return self._invalid(route.kind, "unknown_site", msg.topic)
+        async with self._busy:
+            if msg.oversized:
+                self._invalid(route.kind, "too_large", msg.topic)
+                if route.kind == "override":
+                    await self._override(site, route, msg, MalformedRequest(
+                        None, "too_large", "payload exceeds mqtt.max_payload_bytes"))
+                return None
+            try:
+                if route.kind == "site_metrics":
+                    await self._site_snapshot(site, msg)
+                elif route.kind == "queue_metrics":
+                    self._queue_snapshot(site, route, msg)
+                elif route.kind == "agent_state":
+                    await self._agent_state(site, route, msg)
+                else:
+                    await self._override(site, route, msg,
+                                         payloads.decode_override_request_or_error(msg.payload))
+            except payloads.PayloadError as err:
+                self._invalid(route.kind, err.reason, msg.topic)
+        return None
+
+    def _invalid(self, kind: str, reason: str, topic: str) -> None:
+        self.metrics.message(kind, ok=False, reason=reason)
+        self._bad.warning(f"{kind}:{reason}", f"dropped invalid {kind} message: {reason}",
+                          topic=topic[:200])
+
+    async def _site_snapshot(self, site: Site, msg: Inbound) -> None:
+        ts, queues = payloads.decode_site_snapshot(msg.payload)
+        for qid, snap in queues.items():
+            if site.cfg.queue(qid) is not None:
+                site.state.apply_snapshot(qid, snap)
+                self.metrics.observe_snapshot(site.cfg.id, qid, snap)
+        self.metrics.message("site_metrics", ok=True)
+        p = self.settings.planner
+        if p.clock != "event":
+            return
+        await self._sweep(site, site.state.clock)
+        if site.next_due is None:  # first snapshot: the first grid time at or after it
+            site.next_due = next_grid_time(math.nextafter(ts, -math.inf), p.interval_s)
+        if site.state.clock >= site.next_due:
+            site.next_due = next_grid_time(site.state.clock, p.interval_s)
+            await self.plan(site, ts)
+
+    def _queue_snapshot(self, site: Site, route: Route, msg: Inbound) -> None:
+        qid = route.queue or ""
+        if site.cfg.queue(qid) is None:
+            return self._invalid("queue_metrics", "unknown_queue", msg.topic)
+        snap = payloads.decode_queue_snapshot(msg.payload)
+        site.state.apply_snapshot(qid, snap)
+        self.metrics.observe_snapshot(site.cfg.id, qid, snap)
+        self.metrics.message("queue_metrics", ok=True)
+        return None
+
+    async def _agent_state(self, site: Site, route: Route, msg: Inbound) -> None:
+        agent = payloads.decode_agent_state(route.agent or "", msg.payload)
+        site.state.apply_agent(agent)
+        self.metrics.message("agent_state", ok=True)
+        done = site.flights.confirm(site.state.roster[agent.agent])
+        if done is not None:
+            await self._store.remove_in_flight(site.cfg.id, [done.agent])
+            self.metrics.set_in_flight(site.cfg.id, len(site.flights))
+
+    async def _override(self, site: Site, route: Route, msg: Inbound,
+                        request: object) -> None:
+        sid, sup = site.cfg.id, route.supervisor or ""
+        now = site.now(self.settings.planner.clock)
+        outcome: Outcome = self.book.handle(
+            sid, sup, request, now, frozenset(q.id for q in site.cfg.queues),  # type: ignore[arg-type]
+            self.settings.planner.override_ttl_s, site.state.roster)
+        if not isinstance(request, MalformedRequest):
+            self.metrics.message("override", ok=True)
+        elif not msg.oversized:
+            self._invalid("override", request.reason, msg.topic)
+        reply = outcome.reply
+        self.metrics.override_request(sid, "duplicate" if outcome.duplicate else
+                                      "accepted" if reply.ok else reply.code or "invalid")
+        if outcome.mode is not None:
+            self.metrics.set_mode(sid, outcome.mode)
+        # persist before replying (contract §7)
+        await self._store.record_outcome(outcome)
+        await self.mqtt.respond(self.topics.override_reply(sid, sup),
+                                payloads.encode_reply(outcome.reply), msg)
+        if outcome.changed:
+            await self._publish_overrides(site, now)
+        if outcome.move is not None:
+            await self._command(site, [outcome.move], None, now, mode="assign")
+        if outcome.replan:
+            await self.plan(site, now)
+
+    # -- planning and output --------------------------------------------------------------
+    async def plan(self, site: Site, now: float) -> Plan:
+        """Plan ``site`` at ``now``; publish the plan and, in auto mode, its moves."""
+        sid = site.cfg.id
+        controls = self.book.controls(sid, now, self.settings.planner.mode)
+        site.plans += 1
+        plan_id = f"{sid}-{format_ts(now).replace(':', '').replace('-', '')}-{site.plans}"
+        t0 = time.perf_counter()
+        plan = plan_site(site.cfg, self.settings.planner, site.state, controls,
+                         site.flights.by_agent, now, plan_id)
+        self.metrics.observe_plan(plan, time.perf_counter() - t0)
+        body = payloads.encode_plan(plan)
+        site.last_plan, site.last_plan_json = plan, body
+        await self._store.save_plan(sid, body, plan.as_of)
+        await self.mqtt.publish(self.topics.plan(sid), body, retain=True)
+        if controls.mode == "auto":
+            fresh = [m for m in plan.moves if not site.flights.is_in_flight(m.agent, m.to_queue)]
+            if fresh:
+                await self._command(site, fresh, plan.plan_id, now, mode="auto")
+        return plan
+
+    async def _command(self, site: Site, moves: list[Move], plan_id: str | None, now: float,
+                       mode: str) -> None:
+        """Record the moves as in flight (persisted first), then publish the command."""
+        sid = site.cfg.id
+        command_id = await self._store.next_command_id(sid)
+        flights = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
+        await self._store.add_in_flight(sid, flights)
+        for f in flights:
+            site.flights.add(f)
+        await self.mqtt.publish(self.topics.commands(sid), payloads.encode_command(
+            command_id, plan_id, sid, now, mode, moves))
+        self.metrics.count_moves(sid, moves)
+        self.metrics.set_in_flight(sid, len(site.flights))
+
+    async def _publish_overrides(self, site: Site, now: float) -> None:
+        active = self.book.active(site.cfg.id, now)
+        self.metrics.set_overrides_active(site.cfg.id, len(active))
+        await self.mqtt.publish(self.topics.overrides(site.cfg.id),
+                                payloads.encode_overrides(active), retain=True)
+
+    # -- periodic jobs --------------------------------------------------------------------
+    async def _plan_all(self) -> None:
+        async with self._busy:
+            for site in list(self.sites.values()):
+                await self.plan(site, time.time())
+
+    async def _sweep_all(self) -> None:
+        """Expire overrides (all sites) and time out in-flight moves (each site's clock).
+
+        Event clock: overrides expire at the earliest site clock (never early for any
+        site); ``controls`` ignores an expired override even before it is purged.
+        """
+        clock = self.settings.planner.clock
+        async with self._busy:
+            if clock == "wall":
+                now = time.time()
+            else:
+                clocks = [s.state.clock for s in self.sites.values()
+                          if math.isfinite(s.state.clock)]
+                now = min(clocks) if clocks else -math.inf
+            expired = self.book.expire(now) if math.isfinite(now) else []
+            if expired:
+                await self._store.record_expired(expired, now)
+                for sid in sorted({o.site for o in expired}):
+                    if sid in self.sites:
+                        await self._publish_overrides(self.sites[sid], now)
+                log.info("%d override(s) expired", len(expired))
+            for site in list(self.sites.values()):
+                await self._sweep(site, site.now(clock))
+
+    async def _sweep(self, site: Site, now: float) -> None:
+        """Time out in-flight moves of one site at ``now`` (its clock)."""
+        timed_out = site.flights.expire(now)
+        if timed_out:
+            await self._store.remove_in_flight(site.cfg.id, [m.agent for m in timed_out])
+            self.metrics.set_in_flight(site.cfg.id, len(site.flights))
+
+    async def _housekeeping(self) -> None:
+        """A one-line health summary, logged only when it changes."""
+        now = time.time()
+        summary = (f"health: mqtt={'up' if self.mqtt.connected else 'down'} "
+                   f"sites={len(self.sites)} "
+                   f"overrides={sum(self.book.count(s, now) for s in self.sites)} "
+                   f"in_flight={sum(len(s.flights) for s in self.sites.values())}")
+        if summary != self._last_health:
+            self._last_health = summary
+            log.info(summary)
+
+
+async def run_daemon(settings: Settings, *, stop: asyncio.Event | None = None,
+                     ready: Ready | None = None, handle_signals: bool = False,
+                     reload: Callable[[], Settings] | None = None) -> None:
+    """Run the daemon until ``stop`` is set (or SIGTERM/SIGINT with ``handle_signals``).
+
+    ``ready`` (an Event, or a callable receiving the Daemon) is signalled once the
+    daemon is connected and subscribed. SIGHUP calls ``reload`` and applies the result.
+    """
+    stop = stop or asyncio.Event()
+    daemon = Daemon(settings, reload=reload)
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    if handle_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(daemon.reload()))
+        installed.append(signal.SIGHUP)
+    try:
+        await daemon.run(stop, ready)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
