@@ -1,0 +1,244 @@
+"""Numerical building blocks shared by the queueing models (pure, vectorised).
+
+The Poisson / gamma kernel x**a e**-x / Gamma(a+1) is evaluated in log space with
+Loader's saddle-point form (``-stirlerr(a) - bd0(a, x) - log(2 pi a)/2``), which keeps
+full relative accuracy where a naive ``lgamma`` closed form loses ~1e-11 at 1e4.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Array = NDArray[np.float64]
+
+LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+# Stirling series coefficients for stirlerr(n) = lgamma(n+1) - (n+1/2)log n + n - log sqrt(2 pi)
+_S0 = 1.0 / 12.0
+_S1 = 1.0 / 360.0
+_S2 = 1.0 / 1260.0
+_S3 = 1.0 / 1680.0
+_S4 = 1.0 / 1188.0
+_S5 = 691.0 / 360360.0
+_S6 = 1.0 / 156.0
+
+
+def as_array(x: ArrayLike) -> Array:
+    """Float64 ndarray view of ``x`` (no copy when already float64)."""
+    return np.asarray(x, dtype=np.float64)
+
+
+def finish(values: Array, scalar: bool) -> float | Array:
+    """Return a Python float for scalar inputs, the array otherwise."""
+    if scalar:
+        return float(values.reshape(-1)[0]) if values.size else float("nan")
+    return values
+
+
+def stirlerr(n: Array) -> Array:
+    """Stirling error lgamma(n+1) - (n+1/2) log n + n - log sqrt(2 pi), for n > 0.
+
+    Series for n > 15 (error < 1e-17 relative to lgamma's size); for small n the
+    direct formula, whose terms are small so cancellation stays below ~1e-15.
+    """
+    from scipy.special import gammaln
+
+    n = as_array(n)
+    out = np.empty_like(n)
+    big = n > 15.0
+    nb = n[big]
+    nn = nb * nb
+    out[big] = (_S0 - (_S1 - (_S2 - (_S3 - (_S4 - _S5 / nn) / nn) / nn) / nn) / nn) / nb
+    ns = n[~big]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[~big] = gammaln(ns + 1.0) - (ns + 0.5) * np.log(ns) + ns - LOG_SQRT_2PI
+    return out
+
+
+def bd0(x: Array, m: Array) -> Array:
+    """Loader's deviance x log(x/m) + m - x >= 0, accurate also when x ~ m (x >= 0, m > 0)."""
+    x, m = np.broadcast_arrays(as_array(x), as_array(m))
+    out = np.empty(x.shape)
+    d = x - m
+    s = x + m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = d / s
+        # atanh series: x log(x/m) = 2x atanh(v); all terms well conditioned for |v| < 1/2
+        # (x/m in [1/3, 3]); 34 terms make v**68 < 1e-20.
+        near = np.abs(d) < 0.5 * s
+        vn = v[near]
+        xn = x[near]
+        ej = 2.0 * xn * vn
+        v2 = vn * vn
+        acc = np.zeros_like(vn)
+        for j in range(1, 35):
+            ej = ej * v2
+            acc = acc + ej / (2 * j + 1)
+        out[near] = d[near] * vn + acc
+        far = ~near
+        xf = x[far]
+        mf = m[far]
+        out[far] = np.where(xf > 0, xf * np.log(np.where(xf > 0, xf, 1.0) / mf), 0.0) + mf - xf
+    return out
+
+
+def log_pois(a: Array, x: Array) -> Array:
+    """log(x**a e**-x / Gamma(a+1)) for real a >= 0, x >= 0 (log of the Poisson pmf).
+
+    a = 0 gives -x; x = 0 gives 0 for a = 0 and -inf for a > 0.
+    """
+    a, x = np.broadcast_arrays(as_array(a), as_array(x))
+    out = np.empty(a.shape)
+    zero_a = a <= 0.0
+    zero_x = (x <= 0.0) & ~zero_a
+    ok = ~(zero_a | zero_x)
+    ao = a[ok]
+    out[ok] = -stirlerr(ao) - bd0(ao, x[ok]) - LOG_SQRT_2PI - 0.5 * np.log(ao)
+    out[zero_a] = -x[zero_a]
+    out[zero_x] = -np.inf
+    return out
+
+
+def log1mexp(y: Array) -> Array:
+    """log(1 - exp(y)) for y <= 0, accurate at both ends (Maechler 2012)."""
+    y = as_array(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y > -math.log(2.0), np.log(-np.expm1(y)), np.log1p(-np.exp(y)))
+
+
+def log_add(a: Array, b: Array) -> Array:
+    """log(exp(a) + exp(b)) without overflow."""
+    return np.logaddexp(a, b)
+
+
+# ---------------------------------------------------------------------------
+# Scaled incomplete gamma integrals
+#
+#   lower(p, x) = x**-p e**x  int_0^x w**p e**-w dw   = P(p+1, x) / pois(p; x)
+#   upper(p, x) = x**-p e**x  int_x^inf w**p e**-w dw = Q(p+1, x) / pois(p; x)
+#
+# In the tail beyond 3 standard deviations from the gamma mode these are computed by
+# 24-node Gauss-Laguerre quadrature after the substitution w = x -+ s / beta (the
+# integrand is then e**-s times a smooth, slowly varying factor; measured error
+# ~1e-14). Between the tails scipy's regularized gammainc / gammaincc are used: there
+# both P and Q exceed ~1e-3 and scipy is accurate to ~5e-14 relative (measured against
+# mpmath), whereas in the far tails scipy loses accuracy (2.6e-3 at P ~ 1e-49).
+# ---------------------------------------------------------------------------
+
+_LAG_S, _LAG_W = np.polynomial.laguerre.laggauss(24)
+TAIL_SIGMAS = 3.0
+
+
+def tail_cut(p: Array) -> Array:
+    """Distance from the gamma(p+1) mode beyond which a tail counts as 'far'."""
+    return TAIL_SIGMAS * np.sqrt(np.maximum(p, 0.0) + 1.0) + 1.0
+
+
+def laguerre_upper(p: Array, x: Array, h=None) -> Array:
+    """x**-p e**x int_x^inf h(r/x) w**p e**-w dw with w = x + r, for x > p (p >= 0).
+
+    ``h`` receives t = r/x >= 0 (default 1). Accurate when x - p >~ 3 sqrt(p).
+    """
+    p = p[..., None]
+    x = x[..., None]
+    beta = 1.0 - p / x
+    t = _LAG_S / (beta * x)
+    f = np.exp(p * (np.log1p(t) - t))
+    if h is not None:
+        f = f * h(t)
+    return (f @ _LAG_W) / beta[..., 0]
+
+
+def laguerre_lower(p: Array, x: Array, h=None) -> Array:
+    """x**-p e**x int_0^x h(r/x) w**p e**-w dw with w = x - r, for x < p.
+
+    ``h`` receives t = r/x in [0, 1) (default 1). Accurate when p - x >~ 3 sqrt(p).
+    """
+    p = p[..., None]
+    x = x[..., None]
+    beta = p / x - 1.0
+    t = _LAG_S / (beta * x)
+    inside = t < 1.0
+    tc = np.where(inside, t, 0.0)
+    f = np.where(inside, np.exp(p * (np.log1p(-tc) + tc)), 0.0)
+    if h is not None:
+        f = f * np.where(inside, h(tc), 0.0)
+    return (f @ _LAG_W) / beta[..., 0]
+
+
+def log_lower(p: ArrayLike, x: ArrayLike) -> Array:
+    """log of lower(p, x) = log(P(p+1, x) / pois(p; x)), for p >= 0, x > 0."""
+    from scipy.special import gammainc
+
+    p, x = np.broadcast_arrays(as_array(p), as_array(x))
+    out = np.empty(p.shape)
+    cut = tail_cut(p)
+    low = x < p - cut  # far lower tail: Laguerre directly
+    high = x > p + cut  # P ~ 1: 1/pois minus the (tiny) upper tail
+    mid = ~(low | high)
+    if low.any():
+        out[low] = np.log(laguerre_lower(p[low], x[low]))
+    if high.any():
+        ph, xh = p[high], x[high]
+        lp = log_pois(ph, xh)
+        out[high] = -lp + np.log1p(-np.exp(lp) * laguerre_upper(ph, xh))
+    if mid.any():
+        pm, xm = p[mid], x[mid]
+        out[mid] = np.log(gammainc(pm + 1.0, xm)) - log_pois(pm, xm)
+    return out
+
+
+def log_upper(p: ArrayLike, x: ArrayLike) -> Array:
+    """log of upper(p, x) = log(Q(p+1, x) / pois(p; x)), for p >= 0, x > 0."""
+    from scipy.special import gammaincc
+
+    p, x = np.broadcast_arrays(as_array(p), as_array(x))
+    out = np.empty(p.shape)
+    cut = tail_cut(p)
+    high = x > p + cut
+    low = x < p - cut
+    mid = ~(low | high)
+    if high.any():
+        out[high] = np.log(laguerre_upper(p[high], x[high]))
+    if low.any():
+        pl, xl = p[low], x[low]
+        lp = log_pois(pl, xl)
+        out[low] = -lp + np.log1p(-np.exp(lp) * laguerre_lower(pl, xl))
+    if mid.any():
+        pm, xm = p[mid], x[mid]
+        out[mid] = np.log(gammaincc(pm + 1.0, xm)) - log_pois(pm, xm)
+    return out
+
+
+_LEG_X, _LEG_W = np.polynomial.legendre.leggauss(48)
+_DROP = 46.0  # integrand below e**-46 of its peak is ignored (relative 1e-20)
+
+
+def saddle_integral(p: Array, x: Array, h, v_min: Array | None = None) -> Array:
+    """x**-p e**x int_{x e**v_min}^x h(v) w**p e**-w dw with w = x e**v, v <= 0.
+
+    Gauss-Legendre on the interval where the log-gamma integrand
+    psi(v) = (p+1) v - x expm1(v) lies within e**-46 of its maximum; used between the
+    tails, where the integrand is a near-Gaussian bump of width 1/sqrt(p+1) in v.
+    ``h`` receives v (<= 0). Returns values scaled by the integrand's maximum undone.
+    """
+    q = p + 1.0
+    vstar = np.minimum(np.log(q / x), 0.0)
+    psi_max = q * vstar - x * np.expm1(vstar)
+    # initial point far enough left, then Newton on psi_max - psi(v) = DROP (convex)
+    c = _DROP / np.minimum(q, x)
+    d = c + np.sqrt(2.0 * c)
+    v = vstar - d
+    for _ in range(8):
+        f = psi_max - (q * v - x * np.expm1(v)) - _DROP
+        fp = -(q - x * np.exp(v))
+        v = v - f / fp
+    lo = v if v_min is None else np.maximum(v, v_min)
+    half = -0.5 * lo
+    nodes = lo[..., None] + half[..., None] * (_LEG_X + 1.0)
+    psi = q[..., None] * nodes - x[..., None] * np.expm1(nodes) - psi_max[..., None]
+    vals = np.exp(psi) * h(nodes)
+    return x * np.exp(psi_max) * half * (vals @ _LEG_W)

@@ -1,0 +1,97 @@
+"""Erlang B and Erlang C (M/M/N/N blocking, M/M/N delay), vectorised and exact.
+
+Both follow from one quantity, the Poisson cdf/pmf ratio
+
+    1/B(N, A) = sum_{k<=N} A**k/k! / (A**N/N!) = Q(N+1, A) / pois(N; A),
+
+evaluated in log space by :func:`staffer.models._numerics.log_upper` (scipy near the
+mode, Gauss-Laguerre in the tails, Loader's saddle-point pmf). Non-integer N gives the
+standard continuous (Jagerman) extension of Erlang B through the incomplete gamma
+function; Erlang C uses C = 1 / (1 + (1 - A/N) E) with E = 1/B - 1, which has no
+cancellation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from staffer.models._numerics import Array, as_array, finish, log_upper
+
+
+def _prep(traffic: ArrayLike, agents: ArrayLike) -> tuple[Array, Array, bool]:
+    a = as_array(traffic)
+    n = as_array(agents)
+    scalar = a.ndim == 0 and n.ndim == 0
+    a, n = np.broadcast_arrays(a, n)
+    return np.atleast_1d(a), np.atleast_1d(n), scalar
+
+
+def log_inv_b(traffic: Array, agents: Array) -> Array:
+    """log(1/B(N, A)) for arrays with A > 0, N >= 0 (no validation)."""
+    return log_upper(agents, traffic)
+
+
+def log_e_ratio(traffic: Array, agents: Array) -> Array:
+    """log E with E = 1/B(N, A) - 1 = sum_{k<N} A**k/k! / (A**N/N!), for A > 0, N > 0.
+
+    E is the relative weight of the states with an idle server; it is -inf at N = 0.
+    """
+    a = traffic
+    n = agents
+    out = np.full(a.shape, -np.inf)
+    ge1 = n >= 1.0
+    if ge1.any():
+        ng, ag = n[ge1], a[ge1]
+        # Q(N, A)/pois(N; A) = upper(N-1, A) * N / A
+        out[ge1] = log_upper(ng - 1.0, ag) + np.log(ng) - np.log(ag)
+    frac = (n > 0.0) & ~ge1
+    if frac.any():
+        out[frac] = np.log(np.expm1(log_upper(n[frac], a[frac])))
+    return out
+
+
+def _valid(a: Array, n: Array) -> Array:
+    return np.isfinite(a) & (a >= 0.0) & (n >= 0.0) & ~np.isnan(n)
+
+
+def erlang_b(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
+    """Blocking probability of M/M/N/N with offered load ``traffic`` (Erlangs).
+
+    B(0, A) = 1; B(N>0, 0) = 0; B(inf, A) = 0. NaN or negative inputs give NaN.
+    """
+    a, n, scalar = _prep(traffic, agents)
+    out = np.full(a.shape, np.nan)
+    ok = _valid(a, n)
+    out[ok & (n == 0.0)] = 1.0
+    out[ok & (n > 0.0) & ((a == 0.0) | np.isinf(n))] = 0.0
+    reg = ok & (n > 0.0) & (a > 0.0) & np.isfinite(n)
+    if reg.any():
+        out[reg] = np.exp(-log_inv_b(a[reg], n[reg]))
+    return finish(out, scalar)
+
+
+def erlang_c_core(a: Array, n: Array) -> Array:
+    """Erlang C for validated arrays (A >= 0, N >= 0); 1 where N <= A."""
+    out = np.ones(a.shape)
+    reg = (n > a) & (a > 0.0) & np.isfinite(n)
+    out[(n > a) & ((a == 0.0) | np.isinf(n))] = 0.0
+    if reg.any():
+        ar, nr = a[reg], n[reg]
+        log_term = np.log1p(-ar / nr) + log_e_ratio(ar, nr)
+        out[reg] = np.exp(-np.logaddexp(0.0, log_term))
+    return out
+
+
+def erlang_c(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
+    """Probability of waiting in M/M/N (Erlang C); 1.0 when agents <= traffic.
+
+    C(A=0, N>0) = 0 and, literally following "agents <= traffic", C(0, 0) = 1.
+    NaN or negative inputs give NaN.
+    """
+    a, n, scalar = _prep(traffic, agents)
+    out = np.full(a.shape, np.nan)
+    ok = _valid(a, n)
+    if ok.any():
+        out[ok] = erlang_c_core(a[ok], n[ok])
+    return finish(out, scalar)
