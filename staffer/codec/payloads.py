@@ -74,15 +74,12 @@ def _reject_constant(name: str) -> float:
     raise _NonFinite(name)
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _NonFinite(text)
-    return value
+def _check_tree(obj: object, limit: int = MAX_DEPTH) -> str | None:
+    """One iterative walk (no recursion): nesting depth and finite floats.
 
-
-def _depth_ok(obj: object, limit: int = MAX_DEPTH) -> bool:
-    """Iterative nesting check (no recursion, so it cannot itself blow the stack)."""
+    Returns a reason code or None. ``json.loads`` turns ``1e400`` into ``inf``;
+    checking here is cheaper than a per-number ``parse_float`` hook.
+    """
     stack: list[tuple[object, int]] = [(obj, 1)]
     while stack:
         node, depth = stack.pop()
@@ -90,12 +87,18 @@ def _depth_ok(obj: object, limit: int = MAX_DEPTH) -> bool:
             children: Iterable[object] = node.values()
         elif isinstance(node, list):
             children = node
+        elif isinstance(node, float) and not math.isfinite(node):
+            return "not_finite"
         else:
             continue
         if depth > limit:
-            return False
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return True
+            return "too_deep"
+        for c in children:
+            if isinstance(c, dict | list):
+                stack.append((c, depth + 1))
+            elif isinstance(c, float) and not math.isfinite(c):
+                return "not_finite"
+    return None
 
 
 def load_json(data: bytes | bytearray | memoryview | str) -> Any:
@@ -115,15 +118,18 @@ def load_json(data: bytes | bytearray | memoryview | str) -> Any:
     else:
         raise PayloadError("bad_type", f"payload is {type(data).__name__}")
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_reject_constant)
     except _NonFinite as err:
         raise PayloadError("not_finite", f"non-finite number {err}") from None
     except RecursionError:
         raise PayloadError("too_deep", "nesting too deep") from None
     except ValueError as err:  # JSONDecodeError, oversized integers
         raise PayloadError("not_json", str(err)[:200]) from None
-    if not _depth_ok(value):
+    problem = _check_tree(value)
+    if problem == "too_deep":
         raise PayloadError("too_deep", f"nesting deeper than {MAX_DEPTH}")
+    if problem is not None:
+        raise PayloadError(problem, "a number overflows to infinity")
     return value
 
 
