@@ -218,3 +218,35 @@ def test_write_failure_surfaces_as_store_error_and_consumes_nothing(db: Path) ->
             other.execute("ROLLBACK")
             other.close()
         assert store.next_command_id_sync("main").startswith("main-00000001-")
+
+
+def test_writes_are_committed_before_return(db: Path) -> None:
+    """Another connection sees each write immediately: nothing waits in a transaction."""
+    book = OverrideBook()
+    with StateStore.open(db) as store:
+        out = _outcome(book, "lock_agent", agent="a3")
+        store.record_outcome_sync(out)
+        cid = store.next_command_id_sync("main")
+        reader = sqlite3.connect(db)
+        try:
+            row = reader.execute("SELECT action, fields FROM overrides").fetchone()
+            seq = reader.execute("SELECT seq FROM command_seq WHERE site='main'").fetchone()
+            audits = reader.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+        finally:
+            reader.close()
+    assert row == ("lock_agent", '{"agent":"a3"}')
+    assert seq == (1,) and cid.startswith("main-00000001-")
+    assert audits == 1
+
+
+def test_calls_from_any_thread_are_served_by_the_worker(db: Path) -> None:
+    with StateStore.open(db) as store:
+        results: list[str] = []
+        threads = [threading.Thread(target=lambda: results.append(
+            store.next_command_id_sync("main"))) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(set(results)) == 8
+    assert sorted(int(r.split("-")[1]) for r in results) == list(range(1, 9))
