@@ -1,0 +1,68 @@
+"""deploy/nats/nats.conf: a real 3-node NATS cluster (JetStream + MQTT listener) runs the
+shipped configuration; its permissions mirror the Mosquitto ACL, and a retained plan
+published on one node is served by every node (MQTT streams with 3 replicas)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .mqtt_client import Client
+from .natsutil import USERS, Node, nats_cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Node]]:
+    with nats_cluster(tmp_path_factory.mktemp("nats"), 3) as nodes:
+        yield nodes
+
+
+def connect(node: Node, user: str) -> Client:
+    return Client(node.mqtt, user, USERS[user])
+
+
+def test_permissions_across_nodes(cluster) -> None:
+    n0, n1, n2 = cluster
+    observer = connect(n0, "observer")
+    observer.subscribe("staffer/#")
+    daemon = connect(n1, "staffer")
+    daemon.subscribe("staffer/+/override/+")
+    alice, bridge = connect(n2, "alice"), connect(n2, "bridge-main")
+    try:
+        alice.publish("staffer/main/override/bob", b"forged")
+        alice.publish("staffer/main/override/alice", b'{"id": "1", "action": "replan"}')
+        assert daemon.next_message()[:2] == ("staffer/main/override/alice",
+                                             b'{"id": "1", "action": "replan"}')
+        assert [t for t, _ in observer.until("staffer/main/override/alice")] == [
+            "staffer/main/override/alice"]
+        bridge.publish("staffer/main/override/bridge-main", b"x")
+        bridge.publish("staffer/main/commands", b"forged")
+        bridge.publish("staffer/main/metrics", b'{"queues": {}}')
+        assert [t for t, _ in observer.until("staffer/main/metrics")] == ["staffer/main/metrics"]
+        daemon.publish("staffer/main/commands", b'{"command_id": "c"}')
+        assert observer.until("staffer/main/commands") == [("staffer/main/commands",
+                                                            b'{"command_id": "c"}')]
+    finally:
+        for c in (observer, daemon, alice, bridge):
+            c.close()
+
+
+def test_wrong_password_is_refused(cluster) -> None:
+    from .mqtt_client import AuthError
+
+    with pytest.raises(AuthError):
+        Client(cluster[0].mqtt, "staffer", "wrong")
+
+
+def test_retained_plan_is_replicated_to_every_node(cluster) -> None:
+    daemon = connect(cluster[0], "staffer")
+    daemon.publish("staffer/repl/plan", b'{"plan_id": "r1"}', retain=True)
+    daemon.close()
+    for node in cluster:
+        reader = connect(node, "alice")
+        try:
+            reader.subscribe("staffer/repl/plan")
+            assert reader.next_message() == ("staffer/repl/plan", b'{"plan_id": "r1"}', True)
+        finally:
+            reader.close()
