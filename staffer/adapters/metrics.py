@@ -8,7 +8,11 @@ reasons are clamped to known sets.
 
 Extras (additive): ``staffer_invalid_messages_total{kind,reason}``,
 ``staffer_mqtt_reconnects_total``, ``staffer_commands_total{site}``,
-``staffer_override_requests_total{site,outcome}``, ``staffer_moves_in_flight{site}``.
+``staffer_override_requests_total{site,outcome}``, ``staffer_moves_in_flight{site}``,
+``staffer_queue_sl_target{site,queue}`` and ``staffer_queue_target_seconds{site,queue}``
+(the effective goal of the last plan, overrides included) and
+``staffer_site_last_input_timestamp_seconds{site}`` (wall-clock time of the last valid
+snapshot; the deploy/ alert rules use these).
 """
 
 from __future__ import annotations
@@ -99,6 +103,15 @@ class Metrics:
         self.override_requests = Counter("staffer_override_requests_total",
                                          "Supervisor requests by outcome.",
                                          ["site", "outcome"], registry=r)
+        self.sl_target = Gauge("staffer_queue_sl_target",
+                               "Service-level goal the last plan aimed at (ratio).", sq,
+                               registry=r)
+        self.target_s = Gauge("staffer_queue_target_seconds",
+                              "Answer-time threshold of the service-level goal.", sq,
+                              registry=r)
+        self.last_input = Gauge("staffer_site_last_input_timestamp_seconds",
+                                "Wall-clock time of the last valid snapshot of the site.",
+                                ["site"], registry=r)
         self.in_flight = Gauge("staffer_moves_in_flight", "Moves commanded, not yet confirmed.",
                                ["site"], registry=r)
 
@@ -152,6 +165,8 @@ class Metrics:
             self.predicted_asa.labels(site, qid).set(q.predicted_asa_s)
             self.predicted_abandon.labels(site, qid).set(q.predicted_abandon_ratio)
             self.forecast_rate.labels(site, qid).set(q.forecast_arrival_rate)
+            self.sl_target.labels(site, qid).set(q.sl_target)
+            self.target_s.labels(site, qid).set(q.target_s)
         self.set_mode(site, plan.mode)
         if math.isfinite(duration_s) and duration_s >= 0:
             self.plan_duration.labels(site).observe(duration_s)
@@ -166,6 +181,7 @@ class Metrics:
         """
         if not self._queue_ok(site, queue):
             return
+        self.last_input.labels(site).set_to_current_time()
         self.waiting.labels(site, queue).set(snap.waiting)
         sl = observed_service_level(snap)
         if sl is not None:

@@ -126,6 +126,16 @@ def test_unconfigured_sites_and_queues_never_become_labels() -> None:
     assert "a1" not in text and "a9" not in text  # agent ids are never labels
 
 
+def test_deploy_extras() -> None:
+    """deploy/prometheus rules rely on these additive gauges."""
+    m = _populated()
+    assert _value(m, "staffer_queue_sl_target", site="main", queue="phone") == 0.8
+    assert _value(m, "staffer_queue_target_seconds", site="main", queue="phone") == 20.0
+    assert _value(m, "staffer_site_last_input_timestamp_seconds", site="main") > 1.7e9
+    assert "staffer_site_last_input_timestamp_seconds{site=\"s2\"}" not in \
+        m.exposition().decode()
+
+
 def test_snapshot_and_counters() -> None:
     m = _populated()
     assert _value(m, "staffer_queue_waiting_contacts", site="main", queue="phone") == 4
