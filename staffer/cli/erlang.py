@@ -146,6 +146,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="open items now (default 0)")
     e.add_argument("--oldest-age", type=NONNEG, default=0.0, metavar="S",
                    help="age of the oldest open item, seconds (default 0)")
+    e.add_argument("--horizon", type=NONNEG, metavar="S",
+                   help="arrivals are planned over this horizon, seconds (default: sustained)")
     e.add_argument("--agents", type=_integer(0), metavar="N",
                    help="also report the on-time ratio with this many agents")
     e.add_argument("--json", action="store_true", help="print one JSON object")
@@ -223,18 +225,20 @@ def run_email(args: argparse.Namespace) -> int:
     from staffer import models as m
 
     rate = _rate(args)
-    n = int(m.email_required_agents(args.backlog, rate, args.aht, args.target,
-                                    oldest_age_s=args.oldest_age))
+    kw: dict[str, Any] = {"oldest_age_s": args.oldest_age, "horizon_s": args.horizon}
+    n = int(m.email_required_agents(args.backlog, rate, args.aht, args.target, **kw))
+    if n < 0:
+        raise ValueError("the email model rejected these inputs")
     out: dict[str, Any] = {"model": "email", "agents": n,
                            "on_time_ratio": _f(m.email_on_time_ratio(
-                               args.backlog, rate, args.aht, n, args.target,
-                               oldest_age_s=args.oldest_age))}
+                               args.backlog, rate, args.aht, n, args.target, **kw))}
     if args.agents is not None:
         out["at_agents"] = {"agents": args.agents, "on_time_ratio": _f(m.email_on_time_ratio(
-            args.backlog, rate, args.aht, args.agents, args.target,
-            oldest_age_s=args.oldest_age))}
+            args.backlog, rate, args.aht, args.agents, args.target, **kw))}
     out |= {"backlog": args.backlog, "rate_per_s": rate, "aht_s": args.aht,
             "target_s": args.target, "oldest_age_s": args.oldest_age}
+    if args.horizon is not None:
+        out["horizon_s"] = args.horizon
     return _emit(args, out)
 
 
@@ -244,7 +248,8 @@ LABELS = {"agents": "agents", "blocking": "P(blocked)", "p_wait": "P(wait)",
           "traffic_erlangs": "traffic (Erlangs)", "rate_per_s": "rate (/s)",
           "aht_s": "AHT (s)", "target_s": "target (s)", "patience_s": "patience (s)",
           "concurrency": "concurrency", "sl_goal": "SL goal", "asa_goal_s": "ASA goal (s)",
-          "max_abandon": "max abandon", "backlog": "backlog", "oldest_age_s": "oldest age (s)"}
+          "max_abandon": "max abandon", "backlog": "backlog", "oldest_age_s": "oldest age (s)",
+          "horizon_s": "horizon (s)"}
 
 
 def _cell(v: Any) -> str:

@@ -120,6 +120,11 @@ def test_email(capsys: pytest.CaptureFixture[str]) -> None:
     assert obj["model"] == "email" and obj["agents"] == n
     assert obj["at_agents"]["on_time_ratio"] == pytest.approx(
         float(m.email_on_time_ratio(200, 60 / 3600, 300.0, 3, 14400.0)))
+    short = run_json(["erlang", "email", "--rate-per-hour", "60", "--aht", "300",
+                      "--target", "14400", "--backlog", "200", "--horizon", "3600"], capsys)
+    assert short["agents"] == int(m.email_required_agents(200, 60 / 3600, 300.0, 14400.0,
+                                                          horizon_s=3600.0))
+    assert short["horizon_s"] == 3600.0
 
 
 def test_unstable_erlang_c_edges_are_valid_json(capsys: pytest.CaptureFixture[str]) -> None:
