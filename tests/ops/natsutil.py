@@ -38,6 +38,7 @@ def node_conf(shipped: str, node: Node, nodes: list[Node], store: Path) -> str:
         (r"listen: 0\.0\.0\.0:6222", f"listen: 127.0.0.1:{node.route}"),
         (r"listen: 0\.0\.0\.0:1883", f"listen: 127.0.0.1:{node.mqtt}"),
         (r"store_dir: /data/jetstream", f"store_dir: {store}"),
+        (r"pid_file: /var/run/nats/nats\.pid", f"pid_file: {store.parent / 'nats.pid'}"),
     ]
     for pattern, repl in subs:
         shipped, n = re.subn(pattern, repl, shipped)
@@ -81,6 +82,7 @@ def nats_cluster(workdir: Path, size: int) -> Iterator[list[Node]]:
     with contextlib.ExitStack() as stack:
         for node in nodes:
             conf = workdir / f"{node.name}.conf"
+            (workdir / node.name).mkdir()
             conf.write_text(node_conf(shipped, node, nodes if size > 1 else [node],
                                       workdir / node.name / "jetstream"))
             env = {**os.environ, **PASSWORDS, "NATS_SERVER_NAME": node.name}
