@@ -76,3 +76,21 @@ def test_random_snapshot_like_objects(obj: dict) -> None:
 def test_override_or_error_is_total(value: object) -> None:
     out = decode_override_request_or_error(json.dumps(value, allow_nan=True).encode())
     assert isinstance(out, OverrideRequest | MalformedRequest)
+
+
+_count = st.integers(min_value=0, max_value=10**6)
+_secs = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.fixed_dictionaries(
+    {"interval_s": st.floats(min_value=1e-3, max_value=86400), "offered": _count,
+     "waiting": _count},
+    optional={"abandoned": _count, "aht_s": _secs, "oldest_wait_s": _secs, "backlog": _count,
+              "oldest_age_s": _secs}))
+def test_valid_snapshots_roundtrip_exactly(body: dict) -> None:
+    snap = decode_queue_snapshot(json.dumps({"ts": "2026-11-22T10:15:00Z", **body}).encode())
+    for key, value in body.items():
+        assert getattr(snap, key) == value, key
+    for key in {"abandoned", "aht_s", "oldest_wait_s", "backlog", "oldest_age_s"} - set(body):
+        assert getattr(snap, key) is None
