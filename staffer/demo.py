@@ -60,7 +60,7 @@ async def embedded_broker(port: int):
     from amqtt.broker import Broker
 
     for name in ("amqtt", "transitions"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     broker = Broker({
         "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
         "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
@@ -185,7 +185,7 @@ async def run_demo(*, short: bool = False, seed: int | None = None, out_dir: Pat
                     stream.write("daemon: online (event clock, mode auto)"
                                  + (f", metrics at {metrics}" if metrics else "") + "\n")
                     view = LiveView(stream, sc)
-                    bridge = SimBridge(engine, client, prefix)
+                    bridge = SimBridge(engine, client, prefix, plan_timeout_s=3.0)
                     stats = await bridge.run(sc.planner.interval_s, view)
                     view.close()
             finally:
