@@ -13,6 +13,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from staffer.settings import DEFAULT_CONFIG_PATH, Settings, load_settings
 
@@ -34,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--http-port", type=_port, default=None, metavar="PORT",
                    help="override [http] port (0 = ephemeral)")
     p.set_defaults(func=run)
+
+    def one_line_error(message: str) -> NoReturn:
+        p.exit(2, f"{p.prog}: error: {message} (see --help)\n")
+
+    p.error = one_line_error  # type: ignore[method-assign]
 
 
 def _port(text: str) -> int:
