@@ -4,9 +4,12 @@ metrics the daemon exports (contract §8 and the documented extras) or the shipp
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
+
+from staffer.adapters.metrics import Metrics
 
 from .conftest import DEPLOY
 from .promql import (
@@ -22,8 +25,21 @@ from .promql import (
     variable_queries,
 )
 
+
+def exported_families() -> frozenset[str]:
+    """Metric families in the daemon's real registry (its /metrics TYPE lines)."""
+    text = Metrics("test", {"main": ["phone"]}).exposition().decode()
+    return frozenset(re.findall(r"^# TYPE (\S+) ", text, re.M))
+
+
+EXPORTED = exported_families()
 # Additive metrics the deployment relies on (see docs/deploy.md, "Metrics").
 EXTRA_METRICS = frozenset({"staffer_queue_sl_target", "staffer_site_last_input_timestamp_seconds"})
+
+
+def test_daemon_exports_the_contract_and_the_extras_we_use() -> None:
+    assert CONTRACT_METRICS <= EXPORTED, sorted(CONTRACT_METRICS - EXPORTED)
+    assert EXTRA_METRICS <= EXPORTED, sorted(EXTRA_METRICS - EXPORTED)
 
 
 def test_metric_name_extraction() -> None:
@@ -85,7 +101,7 @@ def test_overview_covers_the_issue() -> None:
 
 @pytest.mark.parametrize("path", dashboard_files(), ids=lambda p: p.name)
 def test_dashboards_use_only_exported_metrics(path) -> None:
-    allowed = CONTRACT_METRICS | EXTRA_METRICS | SCRAPE_SERIES | recording_rules()
+    allowed = EXPORTED | SCRAPE_SERIES | recording_rules()
     board = json.loads(path.read_text())
     used = {name for _, e in panel_queries(board) for name in metric_names(e)}
     used |= {name for _, sel in variable_queries(board) for name in metric_names(sel)}
@@ -96,7 +112,7 @@ def test_dashboards_use_only_exported_metrics(path) -> None:
 
 def test_rules_use_only_exported_metrics() -> None:
     rules = yaml.safe_load((DEPLOY / "prometheus" / "rules" / "staffer.rules.yml").read_text())
-    allowed = CONTRACT_METRICS | EXTRA_METRICS | SCRAPE_SERIES | recording_rules()
+    allowed = EXPORTED | SCRAPE_SERIES | recording_rules()
     used = {n for g in rules["groups"] for r in g["rules"] for n in metric_names(r["expr"])}
     unknown = sorted(n for n in used if family(n) not in allowed)
     assert not unknown, unknown

@@ -9,52 +9,18 @@ messages that the same publisher sent *after* the denied one, and never the deni
 
 from __future__ import annotations
 
-import getpass
-import re
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-
-from .conftest import DEPLOY, require_tool, running
 from .mqtt_client import AuthError, Client
-
-USERS = ["staffer", "bridge-main", "observer", "alice", "bob"]
-
-
-def shipped_conf(workdir: Path, port: int) -> str:
-    """deploy/mosquitto/mosquitto.conf with the listener and paths moved into workdir."""
-    text = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
-    subs = {
-        r"^listener 1883$": f"listener {port} 127.0.0.1",
-        r"^password_file .*$": f"password_file {workdir / 'passwd'}",
-        r"^acl_file .*$": f"acl_file {DEPLOY / 'mosquitto' / 'acl'}",
-        r"^persistence_location .*$": f"persistence_location {workdir}/",
-    }
-    for pattern, repl in subs.items():
-        text, n = re.subn(pattern, repl, text, flags=re.M)
-        assert n == 1, f"mosquitto.conf: expected exactly one line matching {pattern}"
-    # Started as root, mosquitto would drop to the `mosquitto` user, who cannot read the
-    # private temp dir; stay the user running the tests.
-    return text + f"\nuser {getpass.getuser()}\n"
+from .stack import shipped_mosquitto
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict[str, str]]]:
-    mosquitto = require_tool("mosquitto")
-    require_tool("mosquitto_passwd")
-    work = tmp_path_factory.mktemp("acl")
-    subprocess.run([str(DEPLOY / "mosquitto" / "make-users.sh"), "-d", str(work), *USERS],
-                   check=True, capture_output=True, timeout=60)
-    passwords = {u: (work / "secrets" / f"{u}.password").read_text().strip() for u in USERS}
-    port = free_port()
-    conf = work / "mosquitto.conf"
-    conf.write_text(shipped_conf(work, port))
-    with running([mosquitto, "-c", str(conf)], port, work / "mosquitto.log"):
-        yield port, passwords
+    with shipped_mosquitto(tmp_path_factory.mktemp("acl")) as b:
+        yield b.port, b.passwords
 
 
 @pytest.fixture
