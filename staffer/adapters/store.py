@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 import secrets
 import sqlite3
 import threading
@@ -201,9 +202,12 @@ class StateStore:
 
     # -- operations (run on the worker thread) -----------------------------------------------
     def _insert_audit(self, records: Iterable[AuditRecord]) -> None:
+        """Audit rows; a non-finite ``ts`` (event clock not started) is stored as wall time
+        so an audit write can never fail on it."""
         self._db().executemany(
             "INSERT INTO audit (ts, site, kind, actor, payload) VALUES (?, ?, ?, ?, ?)",
-            [(r.ts, r.site, r.kind, r.actor, _json(r.payload)) for r in records])
+            [(r.ts if math.isfinite(r.ts) else time.time(), r.site, r.kind, r.actor,
+              _json(r.payload)) for r in records])
 
     def _insert_override(self, ov: Override) -> None:
         self._db().execute(

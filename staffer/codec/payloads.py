@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
@@ -365,11 +366,12 @@ def decode_override_request_or_error(data: bytes) -> OverrideRequest | Malformed
 # -- encoders ------------------------------------------------------------------------------------
 
 def _num(x: float | int | None) -> float | int | None:
-    """Finite numbers pass; NaN/inf become null (documented in docs/protocol.md)."""
+    """Finite numbers pass as plain Python numbers (numpy scalars too); NaN/inf become
+    null (documented in docs/protocol.md)."""
     if x is None or isinstance(x, bool):
         return x
-    if isinstance(x, int):
-        return x
+    if isinstance(x, numbers.Integral):
+        return int(x)
     return float(x) if math.isfinite(x) else None
 
 
@@ -396,9 +398,9 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "channel": q.channel,
             "forecast_arrival_rate": _num(q.forecast_arrival_rate),
             "forecast_aht_s": _num(q.forecast_aht_s),
-            "assigned": q.assigned,
-            "target": q.target,
-            "required": q.required,
+            "assigned": _num(q.assigned),
+            "target": _num(q.target),
+            "required": _num(q.required),
             "predicted_service_level": _num(q.predicted_service_level),
             "predicted_asa_s": _num(q.predicted_asa_s),
             "predicted_abandon_ratio": _num(q.predicted_abandon_ratio),

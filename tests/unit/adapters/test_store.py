@@ -250,3 +250,10 @@ def test_calls_from_any_thread_are_served_by_the_worker(db: Path) -> None:
             t.join()
     assert len(set(results)) == 8
     assert sorted(int(r.split("-")[1]) for r in results) == list(range(1, 9))
+
+
+def test_audit_with_non_finite_time_is_still_written(db: Path) -> None:
+    with StateStore.open(db) as store:
+        store.append_audit_sync([AuditRecord(float("nan"), "main", "override", "bob", {})])
+        (rec,) = store.audit_sync()
+    assert rec.actor == "bob" and rec.ts > 1.7e9

@@ -308,3 +308,13 @@ def test_reply_and_overrides_always_encode_even_with_bad_times() -> None:
     assert json.loads(raw)["expires_at"] is None
     ov = Override("o", "main", "a", "mode", {"mode": "auto"}, created_at=math.nan)
     assert json.loads(encode_overrides([ov]))[0]["created_at"] is None
+
+
+def test_encode_plan_accepts_numpy_scalars() -> None:
+    import numpy as np  # a hard dependency of staffer
+    q = QueuePlan(channel="chat", forecast_arrival_rate=np.float64(0.5), forecast_aht_s=300.0,
+                  assigned=np.int64(4), target=np.int64(5), required=np.int64(5),
+                  predicted_service_level=np.float64(0.9), predicted_asa_s=np.float64(np.inf),
+                  predicted_abandon_ratio=np.float64(0.0), sl_target=0.8, target_s=60.0)
+    obj = json.loads(encode_plan(Plan("p", "main", T0, "shadow", {"chat": q})))
+    assert obj["queues"]["chat"]["target"] == 5 and obj["queues"]["chat"]["predicted_asa_s"] is None
