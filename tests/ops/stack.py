@@ -71,6 +71,7 @@ def shipped_mosquitto_conf(workdir: Path, port: int) -> str:
 def shipped_mosquitto(workdir: Path) -> Iterator[ShippedBroker]:
     mosquitto = require_tool("mosquitto")
     require_tool("mosquitto_passwd")
+    workdir.mkdir(parents=True, exist_ok=True)
     subprocess.run([str(DEPLOY / "mosquitto" / "make-users.sh"), "-d", str(workdir),
                     *ACL_USERS], check=True, capture_output=True, timeout=60)
     secrets = workdir / "secrets"
@@ -237,6 +238,7 @@ def shipped_prometheus_config(targets: list[str], self_port: int) -> dict:
 @contextlib.contextmanager
 def prometheus_server(workdir: Path, targets: list[str]) -> Iterator[Prometheus]:
     binary = require_tool("prometheus")
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cfg = workdir / "prometheus.yml"
     cfg.write_text(yaml.safe_dump(shipped_prometheus_config(targets, port)))
