@@ -109,9 +109,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=run_checked, erlang_func=run_b)
     c = add("c", "Erlang C: P(wait), ASA, service level, occupancy",
-            "Erlang C (M/M/N, infinitely patient callers) at a given staffing.")
-    _add_queue(c, patience="none")
-    c.set_defaults(func=run_checked, erlang_func=run_metrics, patience=None)
+            "Erlang C (M/M/N, infinitely patient callers) at a given staffing; with "
+            "--patience the result is Erlang A (as from 'staffer erlang a').")
+    _add_queue(c, patience="optional")
+    c.set_defaults(func=run_checked, erlang_func=run_metrics)
     a = add("a", "Erlang A: Erlang C plus abandonment (needs --patience)",
             "Erlang A (M/M/N+M): callers hang up after an exponential patience of mean "
             "--patience. Service level counts abandoned contacts as misses; ASA is the mean "

@@ -47,6 +47,12 @@ def test_erlang_c_json_matches_models(capsys: pytest.CaptureFixture[str]) -> Non
     assert 0 < obj["p_wait"] < 1 and 0 < obj["service_level"] < 1
 
 
+def test_erlang_c_with_patience_is_erlang_a(capsys: pytest.CaptureFixture[str]) -> None:
+    c = run_json(["erlang", "c", *BASE, "--agents", "12", "--patience", "90"], capsys)
+    a = run_json(["erlang", "a", *BASE, "--agents", "12", "--patience", "90"], capsys)
+    assert c == a and c["model"] == "erlang_a"
+
+
 def test_rate_per_hour_is_rate_times_3600(capsys: pytest.CaptureFixture[str]) -> None:
     per_s = run_json(["erlang", "c", *BASE, "--agents", "14"], capsys)
     per_h = run_json(["erlang", "c", "--rate-per-hour", str(RATE * 3600), "--aht", str(AHT),
