@@ -11,12 +11,13 @@ beats standing still by more than the hysteresis margin. Pure and deterministic.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from staffer.core.state import SiteState
+from staffer.core.state import UNKNOWN_SINCE, SiteState
 from staffer.core.types import MOVABLE_FIRST, Controls, InFlightMove
 
 _RANK = {s: i for i, s in enumerate(MOVABLE_FIRST)}
@@ -28,46 +29,74 @@ MIN_MOVE_GAIN = 1e-3  # a single move must cut the objective by more than this
 class Roster:
     """Staffed agents per queue and the movable candidates per (from, to) pair.
 
-    ``candidates[(from_queue, to_queue)]`` lists (rank, agent id, status) sorted *worst
-    first*, so the best candidate is popped from the end. ``from_queue`` None = unassigned.
+    ``candidates[(from_queue, to_queue)]`` lists (rank, agent id) sorted *worst first*, so
+    the best candidate is popped from the end; ``from_queue`` None = unassigned. Lists are
+    trimmed to the ``budget`` best: no pair can ever need more (each move consumes at most
+    one entry of any list). ``movable`` counts distinct agents that could move at all.
     """
 
     assigned: dict[str, int]
     staffed: int
-    candidates: dict[tuple[str | None, str], list[tuple[int, str, str]]] = field(
+    movable: int
+    candidates: dict[tuple[str | None, str], list[tuple[int, str]]] = field(
         default_factory=dict)
 
 
 def build_roster(queue_ids: Sequence[str], state: SiteState, controls: Controls,
-                 in_flight: Mapping[str, InFlightMove], now: float,
-                 min_dwell_s: float) -> Roster:
-    """Count staffed agents per queue (in-flight agents at their target) and list movers."""
+                 in_flight: Mapping[str, InFlightMove], now: float, min_dwell_s: float,
+                 max_moves: int) -> Roster:
+    """Count staffed agents per queue (in-flight agents at their target) and list movers.
+
+    One pass over the roster (the planner's only O(agents) step), kept tight on purpose.
+    """
     queues = set(queue_ids)
     flying = {m.agent: m.to_queue for m in in_flight.values()}
     locked = controls.locked_agents
+    since = state.assignment_starts
+    cutoff = now - min_dwell_s
+    rank_of = _RANK
     assigned = dict.fromkeys(queue_ids, 0)
-    cands: dict[tuple[str | None, str], list[tuple[int, str, str]]] = {}
-    staffed = 0
+    cands: dict[tuple[str | None, str], list[tuple[int, str]]] = {}
+    staffed = movable = 0
     for agent_id, a in state.roster.items():
-        rank = _RANK.get(a.status)
+        rank = rank_of.get(a.status)
         if rank is None:  # break / offline: neither counted nor moved
             continue
         staffed += 1
+        cur = a.queue
         target = flying.get(agent_id)
-        cur = target if target is not None and target in queues else a.queue
+        if target is not None:  # counts at its target, never moved again
+            if target in queues:
+                assigned[target] += 1
+            elif cur in queues:
+                assigned[cur] += 1
+            continue
         if cur in queues:
             assigned[cur] += 1
-        if target is not None or agent_id in locked:
+            if since.get(agent_id, UNKNOWN_SINCE) > cutoff:
+                continue  # still within its minimum dwell
+        elif cur is not None:
+            continue  # serving a queue this site does not manage: not ours to move
+        if agent_id in locked:
             continue
-        if cur is not None and (cur not in queues
-                                or now - state.assigned_since(agent_id) < min_dwell_s):
-            continue  # serving a queue we do not manage, or still within its dwell
+        entry = (rank, agent_id)
+        listed = False
         for skill in a.skills:
-            if skill in queues and skill != cur:
-                cands.setdefault((cur, skill), []).append((rank, agent_id, a.status))
-    for lst in cands.values():
-        lst.sort(reverse=True)
-    return Roster(assigned, staffed, cands)
+            if skill != cur and skill in queues:
+                key = (cur, skill)
+                lst = cands.get(key)
+                if lst is None:
+                    cands[key] = [entry]
+                else:
+                    lst.append(entry)
+                listed = True
+        movable += listed
+    budget = min(max_moves, movable)
+    for key, lst in cands.items():
+        best = heapq.nsmallest(budget, lst) if len(lst) > budget else sorted(lst)
+        best.reverse()
+        cands[key] = best
+    return Roster(assigned, staffed, movable, {k: v for k, v in cands.items() if v})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +117,8 @@ def _gains(J: np.ndarray, col: np.ndarray, lookahead: int) -> np.ndarray:
     valid = idx < w
     ahead = J[np.arange(q)[:, None], np.minimum(idx, w - 1)]
     cur = J[np.arange(q), np.minimum(col, w - 1)]
-    avg = np.where(valid, (cur[:, None] - ahead) / ks[None, :], -np.inf)
+    with np.errstate(invalid="ignore"):
+        avg = np.where(valid, (cur[:, None] - ahead) / ks[None, :], -np.inf)
     return avg.max(axis=1)
 
 
@@ -97,18 +127,6 @@ def _losses(J: np.ndarray, col: np.ndarray) -> np.ndarray:
     q = J.shape[0]
     prev = np.where(col >= 1, J[np.arange(q), np.maximum(col - 1, 0)], np.inf)
     return prev - J[np.arange(q), col]
-
-
-def _heads(lists: dict[tuple[int | None, int], list[tuple[int, str, str]]],
-           moved: set[str]) -> dict[tuple[int | None, int], tuple[int, str, str]]:
-    """Best remaining candidate of every (from, to) pair, dropping agents already moved."""
-    heads = {}
-    for key, lst in lists.items():
-        while lst and lst[-1][1] in moved:
-            lst.pop()
-        if lst:
-            heads[key] = lst[-1]
-    return heads
 
 
 def select_moves(queue_ids: Sequence[str], J: np.ndarray, slack: np.ndarray,
@@ -125,37 +143,44 @@ def select_moves(queue_ids: Sequence[str], J: np.ndarray, slack: np.ndarray,
     """
     qn = len(queue_ids)
     index = {q: i for i, q in enumerate(queue_ids)}
-    lists = {(None if s is None else index[s], index[d]): list(lst)
-             for (s, d), lst in roster.candidates.items()}
+    keys = sorted(roster.candidates, key=lambda k: (
+        index[k[1]], -1 if k[0] is None else index[k[0]]))
+    lists = [list(roster.candidates[k]) for k in keys]
+    src = np.array([qn if k[0] is None else index[k[0]] for k in keys], dtype=np.int64)
+    dst = np.array([index[k[1]] for k in keys], dtype=np.int64)
+    alive = np.array([bool(lst) for lst in lists], dtype=bool)
     start = counts.copy()
     counts = counts.copy()
-    moved: set[str] = set()
     steps: list[Step] = []
-    rows = np.arange(len(queue_ids))
+    moved: set[str] = set()
+    rows = np.arange(qn)
     for left in range(budget, 0, -1):
-        heads = _heads(lists, moved)
-        if not heads:
+        if not alive.any():
             break
         col = counts - base
         gain = _gains(J, col, min(left, J.shape[1] - 1) or 1)
         loss = np.append(_losses(J, col), 0.0)  # row qn: the unassigned pool loses nothing
-        after = np.append(np.where(col >= 1, slack[rows, np.maximum(col - 1, 0)], -np.inf),
-                          np.inf)
-        scored = [(float(gain[d] - loss[qn if s is None else s]), (s, d), h)
-                  for (s, d), h in heads.items()]
-        best = max(sc[0] for sc in scored)
+        delta = np.where(alive, gain[dst] - loss[src], -np.inf)
+        best = float(delta.max())
         if not best > MIN_MOVE_GAIN:
             break
-        _, key, _ = min((sc for sc in scored if sc[0] >= best - TIE_EPS), key=lambda sc: (
-            sc[2][0], -after[qn if sc[1][0] is None else sc[1][0]], sc[2][1], sc[1][1],
-            -1 if sc[1][0] is None else sc[1][0]))
-        s, d = key
-        _, agent, status = lists[key].pop()
+        after = np.append(np.where(col >= 1, slack[rows, np.maximum(col - 1, 0)], -np.inf),
+                          np.inf)
+        tied = np.flatnonzero(delta >= best - TIE_EPS)
+        pick = min(tied, key=lambda p: (lists[p][-1][0], -after[src[p]], lists[p][-1][1],
+                                        dst[p], src[p]))
+        rank, agent = lists[pick].pop()
         moved.add(agent)
-        if s is not None:
+        for p in np.flatnonzero(alive):  # moved agents leave the other lists they head
+            lst = lists[p]
+            while lst and lst[-1][1] in moved:
+                lst.pop()
+            alive[p] = bool(lst)
+        s, d = int(src[pick]), int(dst[pick])
+        if s < qn:
             counts[s] -= 1
         counts[d] += 1
-        steps.append(Step(agent, status, s, d))
+        steps.append(Step(agent, MOVABLE_FIRST[rank], s if s < qn else None, d))
     total = float(J[rows, start - base].sum() - J[rows, counts - base].sum())
     if not total > hysteresis:
         return [], start

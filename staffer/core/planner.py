@@ -9,16 +9,16 @@ Objective (lower is better), per queue with weight w and n agents over the horiz
 * email: ``w * max(0, sl_goal - on_time(n))`` plus a steep penalty per agent below the
   deferred model's floor (``email_required_agents``), so email is only drawn down while its
   deadline stays safe,
-* pins: a steeper penalty per agent outside [min, max],
+* pins: a steeper penalty per agent outside [min, max].
 
-Each queue's curve is evaluated once, vectorised, over the counts reachable this cycle
-(``assigned ± moves budget``); ``moves.select_moves`` then runs the greedy allocation with
-the guardrails. Pure and deterministic: ``now`` is passed in, ties break by agent id.
+Each queue's curve is evaluated once, vectorised (one model call for all queues), over the
+counts reachable this cycle (``assigned ± moves budget``); ``moves.select_moves`` then runs
+the greedy allocation with the guardrails. Pure and deterministic: ``now`` is passed in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,69 @@ from staffer.settings import PlannerSettings, QueueSettings, SiteSettings
 FLOOR_PENALTY = 10.0      # per agent below the email floor, times the site's largest weight
 PIN_PENALTY = 100.0       # per agent outside a pin, times the site's largest weight
 DEFAULT_MAX_ABANDON = 0.05
+MAX_AGENTS = 1_000_000    # search ceiling for unreachable goals
+_ARITY = 16               # candidates per queue and round in the staffing search
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Per-queue model inputs as arrays, indexed by the queue's position in the site."""
+
+    email: np.ndarray     # bool
+    rate: np.ndarray      # staffing rate (voice/chat: arrivals + catch-up), email: arrivals
+    aht: np.ndarray
+    target_s: np.ndarray
+    goal: np.ndarray      # sl_target
+    patience: np.ndarray  # inf = Erlang C (and email)
+    conc: np.ndarray
+    cap: np.ndarray       # abandonment cap; inf without patience
+    floor: np.ndarray     # Erlang C needs agents * concurrency > load
+    load: np.ndarray      # busy slots demanded: rate * aht / concurrency
+    backlog: np.ndarray
+    oldest: np.ndarray
+    weight: np.ndarray
+
+
+def build_params(qs: list[QueueSettings], fcs: list[QueueForecast],
+                 goals: list[tuple[float, float]]) -> Params:
+    arr = lambda vals: np.array(list(vals), dtype=float)  # noqa: E731
+    email = np.array([q.channel == "email" for q in qs], dtype=bool)
+    pat = arr(np.inf if f.patience_s is None else f.patience_s for f in fcs)
+    cap = arr(q.max_abandon if q.max_abandon is not None else DEFAULT_MAX_ABANDON for q in qs)
+    rate, aht, conc = (arr(f.staffing_rate for f in fcs), arr(f.aht_s for f in fcs),
+                       arr(q.concurrency for q in qs))
+    load = np.where(email, 0.0, rate * aht / conc)
+    return Params(
+        email=email, rate=rate, aht=aht, target_s=arr(g[1] for g in goals),
+        goal=arr(g[0] for g in goals), patience=pat, conc=conc,
+        cap=np.where(np.isfinite(pat), cap, np.inf),
+        floor=np.where(np.isinf(pat) & ~email, np.floor(load) + 1.0, 0.0), load=load,
+        backlog=arr(f.backlog for f in fcs), oldest=arr(f.oldest_age_s for f in fcs),
+        weight=arr(q.weight for q in qs))
+
+
+def metrics_at(p: Params, i: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Service level (email: on-time ratio) and abandonment of queues ``i`` at ``n`` agents."""
+    sl, ab = np.empty(i.shape), np.zeros(i.shape)
+    e = p.email[i]
+    rt, em = i[~e], i[e]
+    if rt.size:
+        nn = n[~e].astype(float)
+        sl[~e] = models.service_level(p.rate[rt], p.aht[rt], nn, p.target_s[rt],
+                                      patience=p.patience[rt], concurrency=p.conc[rt])
+        if np.isfinite(p.patience[rt]).any():
+            ab[~e] = models.abandon_ratio(p.rate[rt], p.aht[rt], nn, p.patience[rt],
+                                          concurrency=p.conc[rt])
+    if em.size:
+        sl[e] = models.email_on_time_ratio(p.backlog[em], p.rate[em], p.aht[em],
+                                           n[e].astype(float), p.target_s[em], p.oldest[em])
+    return sl, ab
+
+
+def _meets(p: Params, i: np.ndarray, n: np.ndarray, sl: np.ndarray,
+           ab: np.ndarray) -> np.ndarray:
+    """The queue's goal on its own: SL >= goal, abandonment <= cap, Erlang C stable."""
+    return (n >= 0) & (n >= p.floor[i]) & (sl >= p.goal[i]) & (ab <= p.cap[i])
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +103,103 @@ class Curves:
     """Per-queue metrics for n = base + k agents, k in [0, width) (arrays of shape (Q, W))."""
 
     base: np.ndarray
+    n: np.ndarray
     sl: np.ndarray        # service level (voice/chat) or on-time ratio (email)
-    asa: np.ndarray
     abandon: np.ndarray
     objective: np.ndarray
+    meets: np.ndarray     # bool: the queue's goal is met at that count
+
+
+def evaluate_curves(p: Params, pins: list[tuple[int, float]], floors: np.ndarray,
+                    assigned: np.ndarray, reach: int) -> Curves:
+    """Metrics and objective of every queue for assigned - reach .. assigned + reach agents."""
+    q, width = len(assigned), 2 * reach + 1
+    base = assigned - reach
+    n = base[:, None] + np.arange(width)[None, :]
+    rows = np.repeat(np.arange(q), width)
+    sl, ab = (v.reshape(q, width) for v in metrics_at(p, rows, np.maximum(n, 0).ravel()))
+    w, goal = p.weight[:, None], p.goal[:, None]
+    top = float(p.weight.max())
+    lo = np.array([pn[0] for pn in pins], dtype=float)[:, None]
+    hi = np.array([pn[1] for pn in pins], dtype=float)[:, None]
+    load = p.load[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        overload = np.where(load > 0, np.maximum(1.0 - n / load, 0.0), 0.0)
+    obj = w * (np.maximum(goal - sl, 0.0) + np.maximum(ab - p.cap[:, None], 0.0)
+               + goal * overload)
+    obj += np.where(p.email[:, None], FLOOR_PENALTY * top * np.maximum(floors[:, None] - n, 0),
+                    0.0)
+    obj += PIN_PENALTY * top * (np.maximum(lo - n, 0) + np.maximum(n - hi, 0))
+    obj = np.where(n < 0, np.inf, obj)
+    meets = _meets(p, rows, n.ravel(), sl.ravel(), ab.ravel()).reshape(q, width)
+    return Curves(base, n, sl, ab, obj, meets)
+
+
+def email_floors(p: Params) -> np.ndarray:
+    """Email queues: ``models.email_required_agents`` (the deadline-safe floor); others 0."""
+    out = np.zeros(len(p.rate), dtype=np.int64)
+    em = np.flatnonzero(p.email)
+    if em.size:
+        out[em] = np.maximum(np.asarray(models.email_required_agents(
+            p.backlog[em], p.rate[em], p.aht[em], p.target_s[em], p.oldest[em])), 0)
+    return out
+
+
+def required_agents(p: Params, c: Curves, floors: np.ndarray) -> np.ndarray:
+    """Fewest agents meeting each queue's goal on its own (contract §3.4 ``required``).
+
+    Email: its floor (``email_floors``). Voice/chat: the same criterion as
+    ``models.required_agents`` (SL >= goal, abandonment <= cap with patience, Erlang C
+    stable), found from the curves already evaluated plus a vectorised k-ary search that
+    brackets the answer and narrows it 16-fold per model call.
+    """
+    out = np.where(p.email, floors, 0).astype(np.int64)
+    rt = np.flatnonzero(~p.email & (p.rate > 0))
+    if not rt.size:
+        return out
+    lo = np.maximum(np.full(rt.size, -1.0), p.floor[rt] - 1.0)   # known to fail
+    hi = np.full(rt.size, np.nan)                                 # known to meet
+    for j, i in enumerate(rt):
+        ok = c.meets[i]
+        if ok.any():
+            k = int(ok.argmax())
+            hi[j] = c.n[i, k]
+            if k > 0:
+                lo[j] = max(lo[j], c.n[i, k - 1])
+        else:
+            lo[j] = max(lo[j], c.n[i, -1])
+    step = np.maximum(np.ceil(np.sqrt(p.load[rt])), 1.0)
+    up = np.flatnonzero(np.isnan(hi))
+    while up.size:  # gallop up until a count meets the goal
+        cand = np.minimum(np.maximum(lo[up] + step[up],
+                                     np.ceil(p.load[rt[up]] + 1.5 * np.sqrt(p.load[rt[up]]))),
+                          MAX_AGENTS)
+        ok = _meets(p, rt[up], cand, *metrics_at(p, rt[up], cand)) | (cand >= MAX_AGENTS)
+        hi[up[ok]] = cand[ok]
+        lo[up[~ok]] = cand[~ok]
+        step[up] *= 2.0
+        up = up[~ok]
+    act = np.flatnonzero(hi - lo > 1)
+    frac = np.arange(1, _ARITY) / _ARITY
+    while act.size:  # k-ary narrowing: one model call per round for every open bracket
+        span = (hi[act] - lo[act])[:, None]
+        cand = np.unique(np.column_stack([
+            np.repeat(act, _ARITY - 1),
+            np.clip(lo[act, None] + np.ceil(span * frac), lo[act, None] + 1,
+                    hi[act, None] - 1).ravel()]), axis=0)
+        who, n = cand[:, 0].astype(np.int64), cand[:, 1]
+        ok = _meets(p, rt[who], n, *metrics_at(p, rt[who], n))
+        for j in act:
+            mine = who == j
+            good = n[mine & ok]
+            if good.size:
+                hi[j] = good.min()
+            bad = n[mine & ~ok & (n < hi[j])]
+            if bad.size:
+                lo[j] = max(lo[j], bad.max())
+        act = act[hi[act] - lo[act] > 1]
+    out[rt] = hi.astype(np.int64)
+    return out
 
 
 def effective_goals(site: SiteSettings, controls: Controls) -> dict[str, tuple[float, float]]:
@@ -59,147 +215,43 @@ def effective_goals(site: SiteSettings, controls: Controls) -> dict[str, tuple[f
 
 def effective_pins(site: SiteSettings, controls: Controls) -> dict[str, tuple[int, float]]:
     """Queue id -> (min, max) agents; several pins on one queue intersect."""
-    pins = {q.id: (0, np.inf) for q in site.queues}
-    for p in controls.pins:
-        if p.queue in pins:
-            lo, hi = pins[p.queue]
-            pins[p.queue] = (max(lo, p.min or 0), min(hi, np.inf if p.max is None else p.max))
+    pins: dict[str, tuple[int, float]] = {q.id: (0, np.inf) for q in site.queues}
+    for pn in controls.pins:
+        if pn.queue in pins:
+            lo, hi = pins[pn.queue]
+            pins[pn.queue] = (max(lo, pn.min or 0),
+                              min(hi, np.inf if pn.max is None else pn.max))
     return pins
 
 
-def _flat(values: Sequence[float | None], shape: tuple[int, int]) -> np.ndarray:
-    col = np.array([np.nan if v is None else v for v in values], dtype=float)[:, None]
-    return np.broadcast_to(col, shape).ravel()
+def predicted_asa(p: Params, n: np.ndarray) -> np.ndarray:
+    """ASA at ``n`` agents: the models for voice/chat; email a fluid wait backlog*aht/n."""
+    out = np.zeros(len(n))
+    rt = np.flatnonzero(~p.email)
+    if rt.size:
+        out[rt] = models.asa(p.rate[rt], p.aht[rt], n[rt].astype(float),
+                             patience=p.patience[rt], concurrency=p.conc[rt])
+    for i in np.flatnonzero(p.email):
+        busy = p.backlog[i] > 0 or p.rate[i] > 0
+        out[i] = p.backlog[i] * p.aht[i] / n[i] if n[i] > 0 else (np.inf if busy else 0.0)
+    return out
 
 
-def _realtime(idx: list[int], qs: list[QueueSettings], fcs: list[QueueForecast],
-              goals: list[tuple[float, float]], n: np.ndarray, with_patience: bool,
-              out: tuple[np.ndarray, ...]) -> None:
-    """Fill SL / ASA / abandon rows of voice and chat queues (one vectorised call each)."""
-    if not idx:
-        return
-    shape = (len(idx), n.shape[1])
-    rate = _flat([fcs[i].staffing_rate for i in idx], shape)
-    aht = _flat([fcs[i].aht_s for i in idx], shape)
-    tgt = _flat([goals[i][1] for i in idx], shape)
-    conc = _flat([qs[i].concurrency for i in idx], shape)
-    agents = np.maximum(n[idx], 0).astype(float).ravel()
-    pat = _flat([fcs[i].patience_s for i in idx], shape) if with_patience else None
-    sl, asa, ab = out
-    sl[idx] = np.asarray(models.service_level(rate, aht, agents, tgt, patience=pat,
-                                              concurrency=conc)).reshape(shape)
-    asa[idx] = np.asarray(models.asa(rate, aht, agents, patience=pat,
-                                     concurrency=conc)).reshape(shape)
-    if pat is not None:
-        ab[idx] = np.asarray(models.abandon_ratio(rate, aht, agents, pat,
-                                                  concurrency=conc)).reshape(shape)
-
-
-def _email(idx: list[int], fcs: list[QueueForecast], goals: list[tuple[float, float]],
-           n: np.ndarray, out: tuple[np.ndarray, ...]) -> None:
-    """Fill on-time ratio and a fluid wait estimate (backlog x aht / agents) for email."""
-    if not idx:
-        return
-    shape = (len(idx), n.shape[1])
-    backlog = _flat([fcs[i].backlog for i in idx], shape)
-    rate = _flat([fcs[i].arrival_rate for i in idx], shape)
-    aht = _flat([fcs[i].aht_s for i in idx], shape)
-    tgt = _flat([goals[i][1] for i in idx], shape)
-    oldest = _flat([fcs[i].oldest_age_s for i in idx], shape)
-    agents = np.maximum(n[idx], 0).astype(float).ravel()
-    sl, asa, _ = out
-    sl[idx] = np.asarray(models.email_on_time_ratio(backlog, rate, aht, agents, tgt,
-                                                    oldest)).reshape(shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wait = np.where(agents > 0, backlog * aht / np.maximum(agents, 1.0),
-                        np.where((backlog > 0) | (rate > 0), np.inf, 0.0))
-    asa[idx] = wait.reshape(shape)
-
-
-def required_agents(qs: list[QueueSettings], fcs: list[QueueForecast],
-                    goals: list[tuple[float, float]]) -> np.ndarray:
-    """Fewest agents meeting each queue's goal on its own (contract §3.4 ``required``)."""
-    req = np.zeros(len(qs), dtype=np.int64)
-    groups: dict[str, list[int]] = {"patience": [], "erlang_c": [], "email": []}
-    for i, (q, f) in enumerate(zip(qs, fcs, strict=True)):
-        key = "email" if q.channel == "email" else (
-            "erlang_c" if f.patience_s is None else "patience")
-        groups[key].append(i)
-    for key, idx in groups.items():
-        if not idx:
-            continue
-        arr = lambda vals: np.array(vals, dtype=float)  # noqa: E731
-        aht = arr([fcs[i].aht_s for i in idx])
-        tgt = arr([goals[i][1] for i in idx])
-        if key == "email":
-            r = models.email_required_agents(
-                arr([fcs[i].backlog for i in idx]), arr([fcs[i].arrival_rate for i in idx]),
-                aht, tgt, arr([fcs[i].oldest_age_s for i in idx]))
-        else:
-            pat = arr([fcs[i].patience_s or 0.0 for i in idx]) if key == "patience" else None
-            cap = arr([qs[i].max_abandon if qs[i].max_abandon is not None
-                       else DEFAULT_MAX_ABANDON for i in idx]) if pat is not None else None
-            r = models.required_agents(
-                arr([fcs[i].staffing_rate for i in idx]), aht, tgt,
-                arr([goals[i][0] for i in idx]), patience=pat,
-                concurrency=arr([qs[i].concurrency for i in idx]), max_abandon=cap)
-        req[idx] = np.asarray(r, dtype=np.int64).reshape(len(idx))
-    return req
-
-
-def evaluate_curves(qs: list[QueueSettings], fcs: list[QueueForecast],
-                    goals: list[tuple[float, float]], pins: list[tuple[int, float]],
-                    floors: np.ndarray, assigned: np.ndarray, reach: int) -> Curves:
-    """Metrics and objective of every queue for assigned - reach .. assigned + reach agents."""
-    width = 2 * reach + 1
-    base = assigned - reach
-    n = base[:, None] + np.arange(width)[None, :]
-    shape = n.shape
-    sl, asa, ab = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    rt_p = [i for i, q in enumerate(qs) if q.channel != "email" and fcs[i].patience_s]
-    rt_c = [i for i, q in enumerate(qs) if q.channel != "email" and not fcs[i].patience_s]
-    em = [i for i, q in enumerate(qs) if q.channel == "email"]
-    _realtime(rt_p, qs, fcs, goals, n, True, (sl, asa, ab))
-    _realtime(rt_c, qs, fcs, goals, n, False, (sl, asa, ab))
-    _email(em, fcs, goals, n, (sl, asa, ab))
-    w = np.array([q.weight for q in qs])[:, None]
-    top = float(w.max())
-    goal = np.array([g[0] for g in goals])[:, None]
-    cap = np.array([np.inf if q.channel == "email" or fcs[i].patience_s is None else
-                    (q.max_abandon if q.max_abandon is not None else DEFAULT_MAX_ABANDON)
-                    for i, q in enumerate(qs)])[:, None]
-    is_email = np.array([q.channel == "email" for q in qs])[:, None]
-    lo = np.array([p[0] for p in pins], dtype=float)[:, None]
-    hi = np.array([p[1] for p in pins], dtype=float)[:, None]
-    traffic = np.array([0.0 if q.channel == "email" else
-                        fcs[i].staffing_rate * fcs[i].aht_s / q.concurrency
-                        for i, q in enumerate(qs)])[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        overload = np.where(traffic > 0, np.maximum(1.0 - n / traffic, 0.0), 0.0)
-    obj = w * (np.maximum(goal - sl, 0.0) + np.maximum(ab - cap, 0.0) + goal * overload)
-    obj += np.where(is_email, FLOOR_PENALTY * top * np.maximum(floors[:, None] - n, 0), 0.0)
-    obj += PIN_PENALTY * top * (np.maximum(lo - n, 0) + np.maximum(n - hi, 0))
-    obj = np.where(n < 0, np.inf, obj)
-    return Curves(base, sl, asa, ab, obj)
-
-
-def _effect(q: QueueSettings, i: int, c: Curves, before: int, after: int,
-            goals: list[tuple[float, float]], pins: list[tuple[int, float]],
-            required: np.ndarray) -> Effect:
+def _effect(q: QueueSettings, i: int, c: Curves, before: int, after: int, goal: float,
+            pin: tuple[int, float], required: int) -> Effect:
     kb, ka = before - int(c.base[i]), after - int(c.base[i])
     note = ""
-    if q.channel != "email" and c.sl[i, kb] < 0.005 and before < required[i]:
-        note = f", agents {before} -> {after} of {int(required[i])} needed"
+    if q.channel != "email" and c.sl[i, kb] < 0.005 and before < required:
+        note = f", agents {before} -> {after} of {required} needed"
     cap = q.max_abandon if q.max_abandon is not None else DEFAULT_MAX_ABANDON
     if q.channel != "email" and c.abandon[i, kb] > cap:
         note += f", abandon {c.abandon[i, kb]:.2f} -> {c.abandon[i, ka]:.2f}"
-    lo, hi = pins[i]
-    if before < lo:
-        note += f" (pin min {lo})"
-    elif before > hi:
-        note += f" (pin max {int(hi)})"
+    if before < pin[0]:
+        note += f" (pin min {pin[0]})"
+    elif before > pin[1]:
+        note += f" (pin max {int(pin[1])})"
     label = "on-time" if q.channel == "email" else "SL"
-    return Effect(q.id, label, float(c.sl[i, kb]), float(c.sl[i, ka]), goals[i][0], note)
+    return Effect(q.id, label, float(c.sl[i, kb]), float(c.sl[i, ka]), goal, note)
 
 
 def plan_site(site: SiteSettings, planner: PlannerSettings, state: SiteState,
@@ -218,36 +270,34 @@ def plan_site(site: SiteSettings, planner: PlannerSettings, state: SiteState,
                           state.schedule) for q in qs]
     goal_map, pin_map = effective_goals(site, controls), effective_pins(site, controls)
     goals, pins = [goal_map[i] for i in ids], [pin_map[i] for i in ids]
-    required = required_agents(qs, fcs, goals)
-    floors = np.where([q.channel == "email" for q in qs], required, 0)
-    roster = build_roster(ids, state, controls, in_flight, now, planner.min_dwell_s)
+    p = build_params(qs, fcs, goals)
+    floors = email_floors(p)
+    roster = build_roster(ids, state, controls, in_flight, now, planner.min_dwell_s,
+                          planner.max_moves_per_cycle)
     assigned = np.array([roster.assigned[i] for i in ids], dtype=np.int64)
-    movable = len({a for lst in roster.candidates.values() for _, a, _ in lst})
-    budget = min(planner.max_moves_per_cycle, movable)
-    curves = evaluate_curves(qs, fcs, goals, pins, floors, assigned, budget)
-    slack = curves.sl - np.array([g[0] for g in goals])[:, None]
-    steps, target = select_moves(ids, curves.objective, slack, curves.base, assigned, roster,
-                                 budget, planner.hysteresis)
+    budget = min(planner.max_moves_per_cycle, roster.movable)
+    curves = evaluate_curves(p, pins, floors, assigned, budget)
+    required = required_agents(p, curves, floors)
+    steps, target = select_moves(ids, curves.objective, curves.sl - p.goal[:, None],
+                                 curves.base, assigned, roster, budget, planner.hysteresis)
+    asa = predicted_asa(p, target)
     queues: dict[str, QueuePlan] = {}
     for i, (q, f) in enumerate(zip(qs, fcs, strict=True)):
         k = int(target[i] - curves.base[i])
         queues[q.id] = QueuePlan(
             channel=q.channel, forecast_arrival_rate=f.arrival_rate, forecast_aht_s=f.aht_s,
             assigned=int(assigned[i]), target=int(target[i]), required=int(required[i]),
-            predicted_service_level=float(curves.sl[i, k]),
-            predicted_asa_s=float(curves.asa[i, k]),
+            predicted_service_level=float(curves.sl[i, k]), predicted_asa_s=float(asa[i]),
             predicted_abandon_ratio=float(curves.abandon[i, k]),
             sl_target=goals[i][0], target_s=goals[i][1])
     moves: tuple[Move, ...] = ()
     if controls.mode != "manual":
+        def effect(i: int) -> Effect:
+            return _effect(qs[i], i, curves, int(assigned[i]), int(target[i]), goals[i][0],
+                           pins[i], int(required[i]))
         moves = tuple(Move(
             agent=s.agent, from_queue=None if s.src is None else ids[s.src], to_queue=ids[s.dst],
-            reason=reason_text(
-                _effect(qs[s.dst], s.dst, curves, int(assigned[s.dst]), int(target[s.dst]),
-                        goals, pins, required),
-                None if s.src is None else _effect(qs[s.src], s.src, curves,
-                                                   int(assigned[s.src]), int(target[s.src]),
-                                                   goals, pins, required)),
+            reason=reason_text(effect(s.dst), None if s.src is None else effect(s.src)),
             after_current_contact=s.status != "available") for s in steps)
     return Plan(plan_id=plan_id, site=site.id, as_of=now, mode=controls.mode, queues=queues,
                 moves=moves)

@@ -135,6 +135,11 @@ class SiteState:
         track = self._queues.get(queue_id)
         return None if track is None else track.estimate
 
+    @property
+    def assignment_starts(self) -> Mapping[str, float]:
+        """Agent id -> when its current assignment started (read-only view; -inf unknown)."""
+        return self._assigned_since
+
     def assigned_since(self, agent_id: str) -> float:
         """When the agent's current queue assignment started (-inf when unknown)."""
         return self._assigned_since.get(agent_id, UNKNOWN_SINCE)

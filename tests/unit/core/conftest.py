@@ -54,15 +54,3 @@ def feed(state: SiteState, queue: str, offered_per_interval: int, *, waiting: in
 def state() -> SiteState:
     return SiteState("main", half_life_s=900.0)
 
-
-def _install_models_shim() -> None:
-    """TEMPORARY: until staffer.models lands, fill its missing functions with a test shim."""
-    from staffer import models
-
-    from . import _models_shim
-    for name in _models_shim.NAMES:
-        if not hasattr(models, name):
-            setattr(models, name, getattr(_models_shim, name))
-
-
-_install_models_shim()

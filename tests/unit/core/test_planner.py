@@ -69,9 +69,20 @@ def test_skills_are_hard_constraints() -> None:
 
 
 def test_email_is_protected_near_its_deadline() -> None:
-    plan = run(surge_state(backlog=600, oldest_age_s=13500.0))
+    # 1300 items x 360 s within 4 h need 33 agents: email is below its floor with 30
+    plan = run(surge_state(backlog=1300, oldest_age_s=13500.0))
+    assert plan.queues["email"].required == 33
     assert not any(m.from_queue == "email" for m in plan.moves)
     assert plan.queues["email"].target >= plan.queues["email"].assigned
+
+
+def test_tighter_email_deadline_keeps_its_agents() -> None:
+    relaxed = run(surge_state(backlog=600))
+    tight = run(surge_state(backlog=600), Controls(goals=(GoalOverride("email",
+                                                                       target_s=7200.0),)))
+    assert any(m.from_queue == "email" for m in relaxed.moves)
+    assert tight.queues["email"].required == 30
+    assert not any(m.from_queue == "email" for m in tight.moves)
 
 
 def test_email_gives_only_down_to_its_floor() -> None:
@@ -234,3 +245,31 @@ def test_empty_site_plans_without_error() -> None:
     assert {q.assigned for q in plan.queues.values()} == {0}
     assert plan.queues["phone"].predicted_service_level == 1.0
     assert (plan.plan_id, plan.site, plan.as_of) == ("plan-1", "main", NOW)
+
+
+@pytest.mark.parametrize(("rate", "aht", "target_s", "sl", "patience", "conc", "cap"), [
+    (0.1, 240.0, 20.0, 0.8, None, 1, None),
+    (2.0, 180.0, 15.0, 0.9, None, 1, None),
+    (0.05, 480.0, 60.0, 0.8, None, 2, None),
+    (0.3, 300.0, 20.0, 0.8, 90.0, 1, 0.05),
+    (0.3, 300.0, 20.0, 0.5, 60.0, 1, 0.02),
+    (0.001, 240.0, 20.0, 0.8, None, 1, None),
+])
+def test_required_matches_models_required_agents(rate: float, aht: float, target_s: float,
+                                                 sl: float, patience: float | None,
+                                                 conc: int, cap: float | None) -> None:
+    from staffer.settings import QueueSettings, SiteSettings
+    site = SiteSettings(id="main", queues=[QueueSettings(
+        id="q", channel="chat" if conc > 1 else "voice", sl_target=sl, target_s=target_s,
+        aht_s=aht, patience_s=patience, concurrency=conc, max_abandon=cap),
+        QueueSettings(id="email", channel="email")])
+    offered = round(rate * 300)
+    exact = int(models.required_agents(offered / 300, aht, target_s, sl, patience=patience,
+                                       concurrency=conc, max_abandon=cap))
+    for assigned in (0, exact - 3, exact + 25):  # answer above, inside and below the window
+        st = SiteState("main")
+        feed(st, "q", offered, aht_s=aht)
+        for k in range(max(assigned, 0)):
+            st.apply_agent(agent(f"a{k:03d}", "q", ["q", "email"]))
+        plan = plan_site(site, planner(), st, Controls(), {}, NOW, "p")
+        assert plan.queues["q"].required == exact
