@@ -51,7 +51,7 @@ def test_random_bytes(payload: bytes) -> None:
         _check(decoder, payload)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(_json)
 def test_random_json(value: object) -> None:
     payload = json.dumps(value, allow_nan=True).encode()
@@ -59,7 +59,7 @@ def test_random_json(value: object) -> None:
         _check(decoder, payload)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.dictionaries(_keys, _small, max_size=6))
 def test_random_snapshot_like_objects(obj: dict) -> None:
     payload = json.dumps({"ts": "2026-11-22T10:15:00Z", "interval_s": 60, "offered": 1,
@@ -71,7 +71,7 @@ def test_random_snapshot_like_objects(obj: dict) -> None:
     _check(decode_site_snapshot, site)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(_json)
 def test_override_or_error_is_total(value: object) -> None:
     out = decode_override_request_or_error(json.dumps(value, allow_nan=True).encode())
