@@ -29,8 +29,8 @@ import math
 import signal
 import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from pathlib import Path
 
 from staffer import __version__
 from staffer.adapters.http import HttpServer
@@ -42,14 +42,13 @@ from staffer.adapters.store import StateStore
 from staffer.codec import payloads
 from staffer.codec.timefmt import format_ts
 from staffer.codec.topics import Route, Topics
-from staffer.core.clock import next_grid_time
-from staffer.core.inflight import InFlightBook
+from staffer.core.forecast import ForecastError, ScheduledForecast, load_forecast_csv
 from staffer.core.overrides import Outcome, OverrideBook
 from staffer.core.planner import plan_site
 from staffer.core.sharding import owned_sites, resolve_shard_index
-from staffer.core.state import SiteState
+from staffer.core.site import Site
 from staffer.core.types import InFlightMove, MalformedRequest, Move, Plan
-from staffer.settings import ConfigError, Settings, SiteSettings
+from staffer.settings import ConfigError, Settings
 
 log = logging.getLogger("staffer.app")
 
@@ -59,25 +58,6 @@ DRAIN_TIMEOUT_S = 5.0
 PLAN_JOB = "plan"
 
 Ready = Callable[["Daemon"], object] | asyncio.Event
-
-
-@dataclass(eq=False)
-class Site:
-    """Everything the daemon holds for one owned site."""
-
-    cfg: SiteSettings
-    state: SiteState
-    flights: InFlightBook
-    next_due: float | None = None   # event clock: the next grid time to plan at
-    last_plan: Plan | None = None
-    last_plan_json: bytes | None = None
-    plans: int = 0
-
-    def now(self, clock: str) -> float:
-        """The site's clock: wall time, or the latest inbound ts in event mode."""
-        if clock == "event" and math.isfinite(self.state.clock):
-            return self.state.clock
-        return time.time()
 
 
 class Daemon:
@@ -96,8 +76,12 @@ class Daemon:
         self.book = OverrideBook()
         self.scheduler = Scheduler()
         self.sites: dict[str, Site] = {}
-        self.shard_index = resolve_shard_index(settings.cluster.shard_index, socket.gethostname())
         count = settings.cluster.shard_count
+        try:
+            self.shard_index = resolve_shard_index(settings.cluster.shard_index,
+                                                   socket.gethostname())
+        except ValueError as err:
+            raise ConfigError(f"cluster.shard_index: {err}") from None
         if self.shard_index >= count:
             raise ConfigError(f"cluster.shard_index: {self.shard_index} >= shard_count {count}")
         self._configure_sites(settings)
@@ -142,9 +126,7 @@ class Daemon:
                 self.metrics.reconnected()
             self._connects += 1
             self.connected.set()
-            task = asyncio.get_running_loop().create_task(self._republish())
-            self._bg.add(task)
-            task.add_done_callback(self._bg.discard)
+            self._background(self._republish())
         else:
             self.connected.clear()
 
@@ -152,9 +134,10 @@ class Daemon:
         """After (re)connect: retained overrides and last plans, in case the broker lost them."""
         async with self._busy:
             for site in list(self.sites.values()):
-                await self._publish_overrides(site, site.now(self.settings.planner.clock))
+                now = site.now(self.settings.planner.clock, time.time())
+                await self._publish_overrides(site, now)
                 if site.last_plan_json is not None:
-                    await self.mqtt.publish(self.topics.plan(site.cfg.id), site.last_plan_json,
+                    await self.mqtt.publish(self.topics.plan(site.id), site.last_plan_json,
                                             retain=True)
 
     async def run(self, stop: asyncio.Event, ready: Ready | None = None) -> None:
@@ -195,16 +178,15 @@ class Daemon:
         ids = owned_sites([s.id for s in settings.sites], self.shard_index,
                           settings.cluster.shard_count)
         p = settings.planner
+        cfgs = {sid: settings.site(sid) for sid in ids}
+        schedules = {sid: _read_forecast(c.forecast_file) for sid, c in cfgs.items()
+                     if c is not None and c.forecast_file is not None}
         old, self.sites = self.sites, {}
-        for sid in ids:
-            cfg = settings.site(sid)
+        for sid, cfg in cfgs.items():
             assert cfg is not None
-            site = old.get(sid)
-            if site is None:
-                site = Site(cfg, SiteState(sid, p.smoothing_half_life_s),
-                            InFlightBook(p.move_timeout_s))
-            site.cfg = cfg
-            site.flights.timeout_s = p.move_timeout_s
+            site = old.get(sid) or Site.new(cfg, p)
+            site.cfg, site.flights.timeout_s = cfg, p.move_timeout_s
+            site.state.schedule = schedules.get(sid)
             self.sites[sid] = site
             self.metrics.set_mode(sid, p.mode)
             self.metrics.set_in_flight(sid, len(site.flights))
@@ -236,6 +218,15 @@ class Daemon:
             self.metrics.set_in_flight(sid, len(self.sites[sid].flights))
         log.info("restored %d override(s), %d in-flight move(s)", len(self.book.to_records()),
                  sum(len(s.flights) for s in self.sites.values()))
+
+    def request_reload(self) -> None:
+        """Schedule ``reload`` (signal handlers cannot await)."""
+        self._background(self.reload())
+
+    def _background(self, coro: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._bg.add(task)
+        task.add_done_callback(self._bg.discard)
 
     async def reload(self) -> None:
         """SIGHUP: apply a new configuration without dropping state (bad -> keep old)."""
@@ -299,16 +290,13 @@ class Daemon:
         for qid, snap in queues.items():
             if site.cfg.queue(qid) is not None:
                 site.state.apply_snapshot(qid, snap)
-                self.metrics.observe_snapshot(site.cfg.id, qid, snap)
+                self.metrics.observe_snapshot(site.id, qid, snap)
         self.metrics.message("site_metrics", ok=True)
         p = self.settings.planner
         if p.clock != "event":
             return
         await self._sweep(site, site.state.clock)
-        if site.next_due is None:  # first snapshot: the first grid time at or after it
-            site.next_due = next_grid_time(math.nextafter(ts, -math.inf), p.interval_s)
-        if site.state.clock >= site.next_due:
-            site.next_due = next_grid_time(site.state.clock, p.interval_s)
+        if site.snapshot_triggers_plan(ts, p.interval_s):
             await self.plan(site, ts)
 
     def _queue_snapshot(self, site: Site, route: Route, msg: Inbound) -> None:
@@ -317,7 +305,7 @@ class Daemon:
             return self._invalid("queue_metrics", "unknown_queue", msg.topic)
         snap = payloads.decode_queue_snapshot(msg.payload)
         site.state.apply_snapshot(qid, snap)
-        self.metrics.observe_snapshot(site.cfg.id, qid, snap)
+        self.metrics.observe_snapshot(site.id, qid, snap)
         self.metrics.message("queue_metrics", ok=True)
         return None
 
@@ -327,13 +315,13 @@ class Daemon:
         self.metrics.message("agent_state", ok=True)
         done = site.flights.confirm(site.state.roster[agent.agent])
         if done is not None:
-            await self._store.remove_in_flight(site.cfg.id, [done.agent])
-            self.metrics.set_in_flight(site.cfg.id, len(site.flights))
+            await self._store.remove_in_flight(site.id, [done.agent])
+            self.metrics.set_in_flight(site.id, len(site.flights))
 
     async def _override(self, site: Site, route: Route, msg: Inbound,
                         request: object) -> None:
-        sid, sup = site.cfg.id, route.supervisor or ""
-        now = site.now(self.settings.planner.clock)
+        sid, sup = site.id, route.supervisor or ""
+        now = site.now(self.settings.planner.clock, time.time())
         outcome: Outcome = self.book.handle(
             sid, sup, request, now, frozenset(q.id for q in site.cfg.queues),  # type: ignore[arg-type]
             self.settings.planner.override_ttl_s, site.state.roster)
@@ -360,16 +348,15 @@ class Daemon:
     # -- planning and output --------------------------------------------------------------
     async def plan(self, site: Site, now: float) -> Plan:
         """Plan ``site`` at ``now``; publish the plan and, in auto mode, its moves."""
-        sid = site.cfg.id
+        sid = site.id
         controls = self.book.controls(sid, now, self.settings.planner.mode)
-        site.plans += 1
-        plan_id = f"{sid}-{format_ts(now).replace(':', '').replace('-', '')}-{site.plans}"
+        plan_id = site.next_plan_id(format_ts(now))
         t0 = time.perf_counter()
         plan = plan_site(site.cfg, self.settings.planner, site.state, controls,
                          site.flights.by_agent, now, plan_id)
         self.metrics.observe_plan(plan, time.perf_counter() - t0)
         body = payloads.encode_plan(plan)
-        site.last_plan, site.last_plan_json = plan, body
+        site.last_plan_json = body
         await self._store.save_plan(sid, body, plan.as_of)
         await self.mqtt.publish(self.topics.plan(sid), body, retain=True)
         if controls.mode == "auto":
@@ -381,7 +368,7 @@ class Daemon:
     async def _command(self, site: Site, moves: list[Move], plan_id: str | None, now: float,
                        mode: str) -> None:
         """Record the moves as in flight (persisted first), then publish the command."""
-        sid = site.cfg.id
+        sid = site.id
         command_id = await self._store.next_command_id(sid)
         flights = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
         await self._store.add_in_flight(sid, flights)
@@ -393,9 +380,9 @@ class Daemon:
         self.metrics.set_in_flight(sid, len(site.flights))
 
     async def _publish_overrides(self, site: Site, now: float) -> None:
-        active = self.book.active(site.cfg.id, now)
-        self.metrics.set_overrides_active(site.cfg.id, len(active))
-        await self.mqtt.publish(self.topics.overrides(site.cfg.id),
+        active = self.book.active(site.id, now)
+        self.metrics.set_overrides_active(site.id, len(active))
+        await self.mqtt.publish(self.topics.overrides(site.id),
                                 payloads.encode_overrides(active), retain=True)
 
     # -- periodic jobs --------------------------------------------------------------------
@@ -426,14 +413,14 @@ class Daemon:
                         await self._publish_overrides(self.sites[sid], now)
                 log.info("%d override(s) expired", len(expired))
             for site in list(self.sites.values()):
-                await self._sweep(site, site.now(clock))
+                await self._sweep(site, site.now(clock, time.time()))
 
     async def _sweep(self, site: Site, now: float) -> None:
         """Time out in-flight moves of one site at ``now`` (its clock)."""
         timed_out = site.flights.expire(now)
         if timed_out:
-            await self._store.remove_in_flight(site.cfg.id, [m.agent for m in timed_out])
-            self.metrics.set_in_flight(site.cfg.id, len(site.flights))
+            await self._store.remove_in_flight(site.id, [m.agent for m in timed_out])
+            self.metrics.set_in_flight(site.id, len(site.flights))
 
     async def _housekeeping(self) -> None:
         """A one-line health summary, logged only when it changes."""
@@ -445,6 +432,14 @@ class Daemon:
         if summary != self._last_health:
             self._last_health = summary
             log.info(summary)
+
+
+def _read_forecast(path: Path) -> ScheduledForecast:
+    """A site's scheduled forecast file; ConfigError (one line) when unusable."""
+    try:
+        return load_forecast_csv(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ForecastError) as err:
+        raise ConfigError(f"sites.forecast_file: {path}: {err}") from None
 
 
 async def run_daemon(settings: Settings, *, stop: asyncio.Event | None = None,
@@ -463,7 +458,7 @@ async def run_daemon(settings: Settings, *, stop: asyncio.Event | None = None,
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(daemon.reload()))
+        loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
         installed.append(signal.SIGHUP)
     try:
         await daemon.run(stop, ready)

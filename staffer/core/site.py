@@ -1,0 +1,62 @@
+"""One served site at run time: live state, moves in flight and the planning clock.
+
+Pure (no I/O, no clock reads): the shell passes wall time in. The event-clock rule
+of contract §7 lives here: a site snapshot that moves the site clock to or past the
+next grid time triggers a plan, and the next grid time then moves on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from staffer.core.clock import next_grid_time
+from staffer.core.inflight import InFlightBook
+from staffer.core.state import SiteState
+from staffer.settings import PlannerSettings, SiteSettings
+
+
+@dataclass(eq=False)
+class Site:
+    """Everything the daemon holds for one owned site."""
+
+    cfg: SiteSettings
+    state: SiteState
+    flights: InFlightBook
+    next_due: float | None = None        # event clock: the next grid time to plan at
+    last_plan_json: bytes | None = None  # as published (retained), restored on restart
+    plans: int = field(default=0)
+
+    @classmethod
+    def new(cls, cfg: SiteSettings, planner: PlannerSettings) -> Site:
+        return cls(cfg, SiteState(cfg.id, planner.smoothing_half_life_s),
+                   InFlightBook(planner.move_timeout_s))
+
+    @property
+    def id(self) -> str:
+        return self.cfg.id
+
+    def now(self, clock: str, wall: float) -> float:
+        """The site's clock: ``wall``, or in event mode the latest inbound ts (when any)."""
+        if clock == "event" and math.isfinite(self.state.clock):
+            return self.state.clock
+        return wall
+
+    def snapshot_triggers_plan(self, ts: float, interval_s: float) -> bool:
+        """Event clock, called after applying a site snapshot with timestamp ``ts``.
+
+        The first snapshot sets the grid (a snapshot exactly on a grid time plans at
+        once); afterwards a plan is due when the clock reaches the next grid time.
+        """
+        if self.next_due is None:
+            self.next_due = next_grid_time(math.nextafter(ts, -math.inf), interval_s)
+        clock = max(self.state.clock, ts)
+        if clock < self.next_due:
+            return False
+        self.next_due = next_grid_time(clock, interval_s)
+        return True
+
+    def next_plan_id(self, stamp: str) -> str:
+        """``{site}-{compact clock time}-{n}``: unique within this process and readable."""
+        self.plans += 1
+        return f"{self.cfg.id}-{stamp.replace(':', '').replace('-', '')}-{self.plans}"
