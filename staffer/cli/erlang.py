@@ -132,7 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     goal = r.add_mutually_exclusive_group(required=True)
     goal.add_argument("--sl", type=RATIO, metavar="RATIO",
                       help="service-level goal in [0, 1], e.g. 0.8 for 80%% within --target")
-    goal.add_argument("--asa", type=NONNEG, metavar="S", dest="asa_goal",
+    goal.add_argument("--asa", type=POSITIVE, metavar="S", dest="asa_goal",
                       help="ASA goal, seconds (instead of --sl)")
     r.add_argument("--max-abandon", type=RATIO, metavar="RATIO",
                    help="abandon-ratio cap with --patience (default 0.05)")

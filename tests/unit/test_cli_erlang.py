@@ -168,6 +168,7 @@ def test_table_output_is_readable(capsys: pytest.CaptureFixture[str]) -> None:
     (["required", "--rate", "0.05", "--aht", "240", "--sl", "1.5"], "--sl"),
     (["required", "--rate", "0.05", "--aht", "240", "--sl", "-0.1"], "--sl"),
     (["required", "--rate", "0.05", "--aht", "240"], "--sl"),
+    (["required", "--rate", "0.05", "--aht", "240", "--asa", "0"], "--asa"),
     (["required", "--rate", "0.05", "--aht", "240", "--sl", "0.8", "--max-abandon", "2"],
      "--max-abandon"),
     (["chat", "--rate", "0.05", "--aht", "240", "--agents", "4", "--concurrency", "0"],
