@@ -61,7 +61,13 @@ class StoreError(RuntimeError):
 
 
 def _json(obj: object) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=repr)
+    """Compact JSON text for a column; ASCII escapes if a string is not valid UTF-8."""
+    try:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=repr)
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"), default=repr)
 
 
 class StateStore:
@@ -185,7 +191,7 @@ class StateStore:
     def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(*args)
-        except sqlite3.Error as err:
+        except (sqlite3.Error, UnicodeEncodeError) as err:
             raise StoreError(f"state database {self.path}: {err}") from None
 
     def _call(self, fn: Callable[..., T], *args: Any) -> T:

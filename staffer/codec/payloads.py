@@ -75,30 +75,43 @@ def _reject_constant(name: str) -> float:
     raise _NonFinite(name)
 
 
-def _check_tree(obj: object, limit: int = MAX_DEPTH) -> str | None:
-    """One iterative walk (no recursion): nesting depth and finite floats.
+def _bad_text(text: str) -> bool:
+    """True for strings that cannot be UTF-8 (lone surrogates from ``\\ud800`` escapes)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
-    Returns a reason code or None. ``json.loads`` turns ``1e400`` into ``inf``;
-    checking here is cheaper than a per-number ``parse_float`` hook.
+
+def _check_tree(obj: object, limit: int = MAX_DEPTH) -> str | None:
+    """One iterative walk (no recursion): nesting depth, finite floats, encodable strings.
+
+    Returns a reason code or None. ``json.loads`` turns ``1e400`` into ``inf`` and
+    ``"\\ud800"`` into a lone surrogate; both would break re-encoding (replies,
+    the audit log), so they are rejected here, once, cheaply.
     """
-    stack: list[tuple[object, int]] = [(obj, 1)]
+    stack: list[tuple[object, int]] = [(obj, 0)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, dict):
-            children: Iterable[object] = node.values()
+            if depth >= limit:
+                return "too_deep"
+            for k, v in node.items():
+                if _bad_text(k):
+                    return "not_utf8"
+                stack.append((v, depth + 1))
         elif isinstance(node, list):
-            children = node
-        elif isinstance(node, float) and not math.isfinite(node):
-            return "not_finite"
-        else:
-            continue
-        if depth > limit:
-            return "too_deep"
-        for c in children:
-            if isinstance(c, dict | list):
-                stack.append((c, depth + 1))
-            elif isinstance(c, float) and not math.isfinite(c):
+            if depth >= limit:
+                return "too_deep"
+            stack.extend((v, depth + 1) for v in node)
+        elif isinstance(node, float):
+            if not math.isfinite(node):
                 return "not_finite"
+        elif isinstance(node, str) and _bad_text(node):
+            return "not_utf8"
     return None
 
 
@@ -127,11 +140,14 @@ def load_json(data: bytes | bytearray | memoryview | str) -> Any:
     except ValueError as err:  # JSONDecodeError, oversized integers
         raise PayloadError("not_json", str(err)[:200]) from None
     problem = _check_tree(value)
-    if problem == "too_deep":
-        raise PayloadError("too_deep", f"nesting deeper than {MAX_DEPTH}")
     if problem is not None:
-        raise PayloadError(problem, "a number overflows to infinity")
+        raise PayloadError(problem, _TREE_DETAIL[problem])
     return value
+
+
+_TREE_DETAIL = {"too_deep": f"nesting deeper than {MAX_DEPTH}",
+                "not_finite": "a number overflows to infinity",
+                "not_utf8": "a string escape encodes a lone surrogate"}
 
 
 def _load_object(data: bytes | bytearray | memoryview | str) -> dict[str, Any]:
@@ -386,9 +402,16 @@ def _ts_or_null(ts: float | None) -> str | None:
 
 
 def dumps(obj: object) -> bytes:
-    """Compact UTF-8 JSON; raises ValueError rather than emit NaN/Infinity."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    """Compact UTF-8 JSON; raises ValueError rather than emit NaN/Infinity.
+
+    Text that UTF-8 cannot carry (lone surrogates) falls back to ASCII escapes, so
+    an encoder never fails on a string that slipped past the decoders.
+    """
+    try:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:

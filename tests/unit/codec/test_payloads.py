@@ -318,3 +318,21 @@ def test_encode_plan_accepts_numpy_scalars() -> None:
                   predicted_abandon_ratio=np.float64(0.0), sl_target=0.8, target_s=60.0)
     obj = json.loads(encode_plan(Plan("p", "main", T0, "shadow", {"chat": q})))
     assert obj["queues"]["chat"]["target"] == 5 and obj["queues"]["chat"]["predicted_asa_s"] is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"id": "\\ud800", "action": "pin"}',
+        b'{"\\udfff": 1, "action": "pin"}',
+        b'{"action": "pin", "reason": ["ok", "\\udc00"]}',
+    ],
+)
+def test_lone_surrogate_escapes_are_rejected(payload: bytes) -> None:
+    assert _reason(decode_override_request, payload) == "not_utf8"
+
+
+def test_encoders_survive_unencodable_text() -> None:
+    raw = encode_reply(OverrideReply(id="\ud800", ok=False, code="invalid", message="m"))
+    assert json.loads(raw)["id"] == "\ud800"
+    raw.decode("ascii")  # fell back to ASCII escapes: still valid UTF-8 JSON

@@ -25,6 +25,7 @@ DECODERS: list[Callable[[bytes], object]] = [
 
 _scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
             | st.text(max_size=30)
+            | st.text(st.characters(blacklist_categories=()), max_size=4)  # incl. surrogates
             | st.sampled_from(["2026-11-22T10:15:00Z", "busy", "pin", "phone", "NaN"]))
 _keys = st.sampled_from(["ts", "interval_s", "offered", "waiting", "answered",
                          "answered_within_target", "aht_s", "queues", "phone", "status",
