@@ -351,8 +351,10 @@ class OverrideBook:
             if not isinstance(acc, bool):
                 raise _Reject("invalid", "after_current_contact must be true or false")
             why = f"assigned by {supervisor}" + (f": {req.reason}" if req.reason else "")
-            move = Move(agent=agent, from_queue=self._check_agent(agents, agent, queue),
-                        to_queue=queue, reason=why, after_current_contact=acc)
+            current = self._check_agent(agents, agent, queue)
+            if current != queue:  # already there: lock only, no command
+                move = Move(agent=agent, from_queue=current, to_queue=queue, reason=why,
+                            after_current_contact=acc)
             stored = {"agent": agent, "queue": queue}
         slot = _slot(req.action, stored)
         replaced = [o for o in live if _slot(o.action, o.fields) == slot]

@@ -190,6 +190,9 @@ def test_assign_with_roster() -> None:
                     "unknown_agent")
     assert_rejected(run(book, req("assign", agent="a1", queue="chat"), agents=roster),
                     "no_skill")
+    there = run(book, req("assign", agent="a1", queue="email"), agents=roster)
+    assert there.reply.ok and there.move is None  # already in email: lock only
+    assert book.controls("main", NOW, "auto").locked_agents == {"a1"}
 
 
 def test_replan() -> None:
