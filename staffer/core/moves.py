@@ -148,7 +148,8 @@ def select_moves(queue_ids: Sequence[str], J: np.ndarray, slack: np.ndarray,
     lists = [list(roster.candidates[k]) for k in keys]
     src = np.array([qn if k[0] is None else index[k[0]] for k in keys], dtype=np.int64)
     dst = np.array([index[k[1]] for k in keys], dtype=np.int64)
-    alive = np.array([bool(lst) for lst in lists], dtype=bool)
+    head = [lst[-1][1] if lst else None for lst in lists]  # best remaining agent per pair
+    alive = np.array([h is not None for h in head], dtype=bool)
     start = counts.copy()
     counts = counts.copy()
     steps: list[Step] = []
@@ -166,16 +167,17 @@ def select_moves(queue_ids: Sequence[str], J: np.ndarray, slack: np.ndarray,
             break
         after = np.append(np.where(col >= 1, slack[rows, np.maximum(col - 1, 0)], -np.inf),
                           np.inf)
-        tied = np.flatnonzero(delta >= best - TIE_EPS)
-        pick = min(tied, key=lambda p: (lists[p][-1][0], -after[src[p]], lists[p][-1][1],
+        tied = np.flatnonzero(delta >= best - TIE_EPS).tolist()
+        pick = min(tied, key=lambda p: (lists[p][-1][0], -after[src[p]], head[p],
                                         dst[p], src[p]))
-        rank, agent = lists[pick].pop()
+        rank, agent = lists[pick][-1]
         moved.add(agent)
-        for p in np.flatnonzero(alive):  # moved agents leave the other lists they head
+        for p in [p for p, h in enumerate(head) if h == agent]:  # re-head where it led
             lst = lists[p]
             while lst and lst[-1][1] in moved:
                 lst.pop()
-            alive[p] = bool(lst)
+            head[p] = lst[-1][1] if lst else None
+            alive[p] = head[p] is not None
         s, d = int(src[pick]), int(dst[pick])
         if s < qn:
             counts[s] -= 1

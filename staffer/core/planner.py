@@ -11,9 +11,10 @@ Objective (lower is better), per queue with weight w and n agents over the horiz
   deadline stays safe,
 * pins: a steeper penalty per agent outside [min, max].
 
-Each queue's curve is evaluated once, vectorised (one model call for all queues), over the
-counts reachable this cycle (``assigned ± moves budget``); ``moves.select_moves`` then runs
-the greedy allocation with the guardrails. Pure and deterministic: ``now`` is passed in.
+All queues are evaluated in one vectorised sweep (one model call per metric) covering the
+counts reachable this cycle (``assigned ± moves budget``) and the range that contains each
+queue's ``required``; ``moves.select_moves`` then runs the greedy allocation with the
+guardrails. Pure and deterministic: ``now`` is passed in.
 """
 
 from __future__ import annotations
@@ -103,25 +104,54 @@ class Curves:
     """Per-queue metrics for n = base + k agents, k in [0, width) (arrays of shape (Q, W))."""
 
     base: np.ndarray
-    n: np.ndarray
     sl: np.ndarray        # service level (voice/chat) or on-time ratio (email)
     abandon: np.ndarray
     objective: np.ndarray
-    meets: np.ndarray     # bool: the queue's goal is met at that count
 
 
-def evaluate_curves(p: Params, pins: list[tuple[int, float]], floors: np.ndarray,
-                    assigned: np.ndarray, reach: int) -> Curves:
-    """Metrics and objective of every queue for assigned - reach .. assigned + reach agents."""
+def search_range(p: Params) -> tuple[np.ndarray, np.ndarray]:
+    """Per queue, agent counts [lo, hi] that almost surely contain ``required`` (voice/chat).
+
+    ``lo`` is a rigorous lower bound: Erlang C needs agents > load; with patience the
+    carried load a(1 - abandon) cannot exceed the agents, so the abandonment cap needs
+    n >= a(1 - cap). ``hi`` is square-root staffing with a generous margin (4 sqrt(a) + 5
+    slots); a goal beyond it is found by a search. Email and idle queues: empty (lo > hi).
+    """
+    slots = p.load * p.conc
+    lo = np.where(np.isinf(p.patience), p.floor,
+                  np.floor(p.load * (1.0 - np.minimum(p.cap, 1.0))))
+    hi = np.ceil(p.load + (4.0 * np.sqrt(slots) + 5.0) / p.conc) + 1.0
+    live = ~p.email & (p.rate > 0)
+    return np.where(live, lo, 1.0).astype(np.int64), np.where(live, hi, 0.0).astype(np.int64)
+
+
+def evaluate(p: Params, pins: list[tuple[int, float]], floors: np.ndarray,
+             assigned: np.ndarray, reach: int) -> tuple[Curves, np.ndarray]:
+    """Curves for assigned ± reach agents, and ``required`` per queue, from ONE sweep.
+
+    Every queue's counts (its window united with its search range) are evaluated in a
+    single vectorised call per metric: the models' per-call cost dominates, not the
+    number of points. Returns the curves and the required agents.
+    """
     q, width = len(assigned), 2 * reach + 1
     base = assigned - reach
+    g_lo, g_hi = search_range(p)
+    has_grid = g_lo <= g_hi
+    lo = np.where(has_grid, np.minimum(np.maximum(base, 0), g_lo), np.maximum(base, 0))
+    hi = np.where(has_grid, np.maximum(base + width - 1, g_hi), base + width - 1)
+    sizes = hi - lo + 1
+    start = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    rows = np.repeat(np.arange(q), sizes)
+    flat_n = np.arange(int(sizes.sum())) - np.repeat(start, sizes) + np.repeat(lo, sizes)
+    flat_sl, flat_ab = metrics_at(p, rows, flat_n)
+    # the window, gathered from the sweep
     n = base[:, None] + np.arange(width)[None, :]
-    rows = np.repeat(np.arange(q), width)
-    sl, ab = (v.reshape(q, width) for v in metrics_at(p, rows, np.maximum(n, 0).ravel()))
+    pos = start[:, None] + np.maximum(n, 0) - lo[:, None]
+    sl, ab = flat_sl[pos], flat_ab[pos]
     w, goal = p.weight[:, None], p.goal[:, None]
     top = float(p.weight.max())
-    lo = np.array([pn[0] for pn in pins], dtype=float)[:, None]
-    hi = np.array([pn[1] for pn in pins], dtype=float)[:, None]
+    pin_lo = np.array([pn[0] for pn in pins], dtype=float)[:, None]
+    pin_hi = np.array([pn[1] for pn in pins], dtype=float)[:, None]
     load = p.load[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         overload = np.where(load > 0, np.maximum(1.0 - n / load, 0.0), 0.0)
@@ -129,10 +159,22 @@ def evaluate_curves(p: Params, pins: list[tuple[int, float]], floors: np.ndarray
                + goal * overload)
     obj += np.where(p.email[:, None], FLOOR_PENALTY * top * np.maximum(floors[:, None] - n, 0),
                     0.0)
-    obj += PIN_PENALTY * top * (np.maximum(lo - n, 0) + np.maximum(n - hi, 0))
+    obj += PIN_PENALTY * top * (np.maximum(pin_lo - n, 0) + np.maximum(n - pin_hi, 0))
     obj = np.where(n < 0, np.inf, obj)
-    meets = _meets(p, rows, n.ravel(), sl.ravel(), ab.ravel()).reshape(q, width)
-    return Curves(base, n, sl, ab, obj, meets)
+    # required: the first count meeting the goal at or above the rigorous lower bound
+    meets = _meets(p, rows, flat_n, flat_sl, flat_ab) & (flat_n >= np.repeat(g_lo, sizes))
+    required = np.where(p.email, floors, 0).astype(np.int64)
+    unmet = []
+    for i in np.flatnonzero(has_grid):
+        hit = meets[start[i]:start[i] + sizes[i]]
+        if hit.any():
+            required[i] = lo[i] + int(hit.argmax())
+        else:
+            unmet.append(i)
+    if unmet:
+        idx = np.array(unmet)
+        required[idx] = search_up(p, idx, hi[idx].astype(float))
+    return Curves(base, sl, ab, obj), required
 
 
 def email_floors(p: Params) -> np.ndarray:
@@ -145,50 +187,34 @@ def email_floors(p: Params) -> np.ndarray:
     return out
 
 
-def required_agents(p: Params, c: Curves, floors: np.ndarray) -> np.ndarray:
-    """Fewest agents meeting each queue's goal on its own (contract §3.4 ``required``).
+def search_up(p: Params, idx: np.ndarray, fails: np.ndarray) -> np.ndarray:
+    """Smallest count meeting the goal above ``fails`` (known to fail) for queues ``idx``.
 
-    Email: its floor (``email_floors``). Voice/chat: the same criterion as
-    ``models.required_agents`` (SL >= goal, abandonment <= cap with patience, Erlang C
-    stable), found from the curves already evaluated plus a vectorised k-ary search that
-    brackets the answer and narrows it 16-fold per model call.
+    Gallops up (doubling steps) to a count that meets, then narrows the bracket 16-fold
+    per round; each round is one vectorised model call for all open brackets. Goals no
+    count can meet stop at MAX_AGENTS.
     """
-    out = np.where(p.email, floors, 0).astype(np.int64)
-    rt = np.flatnonzero(~p.email & (p.rate > 0))
-    if not rt.size:
-        return out
-    lo = np.maximum(np.full(rt.size, -1.0), p.floor[rt] - 1.0)   # known to fail
-    hi = np.full(rt.size, np.nan)                                 # known to meet
-    for j, i in enumerate(rt):
-        ok = c.meets[i]
-        if ok.any():
-            k = int(ok.argmax())
-            hi[j] = c.n[i, k]
-            if k > 0:
-                lo[j] = max(lo[j], c.n[i, k - 1])
-        else:
-            lo[j] = max(lo[j], c.n[i, -1])
-    step = np.maximum(np.ceil(np.sqrt(p.load[rt])), 1.0)
-    up = np.flatnonzero(np.isnan(hi))
-    while up.size:  # gallop up until a count meets the goal
-        cand = np.minimum(np.maximum(lo[up] + step[up],
-                                     np.ceil(p.load[rt[up]] + 1.5 * np.sqrt(p.load[rt[up]]))),
-                          MAX_AGENTS)
-        ok = _meets(p, rt[up], cand, *metrics_at(p, rt[up], cand)) | (cand >= MAX_AGENTS)
+    lo = fails.copy()
+    hi = np.full(idx.size, np.nan)
+    step = np.maximum(np.ceil(np.sqrt(p.load[idx] * p.conc[idx])), 1.0)
+    up = np.arange(idx.size)
+    while up.size:
+        cand = np.minimum(lo[up] + step[up], MAX_AGENTS)
+        ok = _meets(p, idx[up], cand, *metrics_at(p, idx[up], cand)) | (cand >= MAX_AGENTS)
         hi[up[ok]] = cand[ok]
         lo[up[~ok]] = cand[~ok]
         step[up] *= 2.0
         up = up[~ok]
     act = np.flatnonzero(hi - lo > 1)
     frac = np.arange(1, _ARITY) / _ARITY
-    while act.size:  # k-ary narrowing: one model call per round for every open bracket
+    while act.size:
         span = (hi[act] - lo[act])[:, None]
         cand = np.unique(np.column_stack([
             np.repeat(act, _ARITY - 1),
             np.clip(lo[act, None] + np.ceil(span * frac), lo[act, None] + 1,
                     hi[act, None] - 1).ravel()]), axis=0)
         who, n = cand[:, 0].astype(np.int64), cand[:, 1]
-        ok = _meets(p, rt[who], n, *metrics_at(p, rt[who], n))
+        ok = _meets(p, idx[who], n, *metrics_at(p, idx[who], n))
         for j in act:
             mine = who == j
             good = n[mine & ok]
@@ -198,8 +224,7 @@ def required_agents(p: Params, c: Curves, floors: np.ndarray) -> np.ndarray:
             if bad.size:
                 lo[j] = max(lo[j], bad.max())
         act = act[hi[act] - lo[act] > 1]
-    out[rt] = hi.astype(np.int64)
-    return out
+    return hi.astype(np.int64)
 
 
 def effective_goals(site: SiteSettings, controls: Controls) -> dict[str, tuple[float, float]]:
@@ -276,8 +301,7 @@ def plan_site(site: SiteSettings, planner: PlannerSettings, state: SiteState,
                           planner.max_moves_per_cycle)
     assigned = np.array([roster.assigned[i] for i in ids], dtype=np.int64)
     budget = min(planner.max_moves_per_cycle, roster.movable)
-    curves = evaluate_curves(p, pins, floors, assigned, budget)
-    required = required_agents(p, curves, floors)
+    curves, required = evaluate(p, pins, floors, assigned, budget)
     steps, target = select_moves(ids, curves.objective, curves.sl - p.goal[:, None],
                                  curves.base, assigned, roster, budget, planner.hysteresis)
     asa = predicted_asa(p, target)

@@ -254,6 +254,8 @@ def test_empty_site_plans_without_error() -> None:
     (0.3, 300.0, 20.0, 0.8, 90.0, 1, 0.05),
     (0.3, 300.0, 20.0, 0.5, 60.0, 1, 0.02),
     (0.001, 240.0, 20.0, 0.8, None, 1, None),
+    (0.1, 240.0, 20.0, 1.0, None, 1, None),        # beyond the sweep: the search finds it
+    (0.1, 240.0, 20.0, 0.999999, 100.0, 1, 0.05),
 ])
 def test_required_matches_models_required_agents(rate: float, aht: float, target_s: float,
                                                  sl: float, patience: float | None,
