@@ -116,7 +116,7 @@ class LiveView:
                 hit = s.answered_within_target or 0
                 sl = "  - " if not s.offered else f"{hit / s.offered:4.0%}"
                 parts.append(f"{q.id} {s.waiting:3d} waiting SL {sl} ({r.assigned[q.id]:2d} ag)")
-        line = f"{clock}  " + " | ".join(parts) + f" | moves {self.moves}"
+        line = f"{clock}  " + " | ".join(parts) + f" | moves commanded {self.moves}"
         for m in r.moves[:3]:
             self._emit(f"{clock}  move {m.agent}: {m.from_queue} -> {m.to_queue}  ({m.reason})",
                        final=True)
