@@ -257,3 +257,26 @@ def test_audit_with_non_finite_time_is_still_written(db: Path) -> None:
         store.append_audit_sync([AuditRecord(float("nan"), "main", "override", "bob", {})])
         (rec,) = store.audit_sync()
     assert rec.actor == "bob" and rec.ts > 1.7e9
+
+
+def test_committed_state_survives_a_killed_process(db: Path) -> None:
+    """A process that dies right after a write (no close, no checkpoint) loses nothing."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, sys\n"
+        "from staffer.adapters.store import StateStore\n"
+        "s = StateStore.open(sys.argv[1])\n"
+        "print(s.next_command_id_sync('main'))\n"
+        "s.save_plan_sync('main', '{\"plan_id\":\"p9\"}', 1.0)\n"
+        "sys.stdout.flush()\n"
+        "os._exit(0)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", script, str(db)], capture_output=True,
+                         text=True, timeout=60, check=True)
+    first = res.stdout.strip()
+    assert first.startswith("main-00000001-")
+    with StateStore.open(db) as store:
+        assert store.load_plans_sync() == {"main": '{"plan_id":"p9"}'}
+        assert store.next_command_id_sync("main").startswith("main-00000002-")
