@@ -178,12 +178,20 @@ def evaluate(p: Params, pins: list[tuple[int, float]], floors: np.ndarray,
 
 
 def email_floors(p: Params) -> np.ndarray:
-    """Email queues: ``models.email_required_agents`` (the deadline-safe floor); others 0."""
+    """Email queues: the deadline-safe floor; other queues 0.
+
+    ``models.email_required_agents`` over a horizon of one deadline (``target_s``): the
+    backlog and the next ``target_s`` of arrivals all answered on time. A sustained-rate
+    floor (no horizon) would forbid ever running email below its arrival load, which is
+    exactly the deferral that makes email the buffer for real-time surges; the floor is
+    recomputed every cycle, so a growing backlog raises it again.
+    """
     out = np.zeros(len(p.rate), dtype=np.int64)
     em = np.flatnonzero(p.email)
     if em.size:
         out[em] = np.maximum(np.asarray(models.email_required_agents(
-            p.backlog[em], p.rate[em], p.aht[em], p.target_s[em], p.oldest[em])), 0)
+            p.backlog[em], p.rate[em], p.aht[em], p.target_s[em], p.oldest[em],
+            horizon_s=p.target_s[em])), 0)
     return out
 
 
