@@ -199,7 +199,11 @@ class OverrideBook:
 
     # -- mutation ----------------------------------------------------------------------------
     def expire(self, now: float) -> list[Override]:
-        """Drop and return every override whose ``expires_at`` is at or before ``now``."""
+        """Drop and return every override whose ``expires_at`` is at or before ``now``
+        (and forget request ids older than the de-duplication window)."""
+        for seen in self._seen.values():
+            while seen and now - next(iter(seen.values()))[0] > DEDUP_WINDOW_S:
+                seen.popitem(last=False)
         gone: list[Override] = []
         for book in self._by_site.values():
             for oid, ov in list(book.items()):

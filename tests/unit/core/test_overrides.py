@@ -247,6 +247,17 @@ def test_duplicate_redelivery_and_conflict() -> None:
     assert late.reply.ok and not late.duplicate
 
 
+def test_expire_forgets_old_request_ids() -> None:
+    book = make_book()
+    run(book, req("replan", "r1"))
+    book.expire(NOW + DEDUP_WINDOW_S / 2)
+    assert run(book, req("pin", "r1", queue="phone", min=1), now=NOW + 1).reply.code == \
+        "conflict"
+    book.expire(NOW + DEDUP_WINDOW_S + 2)
+    out = run(book, req("pin", "r1", queue="phone", min=1), now=NOW + 2)
+    assert out.reply.ok  # the old id was forgotten by expire()
+
+
 def test_expire_and_expiry_audit() -> None:
     book = make_book()
     run(book, req("lock_agent", ttl=10, agent="a1"))
