@@ -36,6 +36,7 @@ PIN_PENALTY = 100.0       # per agent outside a pin, times the site's largest we
 DEFAULT_MAX_ABANDON = 0.05
 MAX_AGENTS = 1_000_000    # search ceiling for unreachable goals
 _ARITY = 16               # candidates per queue and round in the staffing search
+MAX_SWEEP = 600           # at most this many counts per queue in the sweep's search range
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ class Params:
     conc: np.ndarray
     cap: np.ndarray       # abandonment cap; inf without patience
     floor: np.ndarray     # Erlang C needs agents * concurrency > load
-    load: np.ndarray      # busy slots demanded: rate * aht / concurrency
+    load: np.ndarray      # offered load in agents: rate * aht / concurrency
     backlog: np.ndarray
     oldest: np.ndarray
     weight: np.ndarray
@@ -120,7 +121,7 @@ def search_range(p: Params) -> tuple[np.ndarray, np.ndarray]:
     slots = p.load * p.conc
     lo = np.where(np.isinf(p.patience), p.floor,
                   np.floor(p.load * (1.0 - np.minimum(p.cap, 1.0))))
-    hi = np.ceil(p.load + (4.0 * np.sqrt(slots) + 5.0) / p.conc) + 1.0
+    hi = np.minimum(np.ceil(p.load + (4.0 * np.sqrt(slots) + 5.0) / p.conc) + 1.0, MAX_AGENTS)
     live = ~p.email & (p.rate > 0)
     return np.where(live, lo, 1.0).astype(np.int64), np.where(live, hi, 0.0).astype(np.int64)
 
@@ -135,7 +136,8 @@ def evaluate(p: Params, pins: list[tuple[int, float]], floors: np.ndarray,
     """
     q, width = len(assigned), 2 * reach + 1
     base = assigned - reach
-    g_lo, g_hi = search_range(p)
+    bound, g_hi = search_range(p)
+    g_lo = np.maximum(bound, g_hi - MAX_SWEEP)  # very wide ranges: the search goes below
     has_grid = g_lo <= g_hi
     lo = np.where(has_grid, np.minimum(np.maximum(base, 0), g_lo), np.maximum(base, 0))
     hi = np.where(has_grid, np.maximum(base + width - 1, g_hi), base + width - 1)
@@ -164,16 +166,17 @@ def evaluate(p: Params, pins: list[tuple[int, float]], floors: np.ndarray,
     # required: the first count meeting the goal at or above the rigorous lower bound
     meets = _meets(p, rows, flat_n, flat_sl, flat_ab) & (flat_n >= np.repeat(g_lo, sizes))
     required = np.where(p.email, floors, 0).astype(np.int64)
-    unmet = []
+    unmet, fails = [], []
     for i in np.flatnonzero(has_grid):
         hit = meets[start[i]:start[i] + sizes[i]]
-        if hit.any():
-            required[i] = lo[i] + int(hit.argmax())
-        else:
+        first = lo[i] + int(hit.argmax())
+        if hit.any() and (first > g_lo[i] or g_lo[i] == bound[i]):
+            required[i] = first
+        else:  # above the sweep, or at the start of a range cut by MAX_SWEEP
             unmet.append(i)
+            fails.append(hi[i] if not hit.any() else bound[i] - 1)
     if unmet:
-        idx = np.array(unmet)
-        required[idx] = search_up(p, idx, hi[idx].astype(float))
+        required[unmet] = search_up(p, np.array(unmet), np.array(fails, dtype=float))
     return Curves(base, sl, ab, obj), required
 
 

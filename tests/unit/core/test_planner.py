@@ -256,6 +256,8 @@ def test_empty_site_plans_without_error() -> None:
     (0.001, 240.0, 20.0, 0.8, None, 1, None),
     (0.1, 240.0, 20.0, 1.0, None, 1, None),        # beyond the sweep: the search finds it
     (0.1, 240.0, 20.0, 0.999999, 100.0, 1, 0.05),
+    (5.0, 240.0, 20.0, 0.05, 60.0, 1, 1.0),       # no abandonment cap: a very wide range
+    (5.0, 240.0, 20.0, 0.0, 60.0, 1, 1.0),        # ... whose answer lies below the sweep
 ])
 def test_required_matches_models_required_agents(rate: float, aht: float, target_s: float,
                                                  sl: float, patience: float | None,
