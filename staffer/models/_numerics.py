@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import gammainc, gammaincc, gammaln
 
 Array = NDArray[np.float64]
 
@@ -44,8 +45,6 @@ def stirlerr(n: Array) -> Array:
     Series for n > 15 (error < 1e-17 relative to lgamma's size); for small n the
     direct formula, whose terms are small so cancellation stays below ~1e-15.
     """
-    from scipy.special import gammaln
-
     n = as_array(n)
     out = np.empty_like(n)
     big = n > 15.0
@@ -171,8 +170,6 @@ def laguerre_lower(p: Array, x: Array, h=None) -> Array:
 
 def log_lower(p: ArrayLike, x: ArrayLike) -> Array:
     """log of lower(p, x) = log(P(p+1, x) / pois(p; x)), for p >= 0, x > 0."""
-    from scipy.special import gammainc
-
     p, x = np.broadcast_arrays(as_array(p), as_array(x))
     out = np.empty(p.shape)
     cut = tail_cut(p)
@@ -193,8 +190,6 @@ def log_lower(p: ArrayLike, x: ArrayLike) -> Array:
 
 def log_upper(p: ArrayLike, x: ArrayLike) -> Array:
     """log of upper(p, x) = log(Q(p+1, x) / pois(p; x)), for p >= 0, x > 0."""
-    from scipy.special import gammaincc
-
     p, x = np.broadcast_arrays(as_array(p), as_array(x))
     out = np.empty(p.shape)
     cut = tail_cut(p)
@@ -242,3 +237,21 @@ def saddle_integral(p: Array, x: Array, h, v_min: Array | None = None) -> Array:
     psi = q[..., None] * nodes - x[..., None] * np.expm1(nodes) - psi_max[..., None]
     vals = np.exp(psi) * h(nodes)
     return x * np.exp(psi_max) * half * (vals @ _LEG_W)
+
+
+def two_prod(a: Array, b: Array) -> tuple[Array, Array]:
+    """Error-free product: a*b = hi + lo exactly (Dekker/Veltkamp splitting).
+
+    Used for traffic = rate * aht so that the gap N - A, which Erlang C's ASA and
+    service level divide by, keeps full relative accuracy close to N = A.
+    """
+    hi = a * b
+    split = 134217729.0  # 2**27 + 1
+    ca = split * a
+    a_hi = ca - (ca - a)
+    a_lo = a - a_hi
+    cb = split * b
+    b_hi = cb - (cb - b)
+    b_lo = b - b_hi
+    lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return hi, lo

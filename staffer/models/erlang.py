@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from staffer.models._numerics import Array, as_array, finish, log_upper
+from staffer.models._numerics import Array, as_array, finish, log_upper, two_prod
 
 
 def _prep(traffic: ArrayLike, agents: ArrayLike) -> tuple[Array, Array, bool]:
@@ -71,6 +71,14 @@ def erlang_b(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
     return finish(out, scalar)
 
 
+def _log_q(a: Array, n: Array, gap: Array) -> Array:
+    """log q with q = (1 - A/N) E = (N - A)/N * E, so that C = 1/(1+q), 1-C = q/(1+q).
+
+    ``gap`` is N - A, passed separately so callers can form it without rounding.
+    """
+    return np.log(gap / n) + log_e_ratio(a, n)
+
+
 def erlang_c_core(a: Array, n: Array) -> Array:
     """Erlang C for validated arrays (A >= 0, N >= 0); 1 where N <= A."""
     out = np.ones(a.shape)
@@ -78,8 +86,7 @@ def erlang_c_core(a: Array, n: Array) -> Array:
     out[(n > a) & ((a == 0.0) | np.isinf(n))] = 0.0
     if reg.any():
         ar, nr = a[reg], n[reg]
-        log_term = np.log1p(-ar / nr) + log_e_ratio(ar, nr)
-        out[reg] = np.exp(-np.logaddexp(0.0, log_term))
+        out[reg] = np.exp(-np.logaddexp(0.0, _log_q(ar, nr, nr - ar)))
     return out
 
 
@@ -95,3 +102,35 @@ def erlang_c(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
     if ok.any():
         out[ok] = erlang_c_core(a[ok], n[ok])
     return finish(out, scalar)
+
+
+def erlang_c_metrics(
+    rate: Array, aht: Array, servers: Array, target: Array | None = None,
+    want_asa: bool = False,
+) -> dict[str, Array]:
+    """P(wait), and optionally SL(target) and ASA, of M/M/N for validated 1-d arrays.
+
+    rate > 0, aht > 0, servers >= 0. The gap N - A is formed from the exact product
+    rate * aht (two_prod), so results keep full relative accuracy as N -> A+.
+    SL = (1 - C) - C expm1(-(N - A) T / aht) (sum of non-negative terms);
+    ASA = C aht / (N - A). Unstable (N <= A): P(wait) 1, SL 0, ASA inf.
+    """
+    traffic, t_lo = two_prod(rate, aht)
+    stable = servers > traffic
+    gap_slots = np.where(stable, (servers - traffic) - t_lo, 1.0)
+    c = np.ones(rate.shape)
+    not_c = np.zeros(rate.shape)  # 1 - C, computed directly (no cancellation)
+    if stable.any():
+        lq = _log_q(traffic[stable], servers[stable], gap_slots[stable])
+        log_den = np.logaddexp(0.0, lq)
+        c[stable] = np.exp(-log_den)
+        not_c[stable] = np.exp(lq - log_den)
+    gap = gap_slots / aht  # N mu - lambda
+    out = {"p_wait": c}
+    if target is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            sl = np.where(np.isinf(target), 1.0, not_c - c * np.expm1(-gap * target))
+        out["service_level"] = np.where(stable, np.clip(sl, 0.0, 1.0), 0.0)
+    if want_asa:
+        out["asa"] = np.where(stable, c / gap, np.inf)
+    return out

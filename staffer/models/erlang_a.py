@@ -22,6 +22,7 @@ with Tr(p, x, h) = x**-p e**x int_0^x h(w) w**p e**-w dw. See docs/models.md.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import digamma
 
 from staffer.models._numerics import (
     Array,
@@ -29,6 +30,7 @@ from staffer.models._numerics import (
     laguerre_upper,
     log_lower,
     log_pois,
+    log_upper,
     saddle_integral,
     tail_cut,
 )
@@ -37,8 +39,6 @@ from staffer.models.erlang import log_e_ratio
 
 def _log_minus_digamma(z: Array) -> Array:
     """log(z) - digamma(z) for z >= 1 without cancellation (asymptotic for z >= 20)."""
-    from scipy.special import digamma
-
     out = np.empty_like(z)
     big = z >= 20.0
     zb = z[big]
@@ -69,18 +69,56 @@ def _log_tr_log(a: Array, x: Array) -> Array:
 
 
 def _abandon_given_wait(a: Array, x: Array, log_lw: Array) -> Array:
-    """P(abandon | wait) = K/I; Laguerre ratio in the overstaffed tail, else closed form."""
+    """P(abandon | wait) = K/I; Laguerre ratio in the overstaffed tail, else closed form.
+
+    Closed form (x + (x - a) lw) / (x (1 + lw)), lw = lower(a, x); for x >= a it is
+    evaluated with 1/lw so that a huge lw (heavy overload) cannot overflow.
+    """
     out = np.empty_like(a)
     far = x < a - tail_cut(a)
     if far.any():
         af, xf = a[far] - 1.0, x[far]
         out[far] = laguerre_lower(af, xf, h=lambda t: t) / laguerre_lower(af, xf)
-    near = ~far
+    over = ~far & (x >= a)
+    if over.any():
+        ao, xo = a[over], x[over]
+        il = np.exp(-log_lw[over])
+        out[over] = (xo * il + (xo - ao)) / (xo * (il + 1.0))
+    near = ~far & ~over
     if near.any():
         an, xn = a[near], x[near]
         lw = np.exp(log_lw[near])
         out[near] = (xn + (xn - an) * lw) / (xn * (1.0 + lw))
     return np.clip(out, 0.0, 1.0)
+
+
+def _log_tr_window(a: Array, x: Array, tt: Array, log_lw: Array) -> Array:
+    """log Tr(a, x, 1{w >= x u}), u = e**-tt: the gamma mass between x u and x.
+
+    With shift = a log u + x (1 - u) (so that Tr(a, x u, .) scales to Tr(a, x, .)):
+    when x u <= a most mass lies below x u's complement and
+        Tr = lower(a, x) (1 - e**(shift + log lower(a, x u) - log lower(a, x)));
+    when x u > a the window is an upper-tail difference
+        Tr = e**shift upper(a, x u) (1 - upper(a, x) / (e**shift upper(a, x u))).
+    Both use expm1 so short targets (u -> 1) keep full relative accuracy.
+    """
+    out = np.full_like(a, -np.inf)
+    xu = x * np.exp(-tt)
+    shift = -a * tt - x * np.expm1(-tt)
+    inf_t = np.isinf(tt) | (xu <= 0.0)
+    out[inf_t] = log_lw[inf_t]
+    low = ~inf_t & (xu <= a)
+    high = ~inf_t & (xu > a)
+    with np.errstate(divide="ignore"):
+        if low.any():
+            lr = shift[low] + log_lower(a[low], xu[low]) - log_lw[low]
+            out[low] = log_lw[low] + np.log(-np.expm1(np.minimum(lr, 0.0)))
+        if high.any():
+            ah = a[high]
+            lu_xu = shift[high] + log_upper(ah, xu[high])
+            lr = log_upper(ah, x[high]) - lu_xu
+            out[high] = lu_xu + np.log(-np.expm1(np.minimum(lr, 0.0)))
+    return out
 
 
 def erlang_a_metrics(
@@ -113,16 +151,8 @@ def erlang_a_metrics(
     if target is not None:
         sl = np.zeros_like(a)
         if pos.any():
-            ap, xp, tp = a[pos], x[pos], target[pos] * theta[pos]
-            xu = xp * np.exp(-tp)
-            log_ratio = np.full_like(ap, -np.inf)
-            m = xu > 0.0
-            log_ratio[m] = (
-                -ap[m] * tp[m] - xp[m] * np.expm1(-tp[m]) + log_lower(ap[m], xu[m]) - log_lw[pos][m]
-            )
-            # (a/x) Tr(a, x, 1{w >= xu}) = (a/x) lower(a, x) (1 - ratio)
-            log_part = (
-                np.log(ap / xp) + log_lw[pos] + np.log(-np.expm1(np.minimum(log_ratio, 0.0)))
+            log_part = np.log(a[pos] / x[pos]) + _log_tr_window(
+                a[pos], x[pos], target[pos] * theta[pos], log_lw[pos]
             )
             sl[pos] = np.exp(np.logaddexp(log_e[pos], log_part) - log_norm[pos])
         out["service_level"] = np.clip(sl, 0.0, 1.0)

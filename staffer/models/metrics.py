@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike
 
 from staffer.models._numerics import Array, as_array, finish
 from staffer.models.chat import servers_for
-from staffer.models.erlang import erlang_c_core
+from staffer.models.erlang import erlang_c_metrics
 from staffer.models.erlang_a import erlang_a_metrics
 
 
@@ -79,22 +79,18 @@ def _evaluate(inp: _Inputs, what: str) -> Array:
 
 def _erlang_c_measure(inp: _Inputs, m: Array, what: str) -> Array:
     lam, aht, n = inp.rate[m], inp.aht[m], inp.servers[m]
-    a = lam * aht
-    stable = n > a
     if what == "abandon":
-        return np.zeros_like(a)
+        return np.zeros_like(lam)
     if what == "occupancy":
+        a = lam * aht
+        stable = n > a
         return np.where(stable, a / np.where(stable, n, 1.0), np.where(n > 0, 1.0, 0.0))
-    c = erlang_c_core(a, n)
-    if what == "p_wait":
-        return c
-    gap = np.where(stable, n - a, 1.0) / aht  # (N mu - lambda) per slot-second
-    if what == "asa":
-        return np.where(stable, c / gap, np.inf)
-    t = inp.target[m]
-    with np.errstate(invalid="ignore", over="ignore"):
-        sl = (1.0 - c) - c * np.expm1(-gap * t)
-    return np.where(stable, np.clip(np.where(np.isinf(t), 1.0, sl), 0.0, 1.0), 0.0)
+    res = erlang_c_metrics(
+        lam, aht, n,
+        target=inp.target[m] if what == "service_level" else None,
+        want_asa=what == "asa",
+    )
+    return res[what]
 
 
 def _erlang_a_measure(inp: _Inputs, m: Array, what: str) -> Array:

@@ -13,13 +13,11 @@ Zero traffic needs 0 agents; invalid input (NaN, negative, aht <= 0) gives -1.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import ArrayLike
 
 from staffer.models._numerics import Array, as_array
-from staffer.models.erlang import erlang_c_core
+from staffer.models.erlang import erlang_c_metrics
 from staffer.models.erlang_a import erlang_a_metrics
 
 DEFAULT_MAX_ABANDON = 0.05
@@ -31,90 +29,141 @@ def _finish_int(values: Array, shape: tuple[int, ...], scalar: bool) -> int | np
     return int(out.reshape(-1)[0]) if scalar else out
 
 
-def _meets_factory(
-    rate: Array, aht: Array, k: Array, patience: Array, goal: Array, max_ab: Array, kind: str,
-    target: Array,
-) -> Callable[[Array, Array], Array]:
-    """Return meets(idx, agents) -> bool array for the elements ``idx``."""
+class _Goal:
+    """Evaluates the staffing goal for chosen elements at chosen agent counts.
 
-    def meets(idx: Array, agents: Array) -> Array:
-        lam, h, kk, pat = rate[idx], aht[idx], k[idx], patience[idx]
-        n = agents * kk
-        load = lam * h
+    ``__call__(idx, agents)`` returns (ok, margin): ``ok`` is the exact test used for
+    the answer (same comparisons as the public measures); ``margin`` is a smooth,
+    increasing guide in log space (log(1-sl) - log(1-SL), log(cap) - log(abandon),
+    log(asa_target) - log(ASA), the minimum when several goals apply) used only to
+    propose the next candidate.
+    """
+
+    def __init__(self, rate: Array, aht: Array, k: Array, patience: Array, goal: Array,
+                 max_ab: Array, target: Array, kind: str) -> None:
+        self.rate, self.aht, self.k, self.patience = rate, aht, k, patience
+        self.goal, self.max_ab, self.target, self.kind = goal, max_ab, target, kind
+
+    def __call__(self, idx: Array, agents: Array) -> tuple[Array, Array]:
+        lam, h, pat = self.rate[idx], self.aht[idx], self.patience[idx]
+        n = agents * self.k[idx]
+        goal, target = self.goal[idx], self.target[idx]
         ok = np.zeros(idx.shape, dtype=bool)
+        margin = np.zeros(idx.shape)
         c = np.isinf(pat)
-        if c.any():
-            hc, nc, ac = h[c], n[c], load[c]
-            stable = nc > ac
-            cw = erlang_c_core(ac, nc)
-            gap = np.where(stable, nc - ac, 1.0) / hc
-            if kind == "sl":
-                t = target[idx][c]
-                with np.errstate(over="ignore", invalid="ignore"):
-                    sl = np.where(np.isinf(t), 1.0, (1.0 - cw) - cw * np.expm1(-gap * t))
-                ok[c] = stable & (sl >= goal[idx][c])
-            else:
-                ok[c] = stable & (cw / gap <= goal[idx][c])
-        e = ~c
-        if e.any():
-            res = erlang_a_metrics(
-                lam[e], h[e], n[e], pat[e],
-                target=target[idx][e] if kind == "sl" else None,
-                want_asa=kind == "asa",
-            )
-            good = res["p_abandon"] <= max_ab[idx][e]
-            if kind == "sl":
-                good &= res["service_level"] >= goal[idx][e]
-            else:
-                good &= res["asa"] <= goal[idx][e]
-            ok[e] = good
-        return ok
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if c.any():
+                ok[c], margin[c] = self._erlang_c(lam[c], h[c], n[c], goal[c], target[c])
+            e = ~c
+            if e.any():
+                ok[e], margin[e] = self._erlang_a(
+                    lam[e], h[e], n[e], pat[e], goal[e], target[e], self.max_ab[idx][e]
+                )
+        return ok, margin
 
-    return meets
+    def _erlang_c(self, lam, h, n, goal, target):
+        if self.kind == "sl":
+            res = erlang_c_metrics(lam, h, n, target=target)
+            sl = res["service_level"]
+            stable = n > lam * h
+            gap = np.where(stable, n - lam * h, 0.0) / h
+            log_miss = np.where(stable, np.log(res["p_wait"]) - gap * target, 0.0)
+            return stable & (sl >= goal), np.log1p(-goal) - log_miss
+        res = erlang_c_metrics(lam, h, n, want_asa=True)
+        return res["asa"] <= goal, np.log(goal) - np.log(res["asa"])
+
+    def _erlang_a(self, lam, h, n, pat, goal, target, max_ab):
+        res = erlang_a_metrics(
+            lam, h, n, pat, target=target if self.kind == "sl" else None,
+            want_asa=self.kind == "asa",
+        )
+        ab = res["p_abandon"]
+        ok = ab <= max_ab
+        margin = np.log(max_ab) - np.log(ab)
+        if self.kind == "sl":
+            sl = res["service_level"]
+            ok &= sl >= goal
+            margin = np.minimum(margin, np.log1p(-goal) - np.log1p(-sl))
+        else:
+            ok &= res["asa"] <= goal
+            margin = np.minimum(margin, np.log(goal) - np.log(res["asa"]))
+        return ok, margin
 
 
-def _search(load_slots: Array, meets: Callable[[Array, Array], Array], floor: Array) -> Array:
-    """Smallest integer N >= floor with meets(N), for every element (vectorised)."""
-    m = load_slots.size
-    idx_all = np.arange(m)
-    guess = np.maximum(np.ceil(load_slots + 1.5 * np.sqrt(load_slots)), floor)
-    step = np.maximum(np.ceil(0.5 * np.sqrt(load_slots)), 1.0)
-    lo = floor - 1.0  # agents known to fail (floor - 1 fails or is -1)
-    hi = np.full(m, np.nan)
-    ok0 = meets(idx_all, guess)
-    hi[ok0] = guess[ok0]
-    lo[~ok0] = guess[~ok0]
-    # gallop upwards for failures
-    up = np.flatnonzero(~ok0)
-    s = step[up]
+_SECANT_ROUNDS = 8
+
+
+def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array) -> Array:
+    """Smallest integer N >= floor meeting the goal, for every element (vectorised).
+
+    Rounds evaluate the pair (cur - 1, cur); a pair (fail, meet) is the answer because
+    the goals are monotone in N. Otherwise the next candidate comes from the secant of
+    the log-margins through the pair (near-exact after one or two rounds), or from
+    galloping when the margin is flat or infinite; a bisection of the known bracket
+    finishes anything left after a few rounds.
+    """
+    m = guess.size
+    lo = floor - 1.0  # largest N known to fail (floor - 1 is below the feasible range)
+    hi = np.full(m, np.inf)  # smallest N known to meet
+    cur = np.maximum(guess, floor)
+    step = np.ones(m)
+    act = np.arange(m)
+    for _ in range(_SECANT_ROUNDS):
+        if not act.size:
+            break
+        c = cur[act]
+        p = c - 1.0
+        has_p = p >= floor[act]
+        both_idx = np.concatenate([act, act[has_p]])
+        both_n = np.concatenate([c, p[has_p]])
+        ok_all, mg_all = goal(idx_map[both_idx], both_n)
+        ok_c, mg_c = ok_all[: act.size], mg_all[: act.size]
+        ok_p = np.zeros(act.size, dtype=bool)
+        mg_p = np.full(act.size, np.nan)
+        ok_p[has_p], mg_p[has_p] = ok_all[act.size:], mg_all[act.size:]
+        # bracket update
+        hi[act] = np.where(ok_c, np.minimum(hi[act], c), hi[act])
+        hi[act] = np.where(has_p & ok_p, np.minimum(hi[act], p), hi[act])
+        lo[act] = np.where(~ok_c, np.maximum(lo[act], c), lo[act])
+        lo[act] = np.where(has_p & ~ok_p, np.maximum(lo[act], p), lo[act])
+        # next candidates
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            slope = mg_c - mg_p
+            good = np.isfinite(slope) & (slope > 0) & np.isfinite(mg_c)
+            sec = np.ceil(c - mg_c / np.where(good, slope, 1.0))
+        st = step[act]
+        gal = np.where(ok_c, c - st, c + st)
+        nxt = np.where(good & np.isfinite(sec), sec, gal)
+        step[act] = np.where(good, 1.0, st * 2.0)
+        lo_a, hi_a = lo[act], hi[act]
+        nxt = np.minimum(np.maximum(nxt, lo_a + 1.0), np.where(np.isinf(hi_a), _MAX_AGENTS, hi_a))
+        nxt = np.where((nxt == c) & ~ok_c, c + 1.0, nxt)
+        cur[act] = np.minimum(nxt, _MAX_AGENTS)
+        act = act[hi[act] - lo[act] > 1.0]
+    _bisect(goal, idx_map, act, lo, hi, floor)
+    return hi
+
+
+def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array,
+            floor: Array) -> None:
+    """Gallop to a finite hi, then bisect [lo, hi] in place for elements ``act``."""
+    up = act[np.isinf(hi[act])]
+    s = np.maximum(hi[up] * 0 + 1.0, 1.0)
     while up.size:
-        cand = np.minimum(lo[up] + s, _MAX_AGENTS)
-        ok = meets(up, cand)
-        hi[up[ok]] = cand[ok]
-        lo[up[~ok]] = cand[~ok]
-        stuck = ~ok & (cand >= _MAX_AGENTS)
-        hi[up[stuck]] = _MAX_AGENTS
+        cand = np.minimum(np.maximum(lo[up], floor[up] - 1.0) + s, _MAX_AGENTS)
+        ok, _ = goal(idx_map[up], cand)
+        stuck = cand >= _MAX_AGENTS
+        hi[up] = np.where(ok | stuck, cand, hi[up])
+        lo[up] = np.where(ok | stuck, lo[up], cand)
         keep = ~ok & ~stuck
         up, s = up[keep], s[keep] * 2.0
-    # gallop downwards for successes (towards floor)
-    down = np.flatnonzero(ok0 & (hi > floor))
-    s = step[down]
-    while down.size:
-        cand = np.maximum(hi[down] - s, floor)
-        ok = meets(down, cand)
-        hi[down[ok]] = cand[ok]
-        lo[down[~ok]] = np.maximum(lo[down[~ok]], cand[~ok])
-        keep = ok & (cand > floor)
-        down, s = down[keep], s[keep] * 2.0
-    # bisect
-    act = np.flatnonzero(hi - lo > 1.0)
+    act = act[hi[act] - lo[act] > 1.0]
     while act.size:
         mid = np.floor(0.5 * (lo[act] + hi[act]))
-        ok = meets(act, mid)
-        hi[act[ok]] = mid[ok]
-        lo[act[~ok]] = mid[~ok]
+        ok, _ = goal(idx_map[act], mid)
+        hi[act] = np.where(ok, mid, hi[act])
+        lo[act] = np.where(ok, lo[act], mid)
         act = act[hi[act] - lo[act] > 1.0]
-    return hi
 
 
 def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind: str):
@@ -138,14 +187,14 @@ def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind:
         g = np.clip(g, 0.0, 1.0) if kind == "sl" else np.maximum(g, 0.0)
         mb = np.clip(mb, 0.0, 1.0)
         load = r * h / k
-        # Erlang C needs N k > A
-        floor = np.where(np.isinf(p), np.floor(load) + 1.0, 0.0)
-        meets_all = _meets_factory(r, h, k, p, g, mb, kind, t)
-
-        def meets(idx: Array, agents: Array) -> Array:
-            return meets_all(work[idx], agents)
-
-        out[work] = _search(load[work], meets, floor[work])
+        # Erlang C needs N k > A; Erlang A: carried load <= N k gives abandon >= 1 - Nk/A
+        floor = np.where(
+            np.isinf(p), np.floor(load) + 1.0, np.maximum(np.ceil(load * (1.0 - mb)) - 1.0, 0.0)
+        )
+        w = work
+        guess = np.maximum(np.ceil(load[w] + np.sqrt(load[w])), floor[w])
+        goal = _Goal(r, h, k, p, g, mb, t, kind)
+        out[w] = _search(guess, goal, w, floor[w])
     return _finish_int(out, shape, scalar)
 
 
