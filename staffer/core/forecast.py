@@ -9,7 +9,10 @@ stalls the decay, and a late snapshot covering a longer interval weighs by its l
 Optionally the live level is blended with a scheduled forecast (``load_forecast_csv``): the
 intraday actual-to-scheduled ratio scales the schedule over the horizon, mixed with the live
 level by ``PlannerSettings.forecast_weight``. Contacts already waiting add a catch-up term
-``waiting / horizon_s`` to the rate used for staffing real-time queues.
+``waiting / horizon_s`` to the rate used for staffing real-time queues. Real-time queues use
+the larger of the estimate and a fast one (a quarter of the half-life): a surge is followed
+within minutes, a lull only at the configured pace (email, the deferrable buffer, uses the
+slow estimate alone).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ PATIENCE_MAX_S = 3600.0
 PATIENCE_PRIOR_S = 120.0   # shrinkage prior: estimate = (exposure + k*prior) / (abandons + k)
 PATIENCE_PRIOR_WEIGHT = 2.0
 PATIENCE_MIN_ABANDONS = 1.0  # below this (decayed) count, patience is unknown -> Erlang C
+FAST_FRACTION = 0.25        # the fast estimate's half-life, as a fraction of the slow one
 RATIO_BOUNDS = (0.2, 5.0)    # clamp for the intraday actual-to-schedule ratio
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
@@ -39,14 +43,16 @@ _HHMM = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 class LiveEstimate:
     """Exponentially decayed sums of one queue's snapshots (see module docstring)."""
 
-    __slots__ = ("abandoned", "exposure_s", "half_life_s", "last_ts", "offered", "seconds",
-                 "work_n", "work_s")
+    __slots__ = ("abandoned", "exposure_s", "fast_offered", "fast_seconds", "half_life_s",
+                 "last_ts", "offered", "seconds", "work_n", "work_s")
 
     def __init__(self, half_life_s: float) -> None:
         self.half_life_s = half_life_s
         self.last_ts: float | None = None
         self.seconds = 0.0      # covered interval seconds
         self.offered = 0.0      # contacts offered
+        self.fast_seconds = 0.0  # the same two sums with a FAST_FRACTION half-life
+        self.fast_offered = 0.0
         self.work_s = 0.0       # handle seconds (aht x completed)
         self.work_n = 0.0       # completed contacts behind work_s
         self.abandoned = 0.0    # abandons (only intervals reporting them)
@@ -58,6 +64,9 @@ class LiveEstimate:
             f = 2.0 ** (-(snap.ts - self.last_ts) / self.half_life_s)
             self.seconds *= f
             self.offered *= f
+            ff = f ** (1.0 / FAST_FRACTION)
+            self.fast_seconds *= ff
+            self.fast_offered *= ff
             self.work_s *= f
             self.work_n *= f
             self.abandoned *= f
@@ -67,6 +76,8 @@ class LiveEstimate:
         if iv > 0:
             self.seconds += iv
             self.offered += snap.offered
+            self.fast_seconds += iv
+            self.fast_offered += snap.offered
         if snap.aht_s is not None and snap.aht_s > 0:
             n = snap.answered if snap.answered is not None else snap.offered
             n = max(n, 1)
@@ -83,6 +94,10 @@ class LiveEstimate:
     def rate(self) -> float | None:
         """Smoothed arrival rate (per second), None before any interval was seen."""
         return self.offered / self.seconds if self.seconds > 0 else None
+
+    def fast_rate(self) -> float | None:
+        """Arrival rate smoothed with a FAST_FRACTION of the half-life (surge detection)."""
+        return self.fast_offered / self.fast_seconds if self.fast_seconds > 0 else None
 
     def aht_s(self) -> float | None:
         """Smoothed mean handle time, None when no snapshot reported one."""
@@ -274,6 +289,9 @@ def forecast_queue(q: QueueSettings, planner: PlannerSettings, estimate: LiveEst
                    schedule: ScheduledForecast | None = None) -> QueueForecast:
     """Forecast one queue over [now, now + horizon] from live data and an optional schedule."""
     live_rate = estimate.rate() if estimate is not None else None
+    if live_rate is not None and q.channel != "email":
+        # real-time queues: react to a surge at the fast pace, relax at the slow one
+        live_rate = max(live_rate, estimate.fast_rate() or 0.0)  # type: ignore[union-attr]
     live_aht = estimate.aht_s() if estimate is not None else None
     rate, aht = live_rate, live_aht
     sched = None if schedule is None else schedule.rate_and_aht(q.id, now, now + planner.horizon_s)

@@ -20,6 +20,7 @@ from .conftest import NOW, feed, planner, snap
 
 PHONE = QueueSettings(id="phone", channel="voice", aht_s=240.0)
 EMAIL = QueueSettings(id="email", channel="email", target_s=14400.0, aht_s=360.0)
+EMAIL_AS_PHONE = QueueSettings(id="phone", channel="email", target_s=14400.0, aht_s=360.0)
 
 
 def _fc(state: SiteState, q: QueueSettings = PHONE, now: float = NOW, **kw: object):  # type: ignore[no-untyped-def]
@@ -40,6 +41,23 @@ def test_smoothing_weights_by_half_life_of_elapsed_time() -> None:
     est.update(snap(NOW + 300, 60), snap(NOW, 30))
     # first interval decays by 2**-1: (15 + 60) contacts over (150 + 300) seconds
     assert est.rate() == pytest.approx(75 / 450)
+
+
+def test_real_time_queues_follow_a_surge_fast_and_a_lull_slowly(state: SiteState) -> None:
+    feed(state, "phone", 60, aht_s=240.0, intervals=24)                       # 0.2 / s
+    feed(state, "phone", 120, aht_s=240.0, intervals=3, end=NOW + 900)       # surge: 0.4 / s
+    est = state.estimate("phone")
+    assert est is not None and est.fast_rate() is not None
+    surge = _fc(state, now=NOW + 900).arrival_rate
+    assert surge == pytest.approx(est.fast_rate())
+    assert est.rate() < surge < 0.4  # type: ignore[operator]
+    assert surge > 0.2 + 0.75 * 0.2  # most of the step within 15 minutes
+    lull = SiteState("main")
+    feed(lull, "phone", 120, aht_s=240.0, intervals=24)
+    feed(lull, "phone", 60, aht_s=240.0, intervals=3, end=NOW + 900)
+    assert _fc(lull, now=NOW + 900).arrival_rate == pytest.approx(lull.estimate("phone").rate())  # type: ignore[union-attr]
+    email = _fc(state, EMAIL_AS_PHONE, now=NOW + 900)
+    assert email.arrival_rate == pytest.approx(est.rate())
 
 
 def test_missing_interval_is_not_read_as_zero_arrivals(state: SiteState) -> None:
