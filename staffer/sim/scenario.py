@@ -174,11 +174,15 @@ class Scenario(_Model):
         lines = ["interval_start,queue,expected_contacts,aht_s"]
         for qid, d in self.demand.items():
             rates = d.forecast_per_hour if d.forecast_per_hour is not None else d.rates_per_hour
+            q = self.site.queue(qid)
+            assert q is not None
+            # a forecast built from history sees chats slowed by concurrency: count half of
+            # the worst-case slowdown, as for an agent with a typical half-full desk
+            aht = self.aht_of(qid) * (1.0 + d.chat_slowdown * (q.concurrency - 1) / 2)
             for i, r in enumerate(rates):
                 t = datetime.fromtimestamp(self.start_ts + i * self.profile_interval_s, UTC)
                 n = r * self.profile_interval_s / 3600.0
-                lines.append(f"{t.strftime('%Y-%m-%dT%H:%M:%SZ')},{qid},{n:.6g},"
-                             f"{self.aht_of(qid):.6g}")
+                lines.append(f"{t.strftime('%Y-%m-%dT%H:%M:%SZ')},{qid},{n:.6g},{aht:.6g}")
         return "\n".join(lines) + "\n"
 
     def shortened(self, intervals: int) -> Scenario:
