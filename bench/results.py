@@ -4,8 +4,8 @@
 
 Runs every bundled scenario (except ``short``) under the three policies on seeds
 1..N (each seed: identical contacts for the three policies), writes
-``docs/results.md`` with mean and spread of every KPI, the goal checks, one chart per
-scenario under ``docs/img/`` and the raw per-seed KPIs as ``bench/results.json``.
+``docs/results.md`` with mean and spread of every KPI, the goal checks and one chart per
+scenario under ``docs/img/`` (``--json FILE``: the raw per-seed KPIs too).
 """
 
 from __future__ import annotations
@@ -166,6 +166,7 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    ap.add_argument("--json", type=Path, default=None, help="also write raw per-seed KPIs")
     args = ap.parse_args()
     seeds = list(range(1, args.seeds + 1))
     img = args.out / "img"
@@ -174,8 +175,9 @@ def main() -> int:
     res = run_all(args.scenarios.split(","), seeds, img)
     elapsed = time.perf_counter() - t0
     write_markdown(res, seeds, args.out / "results.md", elapsed)
-    raw = {n: {p: [k.as_dict() for k in ks] for p, ks in r.items()} for n, r in res.items()}
-    (ROOT / "bench" / "results.json").write_text(json.dumps(raw, indent=1, allow_nan=False))
+    if args.json:
+        raw = {n: {p: [k.as_dict() for k in ks] for p, ks in r.items()} for n, r in res.items()}
+        args.json.write_text(json.dumps(raw, indent=1, allow_nan=False), encoding="utf-8")
     print(f"wrote {args.out / 'results.md'} in {elapsed:.0f} s", file=sys.stderr)
     return 0
 
