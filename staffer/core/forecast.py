@@ -9,7 +9,8 @@ stalls the decay, and a late snapshot covering a longer interval weighs by its l
 Optionally the live level is blended with a scheduled forecast (``load_forecast_csv``): the
 intraday actual-to-scheduled ratio scales the schedule over the horizon, mixed with the live
 level by ``PlannerSettings.forecast_weight``. Contacts already waiting add a catch-up term
-``waiting / horizon_s`` to the rate used for staffing real-time queues. Real-time queues use
+``waiting / min(interval_s, horizon_s)`` (clear them before the next plan) to the rate used
+for staffing real-time queues. Real-time queues use
 the larger of the estimate and a fast one (a quarter of the half-life): a surge is followed
 within minutes, a lull only at the configured pace (email, the deferrable buffer, uses the
 slow estimate alone).
@@ -266,6 +267,11 @@ class QueueForecast:
     oldest_age_s: float          # email: age of the oldest open item
 
 
+def catch_up_s(planner: PlannerSettings) -> float:
+    """Time to clear contacts already waiting: until the next plan, at most the horizon."""
+    return min(planner.interval_s, planner.horizon_s)
+
+
 def intraday_ratio(schedule: ScheduledForecast, queue: str,
                    history: tuple[QueueSnapshot, ...], now: float) -> float | None:
     """Actual / scheduled contacts over today's snapshots (UTC day of ``now``), clamped."""
@@ -313,5 +319,5 @@ def forecast_queue(q: QueueSettings, planner: PlannerSettings, estimate: LiveEst
     patience = q.patience_s
     if patience is None and estimate is not None:
         patience = estimate.patience_s()
-    staffing = rate + waiting / planner.horizon_s
+    staffing = rate + waiting / catch_up_s(planner)
     return QueueForecast(q.channel, rate, aht, staffing, patience, waiting, 0, 0.0)

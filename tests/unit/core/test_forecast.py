@@ -88,10 +88,12 @@ def test_no_data_falls_back_to_configured_aht_and_zero_rate(state: SiteState) ->
 
 def test_waiting_contacts_add_a_catch_up_term(state: SiteState) -> None:
     feed(state, "phone", 60, waiting=45, aht_s=240.0)
-    fc = _fc(state, horizon_s=900.0)
+    fc = _fc(state, horizon_s=900.0, interval_s=300.0)
     assert fc.arrival_rate == pytest.approx(0.2)
-    assert fc.staffing_rate == pytest.approx(0.2 + 45 / 900)
+    assert fc.staffing_rate == pytest.approx(0.2 + 45 / 300)  # cleared before the next plan
     assert fc.waiting == 45
+    assert _fc(state, horizon_s=120.0, interval_s=300.0).staffing_rate == \
+        pytest.approx(0.2 + 45 / 120)  # ... or within the horizon when that is shorter
 
 
 def test_patience_estimated_from_abandons_per_waiting_exposure(state: SiteState) -> None:
