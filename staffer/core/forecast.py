@@ -260,7 +260,7 @@ class QueueForecast:
     channel: Channel
     arrival_rate: float          # forecast arrivals per second (no catch-up term)
     aht_s: float
-    staffing_rate: float         # arrival_rate + waiting / horizon (real-time queues)
+    staffing_rate: float         # arrival_rate + waiting / catch_up_s (real-time)
     patience_s: float | None     # configured, else estimated; None = Erlang C / email
     waiting: int
     backlog: int                 # email open items
