@@ -43,14 +43,14 @@ def node_conf(shipped: str, node: Node, nodes: list[Node], store: Path) -> str:
     for pattern, repl in subs:
         shipped, n = re.subn(pattern, repl, shipped)
         assert n == 1, f"nats.conf: expected one {pattern}"
+    if len(nodes) == 1:  # a single server: no cluster block, no replicas to wait for
+        shipped, n = re.subn(r"\ncluster \{.*?\n\}\n", "\n", shipped, flags=re.S)
+        assert n == 1, "nats.conf: expected one cluster block"
+        return shipped.replace("stream_replicas: 3", "stream_replicas: 1")
     routes = re.findall(r"nats-route://nats-(\d)\.nats:6222", shipped)
     assert routes == [str(i) for i in range(len(nodes))], routes
-    shipped = re.sub(r"nats-route://nats-(\d)\.nats:6222",
-                     lambda m: f"nats-route://127.0.0.1:{nodes[int(m.group(1))].route}", shipped)
-    if len(nodes) == 1:  # a single server: no cluster block, no replicas to wait for
-        shipped = re.sub(r"\ncluster \{.*?\n\}\n", "\n", shipped, flags=re.S)
-        shipped = shipped.replace("stream_replicas: 3", "stream_replicas: 1")
-    return shipped
+    return re.sub(r"nats-route://nats-(\d)\.nats:6222",
+                  lambda m: f"nats-route://127.0.0.1:{nodes[int(m.group(1))].route}", shipped)
 
 
 def wait_mqtt_ready(port: int, timeout_s: float = 30.0) -> None:
@@ -83,8 +83,7 @@ def nats_cluster(workdir: Path, size: int) -> Iterator[list[Node]]:
         for node in nodes:
             conf = workdir / f"{node.name}.conf"
             (workdir / node.name).mkdir()
-            conf.write_text(node_conf(shipped, node, nodes if size > 1 else [node],
-                                      workdir / node.name / "jetstream"))
+            conf.write_text(node_conf(shipped, node, nodes, workdir / node.name / "jetstream"))
             env = {**os.environ, **PASSWORDS, "NATS_SERVER_NAME": node.name}
             stack.enter_context(running([binary, "-c", str(conf)], node.mqtt,
                                         workdir / f"{node.name}.log", env=env))
