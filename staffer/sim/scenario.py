@@ -16,6 +16,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from staffer.settings import ConfigError, PlannerSettings, SiteSettings, _describe
+from staffer.sim.builtin import SCENARIOS as BUILTIN
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "config" / "scenarios"
 
 
 class _Model(BaseModel):
@@ -207,14 +210,17 @@ def scenario_from_dict(data: dict, source: str = "scenario") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file (ConfigError with one line on any problem)."""
     p = Path(path)
+    text: str | None = None
     if not p.is_file():
-        builtin = Path(__file__).resolve().parents[2] / "config" / "scenarios" / f"{path}.toml"
-        if builtin.is_file():
-            p = builtin
+        bundled = SCENARIO_DIR / f"{path}.toml"
+        if bundled.is_file():
+            p = bundled
+        elif str(path) in BUILTIN:  # installed without the source tree
+            text = BUILTIN[str(path)]
         else:
             raise ConfigError(f"{p}: no such scenario file")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(text if text is not None else p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{p}: invalid TOML: {err}") from None
     except (OSError, UnicodeDecodeError) as err:

@@ -67,3 +67,20 @@ def test_forecast_csv_round_trips() -> None:
     rate, aht = fc.rate_and_aht("phone", sc.start_ts + 4 * 1800, sc.start_ts + 5 * 1800)
     assert rate == pytest.approx(sc.demand["phone"].forecast_per_hour[4] / 3600)
     assert aht == pytest.approx(240.0)
+
+
+def test_builtin_copies_match_config_files() -> None:
+    from staffer.sim.builtin import SCENARIOS as BUILTIN
+
+    for name, text in BUILTIN.items():
+        path = next(p for p in SCENARIOS if p.stem == name)
+        assert text == path.read_text(encoding="utf-8"), f"refresh staffer/sim/builtin.py: {name}"
+
+
+def test_builtin_used_without_source_tree(monkeypatch) -> None:
+    from staffer.sim import scenario as mod
+
+    monkeypatch.setattr(mod, "SCENARIO_DIR", Path("/nonexistent"))
+    assert mod.load_scenario("surge").name == "surge"
+    with pytest.raises(ConfigError):
+        mod.load_scenario("normal")
