@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import yaml
+
 from .conftest import DEPLOY
 
 # Contract §8: the metric families the daemon exports (names are part of the contract).
@@ -51,8 +53,6 @@ def family(name: str) -> str:
 
 
 def recording_rules() -> set[str]:
-    import yaml
-
     rules = yaml.safe_load((DEPLOY / "prometheus" / "rules" / "staffer.rules.yml").read_text())
     return {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import os
 import re
 import subprocess
 import time
@@ -141,7 +142,7 @@ def staffer_run(workdir: Path, toml: str, http_port: int) -> Iterator[Daemon]:
     cfg.write_text(toml)
     staffer = VENV_BIN / "staffer"
     assert staffer.exists(), f"{staffer} missing: make install"
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("STAFFER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFER_")}
     log = workdir / "staffer.log"
     with running([str(staffer), "run", "-c", str(cfg)], http_port, log, env=env,
                  cwd=workdir) as proc:
