@@ -49,7 +49,7 @@ def _close(sim: np.ndarray, model: float, floor: float) -> None:
     (540, 180, 31, 2),   # A = 27, occupancy 0.87
 ])
 def test_erlang_c(rate_h: float, aht: float, n: int, seed: int) -> None:
-    sc = stationary(rate_h, aht, n, hours=HOURS)
+    sc = stationary(rate_h, aht, n, hours=int(HOURS * 180 / rate_h))  # ~36,000 calls
     trace, _ = run_policy(sc, "static", seed=seed)
     b = _batches(trace.contacts, 20.0)
     rate = rate_h / 3600
@@ -63,7 +63,7 @@ def test_erlang_c(rate_h: float, aht: float, n: int, seed: int) -> None:
     (360, 240, 26, 300, 4),   # A = 24 on 26 agents
 ])
 def test_erlang_a(rate_h: float, aht: float, n: int, patience: float, seed: int) -> None:
-    sc = stationary(rate_h, aht, n, hours=HOURS, patience_s=patience)
+    sc = stationary(rate_h, aht, n, hours=int(HOURS * 180 / rate_h), patience_s=patience)
     trace, _ = run_policy(sc, "static", seed=seed)
     b = _batches(trace.contacts, 20.0)
     rate = rate_h / 3600
