@@ -42,6 +42,7 @@ class ShippedBroker:
     port: int
     passwords: dict[str, str]
     secrets: Path
+    proc: subprocess.Popen[bytes]
 
     @property
     def url(self) -> str:
@@ -80,8 +81,8 @@ def shipped_mosquitto(workdir: Path) -> Iterator[ShippedBroker]:
     port = free_port()
     conf = workdir / "mosquitto.conf"
     conf.write_text(shipped_mosquitto_conf(workdir, port))
-    with running([mosquitto, "-c", str(conf)], port, workdir / "mosquitto.log"):
-        yield ShippedBroker(port, passwords, secrets)
+    with running([mosquitto, "-c", str(conf)], port, workdir / "mosquitto.log") as proc:
+        yield ShippedBroker(port, passwords, secrets, proc)
 
 
 # -- the daemon, as `staffer run -c FILE` ------------------------------------------------------

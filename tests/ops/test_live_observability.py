@@ -10,6 +10,7 @@ evaluate without error on the real series.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from .stack import (
     T0,
     Daemon,
     Prometheus,
+    ShippedBroker,
     daemon_toml,
     prometheus_server,
     shipped_mosquitto,
@@ -36,6 +38,7 @@ from .stack import (
 class Live:
     prom: Prometheus
     daemon: Daemon
+    broker: ShippedBroker
     target: str
     plans: list[dict]
     command: dict
@@ -79,7 +82,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                               "increase(staffer_plan_duration_seconds_count[1m]) > 0",
                               'staffer:queue_sl_target{site="main"}'):
                     prom.wait(ready)
-                yield Live(prom, daemon, target, plans, command, reply)
+                yield Live(prom, daemon, broker, target, plans, command, reply)
             finally:
                 for c in (bridge, alice, observer):
                     c.close()
@@ -136,3 +139,17 @@ def test_quiet_alerts_stay_quiet(live: Live) -> None:
                   "StafferSiteNoMetrics"):
         assert not live.prom.query(f'ALERTS{{alertname="{alert}"}}'), alert
     assert live.prom.query('staffer_mqtt_connected == 1')
+
+
+def test_broker_loss_shows_in_readiness_and_metrics(live: Live) -> None:
+    """Last in this module: it stops the broker. /readyz turns 503 and Prometheus sees
+    the StafferBrokerDisconnected condition (the alert itself waits 2 minutes)."""
+    live.broker.proc.terminate()
+    live.broker.proc.wait(10)
+    deadline = time.monotonic() + 20
+    while live.daemon.get("/readyz")[0] != 503:
+        assert time.monotonic() < deadline, live.daemon.get("/readyz")
+        time.sleep(0.1)
+    assert live.daemon.get("/healthz")[0] == 200  # alive: no restart for a broker outage
+    live.prom.wait("staffer_mqtt_connected == 0")
+    live.prom.wait('ALERTS{alertname="StafferBrokerDisconnected", alertstate="pending"}')
