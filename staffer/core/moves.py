@@ -11,7 +11,6 @@ beats standing still by more than the hysteresis margin. Pure and deterministic.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -29,10 +28,10 @@ MIN_MOVE_GAIN = 1e-3  # a single move must cut the objective by more than this
 class Roster:
     """Staffed agents per queue and the movable candidates per (from, to) pair.
 
-    ``candidates[(from_queue, to_queue)]`` lists (rank, agent id) sorted *worst first*, so
-    the best candidate is popped from the end; ``from_queue`` None = unassigned. Lists are
-    trimmed to the ``budget`` best: no pair can ever need more (each move consumes at most
-    one entry of any list). ``movable`` counts distinct agents that could move at all.
+    ``candidates[(from_queue, to_queue)]`` lists (rank, agent id), unordered (a cycle
+    makes few moves, so the best is found by ``min`` when needed rather than by sorting
+    every list); ``from_queue`` None = unassigned. ``movable`` counts distinct agents
+    that could move at all.
     """
 
     assigned: dict[str, int]
@@ -43,8 +42,8 @@ class Roster:
 
 
 def build_roster(queue_ids: Sequence[str], state: SiteState, controls: Controls,
-                 in_flight: Mapping[str, InFlightMove], now: float, min_dwell_s: float,
-                 max_moves: int) -> Roster:
+                 in_flight: Mapping[str, InFlightMove], now: float,
+                 min_dwell_s: float) -> Roster:
     """Count staffed agents per queue (in-flight agents at their target) and list movers.
 
     One pass over the roster (the planner's only O(agents) step), kept tight on purpose.
@@ -91,12 +90,7 @@ def build_roster(queue_ids: Sequence[str], state: SiteState, controls: Controls,
                     lst.append(entry)
                 listed = True
         movable += listed
-    budget = min(max_moves, movable)
-    for key, lst in cands.items():
-        best = heapq.nsmallest(budget, lst) if len(lst) > budget else sorted(lst)
-        best.reverse()
-        cands[key] = best
-    return Roster(assigned, staffed, movable, {k: v for k, v in cands.items() if v})
+    return Roster(assigned, staffed, movable, cands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +139,14 @@ def select_moves(queue_ids: Sequence[str], J: np.ndarray, slack: np.ndarray,
     index = {q: i for i, q in enumerate(queue_ids)}
     keys = sorted(roster.candidates, key=lambda k: (
         index[k[1]], -1 if k[0] is None else index[k[0]]))
-    lists = [list(roster.candidates[k]) for k in keys]
+    lists = [list(roster.candidates[k]) for k in keys]  # consumed below: copies
     src = np.array([qn if k[0] is None else index[k[0]] for k in keys], dtype=np.int64)
     dst = np.array([index[k[1]] for k in keys], dtype=np.int64)
-    head = [lst[-1][1] if lst else None for lst in lists]  # best remaining agent per pair
-    alive = np.array([h is not None for h in head], dtype=bool)
+    heads = [min(lst) if lst else None for lst in lists]  # best remaining (rank, id) per pair
+    alive = np.array([h is not None for h in heads], dtype=bool)
     start = counts.copy()
     counts = counts.copy()
     steps: list[Step] = []
-    moved: set[str] = set()
     rows = np.arange(qn)
     for left in range(budget, 0, -1):
         if not alive.any():
@@ -168,16 +161,17 @@ def select_moves(queue_ids: Sequence[str], J: np.ndarray, slack: np.ndarray,
         after = np.append(np.where(col >= 1, slack[rows, np.maximum(col - 1, 0)], -np.inf),
                           np.inf)
         tied = np.flatnonzero(delta >= best - TIE_EPS).tolist()
-        pick = min(tied, key=lambda p: (lists[p][-1][0], -after[src[p]], head[p],
+        pick = min(tied, key=lambda p: (heads[p][0], -after[src[p]], heads[p][1],  # type: ignore[index]
                                         dst[p], src[p]))
-        rank, agent = lists[pick][-1]
-        moved.add(agent)
-        for p in [p for p, h in enumerate(head) if h == agent]:  # re-head where it led
+        entry = heads[pick]
+        rank, agent = entry  # type: ignore[misc]
+        for p in np.flatnonzero(src == src[pick]):  # the agent leaves its queue's lists
             lst = lists[p]
-            while lst and lst[-1][1] in moved:
-                lst.pop()
-            head[p] = lst[-1][1] if lst else None
-            alive[p] = head[p] is not None
+            if entry in lst:
+                lst.remove(entry)
+                if heads[p] == entry:
+                    heads[p] = min(lst) if lst else None
+                    alive[p] = heads[p] is not None
         s, d = int(src[pick]), int(dst[pick])
         if s < qn:
             counts[s] -= 1

@@ -308,8 +308,7 @@ def plan_site(site: SiteSettings, planner: PlannerSettings, state: SiteState,
     goals, pins = [goal_map[i] for i in ids], [pin_map[i] for i in ids]
     p = build_params(qs, fcs, goals)
     floors = email_floors(p)
-    roster = build_roster(ids, state, controls, in_flight, now, planner.min_dwell_s,
-                          planner.max_moves_per_cycle)
+    roster = build_roster(ids, state, controls, in_flight, now, planner.min_dwell_s)
     assigned = np.array([roster.assigned[i] for i in ids], dtype=np.int64)
     budget = min(planner.max_moves_per_cycle, roster.movable)
     curves, required = evaluate(p, pins, floors, assigned, budget)
