@@ -27,8 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from staffer.cli.simulate import format_table
     from staffer.demo import run_demo
+    from staffer.sim.bridge import BridgeError
 
-    result = asyncio.run(run_demo(short=args.short, seed=args.seed, out_dir=args.out))
+    try:
+        result = asyncio.run(run_demo(short=args.short, seed=args.seed, out_dir=args.out))
+    except (BridgeError, TimeoutError, RuntimeError, OSError) as err:
+        print(f"staffer: demo failed: {err}", file=sys.stderr)
+        return 1
     out = sys.stdout
     out.write("\n" + format_table({"static": result.static, "staffer": result.staffer}) + "\n\n")
     for q, k in result.staffer.queues.items():

@@ -74,6 +74,10 @@ def parse_moves(payload: bytes) -> tuple[str | None, list[Move]]:
     return data.get("plan_id"), moves
 
 
+class BridgeError(RuntimeError):
+    """The daemon stopped answering (too many site snapshots in a row without a plan)."""
+
+
 @dataclass
 class TickReport:
     """What happened at one bridge tick (for live progress)."""
@@ -103,13 +107,15 @@ class SimBridge:
     """Drive an :class:`Engine` through a broker against a running staffer daemon."""
 
     def __init__(self, engine: Engine, client: Any, prefix: str = "staffer",
-                 plan_timeout_s: float = 10.0, command_grace_s: float = 1.0) -> None:
+                 plan_timeout_s: float = 10.0, command_grace_s: float = 1.0,
+                 max_missed_in_row: int = 5) -> None:
         self.engine = engine
         self.client = client
         self.site = engine.sc.site.id
         self.base = f"{prefix}/{self.site}"
         self.plan_timeout_s = plan_timeout_s
         self.command_grace_s = command_grace_s
+        self.max_missed_in_row = max_missed_in_row
         self.stats = BridgeStats()
         self._plans: dict[float, dict[str, Any]] = {}
         self._commands: dict[str, list[Move]] = {}
@@ -181,6 +187,7 @@ class SimBridge:
         await self.client.subscribe(f"{self.base}/plan", qos=1)
         await self.client.subscribe(f"{self.base}/commands", qos=1)
         listener = asyncio.create_task(self._listen())
+        missed_in_row = 0
         try:
             await self.publish_agents(force=True)
             for t in decision_times(period_s, eng.end_s):
@@ -197,7 +204,12 @@ class SimBridge:
                 moves: list[Move] = []
                 if plan is None:
                     self.stats.missed_plans += 1
+                    missed_in_row += 1
+                    if missed_in_row >= self.max_missed_in_row:
+                        raise BridgeError(f"no plan for {missed_in_row} site snapshots in a "
+                                          f"row (last at {rfc3339(ts)})")
                 else:
+                    missed_in_row = 0
                     self.stats.plans += 1
                     self.stats.plan_ids.append(str(plan.get("plan_id")))
                     self._plans = {k: v for k, v in self._plans.items() if k > ts}

@@ -12,8 +12,10 @@ import contextlib
 import json
 
 import aiomqtt
+import pytest
 
 from staffer.sim.bridge import (
+    BridgeError,
     SimBridge,
     parse_moves,
     parse_rfc3339,
@@ -98,3 +100,13 @@ async def test_bridge_applies_commands_and_reports(mosquitto, topic_prefix) -> N
     reported = [s["queue"] for s in states if s["agent"] == "x001"]
     assert reported[0] == "email" and reported[-1] == "phone"
     assert {s["agent"] for s in states} == set(eng.agents)
+
+
+async def test_bridge_gives_up_when_no_daemon_answers(mosquitto, topic_prefix) -> None:
+    eng = Engine(load_scenario("short"), seed=1)
+    async with aiomqtt.Client(mosquitto.host, mosquitto.port,
+                              identifier=f"{topic_prefix}-lonely") as client:
+        bridge = SimBridge(eng, client, topic_prefix, plan_timeout_s=0.2, max_missed_in_row=2)
+        with pytest.raises(BridgeError, match="no plan for 2 site snapshots"):
+            await bridge.run(300.0)
+    assert bridge.stats.missed_plans == 2
