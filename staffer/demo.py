@@ -101,6 +101,8 @@ class LiveView:
         self.sc = scenario
         self.moves = 0
         self._last_line = -1
+        self._emit("time   per queue: contacts waiting (email: open), service level of the last "
+                   "interval, agents assigned; moves commanded so far", final=True)
 
     def __call__(self, r: TickReport) -> None:
         from staffer.sim.bridge import rfc3339
@@ -111,12 +113,12 @@ class LiveView:
         for q in self.sc.site.queues:
             s = r.snaps[q.id]
             if q.channel == "email":
-                parts.append(f"{q.id} backlog {s.backlog:3d} ({r.assigned[q.id]:2d} ag)")
+                parts.append(f"{q.id} {s.backlog:3d} open {r.assigned[q.id]:2d} ag")
             else:
                 hit = s.answered_within_target or 0
                 sl = "  - " if not s.offered else f"{hit / s.offered:4.0%}"
-                parts.append(f"{q.id} {s.waiting:3d} waiting SL {sl} ({r.assigned[q.id]:2d} ag)")
-        line = f"{clock}  " + " | ".join(parts) + f" | moves commanded {self.moves}"
+                parts.append(f"{q.id} {s.waiting:3d} wait SL {sl} {r.assigned[q.id]:2d} ag")
+        line = f"{clock}  " + " | ".join(parts) + f" | {self.moves} moves"
         for m in r.moves[:3]:
             self._emit(f"{clock}  move {m.agent}: {m.from_queue} -> {m.to_queue}  ({m.reason})",
                        final=True)
