@@ -63,7 +63,7 @@ def build_roster(queue_ids: Sequence[str], state: SiteState, controls: Controls,
             continue
         staffed += 1
         cur = a.queue
-        target = flying.get(agent_id)
+        target = flying.get(agent_id) if flying else None
         if target is not None:  # counts at its target, never moved again
             if target in queues:
                 assigned[target] += 1
