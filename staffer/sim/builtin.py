@@ -94,7 +94,7 @@ queue = "email"
 SURGE_TOML = """\
 # staffer simulate scenario (see docs/results.md); rates are per hour, per 30 minutes
 name = "surge"
-description = "Phone surge x1.7 10:00-12:30 while 5 phone agents lose their desktops 10:30-11:30."
+description = "Phone surge x1.5 10:00-12:30 while 3 phone agents lose their desktops 10:30-11:30."
 start = 2026-11-23T08:00:00Z
 profile_interval_s = 1800   # rates_per_hour has one entry per 30 minutes, 08:00-18:00
 report_interval_s = 1800
@@ -138,7 +138,7 @@ max_moves_per_cycle = 6
 
 [demand.phone]
 rates_per_hour = [
-    144, 192, 240, 276, 510, 510, 490, 449, 408, 228,
+    144, 192, 240, 276, 450, 450, 432, 396, 360, 228,
     240, 252, 264, 264, 240, 216, 192, 168, 144, 120,
 ]
 forecast_per_hour = [
@@ -223,20 +223,20 @@ queue = "chat"
 
 [[agents]]
 prefix = "x"
-count = 10
+count = 12
 skills = ["phone", "chat", "email"]
 queue = "email"
 
 [[agents]]
 prefix = "e"
-count = 4
+count = 2
 skills = ["email"]
 queue = "email"
 
 [[events]]
 kind = "outage"
 prefix = "p"
-agents = 5
+agents = 3
 start_s = 9000
 end_s = 12600
 """

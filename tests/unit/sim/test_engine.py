@@ -69,9 +69,9 @@ def test_move_without_skill_is_ignored() -> None:
 def test_outage_and_shift_take_agents_offline() -> None:
     sc = load_scenario("surge")
     eng = Engine(sc, seed=1)
-    eng.run_until(9000 + 1800)  # mid-outage: 5 of the early phone agents are out
+    eng.run_until(9000 + 1800)  # mid-outage: 3 of the early phone agents are out
     out = [a for a in eng.agents.values() if a.id.startswith("p0") and not a.online]
-    assert len(out) == 5
+    assert len(out) == sc.events[0].agents == 3
     eng.run_until(sc.day_s - 1)
     assert not any(a.online for a in eng.agents.values() if a.id.startswith("p0"))
     assert all(a.online for a in eng.agents.values() if a.id.startswith("pl"))
