@@ -227,6 +227,26 @@ def markdown(rows: list[dict], thr: list[dict]) -> str:
     return "\n".join(lines)
 
 
+BEGIN, END = "<!-- bench/models.py: begin -->", "<!-- bench/models.py: end -->"
+
+
+def update_doc(path: Path, meta: dict, table: str) -> None:
+    """Replace the text between the bench markers in ``path`` with this run's table."""
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        log(f"{path}: no '{BEGIN}' / '{END}' markers; not updated")
+        return
+    cmd = " ".join(["bench/models.py", *[a for a in sys.argv[1:] if a != "--json"]])
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    body = (f"Measured {when} with `.venv/bin/python {cmd}` (run time {meta['run_s']} s; "
+            f"Python {meta['python']}, numpy {meta['numpy']}; peer: {meta['peer']}).\n\n"
+            + table)
+    pre, rest = text.split(BEGIN, 1)
+    post = rest.split(END, 1)[1]
+    path.write_text(f"{pre}{BEGIN}\n{body}\n{END}{post}")
+    log(f"{path}: table updated")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -234,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peer-cap", type=float, default=20.0,
                     help="seconds after which one pyworkforce call is abandoned (default 20)")
     ap.add_argument("--peer-venv", type=Path, default=ROOT / ".venv-peer")
+    ap.add_argument("--update-doc", type=Path, metavar="MD",
+                    help="also replace the measured table between the bench markers in MD")
     ap.add_argument("--loads", type=lambda s: tuple(int(x) for x in s.split(",")),
                     default=LOADS, help="comma-separated Erlangs (default 10,100,1000,10000)")
     args = ap.parse_args(argv)
@@ -273,14 +295,17 @@ def main(argv: list[str] | None = None) -> int:
             "max_abandon": MAX_ABANDON, "python": sys.version.split()[0],
             "numpy": np.__version__, "peer": "pyworkforce 0.5.4" if py else None,
             "run_s": round(time.perf_counter() - t_start, 1)}
+    head = (f"Queueing models: aht {AHT:g} s, target {TARGET:g} s, SL goal {SL:g}, "
+            f"patience {PATIENCE:g} s (Erlang A, max abandon {MAX_ABANDON:g}); "
+            f"N = reference required agents; errors vs mpmath 50 digits "
+            f"(required: agents difference); run {meta['run_s']} s")
     if args.json:
         print(json.dumps({"meta": meta, "rows": rows, "throughput": thr}))
     else:
-        print(f"Queueing models: aht {AHT:g} s, target {TARGET:g} s, SL goal {SL:g}, "
-              f"patience {PATIENCE:g} s (Erlang A, max abandon {MAX_ABANDON:g}); "
-              f"N = reference required agents; errors vs mpmath 50 digits "
-              f"(required: agents difference); run {meta['run_s']} s\n")
+        print(head + "\n")
         print(markdown(rows, thr))
+    if args.update_doc:
+        update_doc(args.update_doc, meta, markdown(rows, thr))
     return 0
 
 
