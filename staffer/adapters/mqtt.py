@@ -40,6 +40,8 @@ log = logging.getLogger("staffer.mqtt")
 
 _V5_REFUSED = {1, 0x84}  # 3.1.1 "unacceptable protocol version" / v5 "unsupported protocol"
 _SUBSCRIBE_BATCH = 100
+_READ_CHUNK = 65536
+_YIELD_EVERY = 64  # messages handled back to back before yielding to the loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,48 @@ def backoff_delays(min_s: float, max_s: float,
         ceiling = min(max_s, ceiling * 2)
 
 
+class _ReadBuffer:
+    """A socket wrapper that reads 64 KiB at a time and serves paho's small reads.
+
+    paho reads a packet with three ``recv`` calls (type, length, body) and aiomqtt
+    parses one packet per readiness callback, but keeps reading while the socket
+    reports ``pending()`` bytes (meant for TLS). Buffering here turns ~3 syscalls and
+    one event-loop iteration per message into one of each per 64 KiB, which more than
+    doubles the sustained ingest rate. Everything else is delegated to the socket.
+    """
+
+    __slots__ = ("_buf", "_sock")
+
+    def __init__(self, sock: object) -> None:
+        self._sock = sock
+        self._buf = bytearray()
+
+    def recv(self, bufsize: int) -> bytes:
+        if not self._buf:
+            data = self._sock.recv(_READ_CHUNK)  # type: ignore[attr-defined]
+            if not data:
+                return b""
+            self._buf += data
+        out = bytes(self._buf[:bufsize])
+        del self._buf[:bufsize]
+        return out
+
+    def pending(self) -> int:
+        inner = getattr(self._sock, "pending", None)
+        return len(self._buf) + (inner() if inner is not None else 0)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
+def _install_read_buffer(client: aiomqtt.Client) -> None:
+    """Wrap the connected paho socket in `_ReadBuffer` (skipped if paho changes shape)."""
+    paho = getattr(client, "_client", None)
+    sock = getattr(paho, "_sock", None)
+    if sock is not None and not isinstance(sock, _ReadBuffer) and hasattr(sock, "recv"):
+        paho._sock = _ReadBuffer(sock)  # type: ignore[union-attr]
+
+
 def _read_password(path: Path | None) -> str | None:
     if path is None:
         return None
@@ -106,7 +150,7 @@ class MqttPort:
 
     def __init__(self, settings: MqttSettings, *, client_id: str, status_topic: str,
                  online_payload: bytes, offline_payload: bytes,
-                 subscriptions: Sequence[str] = (),
+                 subscriptions: Sequence[tuple[str, int]] = (),
                  on_state: Callable[[bool], None] | None = None) -> None:
         self._settings = settings
         self._address = parse_url(settings.url)
@@ -114,7 +158,7 @@ class MqttPort:
         self._status_topic = status_topic
         self._online = online_payload
         self._offline = offline_payload
-        self._subscriptions: list[str] = list(subscriptions)
+        self._subscriptions: dict[str, int] = dict(subscriptions)  # filter -> QoS
         self._on_state = on_state
         self._client: aiomqtt.Client | None = None
         self._connected = False
@@ -144,22 +188,23 @@ class MqttPort:
                 self._on_state(value)
 
     # --- subscriptions -------------------------------------------------------------
-    async def set_subscriptions(self, topics: Sequence[str]) -> None:
-        """Replace the subscription set (config reload); applied live when connected."""
-        old, new = set(self._subscriptions), list(dict.fromkeys(topics))
+    async def set_subscriptions(self, subscriptions: Sequence[tuple[str, int]]) -> None:
+        """Replace the (filter, QoS) set (config reload); applied live when connected."""
+        old, new = self._subscriptions, dict(subscriptions)
         self._subscriptions = new
         client = self._client
         if client is None or not self._connected:
             return
-        gone = sorted(old - set(new))
+        gone = sorted(set(old) - set(new))
         with contextlib.suppress(aiomqtt.MqttError):
             if gone:
                 await client.unsubscribe(gone)
-            await self._subscribe(client, [t for t in new if t not in old])
+            await self._subscribe(client, {t: q for t, q in new.items() if old.get(t) != q})
 
-    async def _subscribe(self, client: aiomqtt.Client, topics: Sequence[str]) -> None:
-        for i in range(0, len(topics), _SUBSCRIBE_BATCH):
-            batch = [(t, 1) for t in topics[i:i + _SUBSCRIBE_BATCH]]
+    async def _subscribe(self, client: aiomqtt.Client, subscriptions: dict[str, int]) -> None:
+        items = list(subscriptions.items())
+        for i in range(0, len(items), _SUBSCRIBE_BATCH):
+            batch = items[i:i + _SUBSCRIBE_BATCH]
             if batch:
                 await client.subscribe(batch)
 
@@ -209,6 +254,7 @@ class MqttPort:
             try:
                 client = self._make_client()
                 async with client:
+                    _install_read_buffer(client)
                     self._client = client
                     await self._subscribe(client, self._subscriptions)
                     await client.publish(self._status_topic, self._online, qos=1, retain=True)
@@ -251,8 +297,12 @@ class MqttPort:
         limit = self._settings.max_payload_bytes
         async for first in client.messages:
             msg: aiomqtt.Message | None = first
+            handled = 0
             while msg is not None:
                 await self._dispatch(msg, handler, limit)
+                handled += 1
+                if handled % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let the socket reader (acks) and HTTP run
                 # drain what is already queued without a task per message
                 q = self._queue
                 msg = q.get_nowait() if q is not None and not q.empty() else None

@@ -87,7 +87,7 @@ class Scheduler:
         """Run ``func`` every ``seconds`` (replacing a job of that id)."""
         self._sched.add_job(_guarded(job_id, func), IntervalTrigger(seconds=seconds, timezone=UTC),
                             id=job_id, replace_existing=True, coalesce=True, max_instances=1,
-                            misfire_grace_time=max(1, int(seconds)))
+                            misfire_grace_time=None)  # late is fine: run once (coalesced)
 
     def remove(self, job_id: str) -> None:
         """Remove a job if present."""

@@ -64,6 +64,7 @@ def load(args: argparse.Namespace) -> Settings:
 
 def run(args: argparse.Namespace) -> int:
     from staffer.adapters.log import setup_logging
+    from staffer.adapters.store import StoreError
     from staffer.app import run_daemon
 
     settings = load(args)  # ConfigError -> exit 2 (staffer.cli.main)
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(run_daemon(settings, handle_signals=True, reload=lambda: load(args)))
     except KeyboardInterrupt:
         return 130
-    except OSError as err:  # e.g. HTTP port taken, state directory not writable
+    except (OSError, StoreError) as err:  # HTTP port taken, unusable state file, ...
         logging.getLogger("staffer").debug("start-up failed", exc_info=True)
         print(f"staffer: error: {err}", file=sys.stderr)
         return 1

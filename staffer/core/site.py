@@ -26,11 +26,20 @@ class Site:
     next_due: float | None = None        # event clock: the next grid time to plan at
     last_plan_json: bytes | None = None  # as published (retained), restored on restart
     plans: int = field(default=0)
+    queue_ids: frozenset[str] = frozenset()
 
     @classmethod
     def new(cls, cfg: SiteSettings, planner: PlannerSettings) -> Site:
-        return cls(cfg, SiteState(cfg.id, planner.smoothing_half_life_s),
+        site = cls(cfg, SiteState(cfg.id, planner.smoothing_half_life_s),
                    InFlightBook(planner.move_timeout_s))
+        site.configure(cfg, planner)
+        return site
+
+    def configure(self, cfg: SiteSettings, planner: PlannerSettings) -> None:
+        """Apply a (re)loaded configuration; live state is kept."""
+        self.cfg = cfg
+        self.queue_ids = frozenset(q.id for q in cfg.queues)
+        self.flights.timeout_s = planner.move_timeout_s
 
     @property
     def id(self) -> str:

@@ -142,7 +142,7 @@ async def test_restart_keeps_overrides_and_flights(mosquitto: Broker, topic_pref
         assert {f.agent for f in daemon.sites["main"].flights} == {a for a, _ in before}
         await p.publish("main/metrics", surge_snapshot(T0 + 300))
         await p.wait_for("main/plan", lambda x: x["as_of"] == iso(T0 + 300))
-        [overrides] = await p.wait_for("main/overrides", lambda x: len(x) == 2)
+        overrides = (await p.wait_for("main/overrides", lambda x: len(x) == 2))[-1]
         assert {o["action"] for o in overrides} == {"lock_agent", "pin"}
         await p.settle()
         again = [(m["agent"], m["to"]) for r in p.on("main/commands") for m in r.json()["moves"]]
