@@ -3,9 +3,11 @@
 Objective (lower is better), per queue with weight w and n agents over the horizon:
 
 * voice/chat: ``w * (max(0, sl_goal - SL(n)) + max(0, abandon(n) - max_abandon)
-  + sl_goal * max(0, 1 - n * concurrency / traffic))``; the last term (the share of offered
-  work beyond capacity) keeps the objective falling in overload, where the steady-state
-  service level is flat at 0 and would give a drowning queue no reason to get agents,
+  + sl_goal * max(0, load - n) / sqrt(load))`` with ``load`` the offered load in agents;
+  the last term (the capacity deficit in square-root-staffing units, the scale on which
+  service level moves per agent near the goal) keeps the objective falling in overload,
+  where the steady-state service level is flat at 0 and would give a drowning queue no
+  reason to get agents, and keeps one agent worth moving even in a queue of thousands,
 * email: ``w * max(0, sl_goal - on_time(n))`` plus a steep penalty per agent below the
   deferred model's floor (``email_required_agents``), so email is only drawn down while its
   deadline stays safe,
@@ -130,51 +132,48 @@ def evaluate(p: Params, pins: list[tuple[int, float]], floors: np.ndarray,
              assigned: np.ndarray, reach: int) -> tuple[Curves, np.ndarray]:
     """Curves for assigned ± reach agents, and ``required`` per queue, from ONE sweep.
 
-    Every queue's counts (its window united with its search range) are evaluated in a
-    single vectorised call per metric: the models' per-call cost dominates, not the
-    number of points. Returns the curves and the required agents.
+    Every queue's window and search range are evaluated in a single vectorised call per
+    metric: the models' per-call cost dominates, not the number of points. Returns the
+    curves and the required agents.
     """
     q, width = len(assigned), 2 * reach + 1
     base = assigned - reach
     bound, g_hi = search_range(p)
     g_lo = np.maximum(bound, g_hi - MAX_SWEEP)  # very wide ranges: the search goes below
-    has_grid = g_lo <= g_hi
-    lo = np.where(has_grid, np.minimum(np.maximum(base, 0), g_lo), np.maximum(base, 0))
-    hi = np.where(has_grid, np.maximum(base + width - 1, g_hi), base + width - 1)
-    sizes = hi - lo + 1
+    sizes = np.maximum(g_hi - g_lo + 1, 0)
     start = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    rows = np.repeat(np.arange(q), sizes)
-    flat_n = np.arange(int(sizes.sum())) - np.repeat(start, sizes) + np.repeat(lo, sizes)
-    flat_sl, flat_ab = metrics_at(p, rows, flat_n)
-    # the window, gathered from the sweep
+    # two segments in one sweep: every queue's window, then every queue's search range
     n = base[:, None] + np.arange(width)[None, :]
-    pos = start[:, None] + np.maximum(n, 0) - lo[:, None]
-    sl, ab = flat_sl[pos], flat_ab[pos]
+    grid_rows = np.repeat(np.arange(q), sizes)
+    grid_n = np.arange(int(sizes.sum())) - np.repeat(start, sizes) + np.repeat(g_lo, sizes)
+    rows = np.concatenate((np.repeat(np.arange(q), width), grid_rows))
+    flat_sl, flat_ab = metrics_at(p, rows, np.concatenate((np.maximum(n, 0).ravel(), grid_n)))
+    sl, ab = flat_sl[:q * width].reshape(q, width), flat_ab[:q * width].reshape(q, width)
     w, goal = p.weight[:, None], p.goal[:, None]
     top = float(p.weight.max())
     pin_lo = np.array([pn[0] for pn in pins], dtype=float)[:, None]
     pin_hi = np.array([pn[1] for pn in pins], dtype=float)[:, None]
     load = p.load[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        overload = np.where(load > 0, np.maximum(1.0 - n / load, 0.0), 0.0)
+        overload = np.where(load > 0, np.maximum(load - n, 0.0) / np.sqrt(np.maximum(load, 1.0)),
+                            0.0)
     obj = w * (np.maximum(goal - sl, 0.0) + np.maximum(ab - p.cap[:, None], 0.0)
                + goal * overload)
     obj += np.where(p.email[:, None], FLOOR_PENALTY * top * np.maximum(floors[:, None] - n, 0),
                     0.0)
     obj += PIN_PENALTY * top * (np.maximum(pin_lo - n, 0) + np.maximum(n - pin_hi, 0))
     obj = np.where(n < 0, np.inf, obj)
-    # required: the first count meeting the goal at or above the rigorous lower bound
-    meets = _meets(p, rows, flat_n, flat_sl, flat_ab) & (flat_n >= np.repeat(g_lo, sizes))
+    # required: the first count of the search range meeting the goal
+    meets = _meets(p, grid_rows, grid_n, flat_sl[q * width:], flat_ab[q * width:])
     required = np.where(p.email, floors, 0).astype(np.int64)
     unmet, fails = [], []
-    for i in np.flatnonzero(has_grid):
+    for i in np.flatnonzero(~p.email & (p.rate > 0)):
         hit = meets[start[i]:start[i] + sizes[i]]
-        first = lo[i] + int(hit.argmax())
-        if hit.any() and (first > g_lo[i] or g_lo[i] == bound[i]):
-            required[i] = first
-        else:  # above the sweep, or at the start of a range cut by MAX_SWEEP
+        if hit.any() and (hit.argmax() > 0 or g_lo[i] == bound[i]):
+            required[i] = g_lo[i] + int(hit.argmax())
+        else:  # above the range, below a range cut by MAX_SWEEP, or no range (MAX_AGENTS)
             unmet.append(i)
-            fails.append(hi[i] if not hit.any() else bound[i] - 1)
+            fails.append(g_hi[i] if sizes[i] and not hit.any() else bound[i] - 1)
     if unmet:
         required[unmet] = search_up(p, np.array(unmet), np.array(fails, dtype=float))
     return Curves(base, sl, ab, obj), required

@@ -113,3 +113,18 @@ def test_reason_is_one_line_with_both_queues_and_goal() -> None:
         head, tail = m.reason.split("; ")
         assert head.startswith("phone SL ") and "(target 0.80)" in head
         assert tail.startswith("email on-time ")
+
+
+def test_a_large_overloaded_queue_still_gets_agents() -> None:
+    # 1000 Erlangs of phone with 950 agents: one agent is 0.1 % of capacity, yet worth moving
+    st = SiteState("main")
+    feed(st, "phone", 1250, aht_s=240.0)
+    feed(st, "email", 10, aht_s=360.0, backlog=0)
+    for i in range(950):
+        st.apply_agent(agent(f"p{i:04d}", "phone", BOTH))
+    for i in range(60):
+        st.apply_agent(agent(f"e{i:04d}", "email", BOTH))
+    plan = plan_site(_site(), planner(), st, Controls(), {}, NOW, "p")
+    assert plan.queues["phone"].predicted_service_level == 0.0
+    assert len(plan.moves) == 10 and all(m.to_queue == "phone" for m in plan.moves)
+    assert "agents 950 -> 960 of " in plan.moves[0].reason
