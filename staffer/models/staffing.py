@@ -148,7 +148,7 @@ def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array,
             floor: Array) -> None:
     """Gallop to a finite hi, then bisect [lo, hi] in place for elements ``act``."""
     up = act[np.isinf(hi[act])]
-    s = np.maximum(hi[up] * 0 + 1.0, 1.0)
+    s = np.ones(up.size)
     while up.size:
         cand = np.minimum(np.maximum(lo[up], floor[up] - 1.0) + s, _MAX_AGENTS)
         ok, _ = goal(idx_map[up], cand)
