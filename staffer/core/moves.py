@@ -2,11 +2,11 @@
 
 ``build_roster`` turns the agent roster into per-queue counts and, for every (from, to)
 queue pair, the agents that may make that move under the guardrails (staffed, skilled, not
-locked, not in flight, past their minimum dwell), best first: available, then wrap_up,
-then busy, then by agent id. ``select_moves`` moves one agent at a time to where the weighted
-objective drops most (with a look-ahead so a queue that needs several agents before it
-improves still gets them) while the move budget lasts; the set of moves is kept only when it
-beats standing still by more than the hysteresis margin. Pure and deterministic.
+locked, not in flight, past their minimum dwell), preferring available, then wrap_up, then
+busy agents, then the lowest agent id. ``select_moves`` moves one agent at a time to where
+the weighted objective drops most (with a look-ahead so a queue that needs several agents
+before it improves still gets them) while the move budget lasts; the set of moves is kept
+only when it beats standing still by more than the hysteresis margin. Pure, deterministic.
 """
 
 from __future__ import annotations
