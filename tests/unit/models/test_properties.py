@@ -1,0 +1,90 @@
+"""Hypothesis properties of the real-time measures (monotonicity, ranges, convexity)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from staffer.models import abandon_ratio, asa, erlang_b, erlang_c, occupancy, p_wait, service_level
+
+loads = st.floats(min_value=0.01, max_value=5e4)
+ahts = st.floats(min_value=10.0, max_value=3600.0)
+targets = st.floats(min_value=0.0, max_value=7200.0)
+patiences = st.one_of(st.none(), st.floats(min_value=1.0, max_value=1e5))
+concurrencies = st.integers(min_value=1, max_value=4)
+offsets = st.floats(min_value=-0.5, max_value=0.5)
+EPS = 1e-12
+
+SETTINGS = settings(max_examples=60, deadline=None)
+
+
+def _agents(load: float, k: int, offset: float) -> int:
+    return max(0, int(load / k + offset * (np.sqrt(load) + 3.0) * 2.0))
+
+
+@SETTINGS
+@given(loads, ahts, targets, patiences, concurrencies, offsets)
+def test_ranges_and_monotone_in_agents(load, aht, target, patience, k, offset) -> None:
+    rate = load / aht
+    n = _agents(load, k, offset)
+    pw = p_wait(rate, aht, [n, n + 1], patience, k)
+    sl = service_level(rate, aht, [n, n + 1], target, patience, k)
+    wa = asa(rate, aht, [n, n + 1], patience, k)
+    ab = abandon_ratio(rate, aht, [n, n + 1], patience, k)
+    occ = occupancy(rate, aht, [n, n + 1], patience, k)
+    for v in (pw, sl, ab, occ):
+        assert np.all((v >= 0.0) & (v <= 1.0))
+    assert np.all(wa >= 0.0)
+    assert pw[1] <= pw[0] * (1 + EPS)
+    assert sl[1] >= sl[0] * (1 - EPS)
+    assert ab[1] <= ab[0] * (1 + EPS)
+    assert wa[1] <= wa[0] * (1 + EPS) or np.isinf(wa[0])
+
+
+@SETTINGS
+@given(loads, ahts, st.integers(min_value=1, max_value=200))
+def test_erlang_c_delay_is_convex_above_the_load(load, aht, extra) -> None:
+    n = int(np.floor(load)) + extra  # n - 1 > load
+    if n - 1 <= load:
+        n += 1
+    rate = load / aht
+    ns = np.array([n - 1, n, n + 1])
+    for f in (p_wait(rate, aht, ns), asa(rate, aht, ns)):
+        assert f[0] + f[2] >= 2.0 * f[1] * (1 - 1e-11)
+
+
+@SETTINGS
+@given(loads, st.integers(min_value=0, max_value=60000))
+def test_erlang_b_below_c_and_in_unit_interval(load, n) -> None:
+    b, c = erlang_b(load, n), erlang_c(load, n)
+    assert 0.0 <= b <= c <= 1.0
+
+
+@SETTINGS
+@given(st.lists(st.tuples(loads, ahts, targets, patiences, offsets), min_size=1, max_size=8))
+def test_vectorised_equals_scalar(rows) -> None:
+    load = np.array([r[0] for r in rows])
+    aht = np.array([r[1] for r in rows])
+    target = np.array([r[2] for r in rows])
+    pat = np.array([np.inf if r[3] is None else r[3] for r in rows])
+    n = np.array([_agents(r[0], 1, r[4]) for r in rows])
+    rate = load / aht
+    vec = {
+        "sl": service_level(rate, aht, n, target, pat),
+        "asa": asa(rate, aht, n, pat),
+        "pw": p_wait(rate, aht, n, pat),
+        "ab": abandon_ratio(rate, aht, n, pat),
+    }
+    for i in range(len(rows)):
+        args = (float(rate[i]), float(aht[i]), int(n[i]))
+        p = float(pat[i])
+        scal = {
+            "sl": service_level(*args, float(target[i]), p),
+            "asa": asa(*args, p),
+            "pw": p_wait(*args, p),
+            "ab": abandon_ratio(*args, p),
+        }
+        for key, val in scal.items():
+            v = vec[key][i]
+            assert v == val or abs(v - val) <= 1e-13 * abs(val), (key, v, val)
