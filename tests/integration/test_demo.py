@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from staffer.demo import run_demo
+from staffer.sim.run import run_policy
+from staffer.sim.scenario import load_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +31,13 @@ async def test_demo_short_end_to_end(tmp_path: Path) -> None:
     assert result.metrics_url is not None and result.metrics_url.startswith("http://127.0.0.1:")
     assert result.chart is not None and result.chart.read_bytes()[:4] == b"\x89PNG"
     assert result.chart.parent == tmp_path
+    # the offline `staffer` policy runs the same core in-process: same day, same decisions
+    # (identical in practice; a tolerance allows a command that misses its tick under load)
+    _, offline = run_policy(load_scenario("short"), "staffer", seed=7)
+    for q in ("phone", "chat"):
+        assert abs(offline.queues[q].service_level
+                   - result.staffer.queues[q].service_level) <= 0.03
+    assert abs(offline.moves - result.staffer.moves) <= 2
 
 
 def test_demo_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
