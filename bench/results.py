@@ -33,15 +33,19 @@ NOTES_MARKER = "<!-- notes: hand-written below this line; bench/results.py keeps
 
 
 def spread(xs: list[float]) -> str:
-    """'mean ± sd [min, max]' of finite values, as percentages when ``pct``."""
+    """'mean ± sd' of the finite values."""
     v = [x for x in xs if x is not None and math.isfinite(x)]
     if not v:
         return "-"
     sd = statistics.stdev(v) if len(v) > 1 else 0.0
-    return f"{statistics.mean(v):.3g} ± {sd:.2g}"
+    m = statistics.mean(v)
+    if abs(m) >= 100:
+        return f"{m:.0f} ± {sd:.0f}"
+    return f"{m:.3g} ± {sd:.2g}"
 
 
 def pct(xs: list[float]) -> str:
+    """'mean ± sd' of the finite values, in percent."""
     v = [x for x in xs if x is not None and math.isfinite(x)]
     if not v:
         return "-"
