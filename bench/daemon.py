@@ -1,0 +1,466 @@
+"""Benchmark the daemon end to end over a real mosquitto.
+
+Run: ``.venv/bin/python bench/daemon.py [--quick] [--json]`` (a few minutes; ``--quick``
+about one). Progress goes to stderr, a markdown table (or one JSON object) to stdout.
+
+The daemon runs as a real ``staffer run`` child process; this process is the bridge:
+a paho client publishing QoS 1 snapshots and agent states, and subscribing to commands.
+
+1. **Ingest**: queue snapshots for 100 sites x 3 queues at stepped offered rates, 5 s
+   per step; the daemon's processed count is scraped from ``/metrics``
+   (``staffer_messages_total``). A rate is sustained when the processed rate keeps up
+   (>= 98 %) and the backlog at the end of the step is under half a second of input.
+2. **Latency**: event clock, 20 sites, 1,000 snapshots/s in total, of which 20/s are site
+   snapshots crossing a planning time (alternating phone and chat surges, so each plan
+   moves agents); latency = publishing the triggering snapshot -> receiving its command
+   (matched by site and ``ts``). The bridge confirms every move, like a real one.
+3. **Plan time vs site size**: ``plan_site`` in-process on ``bench/planner.py``'s
+   synthetic sites, plus the daemon's own ``staffer_plan_duration_seconds`` from phase 2.
+4. **Memory**: a compressed simulated hour (200 sites, a site snapshot every 10 s of
+   event time, agent churn, override requests, auto mode) while sampling the daemon's
+   resident set size; flat = RSS in the second half grows by < 5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from tests.conftest import Broker, free_port, start_mosquitto  # noqa: E402
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).timestamp()
+PREFIX = "bench"
+QUEUES = ("phone", "chat", "email")
+
+
+def progress(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+# -- the daemon under test ----------------------------------------------------------------------
+
+class DaemonProcess:
+    """``staffer run`` in a child process with a generated configuration."""
+
+    def __init__(self, broker: Broker, workdir: Path, *, sites: int, planner: dict,
+                 protocol: str = "auto") -> None:
+        self.http_port = free_port()
+        conf = workdir / "staffer.toml"
+        lines = [f'[mqtt]\nurl = "{broker.url}"\ntopic_prefix = "{PREFIX}"\n'
+                 f'client_id = "bench-daemon"\nprotocol = "{protocol}"\n',
+                 f'[http]\nport = {self.http_port}\n[state]\npath = "{workdir / "s.db"}"\n',
+                 '[log]\nlevel = "WARNING"\n[planner]\n']
+        lines += [f"{k} = {json.dumps(v)}\n" for k, v in planner.items()]
+        lines += [f'[[sites]]\nid = "s{i:03d}"\n' for i in range(sites)]
+        conf.write_text("".join(lines), encoding="utf-8")
+        self.log = (workdir / "daemon.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "staffer", "run", "-c", str(conf)], cwd=workdir,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.ps = psutil.Process(self.proc.pid)
+        deadline = time.monotonic() + 30
+        while self._status("/readyz") != 200:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"daemon did not start; see {workdir / 'daemon.log'}")
+            time.sleep(0.1)
+
+    def _status(self, path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}",
+                                        timeout=2) as r:
+                return int(r.status)
+        except OSError:
+            return 0
+
+    def scrape(self) -> dict[str, float]:
+        """Sample name{labels} -> value from /metrics (plain text parsing)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics",
+                                    timeout=10) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                key, _, value = line.rpartition(" ")
+                out[key] = float(value)
+        return out
+
+    def processed(self, kind: str) -> float:
+        m = self.scrape()
+        return sum(v for k, v in m.items() if k.startswith("staffer_messages_total")
+                   and f'kind="{kind}"' in k)
+
+    def cpu_s(self) -> float:
+        t = self.ps.cpu_times()
+        return float(t.user + t.system)
+
+    def rss_mb(self) -> float:
+        return self.ps.memory_info().rss / 2**20
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@contextmanager
+def daemon(broker: Broker, workdir: Path, **kw: object) -> Iterator[DaemonProcess]:
+    d = DaemonProcess(broker, workdir, **kw)  # type: ignore[arg-type]
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+class Bridge:
+    """The load generator and simulated contact-center bridge (paho, QoS 1)."""
+
+    def __init__(self, broker: Broker, on_command: Callable[[dict, float], None] | None = None):
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        self.c.max_inflight_messages_set(1000)
+        self.c.max_queued_messages_set(0)
+        self.on_command = on_command
+        self.c.on_message = self._on_message
+        self.c.connect(broker.host, broker.port)
+        self.c.loop_start()
+        self.c.subscribe(f"{PREFIX}/+/commands", qos=1)
+        time.sleep(0.2)
+
+    def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        if self.on_command is not None:
+            self.on_command(json.loads(msg.payload), time.perf_counter())
+
+    def send(self, suffix: str, payload: bytes) -> None:
+        self.c.publish(f"{PREFIX}/{suffix}", payload, qos=1)
+
+    def close(self) -> None:
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def agent_state(ts: float, queue: str, status: str = "available") -> bytes:
+    return json.dumps({"ts": iso(ts), "status": status, "queue": queue,
+                       "skills": list(QUEUES)}).encode()
+
+
+def queue_snap(ts: float, offered: int, waiting: int, aht: float = 240.0) -> bytes:
+    return (f'{{"ts":"{iso(ts)}","interval_s":60,"offered":{offered},"waiting":{waiting},'
+            f'"aht_s":{aht}}}').encode()
+
+
+def site_snap(ts: float, surge: str) -> bytes:
+    hot = {"offered": 30, "waiting": 10}
+    cold = {"offered": 2, "waiting": 0}
+    queues = {q: {"interval_s": 60, "aht_s": 240 if q != "email" else 360,
+                  **(hot if q == surge else cold)} for q in QUEUES}
+    queues["email"]["backlog"] = 5
+    return json.dumps({"ts": iso(ts), "queues": queues}).encode()
+
+
+def paced(rate: float, seconds: float) -> Iterator[int]:
+    """Yield message indices at ``rate`` per second for ``seconds`` (bursts every 5 ms)."""
+    start = time.perf_counter()
+    sent = 0
+    while True:
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return
+        due = int(rate * elapsed)
+        while sent < due:
+            yield sent
+            sent += 1
+        time.sleep(0.005)
+
+
+# -- phases -------------------------------------------------------------------------------------
+
+def bench_ingest(broker: Broker, work: Path, rates: list[int], step_s: float,
+                 protocol: str) -> list[dict]:
+    sites = 100
+    rows = []
+    with daemon(broker, work, sites=sites, planner={"clock": "wall", "interval_s": 3600,
+                                                     "mode": "shadow"}, protocol=protocol) as d:
+        bridge = Bridge(broker)
+        round_ = 0
+        for rate in rates:
+            before = d.processed("queue_metrics")
+            cpu0 = d.cpu_s()
+            t0 = time.perf_counter()
+            n = 0
+            for i in paced(rate, step_s):
+                site, q = divmod(i % (sites * 3), 3)
+                if i % (sites * 3) == 0:
+                    round_ += 1
+                bridge.send(f"s{site:03d}/queues/{QUEUES[q]}/metrics",
+                            queue_snap(T0 + round_, 10 + i % 7, i % 5))
+                n += 1
+            window = time.perf_counter() - t0
+            done = d.processed("queue_metrics") - before
+            backlog = n - done
+            t_drain = time.perf_counter()
+            while d.processed("queue_metrics") - before < n and \
+                    time.perf_counter() - t_drain < 30:
+                time.sleep(0.1)
+            drain_s = time.perf_counter() - t_drain
+            cpu_us = 1e6 * (d.cpu_s() - cpu0) / max(1.0, d.processed("queue_metrics") - before)
+            sent_rate, done_rate = n / window, done / window
+            ok = done_rate >= 0.98 * sent_rate and backlog <= 0.5 * sent_rate
+            rows.append({"offered_per_s": rate, "sent_per_s": round(sent_rate),
+                         "processed_per_s": round(done_rate), "backlog_at_end": int(backlog),
+                         "drain_s": round(drain_s, 2), "daemon_cpu_us_per_msg": round(cpu_us),
+                         "one_core_capacity_per_s": round(1e6 / cpu_us), "sustained": ok})
+            progress(f"ingest {rate}/s: sent {sent_rate:.0f}/s, processed {done_rate:.0f}/s, "
+                     f"backlog {backlog:.0f}, drained in {drain_s:.1f} s, daemon CPU "
+                     f"{cpu_us:.0f} us/msg -> "
+                     f"{'sustained' if ok else 'NOT sustained'}")
+        bridge.close()
+    return rows
+
+
+def bench_latency(broker: Broker, work: Path, total_rate: int, seconds: float,
+                  protocol: str) -> dict:
+    sites, interval = 20, 60
+    sent_at: dict[tuple[str, float], float] = {}
+    latencies: list[float] = []
+    received = 0
+    lock = threading.Lock()
+    bridge: Bridge | None = None
+
+    def on_command(cmd: dict, t: float) -> None:
+        nonlocal received
+        received += 1
+        ts = datetime.fromisoformat(cmd["ts"].replace("Z", "+00:00")).timestamp()
+        with lock:
+            t_sent = sent_at.get((cmd["site"], ts))
+        if t_sent is not None and cmd.get("plan_id"):
+            latencies.append(t - t_sent)
+        for m in cmd["moves"]:  # the bridge applies the move and reports it
+            assert bridge is not None
+            bridge.send(f"{cmd['site']}/agents/{m['agent']}/state",
+                        agent_state(ts + 1, m["to"], "busy"))
+
+    planner = {"clock": "event", "interval_s": interval, "mode": "auto", "min_dwell_s": 0,
+               "move_timeout_s": 120, "max_moves_per_cycle": 5}
+    with daemon(broker, work, sites=sites, planner=planner, protocol=protocol) as d:
+        bridge = Bridge(broker, on_command)
+        cpu0, t_cpu = d.cpu_s(), time.perf_counter()
+        for s in range(sites):
+            for a in range(30):
+                bridge.send(f"s{s:03d}/agents/a{a:02d}/state",
+                            agent_state(T0 - 10, QUEUES[a % 3]))
+        time.sleep(1.0)
+        per_round = total_rate  # one round per second: `sites` triggers + background
+        k = 0
+        for i in paced(total_rate, seconds):
+            j = i % per_round
+            if j == 0:
+                k += 1
+            if j < sites:
+                site, ts = f"s{j:03d}", T0 + k * interval
+                with lock:
+                    sent_at[(site, ts)] = time.perf_counter()
+                bridge.send(f"{site}/metrics", site_snap(ts, "phone" if k % 2 else "chat"))
+            else:
+                site, q = f"s{j % sites:03d}", QUEUES[(j // sites) % 3]
+                ts = T0 + k * interval + 1 + (j // sites)
+                bridge.send(f"{site}/queues/{q}/metrics", queue_snap(ts, 5, 1))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # let every triggered plan finish
+            m = d.scrape()
+            if sum(v for key, v in m.items()
+                   if key.startswith("staffer_plan_duration_seconds_count")) >= len(sent_at):
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)
+        busy = (d.cpu_s() - cpu0) / (time.perf_counter() - t_cpu)
+        bridge.close()
+    count = sum(v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_count"))
+    total = sum(v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_sum"))
+    ms = [x * 1000 for x in latencies]
+    row = {"rate_per_s": total_rate, "triggers": len(sent_at), "commands": received,
+           "matched": len(ms),
+           "p50_ms": round(pct(ms, 0.5), 2), "p99_ms": round(pct(ms, 0.99), 2),
+           "max_ms": round(max(ms), 2) if ms else None,
+           "daemon_plans": int(count), "daemon_cpu_share": round(busy, 2),
+           "daemon_mean_plan_ms": round(1000 * total / count, 2) if count else None}
+    progress(f"latency: {row}")
+    return row
+
+
+def bench_plan_sizes(repeat: int) -> list[dict]:
+    from planner import NOW, build  # bench/planner.py's synthetic sites
+
+    from staffer.core.planner import plan_site
+    from staffer.core.types import Controls
+    from staffer.settings import PlannerSettings
+
+    rows = []
+    p = PlannerSettings(min_dwell_s=0)
+    for agents, queues in ((30, 3), (300, 3), (1000, 10), (3000, 20)):
+        site, state = build(agents, queues)
+        now = NOW
+        times = []
+        for r in range(repeat + 1):
+            t = time.perf_counter()
+            plan_site(site, p, state, Controls(), {}, now, f"p{r}")
+            times.append(time.perf_counter() - t)
+        times = times[1:]
+        rows.append({"agents": agents, "queues": queues,
+                     "median_ms": round(1000 * statistics.median(times), 2),
+                     "p90_ms": round(1000 * pct(times, 0.9), 2)})
+        progress(f"plan time: {rows[-1]}")
+    return rows
+
+
+def bench_memory(broker: Broker, work: Path, sites: int, rate: int, protocol: str) -> dict:
+    step, hour = 10, 3600
+    planner = {"clock": "event", "interval_s": 300, "mode": "auto", "min_dwell_s": 0,
+               "move_timeout_s": 300}
+    samples: list[tuple[float, float]] = []
+    with daemon(broker, work, sites=sites, planner=planner, protocol=protocol) as d:
+        bridge = Bridge(broker)
+        for s in range(sites):
+            for a in range(20):
+                bridge.send(f"s{s:03d}/agents/a{a:02d}/state",
+                            agent_state(T0 - 10, QUEUES[a % 3]))
+        sent = 0
+        steps = hour // step
+        t0 = t_start = time.perf_counter()
+        for k in range(1, steps + 1):
+            ts = T0 + k * step
+            for s in range(sites):
+                bridge.send(f"s{s:03d}/metrics", site_snap(ts, "phone" if (k // 30) % 2 else
+                                                           "chat"))
+                sent += 1
+                if k % 6 == 0:  # agent churn: a few status changes per site every minute
+                    a = (k + s) % 20
+                    bridge.send(f"s{s:03d}/agents/a{a:02d}/state",
+                                agent_state(ts, QUEUES[(k + a) % 3],
+                                            ("available", "busy", "break")[k % 3]))
+                if k % 60 == 0:  # an override request per site every 10 minutes
+                    bridge.send(f"s{s:03d}/override/sup", json.dumps(
+                        {"id": f"{k}-{s}", "action": "pin", "queue": "email", "min": 1,
+                         "ttl_s": 900}).encode())
+            # pace to `rate` site snapshots per second
+            ahead = sent / rate - (time.perf_counter() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+            if k % (steps // 20) == 0:
+                wait_until = time.monotonic() + 60  # flow control: keep the backlog < 1 s
+                while sent - d.processed("site_metrics") > rate and \
+                        time.monotonic() < wait_until:
+                    time.sleep(0.1)
+                t0 = time.perf_counter() - sent / rate  # pace on from here, no catching up
+                samples.append((k / steps, d.rss_mb()))
+                progress(f"memory: {100 * k / steps:.0f}% of the hour, RSS "
+                         f"{samples[-1][1]:.1f} MiB")
+        deadline = time.monotonic() + 60
+        while d.processed("site_metrics") < sent and time.monotonic() < deadline:
+            time.sleep(0.2)
+        samples.append((1.0, d.rss_mb()))
+        bridge.close()
+    half = [r for f, r in samples if f >= 0.5]
+    growth = (half[-1] - half[0]) / half[0] if half else float("nan")
+    row = {"sites": sites, "site_snapshots": sent,
+           "wall_s": round(time.perf_counter() - t_start, 1),
+           "rss_10pct_mib": round(next(r for f, r in samples if f >= 0.1), 1),
+           "rss_50pct_mib": round(half[0], 1), "rss_end_mib": round(half[-1], 1),
+           "growth_2nd_half": round(growth, 4), "flat": bool(growth < 0.05)}
+    progress(f"memory: {row}")
+    return row
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="shorter steps (about a minute)")
+    ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    ap.add_argument("--only", choices=("ingest", "latency", "plan", "memory"), action="append",
+                    help="run only these phases (repeatable)")
+    ap.add_argument("--protocol", choices=("auto", "5", "3.1.1"), default="auto",
+                    help="the daemon's [mqtt] protocol (default auto = MQTT 5 on mosquitto)")
+    args = ap.parse_args()
+    rates = [5000, 10000] if args.quick else [2000, 5000, 10000, 15000]
+    t_start = time.perf_counter()
+    result: dict[str, object] = {"meta": {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "python": sys.version.split()[0],
+        "cpus": os.cpu_count(), "quick": args.quick, "protocol": args.protocol,
+        "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}}
+    with tempfile.TemporaryDirectory(prefix="staffer-bench-") as tmp:
+        work = Path(tmp)
+        with start_mosquitto(work / "broker", extra_config="max_inflight_messages 0\n"
+                             "max_queued_messages 1000000\n") as broker:
+            progress(f"mosquitto on {broker.url}")
+            only = set(args.only or ("ingest", "latency", "plan", "memory"))
+            for phase in ("ingest", "latency", "memory"):
+                (work / phase).mkdir()
+            if "ingest" in only:
+                result["ingest"] = bench_ingest(broker, work / "ingest", rates,
+                                                3.0 if args.quick else 5.0, args.protocol)
+            if "latency" in only:
+                result["latency"] = bench_latency(broker, work / "latency", 1000,
+                                                  8.0 if args.quick else 20.0, args.protocol)
+            if "plan" in only:
+                result["plan_time"] = bench_plan_sizes(5 if args.quick else 20)
+            if "memory" in only:
+                result["memory"] = bench_memory(broker, work / "memory",
+                                                100 if args.quick else 200, 2000,
+                                                args.protocol)
+    result["meta"]["run_s"] = round(time.perf_counter() - t_start, 1)  # type: ignore[index]
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_tables(result)
+    return 0
+
+
+def print_tables(r: dict) -> None:
+    def table(title: str, rows: list[dict]) -> None:
+        print(f"\n**{title}**\n")
+        cols = list(rows[0])
+        print("| " + " | ".join(cols) + " |")
+        print("|" + "---|" * len(cols))
+        for row in rows:
+            print("| " + " | ".join(str(row[c]) for c in cols) + " |")
+
+    print(f"Daemon benchmark {r['meta']}")
+    for key, title in (("ingest", "Ingest (queue snapshots, QoS 1, 100 sites x 3 queues)"),
+                       ("latency", "Snapshot -> command latency (event clock, real broker)"),
+                       ("plan_time", "plan_site time vs site size"),
+                       ("memory", "Resident memory over a compressed simulated hour")):
+        if key in r:
+            table(title, r[key] if isinstance(r[key], list) else [r[key]])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
