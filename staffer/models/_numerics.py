@@ -58,25 +58,34 @@ def stirlerr(n: Array) -> Array:
 
 
 def bd0(x: Array, m: Array) -> Array:
-    """Loader's deviance x log(x/m) + m - x >= 0, accurate also when x ~ m (x >= 0, m > 0)."""
+    """Loader's deviance x log(x/m) + m - x >= 0, accurate also when x ~ m (x >= 0, m > 0).
+
+    For |v| < 1/4 with v = (x-m)/(x+m) (x/m in [0.6, 1.67]) the atanh series
+    (x-m) v + 2x sum_{j>=1} v**(2j+1)/(2j+1), with as many terms as the largest |v|
+    needs (at most 14); outside, the direct formula loses at most a factor ~5 to
+    cancellation, i.e. an absolute error of a few ulps of bd0 itself.
+    """
     x, m = np.broadcast_arrays(as_array(x), as_array(m))
     out = np.empty(x.shape)
     d = x - m
     s = x + m
     with np.errstate(divide="ignore", invalid="ignore"):
         v = d / s
-        # atanh series: x log(x/m) = 2x atanh(v); all terms well conditioned for |v| < 1/2
-        # (x/m in [1/3, 3]); 34 terms make v**68 < 1e-20.
-        near = np.abs(d) < 0.5 * s
+        near = np.abs(d) < 0.25 * s
         vn = v[near]
-        xn = x[near]
-        ej = 2.0 * xn * vn
-        v2 = vn * vn
-        acc = np.zeros_like(vn)
-        for j in range(1, 35):
-            ej = ej * v2
-            acc = acc + ej / (2 * j + 1)
-        out[near] = d[near] * vn + acc
+        if vn.size:
+            vmax = float(np.max(np.abs(vn)))
+            terms = 14 if vmax > 1e-3 else (3 if vmax > 1e-9 else 1)
+            if 1e-3 < vmax < 0.25:
+                terms = min(14, int(18.5 / (-2.0 * math.log10(vmax))) + 1)
+            xn = x[near]
+            ej = 2.0 * xn * vn
+            v2 = vn * vn
+            acc = np.zeros_like(vn)
+            for j in range(1, terms + 1):
+                ej = ej * v2
+                acc = acc + ej / (2 * j + 1)
+            out[near] = d[near] * vn + acc
         far = ~near
         xf = x[far]
         mf = m[far]

@@ -13,10 +13,15 @@ cancellation.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
+from staffer.models import _scalar
 from staffer.models._numerics import Array, as_array, finish, log_upper, two_prod
+
+_FAST = frozenset({int, float, np.float64, np.int64})
 
 
 def _prep(traffic: ArrayLike, agents: ArrayLike) -> tuple[Array, Array, bool]:
@@ -60,6 +65,11 @@ def erlang_b(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
 
     B(0, A) = 1; B(N>0, 0) = 0; B(inf, A) = 0. NaN or negative inputs give NaN.
     """
+    if type(traffic) in _FAST and type(agents) in _FAST:
+        a_s, n_s = float(traffic), float(agents)
+        if not (math.isfinite(a_s) and a_s >= 0.0 and n_s >= 0.0):
+            return math.nan
+        return _scalar.erlang_b(a_s, n_s)
     a, n, scalar = _prep(traffic, agents)
     out = np.full(a.shape, np.nan)
     ok = _valid(a, n)
@@ -96,6 +106,11 @@ def erlang_c(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
     C(A=0, N>0) = 0 and, literally following "agents <= traffic", C(0, 0) = 1.
     NaN or negative inputs give NaN.
     """
+    if type(traffic) in _FAST and type(agents) in _FAST:
+        a_s, n_s = float(traffic), float(agents)
+        if not (math.isfinite(a_s) and a_s >= 0.0 and n_s >= 0.0):
+            return math.nan
+        return _scalar.erlang_c(a_s, n_s)
     a, n, scalar = _prep(traffic, agents)
     out = np.full(a.shape, np.nan)
     ok = _valid(a, n)

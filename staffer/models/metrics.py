@@ -19,12 +19,15 @@ and ``aht`` is the handle time of one chat as observed under concurrency
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from staffer.models._numerics import Array, as_array, finish
+from staffer.models._scalar import erlang_c_measures
+from staffer.models._scalar_a import erlang_a_measures
 from staffer.models.chat import servers_for
 from staffer.models.erlang import erlang_c_metrics
 from staffer.models.erlang_a import erlang_a_metrics
@@ -108,11 +111,47 @@ def _erlang_a_measure(inp: _Inputs, m: Array, what: str) -> Array:
     return res[{"p_wait": "p_wait", "service_level": "service_level", "asa": "asa"}[what]]
 
 
+SCALAR_TYPES = frozenset({int, float, np.float64, np.int64, np.float32, np.int32})
+
+
+def is_scalar(*values: object) -> bool:
+    """True when every value is a plain number (or None): the fast scalar path applies."""
+    return all(v is None or type(v) in SCALAR_TYPES for v in values)
+
+
+def _scalar(what: str, rate, aht, agents, patience, k, target=0.0) -> float:
+    """Scalar twin of _evaluate (same edge rules), in plain math."""
+    r, h, n, kk, t = float(rate), float(aht), float(agents), float(k), float(target)
+    p = math.inf if patience is None else float(patience)
+    if not (math.isfinite(r) and r >= 0 and math.isfinite(h) and h > 0 and n >= 0 and p > 0
+            and kk >= 1 and t >= 0):
+        return math.nan
+    if r == 0.0:
+        return 1.0 if what == "service_level" else 0.0
+    s = n * kk
+    if math.isinf(p):
+        if what == "abandon":
+            return 0.0
+        a = r * h
+        if what == "occupancy":
+            return a / s if s > a else (1.0 if s > 0 else 0.0)
+        c, sl, wait = erlang_c_measures(r, h, s, t if what == "service_level" else None,
+                                        what == "asa")
+        return {"p_wait": c, "service_level": sl, "asa": wait}[what]
+    pw, pab, sl, wait = erlang_a_measures(r, h, s, p, t if what == "service_level" else None,
+                                          what == "asa")
+    if what == "occupancy":
+        return min(r * h * (1.0 - pab) / s, 1.0) if s > 0 else 0.0
+    return {"p_wait": pw, "abandon": pab, "service_level": sl, "asa": wait}[what]
+
+
 def p_wait(
     rate: ArrayLike, aht: ArrayLike, agents: ArrayLike,
     patience: ArrayLike | None = None, concurrency: ArrayLike = 1,
 ) -> float | Array:
     """Probability that an arriving contact has to queue (Erlang C or Erlang A)."""
+    if is_scalar(rate, aht, agents, patience, concurrency):
+        return _scalar("p_wait", rate, aht, agents, patience, concurrency)
     inp = _inputs(rate, aht, agents, patience, concurrency)
     return _shaped(_evaluate(inp, "p_wait"), inp)
 
@@ -122,6 +161,8 @@ def service_level(
     patience: ArrayLike | None = None, concurrency: ArrayLike = 1,
 ) -> float | Array:
     """Fraction of ALL arrivals answered within ``target`` seconds (abandons are misses)."""
+    if is_scalar(rate, aht, agents, target, patience, concurrency):
+        return _scalar("service_level", rate, aht, agents, patience, concurrency, target)
     inp = _inputs(rate, aht, agents, patience, concurrency, target)
     return _shaped(_evaluate(inp, "service_level"), inp)
 
@@ -131,6 +172,8 @@ def asa(
     patience: ArrayLike | None = None, concurrency: ArrayLike = 1,
 ) -> float | Array:
     """Mean wait of answered contacts in seconds (including those answered at once)."""
+    if is_scalar(rate, aht, agents, patience, concurrency):
+        return _scalar("asa", rate, aht, agents, patience, concurrency)
     inp = _inputs(rate, aht, agents, patience, concurrency)
     return _shaped(_evaluate(inp, "asa"), inp)
 
@@ -140,6 +183,8 @@ def abandon_ratio(
     patience: ArrayLike | None, concurrency: ArrayLike = 1,
 ) -> float | Array:
     """Fraction of arrivals that abandon (Erlang A); 0 when patience is None or inf."""
+    if is_scalar(rate, aht, agents, patience, concurrency):
+        return _scalar("abandon", rate, aht, agents, patience, concurrency)
     inp = _inputs(rate, aht, agents, patience, concurrency)
     return _shaped(_evaluate(inp, "abandon"), inp)
 
@@ -153,5 +198,7 @@ def occupancy(
     Erlang C: traffic/servers, capped at 1 when unstable; Erlang A: the answered load.
     0 with zero agents or zero traffic.
     """
+    if is_scalar(rate, aht, agents, patience, concurrency):
+        return _scalar("occupancy", rate, aht, agents, patience, concurrency)
     inp = _inputs(rate, aht, agents, patience, concurrency)
     return _shaped(_evaluate(inp, "occupancy"), inp)
