@@ -13,12 +13,16 @@ Zero traffic needs 0 agents; invalid input (NaN, negative, aht <= 0) gives -1.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from staffer.models._numerics import Array, as_array
+from staffer.models._staffing_scalar import search_scalar
 from staffer.models.erlang import erlang_c_metrics
 from staffer.models.erlang_a import erlang_a_metrics
+from staffer.models.metrics import is_scalar
 
 DEFAULT_MAX_ABANDON = 0.05
 _MAX_AGENTS = float(2**52)
@@ -166,9 +170,22 @@ def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array,
         act = act[hi[act] - lo[act] > 1.0]
 
 
+def _required_scalar(rate, aht, goal, target, patience, k, max_ab, kind: str) -> int:
+    r, h, g, t, p, kk, mb = (float(v) for v in (rate, aht, goal, target, patience, k, max_ab))
+    if not (math.isfinite(r) and r >= 0 and math.isfinite(h) and h > 0 and p > 0 and kk >= 1
+            and not math.isnan(g) and t >= 0 and not math.isnan(mb)):
+        return -1
+    if r == 0.0:
+        return 0
+    g = min(max(g, 0.0), 1.0) if kind == "sl" else max(g, 0.0)
+    return search_scalar(r, h, kk, p, g, min(max(mb, 0.0), 1.0), t, kind)
+
+
 def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind: str):
     pat = np.inf if patience is None else patience
     mab = DEFAULT_MAX_ABANDON if max_abandon is None else max_abandon
+    if is_scalar(rate, aht, goal, target, pat, concurrency, mab):
+        return _required_scalar(rate, aht, goal, target, pat, concurrency, mab, kind)
     raw = [as_array(v) for v in (rate, aht, goal, target, pat, concurrency, mab)]
     scalar = all(r.ndim == 0 for r in raw)
     arrs = np.broadcast_arrays(*raw)

@@ -1,0 +1,108 @@
+"""Scalar twin of the staffing search in :mod:`staffer.models.staffing` (plain math)."""
+
+from __future__ import annotations
+
+import math
+
+from staffer.models._scalar import erlang_c_measures
+from staffer.models._scalar_a import erlang_a_measures
+
+_MAX_AGENTS = float(2**52)
+_ROUNDS = 8
+
+
+def _log(v: float) -> float:
+    return math.log(v) if v > 0.0 else -math.inf
+
+
+def _goal(rate: float, aht: float, k: float, patience: float, goal: float, max_ab: float,
+          target: float, kind: str):
+    """Return ev(N) -> (ok, margin) exactly as _Goal does for one element."""
+    erlang_c = math.isinf(patience)
+
+    def ev(agents: float) -> tuple[bool, float]:
+        n = agents * k
+        if erlang_c:
+            if kind == "sl":
+                c, sl, _ = erlang_c_measures(rate, aht, n, target, False)
+                if not n > rate * aht:
+                    return False, _log1p_neg(goal)
+                log_miss = _log(c) - (n - rate * aht) / aht * target
+                return sl >= goal, _log1p_neg(goal) - log_miss
+            _, _, wait = erlang_c_measures(rate, aht, n, None, True)
+            return wait <= goal, _log(goal) - _log(wait)
+        _, ab, sl, wait = erlang_a_measures(rate, aht, n, patience,
+                                             target if kind == "sl" else None, kind == "asa")
+        ok = ab <= max_ab
+        margin = _log(max_ab) - _log(ab)
+        if kind == "sl":
+            ok = ok and sl >= goal
+            margin = min(margin, _log1p_neg(goal) - _log1p_neg(sl))
+        else:
+            ok = ok and wait <= goal
+            margin = min(margin, _log(goal) - _log(wait))
+        return ok, margin
+
+    return ev
+
+
+def _log1p_neg(v: float) -> float:
+    return math.log1p(-v) if v < 1.0 else -math.inf
+
+
+def search_scalar(rate: float, aht: float, k: float, patience: float, goal: float,
+                  max_ab: float, target: float, kind: str) -> int:
+    """Smallest integer N meeting the goal; rate > 0, validated inputs."""
+    load = rate * aht / k
+    if math.isinf(patience):
+        floor = math.floor(load) + 1.0
+    else:
+        floor = max(math.ceil(load * (1.0 - max_ab)) - 1.0, 0.0)
+    ev = _goal(rate, aht, k, patience, goal, max_ab, target, kind)
+    lo, hi = floor - 1.0, math.inf
+    cur = max(math.ceil(load + math.sqrt(load)), floor)
+    step = 1.0
+    for _ in range(_ROUNDS):
+        ok_c, m_c = ev(cur)
+        p = cur - 1.0
+        ok_p, m_p = ev(p) if p >= floor else (False, math.nan)
+        if ok_c:
+            hi = min(hi, cur)
+        else:
+            lo = max(lo, cur)
+        if p >= floor:
+            if ok_p:
+                hi = min(hi, p)
+            else:
+                lo = max(lo, p)
+        if hi - lo <= 1.0:
+            return int(hi)
+        slope = m_c - m_p
+        if math.isfinite(slope) and slope > 0 and math.isfinite(m_c):
+            nxt = math.ceil(cur - m_c / slope)
+            step = 1.0
+        else:
+            nxt = cur - step if ok_c else cur + step
+            step *= 2.0
+        nxt = min(max(nxt, lo + 1.0), _MAX_AGENTS if math.isinf(hi) else hi)
+        if nxt == cur and not ok_c:
+            nxt = cur + 1.0
+        cur = min(nxt, _MAX_AGENTS)
+    # gallop to a finite upper end, then bisect
+    s = 1.0
+    while math.isinf(hi):
+        cand = min(max(lo, floor - 1.0) + s, _MAX_AGENTS)
+        ok, _ = ev(cand)
+        if ok or cand >= _MAX_AGENTS:
+            hi = cand
+        else:
+            lo = cand
+        s *= 2.0
+    while hi - lo > 1.0:
+        mid = math.floor(0.5 * (lo + hi))
+        ok, _ = ev(mid)
+        if ok:
+            hi = mid
+        else:
+            lo = mid
+    return int(hi)
