@@ -24,19 +24,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import signal
 import socket
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from staffer import __version__
 from staffer.adapters.http import HttpServer
 from staffer.adapters.log import RateLimitedLog, setup_logging
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.mqtt import Inbound, MqttPort
+from staffer.adapters.outbox import Outbox
 from staffer.adapters.scheduler import Scheduler
 from staffer.adapters.store import StateStore
 from staffer.codec import payloads
@@ -56,6 +59,7 @@ SWEEP_EVERY_S = 1.0
 HOUSEKEEPING_EVERY_S = 60.0
 DRAIN_TIMEOUT_S = 5.0
 PLAN_JOB = "plan"
+PENDING_ID = "pending"  # command id of a move whose command is still in the outbox
 
 Ready = Callable[["Daemon"], object] | asyncio.Event
 
@@ -75,6 +79,8 @@ class Daemon:
         self._bg: set[asyncio.Task[None]] = set()
         self.book = OverrideBook()
         self.scheduler = Scheduler()
+        self.outbox = Outbox()
+        self._batches: dict[str, dict[Any, Any]] = {}
         self.sites: dict[str, Site] = {}
         count = settings.cluster.shard_count
         try:
@@ -156,8 +162,8 @@ class Daemon:
             for site in list(self.sites.values()):
                 await self._publish_overrides(site, self._view_time(site))
                 if site.last_plan_json is not None:
-                    await self.mqtt.publish(self.topics.plan(site.id), site.last_plan_json,
-                                            retain=True)
+                    await self._out(self.mqtt.publish, self.topics.plan(site.id),
+                                    site.last_plan_json, retain=True)
 
     async def run(self, stop: asyncio.Event, ready: Ready | None = None) -> None:
         """Serve until ``stop`` is set, then drain: store flushed, offline published."""
@@ -167,6 +173,7 @@ class Daemon:
         await self._restore()
         if self.http is not None:
             await self.http.start()
+        self.outbox.start()
         self.scheduler.start()
         self._schedule_jobs()
         mqtt_task = asyncio.create_task(self.mqtt.run(self.handle), name="staffer-mqtt")
@@ -178,7 +185,9 @@ class Daemon:
             self.scheduler.shutdown()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._busy.acquire(), DRAIN_TIMEOUT_S)  # finish the
-            mqtt_task.cancel()                                                # current message
+            await self.outbox.drain(DRAIN_TIMEOUT_S)            # current message and its output
+            await self.outbox.stop()
+            mqtt_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(mqtt_task, DRAIN_TIMEOUT_S)
             if self.store is not None:
@@ -340,7 +349,7 @@ class Daemon:
         self._ok["agent_state"] += 1
         done = site.flights.confirm(site.state.roster[agent.agent])
         if done is not None:
-            await self._store.remove_in_flight(site.id, [done.agent])
+            await self._forget_flights(site.id, [done.agent])
             self.metrics.set_in_flight(site.id, len(site.flights))
 
     async def _override(self, site: Site, route: Route, msg: Inbound,
@@ -359,10 +368,10 @@ class Daemon:
                                       "accepted" if reply.ok else reply.code or "invalid")
         if outcome.mode is not None:
             self.metrics.set_mode(sid, outcome.mode)
-        # persist before replying (contract §7)
-        await self._store.record_outcome(outcome)
-        await self.mqtt.respond(self.topics.override_reply(sid, sup),
-                                payloads.encode_reply(outcome.reply), msg)
+        # persisted before the reply (contract §7): the outbox runs jobs in order
+        await self._out(self._store.record_outcome, outcome)
+        await self._out(self.mqtt.respond, self.topics.override_reply(sid, sup),
+                        payloads.encode_reply(outcome.reply), msg)
         if outcome.changed:
             await self._publish_overrides(site, now)
         if outcome.move is not None:
@@ -382,8 +391,8 @@ class Daemon:
         self.metrics.observe_plan(plan, time.perf_counter() - t0)
         body = payloads.encode_plan(plan)
         site.last_plan_json = body
-        await self._store.save_plan(sid, body, plan.as_of)
-        await self.mqtt.publish(self.topics.plan(sid), body, retain=True)
+        await self._coalesced("plans", sid, (body, plan.as_of))
+        await self._out(self.mqtt.publish, self.topics.plan(sid), body, retain=True)
         if controls.mode == "auto":
             fresh = [m for m in plan.moves if not site.flights.is_in_flight(m.agent, m.to_queue)]
             if fresh:
@@ -392,23 +401,61 @@ class Daemon:
 
     async def _command(self, site: Site, moves: list[Move], plan_id: str | None, now: float,
                        mode: str) -> None:
-        """Record the moves as in flight (persisted first), then publish the command."""
+        """The moves are in flight at once (so no later plan re-issues them); the outbox
+        then takes a command id, persists the flights and only then publishes."""
         sid = site.id
-        command_id = await self._store.next_command_id(sid)
-        flights = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
-        await self._store.add_in_flight(sid, flights)
-        for f in flights:
+        pending = [InFlightMove(m.agent, m.to_queue, PENDING_ID, now) for m in moves]
+        for f in pending:
             site.flights.add(f)
-        await self.mqtt.publish(self.topics.commands(sid), payloads.encode_command(
-            command_id, plan_id, sid, now, mode, moves))
         self.metrics.count_moves(sid, moves)
         self.metrics.set_in_flight(sid, len(site.flights))
+
+        async def send() -> None:
+            command_id = await self._store.next_command_id(sid)
+            flights = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
+            for old, new in zip(pending, flights, strict=True):
+                if site.flights.by_agent.get(old.agent) is old:  # not confirmed or replaced
+                    site.flights.add(new)
+            await self._store.add_in_flight(sid, flights)
+            await self.mqtt.publish(self.topics.commands(sid), payloads.encode_command(
+                command_id, plan_id, sid, now, mode, moves))
+
+        await self.outbox.put(send)
 
     async def _publish_overrides(self, site: Site, now: float) -> None:
         active = self.book.active(site.id, now)
         self.metrics.set_overrides_active(site.id, len(active))
-        await self.mqtt.publish(self.topics.overrides(site.id),
-                                payloads.encode_overrides(active), retain=True)
+        await self._out(self.mqtt.publish, self.topics.overrides(site.id),
+                        payloads.encode_overrides(active), retain=True)
+
+    async def _out(self, fn: Callable[..., Awaitable[object]], *args: Any, **kw: Any) -> None:
+        """Queue ``fn(*args, **kw)`` on the ordered outbox."""
+        await self.outbox.put(functools.partial(fn, *args, **kw))
+
+    async def _forget_flights(self, site_id: str, agents: list[str]) -> None:
+        for agent in agents:
+            await self._coalesced("forget", (site_id, agent), None)
+
+    async def _coalesced(self, kind: str, key: Any, value: Any) -> None:
+        """Writes that need not be one transaction each (last plans, ended flights):
+        gathered while a flush job waits in the outbox, then written together."""
+        batch = self._batches.setdefault(kind, {})
+        first = not batch
+        batch[key] = value
+        if first:
+            await self.outbox.put(functools.partial(self._flush, kind))
+
+    async def _flush(self, kind: str) -> None:
+        batch = self._batches.pop(kind, {})
+        if kind == "plans":
+            for site_id, (body, as_of) in batch.items():
+                await self._store.save_plan(site_id, body, as_of)
+            return
+        by_site: dict[str, list[str]] = {}
+        for site_id, agent in batch:
+            by_site.setdefault(site_id, []).append(agent)
+        for site_id, agents in by_site.items():
+            await self._store.remove_in_flight(site_id, agents)
 
     # -- periodic jobs --------------------------------------------------------------------
     async def _plan_all(self) -> None:
@@ -432,7 +479,7 @@ class Daemon:
                 now = min(clocks) if clocks else -math.inf
             expired = self.book.expire(now) if math.isfinite(now) else []
             if expired:
-                await self._store.record_expired(expired, now)
+                await self._out(self._store.record_expired, expired, now)
                 for sid in sorted({o.site for o in expired}):
                     if sid in self.sites:
                         await self._publish_overrides(self.sites[sid], now)
@@ -444,7 +491,7 @@ class Daemon:
         """Time out in-flight moves of one site at ``now`` (its clock)."""
         timed_out = site.flights.expire(now)
         if timed_out:
-            await self._store.remove_in_flight(site.id, [m.agent for m in timed_out])
+            await self._forget_flights(site.id, [m.agent for m in timed_out])
             self.metrics.set_in_flight(site.id, len(site.flights))
 
     async def _housekeeping(self) -> None:
