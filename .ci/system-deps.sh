@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Makes sure the real tools the test suite drives are installed:
-# mosquitto (MQTT broker), promtool (Debian's prometheus), nats-server.
+# Makes sure the real tools the test suite drives are installed (Debian packages):
+# mosquitto (broker + mosquitto_passwd), prometheus (server + promtool), nats-server,
+# docker-compose (compose file validation), systemd (systemd-analyze), openssl (TLS tests).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
 command -v mosquitto   >/dev/null 2>&1 || missing+=(mosquitto)
 command -v promtool    >/dev/null 2>&1 || missing+=(prometheus)
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+command -v mosquitto_passwd >/dev/null 2>&1 || missing+=(mosquitto)
+command -v docker-compose  >/dev/null 2>&1 || missing+=(docker-compose)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v openssl         >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2
