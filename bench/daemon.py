@@ -280,20 +280,23 @@ def bench_latency(broker: Broker, work: Path, total_rate: int, seconds: float,
                 bridge.send(f"s{s:03d}/agents/a{a:02d}/state",
                             agent_state(T0 - 10, QUEUES[a % 3]))
         time.sleep(1.0)
-        per_round = total_rate  # one round per second: `sites` triggers + background
+        per_round = total_rate  # one round per second: `sites` triggers + background,
+        spacing = per_round // sites  # the triggers spread evenly over the round
         k = 0
         for i in paced(total_rate, seconds):
             j = i % per_round
             if j == 0:
                 k += 1
-            if j < sites:
-                site, ts = f"s{j:03d}", T0 + k * interval
+            if j % spacing == 0 and j // spacing < sites:
+                site, ts = f"s{j // spacing:03d}", T0 + k * interval
                 with lock:
                     sent_at[(site, ts)] = time.perf_counter()
                 bridge.send(f"{site}/metrics", site_snap(ts, "phone" if k % 2 else "chat"))
             else:
-                site, q = f"s{j % sites:03d}", QUEUES[(j // sites) % 3]
-                ts = T0 + k * interval + 1 + (j // sites)
+                m = j % sites
+                site, q = f"s{m:03d}", QUEUES[(j // sites) % 3]
+                # live data: after the site's last grid time, before its next one
+                ts = T0 + (k if j > m * spacing else k - 1) * interval + 1 + j / 1000
                 bridge.send(f"{site}/queues/{q}/metrics", queue_snap(ts, 5, 1))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # let every triggered plan finish

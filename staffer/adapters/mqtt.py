@@ -41,7 +41,8 @@ log = logging.getLogger("staffer.mqtt")
 _V5_REFUSED = {1, 0x84}  # 3.1.1 "unacceptable protocol version" / v5 "unsupported protocol"
 _SUBSCRIBE_BATCH = 100
 _READ_CHUNK = 65536
-_YIELD_EVERY = 64  # messages handled back to back before yielding to the loop
+_MAX_PENDING_PUBLISHES = 10000  # aiomqtt warns above this many unacknowledged calls
+_YIELD_EVERY = 16  # messages handled back to back before yielding to the loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ class MqttPort:
         self._connected = False
         self._v5 = settings.protocol in ("5", "auto")
         self._queue: asyncio.Queue[aiomqtt.Message] | None = None
+        self._sending: set[asyncio.Task[bool]] = set()
 
     # --- state -------------------------------------------------------------------
     @property
@@ -238,7 +240,7 @@ class MqttPort:
             will=aiomqtt.Will(self._status_topic, self._offline, qos=1, retain=True),
             clean_session=None if self._v5 else True,
             keepalive=int(max(1, s.keepalive_s)),
-            tls_params=tls, timeout=10, queue_type=_Queue,
+            tls_params=tls, timeout=10, queue_type=_Queue, max_inflight_messages=1000,
             logger=logging.getLogger("mqtt"),
         )
 
@@ -255,6 +257,7 @@ class MqttPort:
                 client = self._make_client()
                 async with client:
                     _install_read_buffer(client)
+                    client.pending_calls_threshold = _MAX_PENDING_PUBLISHES
                     self._client = client
                     await self._subscribe(client, self._subscriptions)
                     await client.publish(self._status_topic, self._online, qos=1, retain=True)
@@ -327,8 +330,13 @@ class MqttPort:
 
     # --- publishing ----------------------------------------------------------------
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False,
-                      qos: int = 1, correlation_data: bytes | None = None) -> bool:
-        """Publish; False (and a log line) when disconnected or the broker times out."""
+                      qos: int = 1, correlation_data: bytes | None = None,
+                      wait_ack: bool = False) -> bool:
+        """Hand a message to the client, in call order; False (logged) when disconnected.
+
+        By default the broker's PUBACK is awaited in the background (a failure is
+        logged): waiting would stall the caller for a round trip through a busy loop.
+        """
         client = self._client
         if client is None or not self._connected:
             log.warning("not connected; dropped a message", extra={"topic": topic})
@@ -337,6 +345,17 @@ class MqttPort:
         if correlation_data is not None and self._v5:
             props = Properties(PacketTypes.PUBLISH)
             props.CorrelationData = correlation_data
+        send = self._send(client, topic, payload, qos, retain, props)
+        if wait_ack:
+            return await send
+        task = asyncio.get_running_loop().create_task(send)  # tasks start in FIFO order
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+        return True
+
+    @staticmethod
+    async def _send(client: aiomqtt.Client, topic: str, payload: bytes, qos: int,
+                    retain: bool, props: Properties | None) -> bool:
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, properties=props)
         except aiomqtt.MqttError as err:
