@@ -60,10 +60,10 @@ def stirlerr(n: Array) -> Array:
 def bd0(x: Array, m: Array) -> Array:
     """Loader's deviance x log(x/m) + m - x >= 0, accurate also when x ~ m (x >= 0, m > 0).
 
-    For |v| < 1/4 with v = (x-m)/(x+m) (x/m in [0.6, 1.67]) the atanh series
-    (x-m) v + 2x sum_{j>=1} v**(2j+1)/(2j+1), with as many terms as the largest |v|
-    needs (at most 14); outside, the direct formula loses at most a factor ~5 to
-    cancellation, i.e. an absolute error of a few ulps of bd0 itself.
+    For |v| < 1/2 with v = (x-m)/(x+m) (x/m in [1/3, 3]) the atanh series
+    (x-m) v + 2x sum_{j>=1} v**(2j+1)/(2j+1) (no cancellation), with as many terms as the
+    largest |v| needs (at most 28); outside, the direct formula loses at most a factor ~3
+    to cancellation, i.e. an absolute error of a few ulps of bd0 itself.
     """
     x, m = np.broadcast_arrays(as_array(x), as_array(m))
     out = np.empty(x.shape)
@@ -71,13 +71,13 @@ def bd0(x: Array, m: Array) -> Array:
     s = x + m
     with np.errstate(divide="ignore", invalid="ignore"):
         v = d / s
-        near = np.abs(d) < 0.25 * s
+        near = np.abs(d) < 0.5 * s
         vn = v[near]
         if vn.size:
             vmax = float(np.max(np.abs(vn)))
-            terms = 14 if vmax > 1e-3 else (3 if vmax > 1e-9 else 1)
-            if 1e-3 < vmax < 0.25:
-                terms = min(14, int(18.5 / (-2.0 * math.log10(vmax))) + 1)
+            terms = 3 if vmax > 1e-9 else 1
+            if vmax > 1e-3:
+                terms = min(28, int(18.5 / (-2.0 * math.log10(vmax))) + 1)
             xn = x[near]
             ej = 2.0 * xn * vn
             v2 = vn * vn
@@ -177,6 +177,22 @@ def laguerre_lower(p: Array, x: Array, h=None) -> Array:
     return (f @ _LAG_W) / beta[..., 0]
 
 
+def laguerre_lower_sums(p: Array, x: Array, hs) -> Array:
+    """Several laguerre_lower integrals sharing one evaluation of the kernel.
+
+    Returns shape (len(p), len(hs)); column i uses weight ``hs[i](t)``.
+    """
+    p = p[..., None]
+    x = x[..., None]
+    beta = p / x - 1.0
+    t = _LAG_S / (beta * x)
+    inside = t < 1.0
+    tc = np.where(inside, t, 0.0)
+    f = np.where(inside, np.exp(p * (np.log1p(-tc) + tc)), 0.0)
+    cols = [(f * np.where(inside, h(tc), 0.0)) @ _LAG_W for h in hs]
+    return np.stack(cols, axis=-1) / beta
+
+
 def log_lower(p: ArrayLike, x: ArrayLike) -> Array:
     """log of lower(p, x) = log(P(p+1, x) / pois(p; x)), for p >= 0, x > 0."""
     p, x = np.broadcast_arrays(as_array(p), as_array(x))
@@ -190,7 +206,12 @@ def log_lower(p: ArrayLike, x: ArrayLike) -> Array:
     if high.any():
         ph, xh = p[high], x[high]
         lp = log_pois(ph, xh)
-        out[high] = -lp + np.log1p(-np.exp(lp) * laguerre_upper(ph, xh))
+        out[high] = -lp
+        # the tail correction pois * upper <= pois / beta matters only above ~1e-17
+        fix = lp - np.log1p(-ph / xh) > -39.0
+        if fix.any():
+            corr = np.exp(lp[fix]) * laguerre_upper(ph[fix], xh[fix])
+            out[np.flatnonzero(high)[fix]] += np.log1p(-corr)
     if mid.any():
         pm, xm = p[mid], x[mid]
         out[mid] = np.log(gammainc(pm + 1.0, xm)) - log_pois(pm, xm)
@@ -210,7 +231,11 @@ def log_upper(p: ArrayLike, x: ArrayLike) -> Array:
     if low.any():
         pl, xl = p[low], x[low]
         lp = log_pois(pl, xl)
-        out[low] = -lp + np.log1p(-np.exp(lp) * laguerre_lower(pl, xl))
+        out[low] = -lp
+        fix = lp - np.log(pl / xl - 1.0) > -39.0
+        if fix.any():
+            corr = np.exp(lp[fix]) * laguerre_lower(pl[fix], xl[fix])
+            out[np.flatnonzero(low)[fix]] += np.log1p(-corr)
     if mid.any():
         pm, xm = p[mid], x[mid]
         out[mid] = np.log(gammaincc(pm + 1.0, xm)) - log_pois(pm, xm)

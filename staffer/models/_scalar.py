@@ -41,13 +41,13 @@ def bd0(x: float, m: float) -> float:
     """x log(x/m) + m - x (Loader), as in the vectorised version."""
     d = x - m
     s = x + m
-    if abs(d) < 0.25 * s:
+    if abs(d) < 0.5 * s:
         v = d / s
         v2 = v * v
         ej = 2.0 * x * v
         acc = 0.0
         j = 1
-        while j <= 14:
+        while j <= 28:
             ej *= v2
             term = ej / (2 * j + 1)
             acc += term

@@ -27,6 +27,7 @@ from scipy.special import digamma
 from staffer.models._numerics import (
     Array,
     laguerre_lower,
+    laguerre_lower_sums,
     laguerre_upper,
     log_lower,
     log_pois,
@@ -140,11 +141,21 @@ def erlang_a_metrics(
     x = rate / theta
     a = servers * patience / aht
     log_e = log_e_ratio(traffic, servers)  # -inf at n = 0
-    log_lw = log_lower(a, x)
+    far = x < a - tail_cut(a)  # overstaffed tail: one Laguerre pass gives lw and K/I
+    log_lw = np.empty_like(a)
+    p_ab_w = np.empty_like(a)
+    if far.any():
+        sums = laguerre_lower_sums(a[far] - 1.0, x[far], (lambda t: 1.0 - t, lambda t: t,
+                                                           lambda t: np.ones_like(t)))
+        log_lw[far] = np.log(sums[:, 0])  # lower(a, x) = Tr(a-1, x, w/x)
+        p_ab_w[far] = np.clip(sums[:, 1] / sums[:, 2], 0.0, 1.0)
+    near = ~far
+    if near.any():
+        log_lw[near] = log_lower(a[near], x[near])
+        p_ab_w[near] = _abandon_given_wait(a[near], x[near], log_lw[near])
     log_g = np.logaddexp(0.0, log_lw)
     log_norm = np.logaddexp(log_e, log_g)  # log(E + G)
     p_wait = np.exp(log_g - log_norm)
-    p_ab_w = _abandon_given_wait(a, x, log_lw)
     out = {"p_wait": p_wait, "p_abandon": p_wait * p_ab_w}
     out["carried"] = 1.0 - out["p_abandon"]
     pos = a > 0.0

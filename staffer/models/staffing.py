@@ -18,6 +18,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from staffer.models._guess import halfin_whitt_guess
 from staffer.models._numerics import Array, as_array
 from staffer.models._staffing_scalar import search_scalar
 from staffer.models.erlang import erlang_c_metrics
@@ -97,55 +98,91 @@ class _Goal:
 _SECANT_ROUNDS = 8
 
 
-def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array) -> Array:
+def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array,
+            probe_floor: Array) -> Array:
     """Smallest integer N >= floor meeting the goal, for every element (vectorised).
 
     Rounds evaluate the pair (cur - 1, cur); a pair (fail, meet) is the answer because
-    the goals are monotone in N. Otherwise the next candidate comes from the secant of
-    the log-margins through the pair (near-exact after one or two rounds), or from
-    galloping when the margin is flat or infinite; a bisection of the known bracket
-    finishes anything left after a few rounds.
+    the goals are monotone in N. Elements flagged ``probe_floor`` (Erlang A, where the
+    abandonment cap often binds right at the fluid floor) also evaluate (floor, floor+1)
+    in the first round. The next candidate is the secant of the log-margins through the
+    pair when it falls inside the known bracket, else the chord (regula falsi) between
+    the bracket's ends when both margins are known, else a galloping step; a bisection
+    of the bracket finishes anything left after a few rounds.
     """
     m = guess.size
     lo = floor - 1.0  # largest N known to fail (floor - 1 is below the feasible range)
     hi = np.full(m, np.inf)  # smallest N known to meet
+    m_lo = np.full(m, np.nan)
+    m_hi = np.full(m, np.nan)
     cur = np.maximum(guess, floor)
     step = np.ones(m)
     act = np.arange(m)
+    first = True
     for _ in range(_SECANT_ROUNDS):
         if not act.size:
             break
         c = cur[act]
         p = c - 1.0
         has_p = p >= floor[act]
-        both_idx = np.concatenate([act, act[has_p]])
-        both_n = np.concatenate([c, p[has_p]])
-        ok_all, mg_all = goal(idx_map[both_idx], both_n)
+        pts_e = [act, act[has_p]]
+        pts_n = [c, p[has_p]]
+        if first:
+            pf = act[probe_floor[act]]
+            pts_e += [pf, pf]
+            pts_n += [floor[pf], floor[pf] + 1.0]
+            first = False
+        e_all = np.concatenate(pts_e)
+        n_all = np.concatenate(pts_n)
+        ok_all, mg_all = goal(idx_map[e_all], n_all)
+        _update_bracket(e_all, n_all, ok_all, mg_all, lo, hi, m_lo, m_hi)
         ok_c, mg_c = ok_all[: act.size], mg_all[: act.size]
-        ok_p = np.zeros(act.size, dtype=bool)
         mg_p = np.full(act.size, np.nan)
-        ok_p[has_p], mg_p[has_p] = ok_all[act.size:], mg_all[act.size:]
-        # bracket update
-        hi[act] = np.where(ok_c, np.minimum(hi[act], c), hi[act])
-        hi[act] = np.where(has_p & ok_p, np.minimum(hi[act], p), hi[act])
-        lo[act] = np.where(~ok_c, np.maximum(lo[act], c), lo[act])
-        lo[act] = np.where(has_p & ~ok_p, np.maximum(lo[act], p), lo[act])
-        # next candidates
+        mg_p[has_p] = mg_all[act.size: act.size + int(has_p.sum())]
+        lo_a, hi_a = lo[act], hi[act]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             slope = mg_c - mg_p
             good = np.isfinite(slope) & (slope > 0) & np.isfinite(mg_c)
             sec = np.ceil(c - mg_c / np.where(good, slope, 1.0))
+            good &= np.isfinite(sec) & (sec > lo_a) & (sec <= hi_a)
+            ml, mh = m_lo[act], m_hi[act]
+            chord_ok = np.isfinite(ml) & np.isfinite(mh) & (mh > ml)
+            chord = np.ceil(lo_a + (hi_a - lo_a) * (-ml) / np.where(chord_ok, mh - ml, 1.0))
+            # trust the local secant when the current point is the bracket end nearer
+            # to the root (smallest |margin|); otherwise the chord between both ends
+            near_m = np.fmin(np.abs(ml), np.abs(mh))
+            local = good & ~(np.abs(mg_c) > near_m)
         st = step[act]
         gal = np.where(ok_c, c - st, c + st)
-        nxt = np.where(good & np.isfinite(sec), sec, gal)
-        step[act] = np.where(good, 1.0, st * 2.0)
-        lo_a, hi_a = lo[act], hi[act]
+        nxt = np.where(local, sec, np.where(chord_ok, chord, np.where(good, sec, gal)))
+        step[act] = np.where(good | chord_ok, 1.0, st * 2.0)
         nxt = np.minimum(np.maximum(nxt, lo_a + 1.0), np.where(np.isinf(hi_a), _MAX_AGENTS, hi_a))
-        nxt = np.where((nxt == c) & ~ok_c, c + 1.0, nxt)
         cur[act] = np.minimum(nxt, _MAX_AGENTS)
         act = act[hi[act] - lo[act] > 1.0]
     _bisect(goal, idx_map, act, lo, hi, floor)
     return hi
+
+
+def _update_bracket(e: Array, n: Array, ok: Array, mg: Array, lo: Array, hi: Array,
+                    m_lo: Array, m_hi: Array) -> None:
+    """Fold evaluated points into each element's bracket (and the margins at its ends)."""
+    for sel, better in ((ok, False), (~ok, True)):
+        es, ns, ms = e[sel], n[sel], mg[sel]
+        if not es.size:
+            continue
+        order = np.argsort(ns, kind="stable")
+        if better:  # failing points: keep the largest N per element
+            es, ns, ms = es[order], ns[order], ms[order]
+            take = ns > lo[es]
+            # assignment with repeated indices keeps the last, i.e. the largest N
+            lo[es[take]] = ns[take]
+            m_lo[es[take]] = ms[take]
+        else:  # meeting points: keep the smallest N per element
+            order = order[::-1]
+            es, ns, ms = es[order], ns[order], ms[order]
+            take = ns < hi[es]
+            hi[es[take]] = ns[take]
+            m_hi[es[take]] = ms[take]
 
 
 def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array,
@@ -209,9 +246,10 @@ def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind:
             np.isinf(p), np.floor(load) + 1.0, np.maximum(np.ceil(load * (1.0 - mb)) - 1.0, 0.0)
         )
         w = work
-        guess = np.maximum(np.ceil(load[w] + np.sqrt(load[w])), floor[w])
+        hw = halfin_whitt_guess(load[w], h[w], g[w], t[w], kind)
+        guess = np.maximum(np.ceil(np.minimum(hw, _MAX_AGENTS)), floor[w])
         goal = _Goal(r, h, k, p, g, mb, t, kind)
-        out[w] = _search(guess, goal, w, floor[w])
+        out[w] = _search(guess, goal, w, floor[w], ~np.isinf(p[w]))
     return _finish_int(out, shape, scalar)
 
 
