@@ -150,14 +150,13 @@ def laguerre_upper(p: Array, x: Array, h=None) -> Array:
 
     ``h`` receives t = r/x >= 0 (default 1). Accurate when x - p >~ 3 sqrt(p).
     """
+    gap = (x - p)[..., None]  # beta * x, formed without dividing by a tiny x
     p = p[..., None]
-    x = x[..., None]
-    beta = 1.0 - p / x
-    t = _LAG_S / (beta * x)
+    t = _LAG_S / gap
     f = np.exp(p * (np.log1p(t) - t))
     if h is not None:
         f = f * h(t)
-    return (f @ _LAG_W) / beta[..., 0]
+    return (f @ _LAG_W) * x / gap[..., 0]
 
 
 def laguerre_lower(p: Array, x: Array, h=None) -> Array:
@@ -165,16 +164,15 @@ def laguerre_lower(p: Array, x: Array, h=None) -> Array:
 
     ``h`` receives t = r/x in [0, 1) (default 1). Accurate when p - x >~ 3 sqrt(p).
     """
+    gap = (p - x)[..., None]
     p = p[..., None]
-    x = x[..., None]
-    beta = p / x - 1.0
-    t = _LAG_S / (beta * x)
+    t = _LAG_S / gap
     inside = t < 1.0
     tc = np.where(inside, t, 0.0)
     f = np.where(inside, np.exp(p * (np.log1p(-tc) + tc)), 0.0)
     if h is not None:
         f = f * np.where(inside, h(tc), 0.0)
-    return (f @ _LAG_W) / beta[..., 0]
+    return (f @ _LAG_W) * x / gap[..., 0]
 
 
 def laguerre_lower_sums(p: Array, x: Array, hs) -> Array:
@@ -182,15 +180,14 @@ def laguerre_lower_sums(p: Array, x: Array, hs) -> Array:
 
     Returns shape (len(p), len(hs)); column i uses weight ``hs[i](t)``.
     """
+    gap = (p - x)[..., None]
     p = p[..., None]
-    x = x[..., None]
-    beta = p / x - 1.0
-    t = _LAG_S / (beta * x)
+    t = _LAG_S / gap
     inside = t < 1.0
     tc = np.where(inside, t, 0.0)
     f = np.where(inside, np.exp(p * (np.log1p(-tc) + tc)), 0.0)
     cols = [(f * np.where(inside, h(tc), 0.0)) @ _LAG_W for h in hs]
-    return np.stack(cols, axis=-1) / beta
+    return np.stack(cols, axis=-1) * (x[..., None] / gap)
 
 
 def log_lower(p: ArrayLike, x: ArrayLike) -> Array:
@@ -202,7 +199,8 @@ def log_lower(p: ArrayLike, x: ArrayLike) -> Array:
     high = x > p + cut  # P ~ 1: 1/pois minus the (tiny) upper tail
     mid = ~(low | high)
     if low.any():
-        out[low] = np.log(laguerre_lower(p[low], x[low]))
+        with np.errstate(divide="ignore"):
+            out[low] = np.log(laguerre_lower(p[low], x[low]))
     if high.any():
         ph, xh = p[high], x[high]
         lp = log_pois(ph, xh)
@@ -214,7 +212,8 @@ def log_lower(p: ArrayLike, x: ArrayLike) -> Array:
             out[np.flatnonzero(high)[fix]] += np.log1p(-corr)
     if mid.any():
         pm, xm = p[mid], x[mid]
-        out[mid] = np.log(gammainc(pm + 1.0, xm)) - log_pois(pm, xm)
+        with np.errstate(divide="ignore"):
+            out[mid] = np.log(gammainc(pm + 1.0, xm)) - log_pois(pm, xm)
     return out
 
 

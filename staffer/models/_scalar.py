@@ -69,54 +69,57 @@ def log_pois(a: float, x: float) -> float:
 
 def laguerre_upper(p: float, x: float, h=None) -> float:
     """Scalar twin of _numerics.laguerre_upper."""
-    beta = 1.0 - p / x
-    scale = 1.0 / (beta * x)
+    gap = x - p
     acc = 0.0
     for s, w in LAG:
-        t = s * scale
+        t = s / gap
         f = math.exp(p * (math.log1p(t) - t))
         acc += w * (f if h is None else f * h(t))
-    return acc / beta
+    return acc * x / gap
 
 
 def laguerre_lower(p: float, x: float, h=None) -> float:
     """Scalar twin of _numerics.laguerre_lower."""
-    beta = p / x - 1.0
-    scale = 1.0 / (beta * x)
+    gap = p - x
     acc = 0.0
     for s, w in LAG:
-        t = s * scale
+        t = s / gap
         if t >= 1.0:
             break  # nodes increase: the rest lie outside [0, x]
         f = math.exp(p * (math.log1p(-t) + t))
         acc += w * (f if h is None else f * h(t))
-    return acc / beta
+    return acc * x / gap
 
 
 def tail_cut(p: float) -> float:
     return TAIL_SIGMAS * math.sqrt(max(p, 0.0) + 1.0) + 1.0
 
 
+def slog(v: float) -> float:
+    """log with log(0) = -inf (math.log raises)."""
+    return math.log(v) if v > 0.0 else -math.inf
+
+
 def log_lower(p: float, x: float) -> float:
     """log(P(p+1, x) / pois(p; x))."""
     cut = tail_cut(p)
     if x < p - cut:
-        return math.log(laguerre_lower(p, x))
+        return slog(laguerre_lower(p, x))
     if x > p + cut:
         lp = log_pois(p, x)
         return -lp + math.log1p(-math.exp(lp) * laguerre_upper(p, x))
-    return math.log(gammainc(p + 1.0, x)) - log_pois(p, x)
+    return slog(gammainc(p + 1.0, x)) - log_pois(p, x)
 
 
 def log_upper(p: float, x: float) -> float:
     """log(Q(p+1, x) / pois(p; x))."""
     cut = tail_cut(p)
     if x > p + cut:
-        return math.log(laguerre_upper(p, x))
+        return slog(laguerre_upper(p, x))
     if x < p - cut:
         lp = log_pois(p, x)
         return -lp + math.log1p(-math.exp(lp) * laguerre_lower(p, x))
-    return math.log(gammaincc(p + 1.0, x)) - log_pois(p, x)
+    return slog(gammaincc(p + 1.0, x)) - log_pois(p, x)
 
 
 def log_e_ratio(a: float, n: float) -> float:
@@ -124,7 +127,7 @@ def log_e_ratio(a: float, n: float) -> float:
     if n >= 1.0:
         return log_upper(n - 1.0, a) + math.log(n) - math.log(a)
     if n > 0.0:
-        return math.log(math.expm1(log_upper(n, a)))
+        return slog(math.expm1(log_upper(n, a)))
     return -math.inf
 
 

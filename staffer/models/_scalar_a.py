@@ -15,6 +15,7 @@ from staffer.models._scalar import (
     log_upper,
     logaddexp,
     saddle_integral,
+    slog,
     tail_cut,
 )
 
@@ -29,18 +30,17 @@ def _log_minus_digamma(z: float) -> float:
 def _log_tr_log(a: float, x: float) -> float:
     cut = tail_cut(a)
     if x < a - cut:
-        return math.log(laguerre_lower(a, x, h=lambda t: -math.log1p(-t)))
+        return slog(laguerre_lower(a, x, h=lambda t: -math.log1p(-t)))
     if x > a + cut:
         lp = log_pois(a, x)
         mean_log = math.log1p((x - a - 1.0) / (a + 1.0)) + _log_minus_digamma(a + 1.0)
-        return -lp + math.log(mean_log + math.exp(lp) * laguerre_upper(a, x, h=math.log1p))
-    return math.log(saddle_integral(a, x, h=lambda v: -v))
+        return -lp + slog(mean_log + math.exp(lp) * laguerre_upper(a, x, h=math.log1p))
+    return slog(saddle_integral(a, x, h=lambda v: -v))
 
 
 def _abandon_given_wait(a: float, x: float, log_lw: float) -> float:
-    if x < a - tail_cut(a):
-        out = laguerre_lower(a - 1.0, x, h=lambda t: t) / laguerre_lower(a - 1.0, x)
-    elif x >= a:
+    """Closed form of P(abandon | wait) outside the overstaffed tail."""
+    if x >= a:
         il = math.exp(-log_lw)
         out = (x * il + (x - a)) / (x * (il + 1.0))
     else:
@@ -75,11 +75,19 @@ def erlang_a_measures(rate: float, aht: float, n: float, patience: float,
     x = rate / theta
     a = n * patience / aht
     log_e = log_e_ratio(traffic, n)
-    log_lw = log_lower(a, x)
+    if x < a - tail_cut(a):  # as the vectorised code: lw and K/I from the p = a-1 pass
+        s_w = laguerre_lower(a - 1.0, x, h=lambda t: 1.0 - t)
+        s_t = laguerre_lower(a - 1.0, x, h=lambda t: t)
+        s_1 = laguerre_lower(a - 1.0, x)
+        log_lw = slog(s_w)
+        ab_w = min(max(s_t / s_1, 0.0), 1.0)
+    else:
+        log_lw = log_lower(a, x)
+        ab_w = _abandon_given_wait(a, x, log_lw)
     log_g = logaddexp(0.0, log_lw)
     log_norm = logaddexp(log_e, log_g)
     p_wait = math.exp(log_g - log_norm)
-    p_ab = p_wait * _abandon_given_wait(a, x, log_lw)
+    p_ab = p_wait * ab_w
     sl = math.nan
     if target is not None:
         if a > 0.0:

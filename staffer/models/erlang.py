@@ -14,6 +14,7 @@ cancellation.
 from __future__ import annotations
 
 import math
+from contextlib import suppress
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -69,7 +70,8 @@ def erlang_b(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
         a_s, n_s = float(traffic), float(agents)
         if not (math.isfinite(a_s) and a_s >= 0.0 and n_s >= 0.0):
             return math.nan
-        return _scalar.erlang_b(a_s, n_s)
+        with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
+            return _scalar.erlang_b(a_s, n_s)
     a, n, scalar = _prep(traffic, agents)
     out = np.full(a.shape, np.nan)
     ok = _valid(a, n)
@@ -110,7 +112,8 @@ def erlang_c(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
         a_s, n_s = float(traffic), float(agents)
         if not (math.isfinite(a_s) and a_s >= 0.0 and n_s >= 0.0):
             return math.nan
-        return _scalar.erlang_c(a_s, n_s)
+        with suppress(ArithmeticError, ValueError):
+            return _scalar.erlang_c(a_s, n_s)
     a, n, scalar = _prep(traffic, agents)
     out = np.full(a.shape, np.nan)
     ok = _valid(a, n)

@@ -70,22 +70,19 @@ def _log_tr_log(a: Array, x: Array) -> Array:
 
 
 def _abandon_given_wait(a: Array, x: Array, log_lw: Array) -> Array:
-    """P(abandon | wait) = K/I; Laguerre ratio in the overstaffed tail, else closed form.
+    """P(abandon | wait) = (x + (x - a) lw) / (x (1 + lw)), lw = lower(a, x).
 
-    Closed form (x + (x - a) lw) / (x (1 + lw)), lw = lower(a, x); for x >= a it is
-    evaluated with 1/lw so that a huge lw (heavy overload) cannot overflow.
+    Used outside the overstaffed tail (there it cancels; erlang_a_metrics uses a
+    Laguerre ratio instead). For x >= a it is evaluated with 1/lw so that a huge lw
+    (heavy overload) cannot overflow.
     """
     out = np.empty_like(a)
-    far = x < a - tail_cut(a)
-    if far.any():
-        af, xf = a[far] - 1.0, x[far]
-        out[far] = laguerre_lower(af, xf, h=lambda t: t) / laguerre_lower(af, xf)
-    over = ~far & (x >= a)
+    over = x >= a
     if over.any():
         ao, xo = a[over], x[over]
         il = np.exp(-log_lw[over])
         out[over] = (xo * il + (xo - ao)) / (xo * (il + 1.0))
-    near = ~far & ~over
+    near = ~over
     if near.any():
         an, xn = a[near], x[near]
         lw = np.exp(log_lw[near])

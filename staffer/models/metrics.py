@@ -20,6 +20,7 @@ and ``aht`` is the handle time of one chat as observed under concurrency
 from __future__ import annotations
 
 import math
+from contextlib import suppress
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,7 +152,8 @@ def p_wait(
 ) -> float | Array:
     """Probability that an arriving contact has to queue (Erlang C or Erlang A)."""
     if is_scalar(rate, aht, agents, patience, concurrency):
-        return _scalar("p_wait", rate, aht, agents, patience, concurrency)
+        with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
+            return _scalar("p_wait", rate, aht, agents, patience, concurrency)
     inp = _inputs(rate, aht, agents, patience, concurrency)
     return _shaped(_evaluate(inp, "p_wait"), inp)
 
@@ -162,7 +164,8 @@ def service_level(
 ) -> float | Array:
     """Fraction of ALL arrivals answered within ``target`` seconds (abandons are misses)."""
     if is_scalar(rate, aht, agents, target, patience, concurrency):
-        return _scalar("service_level", rate, aht, agents, patience, concurrency, target)
+        with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
+            return _scalar("service_level", rate, aht, agents, patience, concurrency, target)
     inp = _inputs(rate, aht, agents, patience, concurrency, target)
     return _shaped(_evaluate(inp, "service_level"), inp)
 
@@ -173,7 +176,8 @@ def asa(
 ) -> float | Array:
     """Mean wait of answered contacts in seconds (including those answered at once)."""
     if is_scalar(rate, aht, agents, patience, concurrency):
-        return _scalar("asa", rate, aht, agents, patience, concurrency)
+        with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
+            return _scalar("asa", rate, aht, agents, patience, concurrency)
     inp = _inputs(rate, aht, agents, patience, concurrency)
     return _shaped(_evaluate(inp, "asa"), inp)
 
@@ -184,7 +188,8 @@ def abandon_ratio(
 ) -> float | Array:
     """Fraction of arrivals that abandon (Erlang A); 0 when patience is None or inf."""
     if is_scalar(rate, aht, agents, patience, concurrency):
-        return _scalar("abandon", rate, aht, agents, patience, concurrency)
+        with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
+            return _scalar("abandon", rate, aht, agents, patience, concurrency)
     inp = _inputs(rate, aht, agents, patience, concurrency)
     return _shaped(_evaluate(inp, "abandon"), inp)
 
@@ -199,6 +204,7 @@ def occupancy(
     0 with zero agents or zero traffic.
     """
     if is_scalar(rate, aht, agents, patience, concurrency):
-        return _scalar("occupancy", rate, aht, agents, patience, concurrency)
+        with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
+            return _scalar("occupancy", rate, aht, agents, patience, concurrency)
     inp = _inputs(rate, aht, agents, patience, concurrency)
     return _shaped(_evaluate(inp, "occupancy"), inp)

@@ -14,6 +14,7 @@ Zero traffic needs 0 agents; invalid input (NaN, negative, aht <= 0) gives -1.
 from __future__ import annotations
 
 import math
+from contextlib import suppress
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -222,7 +223,8 @@ def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind:
     pat = np.inf if patience is None else patience
     mab = DEFAULT_MAX_ABANDON if max_abandon is None else max_abandon
     if is_scalar(rate, aht, goal, target, pat, concurrency, mab):
-        return _required_scalar(rate, aht, goal, target, pat, concurrency, mab, kind)
+        with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
+            return _required_scalar(rate, aht, goal, target, pat, concurrency, mab, kind)
     raw = [as_array(v) for v in (rate, aht, goal, target, pat, concurrency, mab)]
     scalar = all(r.ndim == 0 for r in raw)
     arrs = np.broadcast_arrays(*raw)
