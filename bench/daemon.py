@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,9 @@ from tests.conftest import Broker, free_port, start_mosquitto  # noqa: E402
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).timestamp()
 PREFIX = "bench"
 QUEUES = ("phone", "chat", "email")
+# mosquitto defaults to Nagle's algorithm (set_tcp_nodelay false): small messages can then
+# wait for a delayed ACK (~40 ms on Linux). deploy/mosquitto should set it too.
+BROKER_CONFIG = "max_inflight_messages 0\nmax_queued_messages 1000000\nset_tcp_nodelay true\n"
 
 
 def progress(msg: str) -> None:
@@ -153,6 +157,9 @@ class Bridge:
         self.on_command = on_command
         self.c.on_message = self._on_message
         self.c.connect(broker.host, broker.port)
+        sock = self.c.socket()
+        if sock is not None:  # small messages: no Nagle delay on our side either
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.c.loop_start()
         self.c.subscribe(f"{PREFIX}/+/commands", qos=1)
         time.sleep(0.2)
@@ -421,8 +428,7 @@ def main() -> int:
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}}
     with tempfile.TemporaryDirectory(prefix="staffer-bench-") as tmp:
         work = Path(tmp)
-        with start_mosquitto(work / "broker", extra_config="max_inflight_messages 0\n"
-                             "max_queued_messages 1000000\n") as broker:
+        with start_mosquitto(work / "broker", extra_config=BROKER_CONFIG) as broker:
             progress(f"mosquitto on {broker.url}")
             only = set(args.only or ("ingest", "latency", "plan", "memory"))
             for phase in ("ingest", "latency", "memory"):

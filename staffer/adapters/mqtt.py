@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -241,6 +242,7 @@ class MqttPort:
             clean_session=None if self._v5 else True,
             keepalive=int(max(1, s.keepalive_s)),
             tls_params=tls, timeout=10, queue_type=_Queue, max_inflight_messages=1000,
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),  # no Nagle delay
             logger=logging.getLogger("mqtt"),
         )
 
