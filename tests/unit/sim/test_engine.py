@@ -89,3 +89,21 @@ def test_snapshots_count_what_happened() -> None:
     assert snaps["email"].backlog is not None
     again = eng.take_snapshots()
     assert again["phone"].offered == 0
+
+
+def test_streams_are_separate_per_queue_and_purpose() -> None:
+    """Changing one queue's patience or another queue's demand leaves the rest unchanged."""
+    import tomllib
+
+    from staffer.sim.scenario import SCENARIO_DIR, scenario_from_dict
+
+    data = tomllib.loads((SCENARIO_DIR / "short.toml").read_text())
+    base = Engine(scenario_from_dict(data), seed=4)
+    data["demand"]["phone"]["patience_s"] = 30.0
+    data["demand"]["chat"]["rates_per_hour"] = [80, 80, 80, 80]
+    changed = Engine(scenario_from_dict(data), seed=4)
+    phone = [(c.arrival, c.handle_s) for c in base._draw("phone")]
+    assert phone == [(c.arrival, c.handle_s) for c in changed._draw("phone")]
+    assert [c.patience_s for c in base._draw("phone")] != \
+        [c.patience_s for c in changed._draw("phone")]
+    assert [c.arrival for c in base._draw("email")] == [c.arrival for c in changed._draw("email")]
