@@ -215,6 +215,8 @@ def run_required(args: argparse.Namespace) -> int:
         n = m.required_agents(rate, args.aht, args.target, args.sl, **kw)
     else:
         n = m.required_agents_asa(rate, args.aht, args.asa_goal, **kw)
+    if int(n) < 0:
+        raise ValueError("the models found no staffing for these inputs")
     out = metrics(rate, args.aht, int(n), args.target, args.patience, args.concurrency)
     out |= {"sl_goal": args.sl} if args.sl is not None else {"asa_goal_s": args.asa_goal}
     if mab is not None:

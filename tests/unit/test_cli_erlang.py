@@ -197,3 +197,12 @@ def test_json_values_are_finite_numbers(capsys: pytest.CaptureFixture[str]) -> N
     obj = run_json(["erlang", "a", *BASE, "--agents", "8", "--patience", "60"], capsys)
     for key in ("p_wait", "asa_s", "service_level", "occupancy", "abandon_ratio"):
         assert isinstance(obj[key], float) and math.isfinite(obj[key]), key
+
+
+def test_model_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # The staffing functions return -1 for input they reject; the CLI must not print it.
+    monkeypatch.setattr(m, "required_agents", lambda *a, **k: -1)
+    code, out, err = run(["erlang", "required", *BASE, "--sl", "0.8"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "Traceback" not in err
