@@ -9,8 +9,9 @@
 * ``staffer run`` in a child process, event clock (300 s plan grid, auto mode), ``--sites``
   sites of phone/chat/email with 24 agents each; killed with SIGKILL once
   (``--daemon-kills``) and restarted on the same state file.
-* This process is the bridge: every tick (60 s of event time, ``--speed`` event seconds
-  per wall second) one site snapshot per site from a daily demand curve with surges, a
+* This process is the bridge: every tick (60 s of event time, at most ``--speed`` event
+  seconds per wall second, and never more than two ticks ahead of what the daemon has
+  handled, as with real time) one site snapshot per site from a daily demand curve with surges, a
   little agent churn (breaks), a supervisor request now and then (pin, unpin,
   lock_agent, unlock_agent, 7-day ttl) and a few invalid messages (garbage, NaN, bad ts,
   negative counts, unknown queues, oversized). It applies every commanded move at once
@@ -173,7 +174,7 @@ class Bridge:
     moves: int = 0
     command_ids: set[str] = field(default_factory=set)
     dup_ids: int = 0
-    reissued: list[tuple[str, str, str]] = field(default_factory=list)
+    reissued: list[dict[str, Any]] = field(default_factory=list)
     roster: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)       # request id -> site
     expected: dict[str, set[str]] = field(default_factory=dict)  # site -> override ids
@@ -250,8 +251,12 @@ class Bridge:
                 self.moves += 1
                 a = self.roster[(site, m["agent"])]
                 if a["queue"] == m["to"]:
-                    self.reissued.append((site, m["agent"], m["to"]))
+                    self.reissued.append({
+                        "site": site, "agent": m["agent"], "from": m["from"], "to": m["to"],
+                        "command": cmd["command_id"], "ts": cmd["ts"],
+                        "previous": a.get("moved"), "status": a["status"]})
                 a["queue"] = m["to"]
+                a["moved"] = (cmd["command_id"], cmd["ts"], m["from"], m["to"])
             # the bridge applies the move and reports it
             reports = [(m["agent"], self.agent_payload(site, m["agent"])) for m in cmd["moves"]]
         for agent, payload in reports:
@@ -377,6 +382,21 @@ def settle(daemon: Daemon, bridge: Bridge, base: float, extra: int, timeout: flo
         time.sleep(0.2)
 
 
+def keep_up(daemon: Daemon, bridge: Bridge, base: float, extra: int, behind: int) -> int:
+    """Wait while the daemon has more than ``behind`` messages to catch up; 1 if it did."""
+    waited = 0
+    deadline = time.monotonic() + 120
+    while True:
+        with bridge.lock:
+            want = bridge.sent + extra
+        if want - (base + daemon.counts()[0]) <= behind:
+            return waited
+        if time.monotonic() > deadline:
+            raise RuntimeError("the daemon stopped consuming")
+        waited = 1
+        time.sleep(0.05)
+
+
 def write_config(workdir: Path, broker_port: int, http_port: int, sites: list[str]) -> Path:
     conf = workdir / "staffer.toml"
     lines = [f'[mqtt]\nurl = "mqtt://127.0.0.1:{broker_port}"\ntopic_prefix = "{PREFIX}"\n'
@@ -435,6 +455,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     kill_at = [t0 + (end - t0) * (i + 1) / (args.daemon_kills + 1) + args.restart_every / 4
                for i in range(args.daemon_kills)]
     tick_wall = TICK_S / args.speed
+    per_tick = len(sites) + max(1, len(sites) // 10) + int(args.invalid_per_tick) + 2
+    lag_waits = 0
     next_tick = time.monotonic()
     last_report = t0
     while time.monotonic() < end:
@@ -476,13 +498,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                      f"counted "
                      f"{counted:.0f} commands {bridge.commands} moves {bridge.moves} "
                      f"rss {daemon.rss_mb():.0f} MB")
+        # backpressure, like real time: never run more than ~2 ticks ahead of the daemon
+        # (otherwise a confirmation can sit in the daemon's queue past move_timeout_s of
+        # event time, and a timed-out move may legitimately be issued again)
+        lag_waits += keep_up(daemon, bridge, base, extra, 2 * per_tick)
         next_tick += tick_wall
         delay = next_tick - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        elif delay < -5 * tick_wall:  # the daemon or this process lags: do not pile up
-            settle(daemon, bridge, base, extra, 120)
-            next_tick = time.monotonic()
+        else:
+            next_tick = time.monotonic()  # behind schedule: no catch-up burst
     settle(daemon, bridge, base, extra, 180)
     time.sleep(1.0)  # the last replies and commands
     life = lives[-1]
@@ -515,6 +540,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "overrides_lost": len(expected - shown) + len(expected - stored),
         "overrides_unexpected": len(shown - expected),
         "rss_mb": [(round(lv.rss_start, 1), round(lv.rss_end, 1)) for lv in lives],
+        "ticks_throttled": lag_waits,
         "daemon_exit": rc, "workdir": str(workdir),
         "reissued_sample": bridge.reissued[:5],
     }
@@ -542,13 +568,15 @@ def main(argv: list[str] | None = None) -> int:
                     "invalid_sent", "invalid_rejected", "broker_restarts", "daemon_kills",
                     "reconnects", "commands", "moves", "commands_duplicated",
                     "override_requests", "override_replies", "overrides_expected_active",
-                    "overrides_lost", "overrides_unexpected", "rss_mb", "daemon_exit"):
+                    "overrides_lost", "overrides_unexpected", "rss_mb", "ticks_throttled",
+                    "daemon_exit"):
             print(f"| {key} | {r[key]} |")
     bad = (r["commands_duplicated"] or r["overrides_lost"] or r["overrides_unexpected"]
            or r["messages_processed"] != r["messages_sent"]
            or r["invalid_rejected"] != r["invalid_sent"])
     if r["reissued_sample"]:
-        progress(f"re-issued moves (sample): {r['reissued_sample']}")
+        for x in r["reissued_sample"]:
+            progress(f"re-issued move: {x}")
     return 1 if bad else 0
 
 
