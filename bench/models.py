@@ -229,7 +229,7 @@ def markdown(rows: list[dict], thr: list[dict]) -> str:
     for t in thr:
         g, med = t["goal_s"], t.get("median_s")
         approx = g is not None and g < 1e-3          # "~10 µs": within 1.5x shows ≈
-        mark = ("❌" if med is None else "✅" if med <= g else
+        mark = ("" if g is None else "❌" if med is None else "✅" if med <= g else
                 "≈" if approx and med <= 1.5 * g else "❌")
         goal_s = "-" if g is None else f"{'~' if approx else '<'} {fmt_t(g)} {mark}"
         shown = fmt_t(med) if med is not None else f"error: {t['error']}"
