@@ -9,6 +9,7 @@ import pytest
 
 from staffer.models import (
     DEFAULT_MAX_ABANDON,
+    SL_GOAL_MAX,
     abandon_ratio,
     asa,
     required_agents,
@@ -20,6 +21,7 @@ from staffer.models import (
 def _meets_sl(rate, aht, n, target, sl, patience, k, max_ab) -> bool:
     if n < 0:
         return False
+    sl = min(sl, SL_GOAL_MAX)  # a goal of 1.0 is read as 1 - 1e-12 (documented)
     if patience is None or math.isinf(patience):
         if n * k <= rate * aht:
             return False
@@ -93,6 +95,13 @@ def test_abandonment_cap_is_always_enforced_with_patience() -> None:
     assert abandon_ratio(rate, aht, capped, 60.0) <= 0.05 < abandon_ratio(rate, aht, capped - 1,
                                                                           60.0)
     assert capped > 0.94 * 20000
+
+
+def test_goal_of_one_is_read_as_one_minus_1e12() -> None:
+    n = required_agents(0.05, 240.0, 20.0, 1.0)
+    assert service_level(0.05, 240.0, n, 20.0) >= 1.0 - 1e-12
+    assert service_level(0.05, 240.0, n - 1, 20.0) < 1.0 - 1e-12
+    assert required_agents(0.05, 240.0, 20.0, 1.5) == n
 
 
 def test_zero_traffic_needs_no_agents_and_invalid_gives_minus_one() -> None:
