@@ -208,7 +208,7 @@ def run_required(args: argparse.Namespace) -> int:
     rate = _rate(args)
     mab = args.max_abandon
     if args.patience is not None and mab is None:
-        mab = 0.05
+        mab = float(m.DEFAULT_MAX_ABANDON)
     kw: dict[str, Any] = {"patience": args.patience, "concurrency": args.concurrency,
                           "max_abandon": mab}
     if args.sl is not None:
