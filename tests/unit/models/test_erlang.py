@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
 
 from staffer.models import erlang_b, erlang_c
-from tests.unit.models._reference import (
-    ref_erlang_b,
-    ref_erlang_b_fast,
-    ref_erlang_c,
-)
+from tests.unit.models._reference import ref_erlang_b
+from tests.unit.models._reference import ref_erlang_b_fast as _ref_b
+from tests.unit.models._reference import ref_erlang_c as _ref_c
+
+ref_erlang_b_fast = functools.cache(_ref_b)
+ref_erlang_c = functools.cache(_ref_c)
 
 RTOL = 1e-12
 TINY = 1e-300  # below this a float result may legitimately underflow
@@ -54,6 +56,19 @@ def test_erlang_c_matches_mpmath(traffic: float, agents: int) -> None:
         assert _rel(got, ref) < RTOL
     else:
         assert 0.0 <= got < 1e-290
+
+
+def test_vectorised_path_matches_mpmath() -> None:
+    cases = _cases()
+    a = np.array([c[0] for c in cases])
+    n = np.array([c[1] for c in cases], dtype=float)
+    vb, vc = erlang_b(a, n), erlang_c(a, n)
+    for i, (ai, ni) in enumerate(cases):
+        for got, ref in ((vb[i], ref_erlang_b_fast(ai, ni)), (vc[i], ref_erlang_c(ai, ni))):
+            if ref > TINY:
+                assert _rel(got, ref) < RTOL, (ai, ni)
+            else:
+                assert 0.0 <= got < 1e-290
 
 
 def test_fast_reference_agrees_with_recursion() -> None:

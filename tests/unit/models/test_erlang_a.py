@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import mpmath as mp
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 
 from staffer.models import abandon_ratio, asa, occupancy, p_wait, service_level
-from tests.unit.models._reference import ref_erlang_a
+from tests.unit.models._reference import ref_erlang_a as _ref_a
+
+ref_erlang_a = functools.cache(_ref_a)
 
 RTOL = 1e-10
 AHT = 240.0
@@ -56,6 +59,27 @@ def test_erlang_a_matches_birth_death_chain(traffic, ratio, agents, target) -> N
     _check(service_level(rate, AHT, agents, target, patience), ref["service_level"], "sl")
     if agents > 0:
         _check(asa(rate, AHT, agents, patience), ref["asa"], "asa")
+
+
+def test_vectorised_path_matches_birth_death_chain() -> None:
+    cases = _cases()
+    traffic = np.array([c[0] for c in cases])
+    ratio = np.array([c[1] for c in cases])
+    agents = np.array([c[2] for c in cases], dtype=float)
+    target = np.array([c[3] for c in cases])
+    rate, patience = traffic / AHT, AHT * ratio
+    got = {
+        "p_wait": p_wait(rate, AHT, agents, patience),
+        "p_abandon": abandon_ratio(rate, AHT, agents, patience),
+        "service_level": service_level(rate, AHT, agents, target, patience),
+        "asa": asa(rate, AHT, agents, patience),
+    }
+    for i, case in enumerate(cases):
+        ref = ref_erlang_a(float(rate[i]), AHT, case[2], float(patience[i]), case[3])
+        for key in got:
+            if key == "asa" and case[2] == 0:
+                continue
+            _check(float(got[key][i]), ref[key], key)
 
 
 def _uniformized_answered_within(n_mu, theta, ahead: int, t: float) -> mp.mpf:
