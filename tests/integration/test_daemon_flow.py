@@ -79,6 +79,8 @@ async def test_confirmed_move_ends_flight(mosquitto: Broker, topic_prefix: str,
         await p.publish("main/metrics", surge_snapshot(T0 + 300))
         await p.wait_for("main/plan", lambda x: x["as_of"] == iso(T0 + 300))
         assert not site.flights.is_in_flight(move["agent"], "phone")
+        [_, second] = await p.wait_for("main/commands", count=2)  # the next agent moves
+        assert second["moves"][0]["agent"] != move["agent"]
         assert daemon.store is not None
         assert (await daemon.store.load_in_flight()).get("main", []) == [
             f for f in site.flights]

@@ -1,0 +1,129 @@
+"""The daemon's effects, in order: SQLite writes and MQTT publishes through one outbox.
+
+`staffer.app` decides (plans, moves, replies) and changes in-memory state at once;
+the `Emitter` turns each decision into the writes and messages that follow, queued on
+an ordered `Outbox`, so the next inbound message never waits for an fsync or a
+PUBACK while the order that matters is kept:
+
+* an override reply is published after the write that acknowledges it (contract §7);
+* a command is published after its command id is taken and its moves are persisted
+  as in flight, so a restarted daemon never re-issues or re-numbers it;
+* last plans and ended flights are not acknowledgements: they are gathered while a
+  flush job waits in the outbox and written together.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from staffer.adapters.mqtt import Inbound, MqttPort
+from staffer.adapters.outbox import Outbox
+from staffer.adapters.store import StateStore
+from staffer.codec import payloads
+from staffer.codec.topics import Topics
+from staffer.core.inflight import InFlightBook
+from staffer.core.overrides import Outcome
+from staffer.core.types import InFlightMove, Move, Override
+
+PENDING_ID = "pending"  # command id of a move whose command is still in the outbox
+
+
+class Emitter:
+    """Ordered persistence and publication for the daemon (``start``/``drain``/``stop``)."""
+
+    def __init__(self, topics: Topics, mqtt: MqttPort, maxsize: int = 10000) -> None:
+        self.topics = topics
+        self.mqtt = mqtt
+        self.outbox = Outbox(maxsize)
+        self.store: StateStore | None = None
+        self._batches: dict[str, dict[Any, Any]] = {}
+
+    def start(self, store: StateStore) -> None:
+        self.store = store
+        self.outbox.start()
+
+    async def drain(self, timeout_s: float) -> bool:
+        return await self.outbox.drain(timeout_s)
+
+    async def stop(self) -> None:
+        await self.outbox.stop()
+
+    @property
+    def _db(self) -> StateStore:
+        if self.store is None:
+            raise RuntimeError("state store not open")
+        return self.store
+
+    async def _out(self, fn: Callable[..., Awaitable[object]], *args: Any, **kw: Any) -> None:
+        await self.outbox.put(functools.partial(fn, *args, **kw))
+
+    # -- decisions -> effects ---------------------------------------------------------------
+    async def plan(self, site: str, body: bytes, as_of: float) -> None:
+        """The retained plan (``body`` as encoded), and the site's last plan in the store."""
+        await self._coalesced("plans", site, (body, as_of))
+        await self._out(self.mqtt.publish, self.topics.plan(site), body, retain=True)
+
+    async def command(self, site: str, flights: InFlightBook, moves: Sequence[Move],
+                      plan_id: str | None, now: float, mode: str) -> None:
+        """Moves are in flight at once (no later plan re-issues them); the outbox then
+        takes a command id, persists the flights and only then publishes the command."""
+        pending = [InFlightMove(m.agent, m.to_queue, PENDING_ID, now) for m in moves]
+        for f in pending:
+            flights.add(f)
+
+        async def send() -> None:
+            command_id = await self._db.next_command_id(site)
+            done = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
+            for old, new in zip(pending, done, strict=True):
+                if flights.by_agent.get(old.agent) is old:  # not confirmed or replaced
+                    flights.add(new)
+            await self._db.add_in_flight(site, done)
+            await self.mqtt.publish(self.topics.commands(site), payloads.encode_command(
+                command_id, plan_id, site, now, mode, moves))
+
+        await self.outbox.put(send)
+
+    async def reply(self, site: str, supervisor: str, outcome: Outcome,
+                    request: Inbound) -> None:
+        """Persist an override outcome (and audit), then reply (reply topic + v5 response)."""
+        await self._out(self._db.record_outcome, outcome)
+        await self._out(self.mqtt.respond, self.topics.override_reply(site, supervisor),
+                        payloads.encode_reply(outcome.reply), request)
+
+    async def overrides(self, site: str, active: Sequence[Override]) -> None:
+        """The retained list of a site's active overrides."""
+        await self._out(self.mqtt.publish, self.topics.overrides(site),
+                        payloads.encode_overrides(active), retain=True)
+
+    async def expired(self, overrides: list[Override], now: float) -> None:
+        await self._out(self._db.record_expired, overrides, now)
+
+    async def forget_flights(self, site: str, agents: Sequence[str]) -> None:
+        """Flights that ended (confirmed or timed out): removed from the store in batches."""
+        for agent in agents:
+            await self._coalesced("forget", (site, agent), None)
+
+    async def republish_plan(self, site: str, body: bytes) -> None:
+        await self._out(self.mqtt.publish, self.topics.plan(site), body, retain=True)
+
+    # -- batching ---------------------------------------------------------------------------
+    async def _coalesced(self, kind: str, key: Any, value: Any) -> None:
+        batch = self._batches.setdefault(kind, {})
+        first = not batch
+        batch[key] = value
+        if first:
+            await self.outbox.put(functools.partial(self._flush, kind))
+
+    async def _flush(self, kind: str) -> None:
+        batch = self._batches.pop(kind, {})
+        if kind == "plans":
+            for site, (body, as_of) in batch.items():
+                await self._db.save_plan(site, body, as_of)
+            return
+        by_site: dict[str, list[str]] = {}
+        for site, agent in batch:
+            by_site.setdefault(site, []).append(agent)
+        for site, agents in by_site.items():
+            await self._db.remove_in_flight(site, agents)
