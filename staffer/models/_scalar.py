@@ -55,7 +55,11 @@ def bd0(x: float, m: float) -> float:
                 break
             j += 1
         return d * v + acc
-    return (x * math.log(x / m) if x > 0 else 0.0) + m - x
+    if x <= 0:
+        return m
+    ratio = x / m
+    log_r = math.log(ratio) if math.isfinite(ratio) and ratio > 0 else math.log(x) - math.log(m)
+    return x * log_r + m - x
 
 
 def log_pois(a: float, x: float) -> float:
