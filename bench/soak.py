@@ -166,6 +166,9 @@ class Bridge:
     rng: random.Random
     client: mqtt.Client = field(init=False)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # agent states leave in the order they were made (the broker keeps the last one as
+    # the retained state a restarted daemon gets back)
+    order: threading.Lock = field(default_factory=threading.Lock)
     connected: threading.Event = field(default_factory=threading.Event)
     now: float = T0
     sent: int = 0
@@ -228,9 +231,10 @@ class Bridge:
 
     def publish_roster(self) -> None:
         for site, agent in list(self.roster):
-            with self.lock:
-                payload = self.agent_payload(site, agent)
-            self.send(f"{site}/agents/{agent}/state", payload, retain=True)
+            with self.order:
+                with self.lock:
+                    payload = self.agent_payload(site, agent)
+                self.send(f"{site}/agents/{agent}/state", payload, retain=True)
 
     # -- inbound ---------------------------------------------------------------------
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
@@ -242,6 +246,10 @@ class Bridge:
             self._reply(parts[1], body)
 
     def _command(self, site: str, cmd: dict[str, Any]) -> None:
+        with self.order:
+            self._apply(site, cmd)
+
+    def _apply(self, site: str, cmd: dict[str, Any]) -> None:
         with self.lock:
             self.commands += 1
             if cmd["command_id"] in self.command_ids:
@@ -302,11 +310,12 @@ class Bridge:
         for _ in range(max(1, len(self.sites) // 10)):  # churn: breaks and returns
             site = self.rng.choice(self.sites)
             agent = f"a{self.rng.randrange(len(SKILLS))}"
-            with self.lock:
-                a = self.roster[(site, agent)]
-                a["status"] = "break" if a["status"] != "break" else "available"
-                payload = self.agent_payload(site, agent)
-            self.send(f"{site}/agents/{agent}/state", payload, retain=True)
+            with self.order:
+                with self.lock:
+                    a = self.roster[(site, agent)]
+                    a["status"] = "break" if a["status"] != "break" else "available"
+                    payload = self.agent_payload(site, agent)
+                self.send(f"{site}/agents/{agent}/state", payload, retain=True)
         if self.rng.random() < 0.5:
             self.supervisor()
         whole = int(invalid_per_tick) + (self.rng.random() < invalid_per_tick % 1)
