@@ -83,7 +83,6 @@ def start_mosquitto(workdir: Path, extra_config: str = "",
             "allow_anonymous true\n"
             "persistence false\n"
             "max_queued_messages 100000\n"
-            "set_tcp_nodelay true\n"
             "log_type error\nlog_type warning\n"
             f"log_dest file {workdir / 'mosquitto.log'}\n"
             f"{extra_config}\n",
