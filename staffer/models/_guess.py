@@ -48,3 +48,60 @@ def halfin_whitt_guess(load: Array, aht: Array, goal: Array, target: Array, kind
             beta = np.clip(beta - g / dg, 1e-3, _BETA_MAX)
         beta = np.where(np.isfinite(beta), beta, 1.0)
     return load + beta * sq
+
+
+def _hazard(z: Array) -> Array:
+    """Normal hazard phi(z) / (1 - Phi(z)), overflow-free."""
+    return math.sqrt(2.0 / math.pi) / erfcx(z / math.sqrt(2.0))
+
+
+def _qed_measures(beta: Array, load: Array, r: Array, delta: Array) -> tuple[Array, Array]:
+    """Garnett-Mandelbaum-Reiman QED approximations of Erlang A at N = A + beta sqrt(A).
+
+    With r = theta/mu and beta_hat = beta / sqrt(r) (derived from the exact formulas of
+    erlang_a by Gaussian approximations of the gamma/Poisson masses):
+    P(wait) ~ 1 / (1 + sqrt(r) h(beta_hat) / h(-beta)),
+    P(abandon) ~ P(wait) (sqrt(r) h(beta_hat) - beta) / sqrt(A),
+    1 - SL ~ P(wait) Phi(-beta_hat - delta) / Phi(-beta_hat), delta = mu T sqrt(A r),
+    with h the normal hazard. Returns (log(1 - SL), log P(abandon)).
+    """
+    sr = np.sqrt(r)
+    u = beta / (sr * math.sqrt(2.0))
+    ex_u = erfcx(u)
+    hb = math.sqrt(2.0 / math.pi) / ex_u  # h(beta_hat)
+    log_pw = -np.log1p(sr * hb / _hazard(-beta))
+    ab = np.maximum(sr * hb - beta, 1e-300) / np.sqrt(load)
+    ud = u + delta / math.sqrt(2.0)
+    log_tail = -(ud * ud - u * u) + np.log(erfcx(ud) / ex_u)
+    return log_pw + log_tail, log_pw + np.log(ab)
+
+
+def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target: Array,
+                   max_ab: Array, beta_c: Array) -> Array:
+    """Real-valued servers meeting SL and the abandonment cap under the QED approximations.
+
+    Both goals are monotone in beta. The smallest beta meeting them lies between the
+    fluid bound (N = A (1 - cap), beta = -cap sqrt(A)) and, usually, the Erlang C guess
+    ``beta_c`` (patience only helps); 10 bisection steps resolve it to < 1 agent for
+    the search to finish exactly.
+    """
+    r = aht / patience
+    delta = target / aht * np.sqrt(load * r)
+    sq = np.sqrt(load)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_miss = np.log1p(-np.minimum(goal, 1.0 - 1e-16))
+        log_cap = np.log(np.maximum(max_ab, 1e-300))
+
+        def ok(beta: Array) -> Array:
+            l_miss, l_ab = _qed_measures(beta, load, r, delta)
+            return (l_miss <= log_miss) & (l_ab <= log_cap)
+
+        lo = -max_ab * sq - 1.0
+        hi = np.maximum(beta_c, lo + 1.0) + 1.0
+        hi = np.where(ok(hi), hi, _BETA_MAX)
+        for _ in range(10):
+            mid = 0.5 * (lo + hi)
+            good = ok(mid)
+            hi = np.where(good, mid, hi)
+            lo = np.where(good, lo, mid)
+    return load + hi * sq

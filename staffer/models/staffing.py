@@ -19,7 +19,7 @@ from contextlib import suppress
 import numpy as np
 from numpy.typing import ArrayLike
 
-from staffer.models._guess import halfin_whitt_guess
+from staffer.models._guess import erlang_a_guess, halfin_whitt_guess
 from staffer.models._numerics import Array, as_array
 from staffer.models._staffing_scalar import search_scalar
 from staffer.models.erlang import erlang_c_metrics
@@ -252,9 +252,14 @@ def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind:
         )
         w = work
         hw = halfin_whitt_guess(load[w], h[w], g[w], t[w], kind)
+        ea = ~np.isinf(p[w])
+        if kind == "sl" and ea.any():
+            we = w[ea]
+            beta_c = (hw[ea] - load[we]) / np.sqrt(load[we])
+            hw[ea] = erlang_a_guess(load[we], h[we], p[we], g[we], t[we], mb[we], beta_c)
         guess = np.maximum(np.ceil(np.minimum(hw, _MAX_AGENTS)), floor[w])
         goal = _Goal(r, h, k, p, g, mb, t, kind)
-        out[w] = _search(guess, goal, w, floor[w], ~np.isinf(p[w]))
+        out[w] = _search(guess, goal, w, floor[w], ~np.isinf(p[w]) & (kind != "sl"))
     return _finish_int(out, shape, scalar)
 
 
