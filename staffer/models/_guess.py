@@ -63,7 +63,8 @@ def _qed_measures(beta: Array, load: Array, r: Array, delta: Array) -> tuple[Arr
     P(wait) ~ 1 / (1 + sqrt(r) h(beta_hat) / h(-beta)),
     P(abandon) ~ P(wait) (sqrt(r) h(beta_hat) - beta) / sqrt(A),
     1 - SL ~ P(wait) Phi(-beta_hat - delta) / Phi(-beta_hat), delta = mu T sqrt(A r),
-    with h the normal hazard. Returns (log(1 - SL), log P(abandon)).
+    ASA ~ P(wait) aht (h(beta_hat) - beta_hat) / sqrt(A r),
+    with h the normal hazard. Returns (log(1 - SL), log P(abandon), log ASA / aht).
     """
     sr = np.sqrt(r)
     u = beta / (sr * math.sqrt(2.0))
@@ -73,12 +74,14 @@ def _qed_measures(beta: Array, load: Array, r: Array, delta: Array) -> tuple[Arr
     ab = np.maximum(sr * hb - beta, 1e-300) / np.sqrt(load)
     ud = u + delta / math.sqrt(2.0)
     log_tail = -(ud * ud - u * u) + np.log(erfcx(ud) / ex_u)
-    return log_pw + log_tail, log_pw + np.log(ab)
+    bh = beta / sr
+    log_asa = log_pw + np.log(np.maximum(hb - bh, 1e-300)) - 0.5 * np.log(load * r)
+    return log_pw + log_tail, log_pw + np.log(ab), log_asa
 
 
 def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target: Array,
-                   max_ab: Array, beta_c: Array) -> Array:
-    """Real-valued servers meeting SL and the abandonment cap under the QED approximations.
+                   max_ab: Array, beta_c: Array, kind: str = "sl") -> Array:
+    """Real-valued servers meeting SL (or ASA) and the cap under the QED approximations.
 
     Both goals are monotone in beta. The smallest beta meeting them lies between the
     fluid bound (N = A (1 - cap), beta = -cap sqrt(A)) and, usually, the Erlang C guess
@@ -89,12 +92,15 @@ def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target
     delta = target / aht * np.sqrt(load * r)
     sq = np.sqrt(load)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_miss = np.log1p(-np.minimum(goal, 1.0 - 1e-16))
+        if kind == "sl":
+            log_goal = np.log1p(-np.minimum(goal, 1.0 - 1e-16))
+        else:
+            log_goal = np.log(np.maximum(goal, 1e-300) / aht)
         log_cap = np.log(np.maximum(max_ab, 1e-300))
 
         def ok(beta: Array) -> Array:
-            l_miss, l_ab = _qed_measures(beta, load, r, delta)
-            return (l_miss <= log_miss) & (l_ab <= log_cap)
+            l_miss, l_ab, l_asa = _qed_measures(beta, load, r, delta)
+            return ((l_miss if kind == "sl" else l_asa) <= log_goal) & (l_ab <= log_cap)
 
         lo = -max_ab * sq - 1.0
         hi = np.maximum(beta_c, lo + 1.0) + 1.0

@@ -102,14 +102,11 @@ class _Goal:
 _SECANT_ROUNDS = 8
 
 
-def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array,
-            probe_floor: Array) -> Array:
+def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array) -> Array:
     """Smallest integer N >= floor meeting the goal, for every element (vectorised).
 
     Rounds evaluate the pair (cur - 1, cur); a pair (fail, meet) is the answer because
-    the goals are monotone in N. Elements flagged ``probe_floor`` (Erlang A, where the
-    abandonment cap often binds right at the fluid floor) also evaluate (floor, floor+1)
-    in the first round. The next candidate is the secant of the log-margins through the
+    the goals are monotone in N. The next candidate is the secant of the log-margins through the
     pair when it falls inside the known bracket, else the chord (regula falsi) between
     the bracket's ends when both margins are known, else a galloping step; a bisection
     of the bracket finishes anything left after a few rounds.
@@ -122,22 +119,14 @@ def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array,
     cur = np.maximum(guess, floor)
     step = np.ones(m)
     act = np.arange(m)
-    first = True
     for _ in range(_SECANT_ROUNDS):
         if not act.size:
             break
         c = cur[act]
         p = c - 1.0
         has_p = p >= floor[act]
-        pts_e = [act, act[has_p]]
-        pts_n = [c, p[has_p]]
-        if first:
-            pf = act[probe_floor[act]]
-            pts_e += [pf, pf]
-            pts_n += [floor[pf], floor[pf] + 1.0]
-            first = False
-        e_all = np.concatenate(pts_e)
-        n_all = np.concatenate(pts_n)
+        e_all = np.concatenate([act, act[has_p]])
+        n_all = np.concatenate([c, p[has_p]])
         ok_all, mg_all = goal(idx_map[e_all], n_all)
         _update_bracket(e_all, n_all, ok_all, mg_all, lo, hi, m_lo, m_hi)
         ok_c, mg_c = ok_all[: act.size], mg_all[: act.size]
@@ -253,13 +242,13 @@ def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind:
         w = work
         hw = halfin_whitt_guess(load[w], h[w], g[w], t[w], kind)
         ea = ~np.isinf(p[w])
-        if kind == "sl" and ea.any():
+        if ea.any():
             we = w[ea]
             beta_c = (hw[ea] - load[we]) / np.sqrt(load[we])
-            hw[ea] = erlang_a_guess(load[we], h[we], p[we], g[we], t[we], mb[we], beta_c)
+            hw[ea] = erlang_a_guess(load[we], h[we], p[we], g[we], t[we], mb[we], beta_c, kind)
         guess = np.maximum(np.ceil(np.minimum(hw, _MAX_AGENTS)), floor[w])
         goal = _Goal(r, h, k, p, g, mb, t, kind)
-        out[w] = _search(guess, goal, w, floor[w], ~np.isinf(p[w]) & (kind != "sl"))
+        out[w] = _search(guess, goal, w, floor[w])
     return _finish_int(out, shape, scalar)
 
 
