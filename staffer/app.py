@@ -345,9 +345,11 @@ class Daemon:
         await self.emit.reply(sid, sup, outcome, msg)  # persisted, then replied
         if outcome.changed:
             await self._publish_overrides(site, now)
-        if outcome.move is not None:
-            await self.emit.command(sid, site.flights, [outcome.move], None, now, "assign")
-            self.metrics.count_moves(sid, [outcome.move])
+        move = outcome.move  # none when already there or already on its way (contract §3.3)
+        if move is not None and move.from_queue != move.to_queue and \
+                not site.flights.is_in_flight(move.agent, move.to_queue):
+            await self.emit.command(sid, site.flights, [move], None, now, "assign")
+            self.metrics.count_moves(sid, [move])
         if outcome.replan:
             await self.plan(site, now)
 

@@ -70,6 +70,9 @@ async def test_every_action_round_trips(mosquitto: Broker, topic_prefix: str,
         assert (move["agent"], move["from"], move["to"]) == ("e01", "email", "phone")
         assert "alice" in move["reason"]
         assert "e01" in daemon.book.controls("main", T0, "auto").locked_agents
+        # already in that queue, or already on the way there: locked, but no new command
+        assert (await ask({"id": "7b", "action": "assign", "agent": "p0", "queue": "phone"}))["ok"]
+        assert (await ask({"id": "7c", "action": "assign", "agent": "e01", "queue": "phone"}))["ok"]
 
         plans_before = len(p.on("main/plan"))
         assert (await ask({"id": "8", "action": "replan"}))["ok"]
@@ -92,6 +95,7 @@ async def test_every_action_round_trips(mosquitto: Broker, topic_prefix: str,
 
         await p.settle()
         assert len(p.on(REPLY)) == sent  # exactly one reply per request
+        assert len(p.on("main/commands")) == 1  # only the first assign moved anyone
         assert daemon.store is not None
         audit = await daemon.store.audit("main", limit=100)
         assert len([a for a in audit if a.kind == "override"]) == sent
