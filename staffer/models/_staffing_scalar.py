@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import math
 
-from staffer.models._scalar import erlang_c_measures
+from staffer.models._scalar import (
+    REC_MAX,
+    REC_MIN_TRAFFIC,
+    erlang_c_measures,
+    inv_b_rec,
+    two_prod,
+)
 from staffer.models._scalar_a import erlang_a_measures
 
 _MAX_AGENTS = float(2**52)
@@ -50,9 +56,43 @@ def _log1p_neg(v: float) -> float:
     return math.log1p(-v) if v < 1.0 else -math.inf
 
 
+def _small_erlang_c(rate: float, aht: float, k: float, goal: float, target: float,
+                    kind: str) -> int | None:
+    """Walk N upwards with the 1/B recursion while N k <= 64 (Erlang C, small loads).
+
+    Uses exactly the arithmetic of the public scalar measures (the same recursion, the same
+    erlang_c_measures), so its answer is the public functions' smallest meeting N.
+    Returns None when the answer lies beyond 64 servers.
+    """
+    traffic, _ = two_prod(rate, aht)
+    kk = int(k)
+    if kk != k or traffic < REC_MIN_TRAFFIC:
+        return None
+    agents = math.floor(traffic / k) + 1
+    servers = agents * kk
+    if servers > REC_MAX:
+        return None
+    r_prev = inv_b_rec(traffic, servers - 1)  # R_{servers-1}
+    while servers <= REC_MAX:
+        if servers > traffic:
+            _, sl, wait = erlang_c_measures(rate, aht, float(servers), target if kind == "sl"
+                                            else None, kind == "asa", r_prev)
+            if (sl >= goal) if kind == "sl" else (wait <= goal):
+                return agents
+        for s in range(servers, servers + kk):  # advance R to R_{servers+k-1}
+            r_prev = 1.0 + s / traffic * r_prev
+        servers += kk
+        agents += 1
+    return None
+
+
 def search_scalar(rate: float, aht: float, k: float, patience: float, goal: float,
                   max_ab: float, target: float, kind: str) -> int:
     """Smallest integer N meeting the goal; rate > 0, validated inputs."""
+    if math.isinf(patience) and rate * aht / k < 0.75 * REC_MAX:
+        small = _small_erlang_c(rate, aht, k, goal, target, kind)
+        if small is not None:
+            return small
     load = rate * aht / k
     if math.isinf(patience):
         floor = math.floor(load) + 1.0

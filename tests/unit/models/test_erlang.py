@@ -106,7 +106,8 @@ def test_broadcasting_and_scalar_types() -> None:
     assert got.shape == (3, 3)
     for i in range(3):
         for j in range(3):
-            assert got[i, j] == erlang_c(float(a[j]), int(n[i, 0]))
+            # scalar path: exact recursion for <= 64 servers; agree to a few ulps
+            assert got[i, j] == pytest.approx(erlang_c(float(a[j]), int(n[i, 0])), rel=1e-14)
     assert isinstance(erlang_b(3, 4), float)
 
 
