@@ -380,6 +380,24 @@ def mutate_json(rng: random.Random, data: bytes) -> bytes | None:
     return _dumps(obj)
 
 
+SEGMENTS = ["main", "queues", "agents", "override", "metrics", "state", "reply", "+", "#",
+            "", "\x00", "a" * 257, "ü", "phone", "staffer", "fuzz"]
+
+
+def mutate_segments(rng: random.Random, data: bytes) -> bytes:
+    """Topic-aware edit: replace, insert or drop one level."""
+    parts = data.decode("utf-8", "replace").split("/")
+    i = rng.randrange(len(parts) + 1)
+    op = rng.randrange(3)
+    if op == 0 and i < len(parts):
+        parts[i] = rng.choice(SEGMENTS)
+    elif op == 1:
+        parts.insert(i, rng.choice(SEGMENTS))
+    elif i < len(parts) and len(parts) > 1:
+        del parts[i]
+    return "/".join(parts).encode()
+
+
 def run_mutations(stats: Stats, rng: random.Random, until: float) -> None:
     """Fast phase: mutate the corpus (plus the valid messages) until the deadline."""
     seeds = {t: [_dumps(VALID[k])] for t, (k, _fn) in TARGETS.items()}
@@ -396,8 +414,11 @@ def run_mutations(stats: Stats, rng: random.Random, until: float) -> None:
         target = targets[n % len(targets)]
         pool = stats.corpus.get(target, []) + seeds[target]
         base = rng.choice(pool)
-        data = (mutate_json(rng, base) if rng.random() < 0.5 else None) or \
-            mutate(rng, base, pool)
+        if target == "topic_parse" and rng.random() < 0.5:
+            data = mutate_segments(rng, base)
+        else:
+            data = (mutate_json(rng, base) if rng.random() < 0.5 else None) or \
+                mutate(rng, base, pool)
         if target == "topic_parse":
             parse_topic(stats, data.decode("utf-8", "replace"))
         else:
