@@ -68,17 +68,33 @@ def _small_erlang_c(rate: float, aht: float, k: float, goal: float, target: floa
     kk = int(k)
     if kk != k or traffic < REC_MIN_TRAFFIC:
         return None
-    agents = math.floor(traffic / k) + 1
+    floor = math.floor(traffic / k) + 1
+    # start a little above the stability floor (the answer is rarely below A + 0.3 sqrt(A));
+    # if the start already meets, step down (recomputing R) until the first failure
+    agents = max(floor, math.floor(traffic / k + 0.3 * math.sqrt(traffic / k)))
     servers = agents * kk
     if servers > REC_MAX:
         return None
+
+    def meets(n_srv: int, r_before: float) -> bool:
+        _, sl, wait = erlang_c_measures(rate, aht, float(n_srv), target if kind == "sl" else None,
+                                        kind == "asa", r_before)
+        return (sl >= goal) if kind == "sl" else (wait <= goal)
+
     r_prev = inv_b_rec(traffic, servers - 1)  # R_{servers-1}
+    if agents > floor:
+        if meets(servers, r_prev):
+            while agents > floor and meets((agents - 1) * kk,
+                                           inv_b_rec(traffic, (agents - 1) * kk - 1)):
+                agents -= 1
+            return agents
+        for s in range(servers, servers + kk):  # the start fails: walk on from the next N
+            r_prev = 1.0 + s / traffic * r_prev
+        servers += kk
+        agents += 1
     while servers <= REC_MAX:
-        if servers > traffic:
-            _, sl, wait = erlang_c_measures(rate, aht, float(servers), target if kind == "sl"
-                                            else None, kind == "asa", r_prev)
-            if (sl >= goal) if kind == "sl" else (wait <= goal):
-                return agents
+        if servers > traffic and meets(servers, r_prev):
+            return agents
         for s in range(servers, servers + kk):  # advance R to R_{servers+k-1}
             r_prev = 1.0 + s / traffic * r_prev
         servers += kk
