@@ -114,18 +114,6 @@ def log_pois(a: Array, x: Array) -> Array:
     return out
 
 
-def log1mexp(y: Array) -> Array:
-    """log(1 - exp(y)) for y <= 0, accurate at both ends (Maechler 2012)."""
-    y = as_array(y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(y > -math.log(2.0), np.log(-np.expm1(y)), np.log1p(-np.exp(y)))
-
-
-def log_add(a: Array, b: Array) -> Array:
-    """log(exp(a) + exp(b)) without overflow."""
-    return np.logaddexp(a, b)
-
-
 # ---------------------------------------------------------------------------
 # Scaled incomplete gamma integrals
 #

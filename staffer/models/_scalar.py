@@ -25,7 +25,6 @@ from staffer.models._numerics import (
 
 LAG = list(zip(_LAG_S.tolist(), _LAG_W.tolist(), strict=True))
 LEG = list(zip(_LEG_X.tolist(), _LEG_W.tolist(), strict=True))
-_LOG2 = math.log(2.0)
 
 
 def stirlerr(n: float) -> float:
@@ -232,13 +231,6 @@ def erlang_c_measures(rate: float, aht: float, n: float, target: float | None,
             raw = (q - em1) / (1.0 + q) if math.isnan(not_c) else not_c - c * em1
             sl = min(max(raw, 0.0), 1.0)
     return c, sl, (c / gap if want_asa else math.nan)
-
-
-def log1mexp(y: float) -> float:
-    """log(1 - e**y), y <= 0."""
-    if y == 0.0:
-        return -math.inf
-    return math.log(-math.expm1(y)) if y > -_LOG2 else math.log1p(-math.exp(y))
 
 
 def saddle_integral(p: float, x: float, h) -> float:
