@@ -1,9 +1,11 @@
 """Staffing: the smallest integer number of agents that meets a queue's goal(s).
 
 Goals are monotone in the number of agents (service level rises, ASA and abandonment
-fall), so a vectorised bracket-and-bisect finds the exact smallest N for every element
-at once: start from square-root staffing N0 = (A + beta sqrt(A)) / k, gallop to a
-bracket [lo fails, hi meets], then bisect all brackets together until hi = lo + 1.
+fall), so the smallest N is certified by a pair "N - 1 fails, N meets". A vectorised
+search evaluates such pairs for all unresolved queues at once, starting from square-root
+staffing (Halfin-Whitt for Erlang C, the QED approximations for Erlang A; see _guess) and
+moving by secants of log-margins, chords of the bracket, galloping and finally bisection.
+Scalar calls use the plain-math twin in _staffing_scalar.
 
 Without patience (Erlang C) a stable queue is required too (N k > A). With patience
 (Erlang A) the abandonment cap ``max_abandon`` (default 0.05) is always enforced,
@@ -106,10 +108,10 @@ def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array) -> Array:
     """Smallest integer N >= floor meeting the goal, for every element (vectorised).
 
     Rounds evaluate the pair (cur - 1, cur); a pair (fail, meet) is the answer because
-    the goals are monotone in N. The next candidate is the secant of the log-margins through the
-    pair when it falls inside the known bracket, else the chord (regula falsi) between
-    the bracket's ends when both margins are known, else a galloping step; a bisection
-    of the bracket finishes anything left after a few rounds.
+    the goals are monotone in N. The next candidate is the secant of the log-margins
+    through the pair when the current point is the bracket end nearer to the root, else
+    the chord (regula falsi) between the bracket's ends when both margins are known, else
+    a galloping step; a bisection of the bracket finishes anything left after 8 rounds.
     """
     m = guess.size
     lo = floor - 1.0  # largest N known to fail (floor - 1 is below the feasible range)
@@ -158,24 +160,21 @@ def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array) -> Array:
 
 def _update_bracket(e: Array, n: Array, ok: Array, mg: Array, lo: Array, hi: Array,
                     m_lo: Array, m_hi: Array) -> None:
-    """Fold evaluated points into each element's bracket (and the margins at its ends)."""
-    for sel, better in ((ok, False), (~ok, True)):
-        es, ns, ms = e[sel], n[sel], mg[sel]
-        if not es.size:
-            continue
-        order = np.argsort(ns, kind="stable")
-        if better:  # failing points: keep the largest N per element
-            es, ns, ms = es[order], ns[order], ms[order]
-            take = ns > lo[es]
-            # assignment with repeated indices keeps the last, i.e. the largest N
-            lo[es[take]] = ns[take]
-            m_lo[es[take]] = ms[take]
-        else:  # meeting points: keep the smallest N per element
-            order = order[::-1]
-            es, ns, ms = es[order], ns[order], ms[order]
-            take = ns < hi[es]
-            hi[es[take]] = ns[take]
-            m_hi[es[take]] = ms[take]
+    """Fold evaluated points into each element's bracket (and the margins at its ends).
+
+    An element may appear twice (the pair); ufunc.at handles repeated indices exactly.
+    """
+    fail = ~ok
+    if fail.any():
+        ef, nf, mf = e[fail], n[fail], mg[fail]
+        np.maximum.at(lo, ef, nf)
+        hit = nf == lo[ef]
+        m_lo[ef[hit]] = mf[hit]
+    if ok.any():
+        eo, no, mo = e[ok], n[ok], mg[ok]
+        np.minimum.at(hi, eo, no)
+        hit = no == hi[eo]
+        m_hi[eo[hit]] = mo[hit]
 
 
 def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array,
