@@ -15,6 +15,7 @@ import json
 import math
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -128,6 +129,18 @@ def goals(name: str, res: dict[str, list[DayKpis]]) -> tuple[list[str], dict[str
     return lines, summary
 
 
+def _commit() -> str:
+    """Short hash of the checked-out commit (``+dirty`` with local changes), or unknown."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def _rescued(pair: object) -> str:
     ok, missed = pair  # type: ignore[misc]
     return "n/a (0)" if not missed else f"{100 * ok / missed:.0f}% ({ok}/{missed})"
@@ -160,7 +173,8 @@ def write_markdown(res: dict[str, dict[str, list[DayKpis]]], seeds: list[int],
         f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) per scenario; on each seed the three "
         "policies see identical contacts (common random numbers). Values are mean ± standard "
         "deviation over seeds. Wall time "
-        f"{elapsed_s:.0f} s on {platform.machine()} / Python {platform.python_version()}.",
+        f"{elapsed_s:.0f} s on {platform.machine()} / Python {platform.python_version()}, "
+        f"code at commit {_commit()}.",
         "",
         "Policies: `static` (the schedule never changes), `threshold` (a real-time analyst's "
         "rule: pull an email agent to a real-time queue with 5 or more contacts waiting, give "
