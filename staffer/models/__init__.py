@@ -12,6 +12,7 @@ from staffer.models.metrics import abandon_ratio, asa, occupancy, p_wait, servic
 from staffer.models.staffing import (
     DEFAULT_MAX_ABANDON,
     SL_GOAL_MAX,
+    SL_GOAL_MAX_PATIENCE,
     required_agents,
     required_agents_asa,
 )
@@ -19,6 +20,7 @@ from staffer.models.staffing import (
 __all__ = [
     "DEFAULT_MAX_ABANDON",
     "SL_GOAL_MAX",
+    "SL_GOAL_MAX_PATIENCE",
     "abandon_ratio",
     "asa",
     "effective_aht",

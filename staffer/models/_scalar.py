@@ -228,7 +228,11 @@ def erlang_c_measures(rate: float, aht: float, n: float, target: float | None,
             sl = 1.0
         else:
             em1 = math.expm1(-gap * target)
-            raw = (q - em1) / (1.0 + q) if math.isnan(not_c) else not_c - c * em1
+            miss = c * (1.0 + em1)  # as erlang_c_metrics: 1 - miss when miss < 1/2
+            if miss < 0.5:
+                raw = 1.0 - miss
+            else:
+                raw = (q - em1) / (1.0 + q) if math.isnan(not_c) else not_c - c * em1
             sl = min(max(raw, 0.0), 1.0)
     return c, sl, (c / gap if want_asa else math.nan)
 

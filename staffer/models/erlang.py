@@ -130,7 +130,8 @@ def erlang_c_metrics(
 
     rate > 0, aht > 0, servers >= 0. The gap N - A is formed from the exact product
     rate * aht (two_prod), so results keep full relative accuracy as N -> A+.
-    SL = (1 - C) - C expm1(-(N - A) T / aht) (sum of non-negative terms);
+    SL = (1 - C) - C expm1(-(N - A) T / aht) (sum of non-negative terms) while the miss
+    C e^{-(N-A)T/aht} exceeds 1/2, else 1 - miss (exact there, and monotone in N);
     ASA = C aht / (N - A). Unstable (N <= A): P(wait) 1, SL 0, ASA inf.
     """
     traffic, t_lo = two_prod(rate, aht)
@@ -147,7 +148,12 @@ def erlang_c_metrics(
     out = {"p_wait": c}
     if target is not None:
         with np.errstate(over="ignore", invalid="ignore"):
-            sl = np.where(np.isinf(target), 1.0, not_c - c * np.expm1(-gap * target))
+            em1 = np.expm1(-gap * target)
+            miss = c * (1.0 + em1)  # 1 - SL = C e^{-gap T}
+            # SL = 1 - miss where miss < 1/2 (no cancellation there, and monotone in N
+            # because rounding is monotone); else the sum of non-negative terms
+            sl = np.where(miss < 0.5, 1.0 - miss, not_c - c * em1)
+            sl = np.where(np.isinf(target), 1.0, sl)
         out["service_level"] = np.where(stable, np.clip(sl, 0.0, 1.0), 0.0)
     if want_asa:
         out["asa"] = np.where(stable, c / gap, np.inf)

@@ -29,9 +29,12 @@ from staffer.models.erlang_a import erlang_a_metrics
 from staffer.models.metrics import is_scalar
 
 DEFAULT_MAX_ABANDON = 0.05
-# service levels within ~1e-16 of 1 are not resolved in double precision (nor monotone
-# there), so a goal of 1.0 is read as 1 - 1e-12
-SL_GOAL_MAX = 1.0 - 1e-12
+# Service-level goals are clipped to [0, SL_GOAL_MAX]. Erlang C computes SL = 1 - miss
+# near 1, which is monotone in N, so a goal of exactly 1.0 is honoured literally (the N at
+# which the computed SL rounds to 1.0). Erlang A's SL is not resolved that close to 1, so
+# with patience goals above SL_GOAL_MAX_PATIENCE are read as that value.
+SL_GOAL_MAX = 1.0
+SL_GOAL_MAX_PATIENCE = 1.0 - 1e-12
 _MAX_AGENTS = float(2**52)
 
 
@@ -206,7 +209,8 @@ def _required_scalar(rate, aht, goal, target, patience, k, max_ab, kind: str) ->
         return -1
     if r == 0.0:
         return 0
-    g = min(max(g, 0.0), SL_GOAL_MAX) if kind == "sl" else max(g, 0.0)
+    cap_sl = SL_GOAL_MAX if math.isinf(p) else SL_GOAL_MAX_PATIENCE
+    g = min(max(g, 0.0), cap_sl) if kind == "sl" else max(g, 0.0)
     return search_scalar(r, h, kk, p, g, min(max(mb, 0.0), 1.0), t, kind)
 
 
@@ -231,7 +235,8 @@ def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind:
     work = np.flatnonzero(valid & (r > 0.0))
     if work.size:
         # clip goals into their meaningful ranges
-        g = np.clip(g, 0.0, SL_GOAL_MAX) if kind == "sl" else np.maximum(g, 0.0)
+        cap_sl = np.where(np.isinf(p), SL_GOAL_MAX, SL_GOAL_MAX_PATIENCE)
+        g = np.clip(g, 0.0, cap_sl) if kind == "sl" else np.maximum(g, 0.0)
         mb = np.clip(mb, 0.0, 1.0)
         load = r * h / k
         # Erlang C needs N k > A; Erlang A: carried load <= N k gives abandon >= 1 - Nk/A

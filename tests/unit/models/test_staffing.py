@@ -10,6 +10,7 @@ import pytest
 from staffer.models import (
     DEFAULT_MAX_ABANDON,
     SL_GOAL_MAX,
+    SL_GOAL_MAX_PATIENCE,
     abandon_ratio,
     asa,
     required_agents,
@@ -21,7 +22,8 @@ from staffer.models import (
 def _meets_sl(rate, aht, n, target, sl, patience, k, max_ab) -> bool:
     if n < 0:
         return False
-    sl = min(sl, SL_GOAL_MAX)  # a goal of 1.0 is read as 1 - 1e-12 (documented)
+    no_patience = patience is None or math.isinf(patience)
+    sl = min(sl, SL_GOAL_MAX if no_patience else SL_GOAL_MAX_PATIENCE)  # documented clip
     if patience is None or math.isinf(patience):
         if n * k <= rate * aht:
             return False
@@ -97,11 +99,14 @@ def test_abandonment_cap_is_always_enforced_with_patience() -> None:
     assert capped > 0.94 * 20000
 
 
-def test_goal_of_one_is_read_as_one_minus_1e12() -> None:
+def test_goal_of_one_is_honoured_literally() -> None:
+    """SL is computed as 1 - miss near 1 (monotone), so sl = 1.0 has a well-defined answer."""
     n = required_agents(0.05, 240.0, 20.0, 1.0)
-    assert service_level(0.05, 240.0, n, 20.0) >= 1.0 - 1e-12
-    assert service_level(0.05, 240.0, n - 1, 20.0) < 1.0 - 1e-12
-    assert required_agents(0.05, 240.0, 20.0, 1.5) == n
+    assert service_level(0.05, 240.0, n, 20.0) == 1.0
+    assert service_level(0.05, 240.0, n - 1, 20.0) < 1.0
+    assert required_agents(0.05, 240.0, 20.0, 1.5) == n  # goals are clipped to [0, 1]
+    sls = service_level(0.05, 240.0, np.arange(13, n + 5), 20.0)
+    assert np.all(np.diff(sls) >= 0.0)
 
 
 def test_zero_traffic_needs_no_agents_and_invalid_gives_minus_one() -> None:
