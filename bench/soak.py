@@ -478,7 +478,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if restart_at and now >= restart_at[0]:
             restart_at.pop(0)
             settle(daemon, bridge, base, extra, 120)
-            progress("restarting the broker")
+            progress(f"restarting the broker at event {iso(bridge.now)}")
             brokers.stop()
             time.sleep(1.0)
             broker = brokers.start()
@@ -493,7 +493,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             life.counted, life.invalid, life.reconnects = daemon.counts()
             life.rss_end = daemon.rss_mb()
             base += life.counted
-            progress("kill -9 of the daemon, restarting it on the same state file")
+            progress(f"kill -9 of the daemon at event {iso(bridge.now)}, restarting it on the "
+                     "same state file")
             daemon.stop(signal.SIGKILL)
             daemon = Daemon(conf, http_port, log)
             extra += len(bridge.roster)  # the broker redelivers every retained agent state
@@ -529,6 +530,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     brokers.stop()
     with sqlite3.connect(f"file:{workdir / 'state.db'}?mode=ro", uri=True) as con:
         stored = {r[0] for r in con.execute("SELECT override_id FROM overrides")}
+    (workdir / "reissued.json").write_text(json.dumps(bridge.reissued, indent=1), "utf-8")
     expected = {i for ids in bridge.expected.values() for i in ids}
     shown = {i for ids in retained.values() for i in ids}
     elapsed = time.monotonic() - t0
