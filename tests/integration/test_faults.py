@@ -36,6 +36,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from staffer.adapters.mqtt import Inbound
 from tests.conftest import Broker, free_port, start_mosquitto
 from tests.integration.harness import (
     T0,
@@ -367,3 +368,38 @@ async def test_clock_jumps_keep_plans_sane(mosquitto: Broker, topic_prefix: str,
         check_plan_sane(plan)
     commands = [r.json() for r in p.on("main/commands")]
     assert not _dups([c["command_id"] for c in commands])
+
+
+# -- a reply due while the broker is away ------------------------------------------------------
+
+async def test_reply_due_during_an_outage_is_delivered_after_reconnect(
+        tmp_path: Path, topic_prefix: str) -> None:
+    """Contract §4: every request gets exactly one reply. A request the daemon took in
+    just before the connection died (QoS 1: the broker considers it delivered) is
+    answered once the daemon is back, not dropped. The request is handed to the daemon
+    while it is disconnected, which is that race with the window held open."""
+    port = free_port()
+    settings = make_settings(f"mqtt://127.0.0.1:{port}", topic_prefix, tmp_path,
+                             mqtt={"reconnect_min_s": 1.0, "reconnect_max_s": 2.0})
+    async with running_daemon(settings, wait_connected=False) as daemon:
+        with start_mosquitto(tmp_path / "b1", port=port) as broker:
+            await asyncio.wait_for(daemon.connected.wait(), WAIT_S)
+            async with peer(broker.host, broker.port, topic_prefix) as p:
+                await _staff_retained(p)
+                await p.publish("main/metrics", surge_snapshot(T0))
+                await p.wait_for("main/plan")
+        deadline = time.monotonic() + WAIT_S
+        while daemon.mqtt.connected:
+            assert time.monotonic() < deadline, "the daemon did not notice the outage"
+            await asyncio.sleep(0.05)
+        request = {"id": "during-outage", "action": "pin", "queue": "chat", "max": 3}
+        await daemon.handle(Inbound(f"{topic_prefix}/main/override/alice",
+                                    json.dumps(request).encode()))
+        with start_mosquitto(tmp_path / "b2", port=port) as broker:
+            # subscribed before the daemon's first reconnect attempt (>= 1 s backoff)
+            async with peer(broker.host, broker.port, topic_prefix) as p:
+                await asyncio.wait_for(daemon.connected.wait(), WAIT_S)
+                assert daemon.book.count("main", T0) == 1  # the pin itself was taken
+                replies = await p.wait_for(
+                    "main/override/alice/reply", lambda r: r["id"] == "during-outage")
+                assert replies[0]["ok"], replies
