@@ -35,9 +35,11 @@ from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from staffer.adapters.log import RateLimitedLog
 from staffer.settings import MqttSettings
 
 log = logging.getLogger("staffer.mqtt")
+_DROPPED = RateLimitedLog(log, period_s=10.0)  # outbound messages lost while disconnected
 
 _V5_REFUSED = {1, 0x84}  # 3.1.1 "unacceptable protocol version" / v5 "unsupported protocol"
 _SUBSCRIBE_BATCH = 100
@@ -167,6 +169,7 @@ class MqttPort:
         self._v5 = settings.protocol in ("5", "auto")
         self._queue: asyncio.Queue[aiomqtt.Message] | None = None
         self._sending: set[asyncio.Task[bool]] = set()
+        self._dropped = _DROPPED
 
     # --- state -------------------------------------------------------------------
     @property
@@ -341,7 +344,8 @@ class MqttPort:
         """
         client = self._client
         if client is None or not self._connected:
-            log.warning("not connected; dropped a message", extra={"topic": topic})
+            self._dropped.warning("not_connected", "not connected to the broker; dropped "
+                                  "an outbound message", topic=topic)
             return False
         props = None
         if correlation_data is not None and self._v5:
@@ -361,7 +365,7 @@ class MqttPort:
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, properties=props)
         except aiomqtt.MqttError as err:
-            log.warning("publish failed: %s", err, extra={"topic": topic})
+            _DROPPED.warning("publish_failed", f"publish failed: {err}", topic=topic)
             return False
         return True
 
