@@ -145,3 +145,19 @@ async def test_replica_serves_only_its_shard(mosquitto: Broker, topic_prefix: st
         status = (await fetch_retained(mosquitto.host, mosquitto.port,
                                        f"{topic_prefix}/status")).json()
         assert status["sites"] == mine and status["shard_index"] == 1
+
+
+def test_example_config_documents_the_defaults() -> None:
+    """config/staffer.toml shows every key with its default value: loading it changes
+    nothing, and every key of every section appears in it."""
+    from staffer.settings import QueueSettings, Settings, SiteSettings, load_settings
+
+    root = Path(__file__).resolve().parents[2]
+    path = root / "config" / "staffer.toml"
+    assert load_settings(path, env={}) == Settings()
+    text = path.read_text("utf-8")
+    sections = [m.annotation for n, m in Settings.model_fields.items() if n != "sites"]
+    keys = [k for sec in sections for k in sec.model_fields]  # type: ignore[union-attr]
+    keys += [k for k in SiteSettings.model_fields if k != "queues"]
+    keys += list(QueueSettings.model_fields)
+    assert [k for k in keys if f"{k} =" not in text] == []
