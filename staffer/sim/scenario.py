@@ -16,9 +16,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from staffer.settings import ConfigError, PlannerSettings, SiteSettings, _describe
-from staffer.sim.builtin import SCENARIOS as BUILTIN
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "config" / "scenarios"
+# Bundled scenarios ship inside the package (config/scenarios links here), so a wheel
+# install can run `staffer simulate surge` and `staffer demo` without the source tree.
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
 
 class _Model(BaseModel):
@@ -210,17 +211,13 @@ def scenario_from_dict(data: dict, source: str = "scenario") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file (ConfigError with one line on any problem)."""
     p = Path(path)
-    text: str | None = None
     if not p.is_file():
         bundled = SCENARIO_DIR / f"{path}.toml"
-        if bundled.is_file():
-            p = bundled
-        elif str(path) in BUILTIN:  # installed without the source tree
-            text = BUILTIN[str(path)]
-        else:
+        if not bundled.is_file():
             raise ConfigError(f"{p}: no such scenario file")
+        p = bundled
     try:
-        data = tomllib.loads(text if text is not None else p.read_text(encoding="utf-8"))
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{p}: invalid TOML: {err}") from None
     except (OSError, UnicodeDecodeError) as err:

@@ -69,18 +69,17 @@ def test_forecast_csv_round_trips() -> None:
     assert aht == pytest.approx(240.0)
 
 
-def test_builtin_copies_match_config_files() -> None:
-    from staffer.sim.builtin import SCENARIOS as BUILTIN
+def test_scenarios_ship_as_package_data() -> None:
+    """A wheel carries the scenarios: they live in the package and pyproject includes them."""
+    import tomllib
 
-    for name, text in BUILTIN.items():
-        path = next(p for p in SCENARIOS if p.stem == name)
-        assert text == path.read_text(encoding="utf-8"), f"refresh staffer/sim/builtin.py: {name}"
-
-
-def test_builtin_used_without_source_tree(monkeypatch) -> None:
     from staffer.sim import scenario as mod
 
-    monkeypatch.setattr(mod, "SCENARIO_DIR", Path("/nonexistent"))
+    assert mod.SCENARIO_DIR.parent == Path(mod.__file__).resolve().parent
+    assert {p.stem for p in mod.SCENARIO_DIR.glob("*.toml")} == {p.stem for p in SCENARIOS}
+    pyproject = Path(__file__).resolve().parents[3] / "pyproject.toml"
+    data = tomllib.loads(pyproject.read_text())
+    assert "scenarios/*.toml" in data["tool"]["setuptools"]["package-data"]["staffer.sim"]
     assert mod.load_scenario("surge").name == "surge"
     with pytest.raises(ConfigError):
-        mod.load_scenario("normal")
+        mod.load_scenario("no-such-scenario")
