@@ -14,7 +14,8 @@
   payload=b"")`` so the app can count them and, for a request, reply.
 
 Inbound messages are handed to an async handler one at a time, in arrival order.
-Publishing while disconnected drops the message and returns False (logged).
+Messages published while disconnected are held (up to 10,000, oldest dropped first)
+and sent, in order, right after the next connect.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import logging
 import random
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -44,6 +46,7 @@ _DROPPED = RateLimitedLog(log, period_s=10.0)  # outbound messages lost while di
 _V5_REFUSED = {1, 0x84}  # 3.1.1 "unacceptable protocol version" / v5 "unsupported protocol"
 _SUBSCRIBE_BATCH = 100
 _READ_CHUNK = 65536
+_MAX_HELD = 10000  # outbound messages held while disconnected
 _MAX_PENDING_PUBLISHES = 10000  # aiomqtt warns above this many unacknowledged calls
 _YIELD_EVERY = 16  # messages handled back to back before yielding to the loop
 
@@ -170,6 +173,9 @@ class MqttPort:
         self._queue: asyncio.Queue[aiomqtt.Message] | None = None
         self._sending: set[asyncio.Task[bool]] = set()
         self._dropped = _DROPPED
+        # published while disconnected: sent after the next connect (bounded, oldest dropped)
+        self._pending: deque[tuple[str, bytes, int, bool, bytes | None]] = deque(
+            maxlen=_MAX_HELD)
 
     # --- state -------------------------------------------------------------------
     @property
@@ -266,6 +272,7 @@ class MqttPort:
                     self._client = client
                     await self._subscribe(client, self._subscriptions)
                     await client.publish(self._status_topic, self._online, qos=1, retain=True)
+                    self._flush_pending(client)
                     self._set_connected(True)
                     delays = iter(backoff_delays(min_s, max_s))
                     log.info("connected to %s (MQTT %s)", self._address.display, self.protocol)
@@ -344,20 +351,36 @@ class MqttPort:
         """
         client = self._client
         if client is None or not self._connected:
-            self._dropped.warning("not_connected", "not connected to the broker; dropped "
-                                  "an outbound message", topic=topic)
+            if len(self._pending) == self._pending.maxlen:
+                self._dropped.warning("buffer_full", "disconnected and the outbound buffer "
+                                      "is full; dropped the oldest message", topic=topic)
+            self._pending.append((topic, payload, qos, retain, correlation_data))
             return False
-        props = None
-        if correlation_data is not None and self._v5:
-            props = Properties(PacketTypes.PUBLISH)
-            props.CorrelationData = correlation_data
-        send = self._send(client, topic, payload, qos, retain, props)
+        send = self._send(client, topic, payload, qos, retain, self._props(correlation_data))
         if wait_ack:
             return await send
+        self._spawn(send)
+        return True
+
+    def _props(self, correlation_data: bytes | None) -> Properties | None:
+        if correlation_data is None or not self._v5:
+            return None
+        props = Properties(PacketTypes.PUBLISH)
+        props.CorrelationData = correlation_data
+        return props
+
+    def _spawn(self, send: Coroutine[None, None, bool]) -> None:
         task = asyncio.get_running_loop().create_task(send)  # tasks start in FIFO order
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
-        return True
+
+    def _flush_pending(self, client: aiomqtt.Client) -> None:
+        """After a reconnect: what was published while disconnected, in order."""
+        if self._pending:
+            log.info("sending %d message(s) held while disconnected", len(self._pending))
+        while self._pending:
+            topic, payload, qos, retain, cd = self._pending.popleft()
+            self._spawn(self._send(client, topic, payload, qos, retain, self._props(cd)))
 
     @staticmethod
     async def _send(client: aiomqtt.Client, topic: str, payload: bytes, qos: int,
