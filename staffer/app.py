@@ -48,6 +48,7 @@ from staffer.core.overrides import OverrideBook
 from staffer.core.planner import plan_site
 from staffer.core.sharding import owned_sites, resolve_shard_index
 from staffer.core.site import Site
+from staffer.core.state import Applied
 from staffer.core.types import MalformedRequest, OverrideRequest, Plan
 from staffer.settings import ConfigError, Settings
 
@@ -322,7 +323,8 @@ class Daemon:
 
     async def _agent_state(self, site: Site, route: Route, msg: Inbound) -> None:
         agent = payloads.decode_agent_state(route.agent or "", msg.payload)
-        site.state.apply_agent(agent)
+        if site.state.apply_agent(agent) is Applied.FULL:
+            return self._invalid("agent_state", "roster_full", msg.topic)
         self._ok["agent_state"] += 1
         done = site.flights.confirm(site.state.roster[agent.agent])
         if done is not None:

@@ -123,6 +123,7 @@ class SiteSettings(_Section):
     queues: list[QueueSettings] = Field(default_factory=default_queues, min_length=1,
                                         max_length=200)
     forecast_file: Path | None = None
+    max_agents: int = Field(5000, ge=1, le=100000)
 
     @model_validator(mode="after")
     def _unique_queues(self) -> SiteSettings:

@@ -30,7 +30,8 @@ class Site:
 
     @classmethod
     def new(cls, cfg: SiteSettings, planner: PlannerSettings) -> Site:
-        site = cls(cfg, SiteState(cfg.id, planner.smoothing_half_life_s),
+        site = cls(cfg, SiteState(cfg.id, planner.smoothing_half_life_s,
+                             max_agents=cfg.max_agents),
                    InFlightBook(planner.move_timeout_s))
         site.configure(cfg, planner)
         return site
@@ -40,6 +41,7 @@ class Site:
         self.cfg = cfg
         self.queue_ids = frozenset(q.id for q in cfg.queues)
         self.flights.timeout_s = planner.move_timeout_s
+        self.state.max_agents = cfg.max_agents
 
     @property
     def id(self) -> str:

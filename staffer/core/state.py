@@ -18,6 +18,7 @@ from staffer.core.forecast import LiveEstimate, ScheduledForecast
 from staffer.core.types import AgentState, QueueSnapshot
 
 DEFAULT_HISTORY = 96  # snapshots kept per queue (8 h of 5-minute intervals)
+DEFAULT_MAX_AGENTS = 5000  # roster bound per site (``[[sites]] max_agents``)
 UNKNOWN_SINCE = -math.inf  # assignment start of an agent first seen mid-assignment
 
 
@@ -27,6 +28,7 @@ class Applied(enum.Enum):
     OK = "ok"
     STALE = "stale"          # older than the latest message for that queue/agent
     DUPLICATE = "duplicate"  # same timestamp as the latest snapshot of that queue
+    FULL = "full"            # a new agent id while the roster is at ``max_agents``
 
     def __bool__(self) -> bool:
         return self is Applied.OK
@@ -52,13 +54,14 @@ class SiteState:
     """
 
     __slots__ = ("_assigned_since", "_half_life_s", "_history", "_queues", "_roster", "clock",
-                 "schedule", "site")
+                 "max_agents", "schedule", "site")
 
     def __init__(self, site: str = "", half_life_s: float = 900.0,
-                 history: int = DEFAULT_HISTORY) -> None:
-        if half_life_s <= 0 or history < 1:
-            raise ValueError("half_life_s must be > 0 and history >= 1")
+                 history: int = DEFAULT_HISTORY, max_agents: int = DEFAULT_MAX_AGENTS) -> None:
+        if half_life_s <= 0 or history < 1 or max_agents < 1:
+            raise ValueError("half_life_s must be > 0, history >= 1 and max_agents >= 1")
         self.site = site
+        self.max_agents = max_agents
         self.clock: float = -math.inf  # latest ts seen in any applied message
         self._half_life_s = half_life_s
         self._history = history
@@ -99,6 +102,8 @@ class SiteState:
         prev = self._roster.get(agent.agent)
         if prev is not None and agent.ts < prev.ts:
             return Applied.STALE
+        if prev is None and len(self._roster) >= self.max_agents:
+            return Applied.FULL  # bounded memory against a flood of invented agent ids
         if prev is None:
             self._assigned_since[agent.agent] = UNKNOWN_SINCE
         elif prev.queue != agent.queue:

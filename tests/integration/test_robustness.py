@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import Broker, free_port, start_mosquitto, wait_for_port
 from tests.integration.harness import (
     T0,
+    agent,
     fetch_retained,
     iso,
     make_settings,
@@ -87,6 +88,24 @@ async def test_hostile_payloads_are_counted_and_survived(mosquitto: Broker, topi
         assert after[("staffer_messages_total",
                       (("kind", "site_metrics"), ("outcome", "ok")))] == 1
         assert daemon.mqtt.connected
+
+
+async def test_roster_flood_is_bounded_and_counted(mosquitto: Broker, topic_prefix: str,
+                                                   tmp_path: Path) -> None:
+    settings = make_settings(mosquitto.url, topic_prefix, tmp_path,
+                             sites=[{"id": "main", "max_agents": 3}])
+    async with running_daemon(settings) as daemon, peer(mosquitto.host, mosquitto.port,
+                                                        topic_prefix) as p:
+        assert daemon.http_port is not None
+        for i in range(8):
+            await p.publish(f"main/agents/x{i}/state", agent("available", "phone", ["phone"]))
+        await p.settle(0.5)
+        m = await _metrics(daemon.http_port)
+        full = m[("staffer_invalid_messages_total",
+                  (("kind", "agent_state"), ("reason", "roster_full")))]
+        ok = m[("staffer_messages_total", (("kind", "agent_state"), ("outcome", "ok")))]
+        assert (ok, full) == (3, 5)
+        assert len(daemon.sites["main"].state.roster) == 3
 
 
 async def test_metrics_pass_promtool(mosquitto: Broker, topic_prefix: str,

@@ -64,3 +64,21 @@ def test_assignment_clock_starts_on_queue_change_only(state: SiteState) -> None:
 def test_invalid_construction_is_rejected() -> None:
     with pytest.raises(ValueError):
         SiteState("main", half_life_s=0)
+
+
+def test_roster_is_bounded_against_invented_agent_ids() -> None:
+    from staffer.core.state import Applied, SiteState
+    from staffer.core.types import AgentState
+
+    st = SiteState("main", max_agents=3)
+    for i in range(3):
+        assert st.apply_agent(AgentState(f"a{i}", 10.0, "available", "phone",
+                                         frozenset({"phone"}))) is Applied.OK
+    refused = st.apply_agent(AgentState("intruder", 11.0, "available", "phone",
+                                        frozenset({"phone"})))
+    assert refused is Applied.FULL and not refused
+    assert "intruder" not in st.roster and len(st.roster) == 3
+    # known agents still update while the roster is full
+    assert st.apply_agent(AgentState("a1", 12.0, "busy", "phone", frozenset({"phone"}))) \
+        is Applied.OK
+    assert st.roster["a1"].status == "busy"
