@@ -56,15 +56,38 @@ def _log1p_neg(v: float) -> float:
     return math.log1p(-v) if v < 1.0 else -math.inf
 
 
+def _meets_small(n: float, r_prev: float, traffic: float, t_lo: float, aht: float,
+                 goal: float, target: float, sl_kind: bool) -> bool:
+    """Goal test at n servers given R_{n-1} (small integer n): erlang_c_measures inlined.
+
+    Same operations in the same order as erlang_c_measures' small-n branch, so the result
+    is bit-for-bit the public functions' verdict.
+    """
+    if not n > traffic:
+        return (goal <= 0.0) if sl_kind else goal == math.inf
+    gap_slots = (n - traffic) - t_lo
+    q = gap_slots / traffic * r_prev
+    c = 1.0 / (1.0 + q)
+    gap = gap_slots / aht
+    if not sl_kind:
+        return c / gap <= goal
+    if math.isinf(target):
+        return goal <= 1.0
+    em1 = math.expm1(-gap * target)
+    miss = c * (1.0 + em1)
+    raw = 1.0 - miss if miss < 0.5 else (q - em1) / (1.0 + q)
+    return min(max(raw, 0.0), 1.0) >= goal
+
+
 def _small_erlang_c(rate: float, aht: float, k: float, goal: float, target: float,
                     kind: str) -> int | None:
     """Walk N upwards with the 1/B recursion while N k <= 64 (Erlang C, small loads).
 
     Uses exactly the arithmetic of the public scalar measures (the same recursion, the same
-    erlang_c_measures), so its answer is the public functions' smallest meeting N.
-    Returns None when the answer lies beyond 64 servers.
+    erlang_c_measures operations, inlined in _meets_small), so its answer is the public
+    functions' smallest meeting N. Returns None when the answer lies beyond 64 servers.
     """
-    traffic, _ = two_prod(rate, aht)
+    traffic, t_lo = two_prod(rate, aht)
     kk = int(k)
     if kk != k or traffic < REC_MIN_TRAFFIC:
         return None
@@ -75,17 +98,15 @@ def _small_erlang_c(rate: float, aht: float, k: float, goal: float, target: floa
     servers = agents * kk
     if servers > REC_MAX:
         return None
-
-    def meets(n_srv: int, r_before: float) -> bool:
-        _, sl, wait = erlang_c_measures(rate, aht, float(n_srv), target if kind == "sl" else None,
-                                        kind == "asa", r_before)
-        return (sl >= goal) if kind == "sl" else (wait <= goal)
-
+    sl_kind = kind == "sl"
     r_prev = inv_b_rec(traffic, servers - 1)  # R_{servers-1}
     if agents > floor:
-        if meets(servers, r_prev):
-            while agents > floor and meets((agents - 1) * kk,
-                                           inv_b_rec(traffic, (agents - 1) * kk - 1)):
+        if _meets_small(float(servers), r_prev, traffic, t_lo, aht, goal, target, sl_kind):
+            while agents > floor:
+                s = (agents - 1) * kk
+                if not _meets_small(float(s), inv_b_rec(traffic, s - 1), traffic, t_lo, aht,
+                                    goal, target, sl_kind):
+                    break
                 agents -= 1
             return agents
         for s in range(servers, servers + kk):  # the start fails: walk on from the next N
@@ -93,7 +114,8 @@ def _small_erlang_c(rate: float, aht: float, k: float, goal: float, target: floa
         servers += kk
         agents += 1
     while servers <= REC_MAX:
-        if servers > traffic and meets(servers, r_prev):
+        if servers > traffic and _meets_small(float(servers), r_prev, traffic, t_lo, aht, goal,
+                                              target, sl_kind):
             return agents
         for s in range(servers, servers + kk):  # advance R to R_{servers+k-1}
             r_prev = 1.0 + s / traffic * r_prev

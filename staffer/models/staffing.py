@@ -26,7 +26,7 @@ from staffer.models._numerics import Array, as_array
 from staffer.models._staffing_scalar import search_scalar
 from staffer.models.erlang import erlang_c_metrics
 from staffer.models.erlang_a import erlang_a_metrics
-from staffer.models.metrics import is_scalar
+from staffer.models.metrics import SCALAR_TYPES, is_scalar
 
 DEFAULT_MAX_ABANDON = 0.05
 # Service-level goals are clipped to [0, SL_GOAL_MAX]. Erlang C computes SL = 1 - miss
@@ -203,7 +203,8 @@ def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array,
 
 
 def _required_scalar(rate, aht, goal, target, patience, k, max_ab, kind: str) -> int:
-    r, h, g, t, p, kk, mb = (float(v) for v in (rate, aht, goal, target, patience, k, max_ab))
+    r, h, g, t, p, kk, mb = (float(rate), float(aht), float(goal), float(target),
+                             float(patience), float(k), float(max_ab))
     if not (math.isfinite(r) and r >= 0 and math.isfinite(h) and h > 0 and p > 0 and kk >= 1
             and not math.isnan(g) and t >= 0 and not math.isnan(mb)):
         return -1
@@ -220,6 +221,10 @@ def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind:
     if is_scalar(rate, aht, goal, target, pat, concurrency, mab):
         with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
             return _required_scalar(rate, aht, goal, target, pat, concurrency, mab, kind)
+    return _required_vec(rate, aht, goal, target, pat, concurrency, mab, kind)
+
+
+def _required_vec(rate, aht, goal, target, pat, concurrency, mab, kind: str):
     raw = [as_array(v) for v in (rate, aht, goal, target, pat, concurrency, mab)]
     scalar = all(r.ndim == 0 for r in raw)
     arrs = np.broadcast_arrays(*raw)
@@ -262,6 +267,17 @@ def required_agents(
     max_abandon: ArrayLike | None = None,
 ) -> int | np.ndarray:
     """Smallest integer N with service_level(N) >= sl (and abandonment <= cap with patience)."""
+    # plain numbers (the planner's common case): straight to the scalar search
+    if (type(rate) in SCALAR_TYPES and type(aht) in SCALAR_TYPES and type(sl) in SCALAR_TYPES
+            and type(target) in SCALAR_TYPES and type(concurrency) in SCALAR_TYPES
+            and (patience is None or type(patience) in SCALAR_TYPES)
+            and (max_abandon is None or type(max_abandon) in SCALAR_TYPES)):
+        pat = math.inf if patience is None else patience
+        mab = DEFAULT_MAX_ABANDON if max_abandon is None else max_abandon
+        try:
+            return _required_scalar(rate, aht, sl, target, pat, concurrency, mab, "sl")
+        except (ArithmeticError, ValueError):  # never raise: vector path instead
+            return _required_vec(rate, aht, sl, target, pat, concurrency, mab, "sl")
     return _required(rate, aht, sl, target, patience, concurrency, max_abandon, "sl")
 
 
