@@ -75,6 +75,9 @@ def _reject_constant(name: str) -> float:
     raise _NonFinite(name)
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # = json.loads(..., parse_constant)
+
+
 def _bad_text(text: str) -> bool:
     """True for strings that cannot be UTF-8 (lone surrogates from ``\\ud800`` escapes)."""
     if text.isascii():
@@ -115,6 +118,25 @@ def _check_tree(obj: object, limit: int = MAX_DEPTH) -> str | None:
     return None
 
 
+def _flat_and_plain(obj: dict[str, Any], text: str) -> bool:
+    """True when ``_check_tree`` could only find a non-finite float: ASCII text without
+    escapes (no lone surrogate is possible) and a dict of scalars (depth 0)."""
+    if not text.isascii() or "\\" in text:
+        return False
+    for v in obj.values():
+        t = type(v)
+        if t is dict or t is list:
+            return False
+    return True
+
+
+def _flat_problem(obj: dict[str, Any]) -> str | None:
+    for v in obj.values():
+        if type(v) is float and not math.isfinite(v):
+            return "not_finite"
+    return None
+
+
 def load_json(data: bytes | bytearray | memoryview | str) -> Any:
     """Bytes -> JSON value with the codec's guards; raises PayloadError."""
     if isinstance(data, str):
@@ -132,14 +154,19 @@ def load_json(data: bytes | bytearray | memoryview | str) -> Any:
     else:
         raise PayloadError("bad_type", f"payload is {type(data).__name__}")
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        if text.startswith("\ufeff"):  # what json.loads checks before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except _NonFinite as err:
         raise PayloadError("not_finite", f"non-finite number {err}") from None
     except RecursionError:
         raise PayloadError("too_deep", "nesting too deep") from None
     except ValueError as err:  # JSONDecodeError, oversized integers
         raise PayloadError("not_json", str(err)[:200]) from None
-    problem = _check_tree(value)
+    if type(value) is dict and _flat_and_plain(value, text):
+        problem = _flat_problem(value)
+    else:
+        problem = _check_tree(value)
     if problem is not None:
         raise PayloadError(problem, _TREE_DETAIL[problem])
     return value

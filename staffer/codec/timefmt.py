@@ -23,6 +23,12 @@ _RFC3339 = re.compile(
     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
     re.ASCII,
 )
+# The form bridges send almost always (UTC, "Z", optional fraction): parsed without the
+# general regex and datetime arithmetic; anything else takes the strict path above.
+_FAST = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z", re.ASCII)
+_DAY_S = 86400
+_DAYS: dict[str, int] = {}  # "YYYY-MM-DD" -> days since the epoch (valid dates only)
+_MAX_DAYS_CACHED = 4096
 
 
 class TimeFormatError(ValueError):
@@ -38,6 +44,32 @@ def parse_ts(text: str) -> float:
     """
     if not isinstance(text, str) or len(text) > _MAX_TEXT:
         raise TimeFormatError("timestamp must be an RFC 3339 string")
+    if _FAST.fullmatch(text) is not None:
+        date = text[:10]
+        days = _DAYS.get(date)
+        if days is None:
+            days = _epoch_days(date)
+            if days is not None and len(_DAYS) < _MAX_DAYS_CACHED:
+                _DAYS[date] = days
+        hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+        if days is not None and hour < 24 and minute < 60 and second <= 60:
+            whole = days * _DAY_S + hour * 3600 + minute * 60 + second  # :60 = next second
+            return float(whole) + (float(text[19:-1]) if len(text) > 20 else 0.0)
+    return _parse_strict(text)  # every other form, and every error message
+
+
+def _epoch_days(date: str) -> int | None:
+    """``YYYY-MM-DD`` (digits already checked) -> days since 1970-01-01, None if invalid."""
+    year = int(date[:4])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
+    try:
+        return (datetime(year, int(date[5:7]), int(date[8:10]), tzinfo=UTC) - _EPOCH).days
+    except ValueError:
+        return None
+
+
+def _parse_strict(text: str) -> float:
     m = _RFC3339.fullmatch(text)
     if m is None:
         raise TimeFormatError(f"not an RFC 3339 date-time with a zone: {text[:40]!r}")
