@@ -98,9 +98,26 @@ def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target
             log_goal = np.log(np.maximum(goal, 1e-300) / aht)
         log_cap = np.log(np.maximum(max_ab, 1e-300))
 
+        # _qed_measures with its per-element constants hoisted out of the bisection and
+        # only the measures the goal needs (same expressions, so the same bits)
+        sr = np.sqrt(r)
+        s2 = sr * math.sqrt(2.0)
+        d2 = delta / math.sqrt(2.0)
+        l_asa0 = 0.5 * np.log(load * r)
+        want_sl = kind == "sl"
+
         def ok(beta: Array) -> Array:
-            l_miss, l_ab, l_asa = _qed_measures(beta, load, r, delta)
-            return ((l_miss if kind == "sl" else l_asa) <= log_goal) & (l_ab <= log_cap)
+            u = beta / s2
+            ex_u = erfcx(u)
+            hb = math.sqrt(2.0 / math.pi) / ex_u
+            log_pw = -np.log1p(sr * hb / _hazard(-beta))
+            ab = np.maximum(sr * hb - beta, 1e-300) / sq
+            if want_sl:
+                ud = u + d2
+                l_goal = log_pw + (-(ud * ud - u * u) + np.log(erfcx(ud) / ex_u))
+            else:
+                l_goal = log_pw + np.log(np.maximum(hb - beta / sr, 1e-300)) - l_asa0
+            return (l_goal <= log_goal) & (log_pw + np.log(ab) <= log_cap)
 
         lo = -max_ab * sq - 1.0
         hi = np.maximum(beta_c, lo + 1.0) + 1.0
