@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiomqtt
+import paho.mqtt._packet as paho_packet
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -144,6 +145,39 @@ def _install_read_buffer(client: aiomqtt.Client) -> None:
     sock = getattr(paho, "_sock", None)
     if sock is not None and not isinstance(sock, _ReadBuffer) and hasattr(sock, "recv"):
         paho._sock = _ReadBuffer(sock)  # type: ignore[union-attr]
+
+
+class _SharedTableProperties(Properties):
+    """paho's MQTT 5 ``Properties`` with its lookup tables built once, not per packet,
+    and an empty property list read without ``clear()``.
+
+    paho decodes every received PUBLISH into a new ``Properties``, whose constructor
+    builds two dicts of ~27 entries and whose ``unpack`` first deletes each absent
+    attribute: ~23 µs per message here, about as much as decoding our JSON. The tables
+    are read-only in paho; non-empty property lists take paho's own ``unpack``.
+    """
+
+    _shared: Properties | None = None
+
+    def __init__(self, packetType: int) -> None:  # paho's parameter name
+        shared = _SharedTableProperties._shared
+        if shared is None:
+            shared = _SharedTableProperties._shared = Properties(packetType)
+        object.__setattr__(self, "packetType", packetType)
+        object.__setattr__(self, "types", shared.types)
+        object.__setattr__(self, "names", shared.names)
+        object.__setattr__(self, "properties", shared.properties)
+
+    def unpack(self, buffer: bytes) -> tuple[Properties, int]:
+        if buffer[:1] == b"\x00":  # property length 0: nothing to read or clear
+            return self, 1
+        return super().unpack(buffer)  # type: ignore[no-any-return]
+
+
+def _install_shared_table_properties() -> None:
+    """Make paho's packet decoder use `_SharedTableProperties` (skipped if paho changes)."""
+    if getattr(paho_packet, "Properties", None) is Properties:
+        paho_packet.Properties = _SharedTableProperties  # type: ignore[misc]
 
 
 def _read_password(path: Path | None) -> str | None:
@@ -261,6 +295,7 @@ class MqttPort:
         Cancelling the task is the clean shutdown: a retained offline status is
         published, then the session is closed (so the last will is not sent).
         """
+        _install_shared_table_properties()
         min_s, max_s = self._settings.reconnect_min_s, self._settings.reconnect_max_s
         delays = iter(backoff_delays(min_s, max_s))
         while True:
