@@ -85,8 +85,9 @@ def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target
 
     Both goals are monotone in beta. The smallest beta meeting them lies between the
     fluid bound (N = A (1 - cap), beta = -cap sqrt(A)) and, usually, the Erlang C guess
-    ``beta_c`` (patience only helps); 10 bisection steps resolve it to < 1 agent for
-    the search to finish exactly.
+    ``beta_c`` (patience only helps); 13 bisection steps resolve it to ~0.1 agent at
+    10,000 Erlangs and the bracket's midpoint is returned (its upper end overshot the
+    exact answer by one agent for ~20% of large queues, costing the search a round).
     """
     r = aht / patience
     delta = target / aht * np.sqrt(load * r)
@@ -122,9 +123,9 @@ def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target
         lo = -max_ab * sq - 1.0
         hi = np.maximum(beta_c, lo + 1.0) + 1.0
         hi = np.where(ok(hi), hi, _BETA_MAX)
-        for _ in range(10):
+        for _ in range(13):
             mid = 0.5 * (lo + hi)
             good = ok(mid)
             hi = np.where(good, mid, hi)
             lo = np.where(good, lo, mid)
-    return load + hi * sq
+    return load + 0.5 * (lo + hi) * sq
