@@ -143,9 +143,11 @@ def laguerre_upper(p: Array, x: Array, h=None) -> Array:
     ``h`` receives t = r/x >= 0 (default 1). Accurate when x - p >~ 4.5 sqrt(p).
     """
     gap = (x - p)[..., None]  # beta * x, formed without dividing by a tiny x
-    p = p[..., None]
     t = _LAG_S / gap
-    f = np.exp(p * (np.log1p(t) - t))
+    f = np.log1p(t)  # exp(p (log1p(t) - t)) in place
+    f -= t
+    f *= p[..., None]
+    np.exp(f, out=f)
     if h is not None:
         f = f * h(t)
     return (f @ _LAG_W) * x / gap[..., 0]
@@ -157,14 +159,25 @@ def laguerre_lower(p: Array, x: Array, h=None) -> Array:
     ``h`` receives t = r/x in [0, 1) (default 1). Accurate when p - x >~ 4.5 sqrt(p).
     """
     gap = (p - x)[..., None]
-    p = p[..., None]
     t = _LAG_S / gap
     inside = t < 1.0
-    tc = np.where(inside, t, 0.0)
-    f = np.where(inside, np.exp(p * (np.log1p(-tc) + tc)), 0.0)
+    all_in = bool(inside.all())  # the usual case: skip the masking
+    tc = t if all_in else np.where(inside, t, 0.0)
+    f = _lower_kernel(p, tc)
+    if not all_in:
+        f[~inside] = 0.0
     if h is not None:
-        f = f * np.where(inside, h(tc), 0.0)
+        f = f * (h(tc) if all_in else np.where(inside, h(tc), 0.0))
     return (f @ _LAG_W) * x / gap[..., 0]
+
+
+def _lower_kernel(p: Array, tc: Array) -> Array:
+    """exp(p (log1p(-tc) + tc)) in place (same operations, fewer temporaries)."""
+    f = np.negative(tc)
+    np.log1p(f, out=f)
+    f += tc
+    f *= p[..., None]
+    return np.exp(f, out=f)
 
 
 def laguerre_lower_sums(p: Array, x: Array, hs) -> Array:
