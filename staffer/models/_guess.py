@@ -19,6 +19,7 @@ from staffer.models._numerics import Array
 _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
 _ITER = 8
 _BETA_MAX = 40.0
+_ILLINOIS = 6
 
 
 def _ratio(beta: Array) -> Array:
@@ -85,9 +86,10 @@ def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target
 
     Both goals are monotone in beta. The smallest beta meeting them lies between the
     fluid bound (N = A (1 - cap), beta = -cap sqrt(A)) and, usually, the Erlang C guess
-    ``beta_c`` (patience only helps); 13 bisection steps resolve it to ~0.1 agent at
-    10,000 Erlangs and the bracket's midpoint is returned (its upper end overshot the
-    exact answer by one agent for ~20% of large queues, costing the search a round).
+    ``beta_c`` (patience only helps). The larger of the two log excesses is increasing
+    the wrong way in beta and smooth apart from one kink, so 6 Illinois (regula falsi)
+    steps on it, and a final interpolation, place the root as well as 13 bisections
+    did, in 8-9 evaluations instead of 14.
     """
     r = aht / patience
     delta = target / aht * np.sqrt(load * r)
@@ -107,7 +109,8 @@ def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target
         l_asa0 = 0.5 * np.log(load * r)
         want_sl = kind == "sl"
 
-        def ok(beta: Array) -> Array:
+        def excess(beta: Array) -> Array:
+            """max(goal excess, cap excess) in log space: <= 0 meets, increasing -> falling."""
             u = beta / s2
             ex_u = erfcx(u)
             hb = math.sqrt(2.0 / math.pi) / ex_u
@@ -118,14 +121,32 @@ def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target
                 l_goal = log_pw + (-(ud * ud - u * u) + np.log(erfcx(ud) / ex_u))
             else:
                 l_goal = log_pw + np.log(np.maximum(hb - beta / sr, 1e-300)) - l_asa0
-            return (l_goal <= log_goal) & (log_pw + np.log(ab) <= log_cap)
+            return np.maximum(l_goal - log_goal, log_pw + np.log(ab) - log_cap)
 
         lo = -max_ab * sq - 1.0
         hi = np.maximum(beta_c, lo + 1.0) + 1.0
-        hi = np.where(ok(hi), hi, _BETA_MAX)
-        for _ in range(13):
-            mid = 0.5 * (lo + hi)
-            good = ok(mid)
+        f_hi = excess(hi)
+        far = ~(f_hi <= 0.0)
+        if far.any():
+            hi = np.where(far, _BETA_MAX, hi)
+            f_hi = np.where(far, excess(hi), f_hi)
+        f_lo = excess(lo)
+        side = np.zeros(lo.shape)
+        for _ in range(_ILLINOIS):
+            # regula falsi with the Illinois fix; bisection where it is undefined
+            mid = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+            usable = np.isfinite(mid) & (mid > lo) & (mid < hi)
+            mid = np.where(usable, mid, 0.5 * (lo + hi))
+            f_mid = excess(mid)
+            good = f_mid <= 0.0
+            # the end kept twice in a row gets its value halved
+            f_lo = np.where(good & (side < 0), 0.5 * f_lo, f_lo)
+            f_hi = np.where(~good & (side > 0), 0.5 * f_hi, f_hi)
             hi = np.where(good, mid, hi)
+            f_hi = np.where(good, f_mid, f_hi)
             lo = np.where(good, lo, mid)
-    return load + 0.5 * (lo + hi) * sq
+            f_lo = np.where(good, f_lo, f_mid)
+            side = np.where(good, -1.0, 1.0)
+        est = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+        est = np.where(np.isfinite(est) & (est >= lo) & (est <= hi), est, 0.5 * (lo + hi))
+    return load + est * sq
