@@ -287,4 +287,14 @@ def required_agents_asa(
     max_abandon: ArrayLike | None = None,
 ) -> int | np.ndarray:
     """Smallest integer N with asa(N) <= asa_target (and abandonment <= cap with patience)."""
+    if (type(rate) in SCALAR_TYPES and type(aht) in SCALAR_TYPES
+            and type(asa_target) in SCALAR_TYPES and type(concurrency) in SCALAR_TYPES
+            and (patience is None or type(patience) in SCALAR_TYPES)
+            and (max_abandon is None or type(max_abandon) in SCALAR_TYPES)):
+        pat = math.inf if patience is None else patience
+        mab = DEFAULT_MAX_ABANDON if max_abandon is None else max_abandon
+        try:
+            return _required_scalar(rate, aht, asa_target, 0.0, pat, concurrency, mab, "asa")
+        except (ArithmeticError, ValueError):  # never raise: vector path instead
+            return _required_vec(rate, aht, asa_target, 0.0, pat, concurrency, mab, "asa")
     return _required(rate, aht, asa_target, 0.0, patience, concurrency, max_abandon, "asa")
