@@ -58,6 +58,7 @@ SWEEP_EVERY_S = 1.0
 HOUSEKEEPING_EVERY_S = 60.0
 DRAIN_TIMEOUT_S = 5.0
 KINDS = ("queue_metrics", "site_metrics", "agent_state", "override")
+MAX_ROUTES_CACHED = 16384  # topic -> Route of valid inbound topics (cleared when full)
 
 Ready = Callable[["Daemon"], object] | asyncio.Event
 
@@ -100,6 +101,7 @@ class Daemon:
         self._busy = asyncio.Lock()  # one message or job at a time: no interleaved state
         self._bad = RateLimitedLog(log)
         self._ok = dict.fromkeys(KINDS, 0)  # valid messages, folded into metrics at scrape
+        self._routes: dict[str, Route] = {}  # the same few topics arrive again and again
         self._bg: set[asyncio.Task[None]] = set()
         self._connects = 0
         self._last_health = ""
@@ -268,9 +270,14 @@ class Daemon:
     # -- inbound --------------------------------------------------------------------------
     async def handle(self, msg: Inbound) -> None:
         """Route one inbound message; never raises for bad input."""
-        route = self.topics.parse(msg.topic)
+        route = self._routes.get(msg.topic)
         if route is None:
-            return self._invalid("unknown", "bad_topic", msg.topic)
+            route = self.topics.parse(msg.topic)
+            if route is None:
+                return self._invalid("unknown", "bad_topic", msg.topic)
+            if len(self._routes) >= MAX_ROUTES_CACHED:
+                self._routes.clear()
+            self._routes[msg.topic] = route
         site = self.sites.get(route.site)
         if site is None:
             return self._invalid(route.kind, "unknown_site", msg.topic)
