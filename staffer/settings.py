@@ -212,6 +212,16 @@ def settings_from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = 
         raise ConfigError(_describe(err)) from None
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, or raise ConfigError with one line naming the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+
+
 def load_settings(path: str | Path | None = None,
                   env: Mapping[str, str] | None = None) -> Settings:
     """Read a TOML file (or defaults when ``path`` is None and the default file is absent)."""
@@ -221,12 +231,7 @@ def load_settings(path: str | Path | None = None,
         if explicit:
             raise ConfigError(f"{p}: no such configuration file")
         return settings_from_dict({}, env)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{p}: invalid TOML: {err}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{p}: cannot read: {err}") from None
+    data = read_toml(p)
     try:
         return settings_from_dict(data, env)
     except ConfigError as err:

@@ -8,14 +8,13 @@ events (outages). Times inside the day are seconds from the day's ``start``.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from staffer.settings import ConfigError, PlannerSettings, SiteSettings, _describe
+from staffer.settings import ConfigError, PlannerSettings, SiteSettings, _describe, read_toml
 
 # Bundled scenarios ship inside the package (config/scenarios links here), so a wheel
 # install can run `staffer simulate surge` and `staffer demo` without the source tree.
@@ -216,10 +215,4 @@ def load_scenario(path: str | Path) -> Scenario:
         if not bundled.is_file():
             raise ConfigError(f"{p}: no such scenario file")
         p = bundled
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{p}: invalid TOML: {err}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{p}: cannot read: {err}") from None
-    return scenario_from_dict(data, str(p))
+    return scenario_from_dict(read_toml(p), str(p))

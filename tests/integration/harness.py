@@ -137,10 +137,14 @@ class Peer:
 
 @contextlib.asynccontextmanager
 async def peer(host: str, port: int, prefix: str, *, v5: bool = True,
-               identifier: str | None = None) -> AsyncIterator[Peer]:
-    """A connected Peer subscribed to everything under ``prefix``."""
+               identifier: str | None = None, **client_options: Any) -> AsyncIterator[Peer]:
+    """A connected Peer subscribed to everything under ``prefix``.
+
+    ``client_options`` go to ``aiomqtt.Client`` (e.g. ``tls_params``, ``username``).
+    """
     proto = aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311
-    async with aiomqtt.Client(host, port, protocol=proto, identifier=identifier) as client:
+    async with aiomqtt.Client(host, port, protocol=proto, identifier=identifier,
+                              **client_options) as client:
         p = Peer(client, prefix)
         await client.subscribe(f"{prefix}/#", qos=1)
         task = asyncio.create_task(p._pump())

@@ -22,14 +22,14 @@ import subprocess
 import sys
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiomqtt
 import pytest
 
 from tests.conftest import Broker, free_port, start_mosquitto
-from tests.integration.harness import T0, Peer, iso, staff_surge_site, surge_snapshot
+from tests.integration.harness import T0, Peer, iso, peer, staff_surge_site, surge_snapshot
 from tests.integration.test_process import _http, _wait
 
 OPENSSL = shutil.which("openssl")
@@ -82,23 +82,13 @@ def tls_broker(d: Path, pki: dict[str, Path], passwords: Path) -> Iterator[Broke
         yield broker
 
 
-@contextlib.asynccontextmanager
-async def tls_peer(broker: Broker, prefix: str, pki: dict[str, Path], user: str,
-                   password: str) -> AsyncIterator[Peer]:
-    """harness.Peer over TLS with a client certificate and a password."""
+def tls_peer(broker: Broker, prefix: str, pki: dict[str, Path], user: str,
+             password: str) -> contextlib.AbstractAsyncContextManager[Peer]:
+    """harness.peer over TLS with a client certificate and a password."""
     tls = aiomqtt.TLSParameters(ca_certs=str(pki["ca.crt"]), certfile=str(pki["bridge.crt"]),
                                 keyfile=str(pki["bridge.key"]), cert_reqs=ssl.CERT_REQUIRED)
-    async with aiomqtt.Client("localhost", broker.port, username=user, password=password,
-                              tls_params=tls, protocol=aiomqtt.ProtocolVersion.V5) as client:
-        p = Peer(client, prefix)
-        await client.subscribe(f"{prefix}/#", qos=1)
-        task = asyncio.create_task(p._pump())
-        try:
-            yield p
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await task
+    return peer("localhost", broker.port, prefix, username=user, password=password,
+                tls_params=tls)
 
 
 def _daemon_config(path: Path, broker: Broker, prefix: str, pki: dict[str, Path],
