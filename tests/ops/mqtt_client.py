@@ -21,6 +21,8 @@ class Client:
     def __init__(self, port: int, username: str | None = None, password: str | None = None,
                  host: str = "127.0.0.1") -> None:
         self.messages: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
+        # messages on other topics that a topic-specific wait passed over (kept, in order)
+        self.backlog: list[tuple[str, bytes, bool]] = []
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._rc: object = None

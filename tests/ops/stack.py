@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import json
 import os
+import queue
 import re
 import subprocess
 import time
@@ -186,16 +187,32 @@ def staff_surge(bridge: Client, site: str, ts: float, phone: int = 5, email: int
 
 
 def wait_json(client: Client, topic: str, pred=lambda _: True, timeout_s: float = 15) -> Any:
-    """The first JSON message on ``topic`` satisfying ``pred`` (others are skipped)."""
+    """The first JSON message on ``topic`` satisfying ``pred``.
+
+    Non-matching messages on ``topic`` are dropped; messages on other topics are kept in
+    ``client.backlog`` for later waits (brokers do not order messages across topics).
+    """
+    kept = [m for m in client.backlog if m[0] != topic]
+    mine = [m for m in client.backlog if m[0] == topic]
+    client.backlog[:] = kept
+    for _, payload, _ in mine:
+        obj = json.loads(payload)
+        if pred(obj):
+            return obj
     deadline = time.monotonic() + timeout_s
     while True:
         left = deadline - time.monotonic()
         assert left > 0, f"nothing on {topic} matched"
-        t, payload, _ = client.next_message(left)
-        if t == topic:
-            obj = json.loads(payload)
-            if pred(obj):
-                return obj
+        try:
+            t, payload, retained = client.next_message(left)
+        except queue.Empty:
+            raise AssertionError(f"nothing on {topic} matched within {timeout_s} s") from None
+        if t != topic:
+            client.backlog.append((t, payload, retained))
+            continue
+        obj = json.loads(payload)
+        if pred(obj):
+            return obj
 
 
 # -- Prometheus server with the shipped configuration ---------------------------------------
