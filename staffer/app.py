@@ -92,7 +92,8 @@ class Daemon:
             online_payload=payloads.encode_status(True, __version__, sites=list(self.sites),
                                                   shard_index=self.shard_index,
                                                   shard_count=count),
-            subscriptions=self._subscriptions(), on_state=self._on_mqtt_state)
+            subscriptions=self._subscriptions(), on_state=self._on_mqtt_state,
+            coalescible=self._is_snapshot_topic, on_coalesced=self.metrics.coalesced.inc)
         self.emit = Emitter(self.topics, self.mqtt)
         self.http = HttpServer(settings.http.host, settings.http.port,
                                exposition=self.exposition, readiness=self.readiness
@@ -268,6 +269,11 @@ class Daemon:
         log.info("configuration reloaded")
 
     # -- inbound --------------------------------------------------------------------------
+    def _is_snapshot_topic(self, topic: str) -> bool:
+        """Queue and site snapshots: under overload only the latest per topic matters."""
+        route = self._routes.get(topic) or self.topics.parse(topic)
+        return route is not None and route.kind in ("queue_metrics", "site_metrics")
+
     async def handle(self, msg: Inbound) -> None:
         """Route one inbound message; never raises for bad input."""
         route = self._routes.get(msg.topic)

@@ -47,6 +47,7 @@ class MqttSettings(_Section):
     reconnect_min_s: float = Field(0.5, gt=0)
     reconnect_max_s: float = Field(30.0, gt=0)
     max_payload_bytes: int = Field(65536, gt=0)
+    max_backlog: int = Field(10000, ge=100)
 
     @field_validator("url")
     @classmethod

@@ -98,6 +98,9 @@ class Metrics:
                                ["kind", "reason"], registry=r)
         self.reconnects = Counter("staffer_mqtt_reconnects_total",
                                   "Connections to the broker after the first.", registry=r)
+        self.coalesced = Counter("staffer_messages_coalesced_total",
+                                 "Queued snapshots superseded by a newer one under overload.",
+                                 registry=r)
         self.commands = Counter("staffer_commands_total", "Command messages published.",
                                 ["site"], registry=r)
         self.override_requests = Counter("staffer_override_requests_total",

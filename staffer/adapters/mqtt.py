@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -41,6 +42,7 @@ from paho.mqtt.properties import Properties
 from staffer.adapters.log import RateLimitedLog
 from staffer.settings import MqttSettings
 
+M = TypeVar("M")
 log = logging.getLogger("staffer.mqtt")
 _DROPPED = RateLimitedLog(log, period_s=10.0)  # outbound messages lost while disconnected
 
@@ -186,13 +188,31 @@ def _read_password(path: Path | None) -> str | None:
     return path.read_text(encoding="utf-8").rstrip("\r\n")
 
 
+def coalesce_latest(messages: Sequence[M], topics: Sequence[str],
+                    coalescible: Callable[[str], bool]) -> tuple[list[M], int]:
+    """Keep arrival order, but only the last message of each coalescible topic.
+
+    The overload rule: a newer snapshot of a queue supersedes the queued older ones.
+    Returns the kept messages and how many were dropped.
+    """
+    last: dict[str, int] = {}
+    for i, topic in enumerate(topics):
+        if coalescible(topic):
+            last[topic] = i
+    kept = [m for i, (m, t) in enumerate(zip(messages, topics, strict=True))
+            if last.get(t, i) == i]
+    return kept, len(messages) - len(kept)
+
+
 class MqttPort:
     """A long-lived MQTT connection with presence, reconnects and request/response."""
 
     def __init__(self, settings: MqttSettings, *, client_id: str, status_topic: str,
                  online_payload: bytes, offline_payload: bytes,
                  subscriptions: Sequence[tuple[str, int]] = (),
-                 on_state: Callable[[bool], None] | None = None) -> None:
+                 on_state: Callable[[bool], None] | None = None,
+                 coalescible: Callable[[str], bool] | None = None,
+                 on_coalesced: Callable[[int], None] | None = None) -> None:
         self._settings = settings
         self._address = parse_url(settings.url)
         self._client_id = client_id
@@ -201,6 +221,8 @@ class MqttPort:
         self._offline = offline_payload
         self._subscriptions: dict[str, int] = dict(subscriptions)  # filter -> QoS
         self._on_state = on_state
+        self._coalescible = coalescible
+        self._on_coalesced = on_coalesced
         self._client: aiomqtt.Client | None = None
         self._connected = False
         self._v5 = settings.protocol in ("5", "auto")
@@ -346,16 +368,33 @@ class MqttPort:
                        handler: Callable[[Inbound], Awaitable[None]]) -> None:
         limit = self._settings.max_payload_bytes
         async for first in client.messages:
-            msg: aiomqtt.Message | None = first
+            ready: deque[aiomqtt.Message] = deque([first])
             handled = 0
-            while msg is not None:
-                await self._dispatch(msg, handler, limit)
+            while ready:
+                await self._dispatch(ready.popleft(), handler, limit)
                 handled += 1
                 if handled % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let the socket reader (acks) and HTTP run
                 # drain what is already queued without a task per message
                 q = self._queue
-                msg = q.get_nowait() if q is not None and not q.empty() else None
+                if not ready and q is not None and not q.empty():
+                    if q.qsize() > self._settings.max_backlog:
+                        ready.extend(self._coalesce(q))
+                    else:
+                        ready.append(q.get_nowait())
+
+    def _coalesce(self, q: asyncio.Queue[aiomqtt.Message]) -> list[aiomqtt.Message]:
+        """Overload: take everything queued; older snapshots of a topic give way to newer."""
+        batch = [q.get_nowait() for _ in range(q.qsize())]
+        if self._coalescible is None:
+            return batch
+        kept, dropped = coalesce_latest(batch, [str(m.topic) for m in batch], self._coalescible)
+        if dropped:
+            log.warning("overloaded: %d queued messages, %d superseded snapshots dropped",
+                        len(batch), dropped)
+            if self._on_coalesced is not None:
+                self._on_coalesced(dropped)
+        return kept
 
     async def _dispatch(self, msg: aiomqtt.Message,
                         handler: Callable[[Inbound], Awaitable[None]], limit: int) -> None:
