@@ -105,10 +105,10 @@ class LiveView:
                    "interval, agents assigned; moves commanded so far", final=True)
 
     def __call__(self, r: TickReport) -> None:
-        from staffer.sim.bridge import rfc3339
+        from staffer.codec.timefmt import format_ts
 
         self.moves += len(r.moves)
-        clock = rfc3339(r.ts)[11:16]
+        clock = format_ts(r.ts)[11:16]
         parts = []
         for q in self.sc.site.queues:
             s = r.snaps[q.id]

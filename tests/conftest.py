@@ -62,6 +62,16 @@ def mosquitto_binary() -> str | None:
     return next((p for p in MOSQUITTO_CANDIDATES if os.access(p, os.X_OK)), None)
 
 
+
+def stop_process(proc: subprocess.Popen, timeout_s: float) -> None:
+    """Terminate a child process, killing it if it does not exit within ``timeout_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
 @contextlib.contextmanager
 def start_mosquitto(workdir: Path, extra_config: str = "",
                     port: int | None = None) -> Iterator[Broker]:
@@ -100,12 +110,7 @@ def start_mosquitto(workdir: Path, extra_config: str = "",
         try:
             yield Broker("127.0.0.1", port)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, 5.0)
         return
     raise RuntimeError("could not start mosquitto")
 

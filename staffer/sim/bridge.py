@@ -15,24 +15,12 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from staffer.codec.timefmt import format_ts, parse_ts
 from staffer.core.types import AgentState, Move, QueueSnapshot
 from staffer.sim.engine import Engine
 from staffer.sim.policies import decision_times
-
-
-def rfc3339(ts: float) -> str:
-    """POSIX seconds -> RFC 3339 UTC with milliseconds when needed."""
-    ms = round(ts * 1000)
-    dt = datetime.fromtimestamp(ms // 1000, UTC)
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    return text + (f".{ms % 1000:03d}Z" if ms % 1000 else "Z")
-
-
-def parse_rfc3339(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def snapshot_payload(snap: QueueSnapshot) -> dict[str, Any]:
@@ -48,12 +36,12 @@ def snapshot_payload(snap: QueueSnapshot) -> dict[str, Any]:
 
 
 def site_snapshot_payload(ts: float, snaps: dict[str, QueueSnapshot]) -> bytes:
-    return json.dumps({"ts": rfc3339(ts), "queues": {q: snapshot_payload(s)
+    return json.dumps({"ts": format_ts(ts), "queues": {q: snapshot_payload(s)
                                                      for q, s in snaps.items()}}).encode()
 
 
 def agent_payload(a: AgentState) -> bytes:
-    return json.dumps({"ts": rfc3339(a.ts), "status": a.status, "queue": a.queue,
+    return json.dumps({"ts": format_ts(a.ts), "status": a.status, "queue": a.queue,
                        "skills": sorted(a.skills)}).encode()
 
 
@@ -128,7 +116,7 @@ class SimBridge:
             if topic == f"{self.base}/plan":
                 try:
                     plan = json.loads(msg.payload)
-                    self._plans[parse_rfc3339(plan["as_of"])] = plan
+                    self._plans[parse_ts(plan["as_of"])] = plan
                 except (ValueError, KeyError, TypeError):
                     continue
             elif topic == f"{self.base}/commands":
@@ -207,7 +195,7 @@ class SimBridge:
                     missed_in_row += 1
                     if missed_in_row >= self.max_missed_in_row:
                         raise BridgeError(f"no plan for {missed_in_row} site snapshots in a "
-                                          f"row (last at {rfc3339(ts)})")
+                                          f"row (last at {format_ts(ts)})")
                 else:
                     missed_in_row = 0
                     self.stats.plans += 1

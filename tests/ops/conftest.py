@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for_port
+from tests.conftest import stop_process, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -62,9 +62,4 @@ def running(cmd: Sequence[str], port: int, log: Path, *, cwd: Path | None = None
                         f"(exit={proc.poll()}):\n{log.read_text(errors='replace')[-3000:]}")
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 10.0)

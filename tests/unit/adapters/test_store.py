@@ -167,32 +167,23 @@ def test_damaged_database_pages_are_refused(db: Path) -> None:
         StateStore.open(db)
 
 
-def test_foreign_sqlite_database_is_refused(db: Path) -> None:
+@pytest.mark.parametrize(
+    ("fresh", "tamper", "error"),
+    [
+        (False, "CREATE TABLE customers (id INTEGER)", "not a staffer state file"),
+        (True, "UPDATE meta SET value='99' WHERE key='schema_version'", "newer"),
+        (True, "DROP TABLE in_flight", "in_flight"),
+    ],
+    ids=["foreign-database", "newer-schema", "missing-table"],
+)
+def test_tampered_database_is_refused(db: Path, fresh: bool, tamper: str, error: str) -> None:
+    if fresh:
+        StateStore.open(db).close()
     conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.execute(tamper)
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="not a staffer state file"):
-        StateStore.open(db)
-
-
-def test_newer_schema_is_refused(db: Path) -> None:
-    StateStore.open(db).close()
-    conn = sqlite3.connect(db)
-    conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
-    conn.commit()
-    conn.close()
-    with pytest.raises(StoreError, match="newer"):
-        StateStore.open(db)
-
-
-def test_missing_table_is_refused(db: Path) -> None:
-    StateStore.open(db).close()
-    conn = sqlite3.connect(db)
-    conn.execute("DROP TABLE in_flight")
-    conn.commit()
-    conn.close()
-    with pytest.raises(StoreError, match="in_flight"):
+    with pytest.raises(StoreError, match=error):
         StateStore.open(db)
 
 

@@ -18,18 +18,10 @@ from staffer.sim.bridge import (
     BridgeError,
     SimBridge,
     parse_moves,
-    parse_rfc3339,
-    rfc3339,
     site_snapshot_payload,
 )
 from staffer.sim.engine import Engine
 from staffer.sim.scenario import load_scenario
-
-
-def test_rfc3339_round_trip() -> None:
-    for ts in (1795420800.0, 1795420800.25):
-        assert parse_rfc3339(rfc3339(ts)) == ts
-    assert rfc3339(1795420800.0).endswith("Z")
 
 
 def test_site_snapshot_shape() -> None:
