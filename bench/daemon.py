@@ -71,24 +71,31 @@ def pct(values: list[float], q: float) -> float:
 
 # -- the daemon under test ----------------------------------------------------------------------
 
+
 class DaemonProcess:
     """``staffer run`` in a child process with a generated configuration."""
 
-    def __init__(self, broker: Broker, workdir: Path, *, sites: int, planner: dict,
-                 protocol: str = "auto") -> None:
+    def __init__(
+        self, broker: Broker, workdir: Path, *, sites: int, planner: dict, protocol: str = "auto"
+    ) -> None:
         self.http_port = free_port()
         conf = workdir / "staffer.toml"
-        lines = [f'[mqtt]\nurl = "{broker.url}"\ntopic_prefix = "{PREFIX}"\n'
-                 f'client_id = "bench-daemon"\nprotocol = "{protocol}"\n',
-                 f'[http]\nport = {self.http_port}\n[state]\npath = "{workdir / "s.db"}"\n',
-                 '[log]\nlevel = "WARNING"\n[planner]\n']
+        lines = [
+            f'[mqtt]\nurl = "{broker.url}"\ntopic_prefix = "{PREFIX}"\n'
+            f'client_id = "bench-daemon"\nprotocol = "{protocol}"\n',
+            f'[http]\nport = {self.http_port}\n[state]\npath = "{workdir / "s.db"}"\n',
+            '[log]\nlevel = "WARNING"\n[planner]\n',
+        ]
         lines += [f"{k} = {json.dumps(v)}\n" for k, v in planner.items()]
         lines += [f'[[sites]]\nid = "s{i:03d}"\n' for i in range(sites)]
         conf.write_text("".join(lines), encoding="utf-8")
         self.log = (workdir / "daemon.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "staffer", "run", "-c", str(conf)], cwd=workdir,
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
+            cwd=workdir,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.ps = psutil.Process(self.proc.pid)
         deadline = time.monotonic() + 30
         while self._status("/readyz") != 200:
@@ -98,16 +105,14 @@ class DaemonProcess:
 
     def _status(self, path: str) -> int:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}",
-                                        timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as r:
                 return int(r.status)
         except OSError:
             return 0
 
     def scrape(self) -> dict[str, float]:
         """Sample name{labels} -> value from /metrics (plain text parsing)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics",
-                                    timeout=10) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics", timeout=10) as r:
             text = r.read().decode()
         out = {}
         for line in text.splitlines():
@@ -118,8 +123,11 @@ class DaemonProcess:
 
     def processed(self, kind: str) -> float:
         m = self.scrape()
-        return sum(v for k, v in m.items() if k.startswith("staffer_messages_total")
-                   and f'kind="{kind}"' in k)
+        return sum(
+            v
+            for k, v in m.items()
+            if k.startswith("staffer_messages_total") and f'kind="{kind}"' in k
+        )
 
     def cpu_s(self) -> float:
         t = self.ps.cpu_times()
@@ -177,20 +185,29 @@ class Bridge:
 
 
 def agent_state(ts: float, queue: str, status: str = "available") -> bytes:
-    return json.dumps({"ts": iso(ts), "status": status, "queue": queue,
-                       "skills": list(QUEUES)}).encode()
+    return json.dumps(
+        {"ts": iso(ts), "status": status, "queue": queue, "skills": list(QUEUES)}
+    ).encode()
 
 
 def queue_snap(ts: float, offered: int, waiting: int, aht: float = 240.0) -> bytes:
-    return (f'{{"ts":"{iso(ts)}","interval_s":60,"offered":{offered},"waiting":{waiting},'
-            f'"aht_s":{aht}}}').encode()
+    return (
+        f'{{"ts":"{iso(ts)}","interval_s":60,"offered":{offered},"waiting":{waiting},'
+        f'"aht_s":{aht}}}'
+    ).encode()
 
 
 def site_snap(ts: float, surge: str) -> bytes:
     hot = {"offered": 30, "waiting": 10}
     cold = {"offered": 2, "waiting": 0}
-    queues = {q: {"interval_s": 60, "aht_s": 240 if q != "email" else 360,
-                  **(hot if q == surge else cold)} for q in QUEUES}
+    queues = {
+        q: {
+            "interval_s": 60,
+            "aht_s": 240 if q != "email" else 360,
+            **(hot if q == surge else cold),
+        }
+        for q in QUEUES
+    }
     queues["email"]["backlog"] = 5
     return json.dumps({"ts": iso(ts), "queues": queues}).encode()
 
@@ -212,14 +229,14 @@ def paced(rate: float, seconds: float) -> Iterator[int]:
 
 # -- phases -------------------------------------------------------------------------------------
 
+
 def _ingest_messages(n: int, sites: int, round0: int) -> list[tuple[str, bytes]]:
     """Pre-encoded queue snapshots (so the generator spends its time publishing)."""
     out = []
     for i in range(n):
         site, q = divmod(i % (sites * 3), 3)
         ts = T0 + round0 + i // (sites * 3)
-        out.append((f"s{site:03d}/queues/{QUEUES[q]}/metrics",
-                    queue_snap(ts, 10 + i % 7, i % 5)))
+        out.append((f"s{site:03d}/queues/{QUEUES[q]}/metrics", queue_snap(ts, 10 + i % 7, i % 5)))
     return out
 
 
@@ -230,13 +247,19 @@ def _wait_processed(d: DaemonProcess, target: float, timeout_s: float) -> float:
     return time.perf_counter() - t
 
 
-def bench_ingest(broker: Broker, work: Path, rates: list[int], step_s: float,
-                 protocol: str, burst: int) -> list[dict]:
+def bench_ingest(
+    broker: Broker, work: Path, rates: list[int], step_s: float, protocol: str, burst: int
+) -> list[dict]:
     """Stepped offered rates, then a burst sent as fast as the generator can."""
     sites = 100
     rows = []
-    with daemon(broker, work, sites=sites, planner={"clock": "wall", "interval_s": 3600,
-                                                     "mode": "shadow"}, protocol=protocol) as d:
+    with daemon(
+        broker,
+        work,
+        sites=sites,
+        planner={"clock": "wall", "interval_s": 3600, "mode": "shadow"},
+        protocol=protocol,
+    ) as d:
         bridge = Bridge(broker)
         round_ = 0
         for rate in [*rates, 0]:
@@ -261,20 +284,27 @@ def bench_ingest(broker: Broker, work: Path, rates: list[int], step_s: float,
             cpu_us = 1e6 * (d.cpu_s() - cpu0) / max(1.0, d.processed("queue_metrics") - before)
             sent_rate, done_rate = n / window, done / window
             ok = done_rate >= 0.98 * sent_rate and (n - done) <= 0.5 * sent_rate
-            rows.append({"offered_per_s": "burst" if rate == 0 else rate,
-                         "sent_per_s": round(sent_rate), "processed_per_s": round(done_rate),
-                         "backlog_at_end": int(n - done), "drain_s": round(drain_s, 2),
-                         "end_to_end_per_s": round(n / total_s),
-                         "daemon_cpu_us_per_msg": round(cpu_us),
-                         "one_core_capacity_per_s": round(1e6 / cpu_us),
-                         "sustained": "-" if rate == 0 else ok})
+            rows.append(
+                {
+                    "offered_per_s": "burst" if rate == 0 else rate,
+                    "sent_per_s": round(sent_rate),
+                    "processed_per_s": round(done_rate),
+                    "backlog_at_end": int(n - done),
+                    "drain_s": round(drain_s, 2),
+                    "end_to_end_per_s": round(n / total_s),
+                    "daemon_cpu_us_per_msg": round(cpu_us),
+                    "one_core_capacity_per_s": round(1e6 / cpu_us),
+                    "sustained": "-" if rate == 0 else ok,
+                }
+            )
             progress(f"ingest {rows[-1]}")
         bridge.close()
     return rows
 
 
-def bench_latency(broker: Broker, work: Path, total_rate: int, seconds: float,
-                  protocol: str) -> dict:
+def bench_latency(
+    broker: Broker, work: Path, total_rate: int, seconds: float, protocol: str
+) -> dict:
     sites, interval = 20, 60
     sent_at: dict[tuple[str, float], float] = {}
     latencies: list[float] = []
@@ -292,18 +322,24 @@ def bench_latency(broker: Broker, work: Path, total_rate: int, seconds: float,
             latencies.append(t - t_sent)
         for m in cmd["moves"]:  # the bridge applies the move and reports it
             assert bridge is not None
-            bridge.send(f"{cmd['site']}/agents/{m['agent']}/state",
-                        agent_state(ts + 1, m["to"], "busy"))
+            bridge.send(
+                f"{cmd['site']}/agents/{m['agent']}/state", agent_state(ts + 1, m["to"], "busy")
+            )
 
-    planner = {"clock": "event", "interval_s": interval, "mode": "auto", "min_dwell_s": 0,
-               "move_timeout_s": 120, "max_moves_per_cycle": 5}
+    planner = {
+        "clock": "event",
+        "interval_s": interval,
+        "mode": "auto",
+        "min_dwell_s": 0,
+        "move_timeout_s": 120,
+        "max_moves_per_cycle": 5,
+    }
     with daemon(broker, work, sites=sites, planner=planner, protocol=protocol) as d:
         bridge = Bridge(broker, on_command)
         cpu0, t_cpu = d.cpu_s(), time.perf_counter()
         for s in range(sites):
             for a in range(30):
-                bridge.send(f"s{s:03d}/agents/a{a:02d}/state",
-                            agent_state(T0 - 10, QUEUES[a % 3]))
+                bridge.send(f"s{s:03d}/agents/a{a:02d}/state", agent_state(T0 - 10, QUEUES[a % 3]))
         time.sleep(1.0)
         per_round = total_rate  # one round per second: `sites` triggers + background,
         spacing = per_round // sites  # the triggers spread evenly over the round
@@ -326,8 +362,9 @@ def bench_latency(broker: Broker, work: Path, total_rate: int, seconds: float,
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # let every triggered plan finish
             m = d.scrape()
-            if sum(v for key, v in m.items()
-                   if key.startswith("staffer_plan_duration_seconds_count")) >= len(sent_at):
+            if sum(
+                v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_count")
+            ) >= len(sent_at):
                 break
             time.sleep(0.2)
         time.sleep(0.5)
@@ -336,12 +373,18 @@ def bench_latency(broker: Broker, work: Path, total_rate: int, seconds: float,
     count = sum(v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_count"))
     total = sum(v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_sum"))
     ms = [x * 1000 for x in latencies]
-    row = {"rate_per_s": total_rate, "triggers": len(sent_at), "commands": received,
-           "matched": len(ms),
-           "p50_ms": round(pct(ms, 0.5), 2), "p99_ms": round(pct(ms, 0.99), 2),
-           "max_ms": round(max(ms), 2) if ms else None,
-           "daemon_plans": int(count), "daemon_cpu_share": round(busy, 2),
-           "daemon_mean_plan_ms": round(1000 * total / count, 2) if count else None}
+    row = {
+        "rate_per_s": total_rate,
+        "triggers": len(sent_at),
+        "commands": received,
+        "matched": len(ms),
+        "p50_ms": round(pct(ms, 0.5), 2),
+        "p99_ms": round(pct(ms, 0.99), 2),
+        "max_ms": round(max(ms), 2) if ms else None,
+        "daemon_plans": int(count),
+        "daemon_cpu_share": round(busy, 2),
+        "daemon_mean_plan_ms": round(1000 * total / count, 2) if count else None,
+    }
     progress(f"latency: {row}")
     return row
 
@@ -364,56 +407,78 @@ def bench_plan_sizes(repeat: int) -> list[dict]:
             plan_site(site, p, state, Controls(), {}, now, f"p{r}")
             times.append(time.perf_counter() - t)
         times = times[1:]
-        rows.append({"agents": agents, "queues": queues,
-                     "median_ms": round(1000 * statistics.median(times), 2),
-                     "p90_ms": round(1000 * pct(times, 0.9), 2)})
+        rows.append(
+            {
+                "agents": agents,
+                "queues": queues,
+                "median_ms": round(1000 * statistics.median(times), 2),
+                "p90_ms": round(1000 * pct(times, 0.9), 2),
+            }
+        )
         progress(f"plan time: {rows[-1]}")
     return rows
 
 
-def bench_memory(broker: Broker, work: Path, sites: int, rate: int, protocol: str,
-                 hours: float = 2.0) -> dict:
+def bench_memory(
+    broker: Broker, work: Path, sites: int, rate: int, protocol: str, hours: float = 2.0
+) -> dict:
     step, hour = 10, int(3600 * hours)
-    planner = {"clock": "event", "interval_s": 300, "mode": "auto", "min_dwell_s": 0,
-               "move_timeout_s": 300}
+    planner = {
+        "clock": "event",
+        "interval_s": 300,
+        "mode": "auto",
+        "min_dwell_s": 0,
+        "move_timeout_s": 300,
+    }
     samples: list[tuple[float, float]] = []
     with daemon(broker, work, sites=sites, planner=planner, protocol=protocol) as d:
         bridge = Bridge(broker)
         for s in range(sites):
             for a in range(20):
-                bridge.send(f"s{s:03d}/agents/a{a:02d}/state",
-                            agent_state(T0 - 10, QUEUES[a % 3]))
+                bridge.send(f"s{s:03d}/agents/a{a:02d}/state", agent_state(T0 - 10, QUEUES[a % 3]))
         sent = 0
         steps = hour // step
         t0 = t_start = time.perf_counter()
         for k in range(1, steps + 1):
             ts = T0 + k * step
             for s in range(sites):
-                bridge.send(f"s{s:03d}/metrics", site_snap(ts, "phone" if (k // 30) % 2 else
-                                                           "chat"))
+                bridge.send(
+                    f"s{s:03d}/metrics", site_snap(ts, "phone" if (k // 30) % 2 else "chat")
+                )
                 sent += 1
                 if k % 6 == 0:  # agent churn: a few status changes per site every minute
                     a = (k + s) % 20
-                    bridge.send(f"s{s:03d}/agents/a{a:02d}/state",
-                                agent_state(ts, QUEUES[(k + a) % 3],
-                                            ("available", "busy", "break")[k % 3]))
+                    bridge.send(
+                        f"s{s:03d}/agents/a{a:02d}/state",
+                        agent_state(ts, QUEUES[(k + a) % 3], ("available", "busy", "break")[k % 3]),
+                    )
                 if k % 60 == 0:  # an override request per site every 10 minutes
-                    bridge.send(f"s{s:03d}/override/sup", json.dumps(
-                        {"id": f"{k}-{s}", "action": "pin", "queue": "email", "min": 1,
-                         "ttl_s": 900}).encode())
+                    bridge.send(
+                        f"s{s:03d}/override/sup",
+                        json.dumps(
+                            {
+                                "id": f"{k}-{s}",
+                                "action": "pin",
+                                "queue": "email",
+                                "min": 1,
+                                "ttl_s": 900,
+                            }
+                        ).encode(),
+                    )
             # pace to `rate` site snapshots per second
             ahead = sent / rate - (time.perf_counter() - t0)
             if ahead > 0:
                 time.sleep(ahead)
             if k % (steps // 20) == 0:
                 wait_until = time.monotonic() + 60  # flow control: keep the backlog < 1 s
-                while sent - d.processed("site_metrics") > rate and \
-                        time.monotonic() < wait_until:
+                while sent - d.processed("site_metrics") > rate and time.monotonic() < wait_until:
                     time.sleep(0.1)
                 t0 = time.perf_counter() - sent / rate  # pace on from here, no catching up
                 samples.append((k / steps, d.rss_mb()))
-                progress(f"memory: {100 * k / steps:.0f}% of {hours:g} simulated h, RSS "
-                         f"{samples[-1][1]:.1f} MiB")
+                progress(
+                    f"memory: {100 * k / steps:.0f}% of {hours:g} simulated h, RSS "
+                    f"{samples[-1][1]:.1f} MiB"
+                )
         deadline = time.monotonic() + 60
         while d.processed("site_metrics") < sent and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -421,11 +486,17 @@ def bench_memory(broker: Broker, work: Path, sites: int, rate: int, protocol: st
         bridge.close()
     half = [r for f, r in samples if f >= 0.5]
     growth = (half[-1] - half[0]) / half[0] if half else float("nan")
-    row = {"sites": sites, "simulated_h": hours, "site_snapshots": sent,
-           "wall_s": round(time.perf_counter() - t_start, 1),
-           "rss_10pct_mib": round(next(r for f, r in samples if f >= 0.1), 1),
-           "rss_50pct_mib": round(half[0], 1), "rss_end_mib": round(half[-1], 1),
-           "growth_2nd_half": round(growth, 4), "flat": bool(growth < 0.05)}
+    row = {
+        "sites": sites,
+        "simulated_h": hours,
+        "site_snapshots": sent,
+        "wall_s": round(time.perf_counter() - t_start, 1),
+        "rss_10pct_mib": round(next(r for f, r in samples if f >= 0.1), 1),
+        "rss_50pct_mib": round(half[0], 1),
+        "rss_end_mib": round(half[-1], 1),
+        "growth_2nd_half": round(growth, 4),
+        "flat": bool(growth < 0.05),
+    }
     progress(f"memory: {row}")
     return row
 
@@ -434,20 +505,38 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter steps (about a minute)")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    ap.add_argument("--only", choices=("ingest", "latency", "plan", "memory"), action="append",
-                    help="run only these phases (repeatable)")
-    ap.add_argument("--hours", type=float, default=2.0,
-                    help="simulated hours in the memory phase (default 2: warm-up, then "
-                    "the hour judged for growth)")
-    ap.add_argument("--protocol", choices=("auto", "5", "3.1.1"), default="auto",
-                    help="the daemon's [mqtt] protocol (default auto = MQTT 5 on mosquitto)")
+    ap.add_argument(
+        "--only",
+        choices=("ingest", "latency", "plan", "memory"),
+        action="append",
+        help="run only these phases (repeatable)",
+    )
+    ap.add_argument(
+        "--hours",
+        type=float,
+        default=2.0,
+        help="simulated hours in the memory phase (default 2: warm-up, then "
+        "the hour judged for growth)",
+    )
+    ap.add_argument(
+        "--protocol",
+        choices=("auto", "5", "3.1.1"),
+        default="auto",
+        help="the daemon's [mqtt] protocol (default auto = MQTT 5 on mosquitto)",
+    )
     args = ap.parse_args()
     rates = [5000, 10000] if args.quick else [2000, 5000, 10000, 15000]
     t_start = time.perf_counter()
-    result: dict[str, object] = {"meta": {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "python": sys.version.split()[0],
-        "cpus": os.cpu_count(), "quick": args.quick, "protocol": args.protocol,
-        "load_avg_1m_at_start": round(os.getloadavg()[0], 2)}}
+    result: dict[str, object] = {
+        "meta": {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
+            "quick": args.quick,
+            "protocol": args.protocol,
+            "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+        }
+    }
     with tempfile.TemporaryDirectory(prefix="staffer-bench-") as tmp:
         work = Path(tmp)
         with start_mosquitto(work / "broker", extra_config=BROKER_CONFIG) as broker:
@@ -456,18 +545,29 @@ def main() -> int:
             for phase in ("ingest", "latency", "memory"):
                 (work / phase).mkdir()
             if "ingest" in only:
-                result["ingest"] = bench_ingest(broker, work / "ingest", rates,
-                                                3.0 if args.quick else 5.0, args.protocol,
-                                                20000 if args.quick else 60000)
+                result["ingest"] = bench_ingest(
+                    broker,
+                    work / "ingest",
+                    rates,
+                    3.0 if args.quick else 5.0,
+                    args.protocol,
+                    20000 if args.quick else 60000,
+                )
             if "latency" in only:
-                result["latency"] = bench_latency(broker, work / "latency", 1000,
-                                                  8.0 if args.quick else 20.0, args.protocol)
+                result["latency"] = bench_latency(
+                    broker, work / "latency", 1000, 8.0 if args.quick else 20.0, args.protocol
+                )
             if "plan" in only:
                 result["plan_time"] = bench_plan_sizes(5 if args.quick else 20)
             if "memory" in only:
-                result["memory"] = bench_memory(broker, work / "memory",
-                                                100 if args.quick else 200, 2000,
-                                                args.protocol, args.hours)
+                result["memory"] = bench_memory(
+                    broker,
+                    work / "memory",
+                    100 if args.quick else 200,
+                    2000,
+                    args.protocol,
+                    args.hours,
+                )
     result["meta"]["run_s"] = round(time.perf_counter() - t_start, 1)  # type: ignore[index]
     if args.json:
         print(json.dumps(result))
@@ -486,10 +586,12 @@ def print_tables(r: dict) -> None:
             print("| " + " | ".join(str(row[c]) for c in cols) + " |")
 
     print(f"Daemon benchmark {r['meta']}")
-    for key, title in (("ingest", "Ingest (queue snapshots, QoS 1, 100 sites x 3 queues)"),
-                       ("latency", "Snapshot -> command latency (event clock, real broker)"),
-                       ("plan_time", "plan_site time vs site size"),
-                       ("memory", "Resident memory over compressed simulated hours")):
+    for key, title in (
+        ("ingest", "Ingest (queue snapshots, QoS 1, 100 sites x 3 queues)"),
+        ("latency", "Snapshot -> command latency (event clock, real broker)"),
+        ("plan_time", "plan_site time vs site size"),
+        ("memory", "Resident memory over compressed simulated hours"),
+    ):
         if key in r:
             table(title, r[key] if isinstance(r[key], list) else [r[key]])
 

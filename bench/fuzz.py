@@ -50,39 +50,90 @@ from staffer.core.types import AgentState, OverrideRequest, QueueSnapshot
 TOPICS = Topics("staffer/fuzz")
 
 VALID: dict[str, dict[str, Any]] = {
-    "queue": {"ts": "2026-11-22T10:15:00Z", "interval_s": 60, "offered": 14, "waiting": 3,
-              "answered": 12, "abandoned": 1, "answered_within_target": 10, "aht_s": 241.5,
-              "oldest_wait_s": 34, "backlog": 4, "oldest_age_s": 300},
-    "site": {"ts": "2026-11-22T10:15:00+01:00", "queues": {
-        "phone": {"interval_s": 60, "offered": 14, "waiting": 3, "aht_s": 240},
-        "email": {"interval_s": 60, "offered": 2, "waiting": 0, "backlog": 41,
-                  "oldest_age_s": 5400}}},
-    "agent": {"ts": "2026-11-22T10:15:02Z", "status": "busy", "queue": "email",
-              "skills": ["phone", "email"]},
-    "override": {"id": "req-17", "action": "pin", "queue": "phone", "min": 20, "max": 30,
-                 "ttl_s": 3600, "reason": "marketing mail-out"},
+    "queue": {
+        "ts": "2026-11-22T10:15:00Z",
+        "interval_s": 60,
+        "offered": 14,
+        "waiting": 3,
+        "answered": 12,
+        "abandoned": 1,
+        "answered_within_target": 10,
+        "aht_s": 241.5,
+        "oldest_wait_s": 34,
+        "backlog": 4,
+        "oldest_age_s": 300,
+    },
+    "site": {
+        "ts": "2026-11-22T10:15:00+01:00",
+        "queues": {
+            "phone": {"interval_s": 60, "offered": 14, "waiting": 3, "aht_s": 240},
+            "email": {
+                "interval_s": 60,
+                "offered": 2,
+                "waiting": 0,
+                "backlog": 41,
+                "oldest_age_s": 5400,
+            },
+        },
+    },
+    "agent": {
+        "ts": "2026-11-22T10:15:02Z",
+        "status": "busy",
+        "queue": "email",
+        "skills": ["phone", "email"],
+    },
+    "override": {
+        "id": "req-17",
+        "action": "pin",
+        "queue": "phone",
+        "min": 20,
+        "max": 30,
+        "ttl_s": 3600,
+        "reason": "marketing mail-out",
+    },
 }
 
 # -- strategies --------------------------------------------------------------------------------
 
 _SCALARS = st.one_of(
-    st.none(), st.booleans(),
-    st.integers(), st.integers(-(10**30), 10**30),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(10**30), 10**30),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
-    st.sampled_from(["2026-11-22T10:15:00Z", "1969-12-31T23:59:59Z", "2200-12-31T23:59:60Z",
-                     "2026-11-22T10:15:00", "2026-02-30T00:00:00Z", "available", "phone",
-                     "", "\ud800", "NaN", "-0", "1e400"]),
+    st.sampled_from(
+        [
+            "2026-11-22T10:15:00Z",
+            "1969-12-31T23:59:59Z",
+            "2200-12-31T23:59:60Z",
+            "2026-11-22T10:15:00",
+            "2026-02-30T00:00:00Z",
+            "available",
+            "phone",
+            "",
+            "\ud800",
+            "NaN",
+            "-0",
+            "1e400",
+        ]
+    ),
 )
 JSON_VALUES = st.recursive(
     _SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=6),
-                            st.dictionaries(st.text(max_size=12), inner, max_size=6)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=6), st.dictionaries(st.text(max_size=12), inner, max_size=6)
+    ),
     max_leaves=40,
 )
-KEYS = st.one_of(st.sampled_from(sorted({k for v in VALID.values() for k in v}
-                                        | {"queues", "interval_s", "offered", "waiting"})),
-                 st.text(max_size=10))
+KEYS = st.one_of(
+    st.sampled_from(
+        sorted(
+            {k for v in VALID.values() for k in v} | {"queues", "interval_s", "offered", "waiting"}
+        )
+    ),
+    st.text(max_size=10),
+)
 
 
 def _dumps(value: Any) -> bytes:
@@ -127,11 +178,11 @@ def mutated(draw: st.DrawFn, kind: str) -> bytes:
         elif op == "insert":
             data[i:i] = draw(st.binary(min_size=1, max_size=8))
         elif op == "delete":
-            del data[i:i + draw(st.integers(1, 8))]
+            del data[i : i + draw(st.integers(1, 8))]
         elif op == "truncate":
             del data[i:]
         else:
-            data[i:i] = data[i:i + draw(st.integers(1, 16))]
+            data[i:i] = data[i : i + draw(st.integers(1, 16))]
     return bytes(data)
 
 
@@ -139,8 +190,11 @@ def mutated(draw: st.DrawFn, kind: str) -> bytes:
 def deep(draw: st.DrawFn) -> bytes:
     depth = draw(st.integers(1, 5000))
     opener, closer = draw(st.sampled_from([("[", "]"), ('{"a":', "}")]))
-    return (opener * depth + draw(st.sampled_from(["1", "[]", "{}", "NaN"])) +
-            closer * draw(st.integers(0, depth))).encode()
+    return (
+        opener * depth
+        + draw(st.sampled_from(["1", "[]", "{}", "NaN"]))
+        + closer * draw(st.integers(0, depth))
+    ).encode()
 
 
 def payload_strategy(kind: str) -> st.SearchStrategy[bytes]:
@@ -148,19 +202,35 @@ def payload_strategy(kind: str) -> st.SearchStrategy[bytes]:
         st.binary(max_size=4096),
         JSON_VALUES.map(_dumps),
         st.dictionaries(KEYS, JSON_VALUES, max_size=8).map(_dumps),
-        near_valid(kind), near_valid(kind),
+        near_valid(kind),
+        near_valid(kind),
         mutated(kind),
         deep(),
     )
 
 
-SEGMENT = st.one_of(st.sampled_from(["main", "queues", "agents", "override", "metrics",
-                                     "state", "reply", "+", "#", "", "fuzz", "staffer"]),
-                    st.text(max_size=12))
+SEGMENT = st.one_of(
+    st.sampled_from(
+        [
+            "main",
+            "queues",
+            "agents",
+            "override",
+            "metrics",
+            "state",
+            "reply",
+            "+",
+            "#",
+            "",
+            "fuzz",
+            "staffer",
+        ]
+    ),
+    st.text(max_size=12),
+)
 TOPIC = st.one_of(
     st.text(max_size=80),
-    st.lists(SEGMENT, min_size=0, max_size=7).map(lambda xs: "/".join(["staffer", "fuzz",
-                                                                       *xs])),
+    st.lists(SEGMENT, min_size=0, max_size=7).map(lambda xs: "/".join(["staffer", "fuzz", *xs])),
     st.lists(SEGMENT, min_size=1, max_size=7).map("/".join),
 )
 
@@ -174,16 +244,25 @@ def _finite_nonneg(x: float | int | None) -> bool:
 def _check_snapshot(s: QueueSnapshot) -> str | None:
     if not (math.isfinite(s.ts) and math.isfinite(s.interval_s) and s.interval_s > 0):
         return "bad ts/interval"
-    for name in ("offered", "waiting", "answered", "abandoned", "answered_within_target",
-                 "backlog"):
+    for name in (
+        "offered",
+        "waiting",
+        "answered",
+        "abandoned",
+        "answered_within_target",
+        "backlog",
+    ):
         v = getattr(s, name)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             return f"bad count {name}"
     for name in ("aht_s", "oldest_wait_s", "oldest_age_s"):
         if not _finite_nonneg(getattr(s, name)):
             return f"bad time {name}"
-    if (s.answered is not None and s.answered_within_target is not None
-            and s.answered_within_target > s.answered):
+    if (
+        s.answered is not None
+        and s.answered_within_target is not None
+        and s.answered_within_target > s.answered
+    ):
         return "answered_within_target > answered"
     return None
 
@@ -247,8 +326,7 @@ TARGETS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "queue_snapshot": ("queue", lambda d: _check_snapshot(payloads.decode_queue_snapshot(d))),
     "site_snapshot": ("site", _site),
     "agent_state": ("agent", lambda d: _check_agent(payloads.decode_agent_state("a1", d))),
-    "override_request": ("override",
-                         lambda d: _check_request(payloads.decode_override_request(d))),
+    "override_request": ("override", lambda d: _check_request(payloads.decode_override_request(d))),
 }
 
 # -- the run ------------------------------------------------------------------------------------
@@ -306,10 +384,38 @@ def parse_topic(stats: Stats, topic: str) -> None:
         stats.fail(target, type(err).__name__, topic)
 
 
-TOKENS = [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1", b"0", b"5.0", b"true", b"null",
-          b'"\\ud800"', b"[", b"]", b"{", b"}", b",", b":", b'"', b"\\", b"\xff", b"\xc3",
-          b"\xed\xa0\x80", b"9" * 40, b'"ts"', b'"queues"', b'"offered"', b'"skills"',
-          b'"1969-12-31T23:59:59Z"', b'"2201-01-01T00:00:00Z"', b"[" * 64, b"{}" * 8]
+TOKENS = [
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"1e999",
+    b"-1",
+    b"0",
+    b"5.0",
+    b"true",
+    b"null",
+    b'"\\ud800"',
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b",",
+    b":",
+    b'"',
+    b"\\",
+    b"\xff",
+    b"\xc3",
+    b"\xed\xa0\x80",
+    b"9" * 40,
+    b'"ts"',
+    b'"queues"',
+    b'"offered"',
+    b'"skills"',
+    b'"1969-12-31T23:59:59Z"',
+    b'"2201-01-01T00:00:00Z"',
+    b"[" * 64,
+    b"{}" * 8,
+]
 SEP = b"/+#\x00"
 
 
@@ -324,7 +430,7 @@ def mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:
         elif op == 1:
             buf[i:i] = rng.choice(TOKENS)
         elif op == 2:
-            del buf[i:i + rng.randint(1, 16)]
+            del buf[i : i + rng.randint(1, 16)]
         elif op == 3:
             buf[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
         elif op == 4 and pool:
@@ -332,7 +438,7 @@ def mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:
             j = rng.randint(0, len(other))
             buf = buf[:i] + other[j:]
         elif op == 5:
-            buf[i:i] = buf[i:i + rng.randint(1, 32)]
+            buf[i:i] = buf[i : i + rng.randint(1, 32)]
         elif op == 6:
             buf[i:i] = bytes([rng.choice(SEP)])
         else:
@@ -340,11 +446,38 @@ def mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:
     return bytes(buf[:8192])
 
 
-INTERESTING: list[Any] = [-1, 0, 1, 10**9, 10**9 + 1, 10**30, 5.0, 0.5, -0.0, 1e308,
-                          float("nan"), float("inf"), True, False, None, "", "x" * 300,
-                          "\ud800", [], {}, [[]], {"a": {}}, "2026-11-22T10:15:00Z",
-                          "2201-01-01T00:00:00Z", "1970-01-01T00:00:00+14:00", "phone",
-                          "available", ["phone", 1], "replan", "pin"]
+INTERESTING: list[Any] = [
+    -1,
+    0,
+    1,
+    10**9,
+    10**9 + 1,
+    10**30,
+    5.0,
+    0.5,
+    -0.0,
+    1e308,
+    float("nan"),
+    float("inf"),
+    True,
+    False,
+    None,
+    "",
+    "x" * 300,
+    "\ud800",
+    [],
+    {},
+    [[]],
+    {"a": {}},
+    "2026-11-22T10:15:00Z",
+    "2201-01-01T00:00:00Z",
+    "1970-01-01T00:00:00+14:00",
+    "phone",
+    "available",
+    ["phone", 1],
+    "replan",
+    "pin",
+]
 
 
 def mutate_json(rng: random.Random, data: bytes) -> bytes | None:
@@ -355,8 +488,13 @@ def mutate_json(rng: random.Random, data: bytes) -> bytes | None:
         return None
     node = obj
     for _ in range(rng.randint(0, 3)):
-        kids = list(node.values()) if isinstance(node, dict) else \
-            node if isinstance(node, list) else []
+        kids = (
+            list(node.values())
+            if isinstance(node, dict)
+            else node
+            if isinstance(node, list)
+            else []
+        )
         kids = [k for k in kids if isinstance(k, dict | list)]
         if not kids:
             break
@@ -380,8 +518,24 @@ def mutate_json(rng: random.Random, data: bytes) -> bytes | None:
     return _dumps(obj)
 
 
-SEGMENTS = ["main", "queues", "agents", "override", "metrics", "state", "reply", "+", "#",
-            "", "\x00", "a" * 257, "ü", "phone", "staffer", "fuzz"]
+SEGMENTS = [
+    "main",
+    "queues",
+    "agents",
+    "override",
+    "metrics",
+    "state",
+    "reply",
+    "+",
+    "#",
+    "",
+    "\x00",
+    "a" * 257,
+    "ü",
+    "phone",
+    "staffer",
+    "fuzz",
+]
 
 
 def mutate_segments(rng: random.Random, data: bytes) -> bytes:
@@ -401,10 +555,12 @@ def mutate_segments(rng: random.Random, data: bytes) -> bytes:
 def run_mutations(stats: Stats, rng: random.Random, until: float) -> None:
     """Fast phase: mutate the corpus (plus the valid messages) until the deadline."""
     seeds = {t: [_dumps(VALID[k])] for t, (k, _fn) in TARGETS.items()}
-    seeds["topic_parse"] = [TOPICS.queue_metrics("main", "phone").encode(),
-                            TOPICS.agent_state("main", "a1").encode(),
-                            TOPICS.override("main", "alice").encode(),
-                            TOPICS.site_metrics("main").encode()]
+    seeds["topic_parse"] = [
+        TOPICS.queue_metrics("main", "phone").encode(),
+        TOPICS.agent_state("main", "a1").encode(),
+        TOPICS.override("main", "alice").encode(),
+        TOPICS.site_metrics("main").encode(),
+    ]
     targets = [*TARGETS, "topic_parse"]
     n = 0
     while True:
@@ -417,8 +573,9 @@ def run_mutations(stats: Stats, rng: random.Random, until: float) -> None:
         if target == "topic_parse" and rng.random() < 0.5:
             data = mutate_segments(rng, base)
         else:
-            data = (mutate_json(rng, base) if rng.random() < 0.5 else None) or \
-                mutate(rng, base, pool)
+            data = (mutate_json(rng, base) if rng.random() < 0.5 else None) or mutate(
+                rng, base, pool
+            )
         if target == "topic_parse":
             parse_topic(stats, data.decode("utf-8", "replace"))
         else:
@@ -426,10 +583,16 @@ def run_mutations(stats: Stats, rng: random.Random, until: float) -> None:
 
 
 def run_round(stats: Stats, target: str, examples: int, round_seed: int) -> None:
-    cfg = settings(max_examples=examples, deadline=None, database=None,
-                   phases=[Phase.generate], derandomize=False,
-                   suppress_health_check=list(HealthCheck))
+    cfg = settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+    )
     if target == "topic_parse":
+
         @cfg
         @given(topic=TOPIC)
         def body(topic: str) -> None:
@@ -448,9 +611,12 @@ def run_round(stats: Stats, target: str, examples: int, round_seed: int) -> None
 
 
 def _progress(stats: Stats, t0: float, phase: str) -> None:
-    print(f"[fuzz] {time.monotonic() - t0:6.1f}s {phase:<10} "
-          f"{sum(stats.executions.values()):>9} executions, "
-          f"{len(stats.failures)} failure type(s)", file=sys.stderr)
+    print(
+        f"[fuzz] {time.monotonic() - t0:6.1f}s {phase:<10} "
+        f"{sum(stats.executions.values()):>9} executions, "
+        f"{len(stats.failures)} failure type(s)",
+        file=sys.stderr,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -458,8 +624,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="time budget (default 60)")
     ap.add_argument("--seed", type=int, default=None, help="reproducible run")
     ap.add_argument("--round", type=int, default=100, help="examples per hypothesis round")
-    ap.add_argument("--hypothesis-share", type=float, default=0.25,
-                    help="fraction of the budget for hypothesis generation (default 0.25)")
+    ap.add_argument(
+        "--hypothesis-share",
+        type=float,
+        default=0.25,
+        help="fraction of the budget for hypothesis generation (default 0.25)",
+    )
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
@@ -482,27 +652,45 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - t0
     total = sum(stats.executions.values())
     if args.json:
-        print(json.dumps({
-            "seconds": round(elapsed, 1), "executions": total, "hypothesis_rounds": rounds,
-            "per_target": {t: {"executions": stats.executions[t],
-                               "accepted": stats.accepted[t],
-                               "rejected_by_reason": dict(stats.reasons.get(t, {}))}
-                           for t in targets},
-            "failures": [{"target": t, "type": w, "count": n, "sample": repr(s)[:300]}
-                         for (t, w), (n, s) in sorted(stats.failures.items())]}))
+        print(
+            json.dumps(
+                {
+                    "seconds": round(elapsed, 1),
+                    "executions": total,
+                    "hypothesis_rounds": rounds,
+                    "per_target": {
+                        t: {
+                            "executions": stats.executions[t],
+                            "accepted": stats.accepted[t],
+                            "rejected_by_reason": dict(stats.reasons.get(t, {})),
+                        }
+                        for t in targets
+                    },
+                    "failures": [
+                        {"target": t, "type": w, "count": n, "sample": repr(s)[:300]}
+                        for (t, w), (n, s) in sorted(stats.failures.items())
+                    ],
+                }
+            )
+        )
     else:
-        print(f"fuzz: {total} executions in {elapsed:.1f} s ({total / elapsed:,.0f}/s); "
-              f"{rounds} hypothesis rounds, then mutation")
-        print(f"{'target':<18} {'executions':>11} {'accepted':>9} {'rejected':>9}  "
-              f"top rejection reasons")
+        print(
+            f"fuzz: {total} executions in {elapsed:.1f} s ({total / elapsed:,.0f}/s); "
+            f"{rounds} hypothesis rounds, then mutation"
+        )
+        print(
+            f"{'target':<18} {'executions':>11} {'accepted':>9} {'rejected':>9}  "
+            f"top rejection reasons"
+        )
         for t in targets:
-            top = ", ".join(f"{r} {n}" for r, n in
-                            stats.reasons.get(t, Counter()).most_common(4))
+            top = ", ".join(f"{r} {n}" for r, n in stats.reasons.get(t, Counter()).most_common(4))
             rej = sum(stats.reasons.get(t, Counter()).values())
             print(f"{t:<18} {stats.executions[t]:>11} {stats.accepted[t]:>9} {rej:>9}  {top}")
         kinds = sorted({w for _t, w in stats.failures})
-        print(f"distinct failure types: {len(kinds)}"
-              + (f" ({', '.join(kinds)})" if kinds else " (only PayloadError / None)"))
+        print(
+            f"distinct failure types: {len(kinds)}"
+            + (f" ({', '.join(kinds)})" if kinds else " (only PayloadError / None)")
+        )
         for (t, w), (n, s) in sorted(stats.failures.items()):
             print(f"  FAIL {t}: {w} x{n}; sample {s!r:.200}")
     return 1 if stats.failures else 0

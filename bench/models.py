@@ -47,8 +47,9 @@ CLOCK: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.
 clock = CLOCK["cpu"]
 
 
-def median_time(fn: Callable[[], object], budget_s: float = 0.3,
-                max_reps: int = 2000) -> tuple[float, int]:
+def median_time(
+    fn: Callable[[], object], budget_s: float = 0.3, max_reps: int = 2000
+) -> tuple[float, int]:
     """Median time (``clock``) of single calls after one warm-up call, and repetitions."""
     fn()
     times: list[float] = []
@@ -66,13 +67,24 @@ def median_time(fn: Callable[[], object], budget_s: float = 0.3,
 def peer_python(venv: Path) -> Path | None:
     """The peer venv's interpreter, created on first use; None if impossible."""
     py = venv / "bin" / "python"
-    if py.exists() and subprocess.run([str(py), "-c", "import pyworkforce"],
-                                      capture_output=True).returncode == 0:
+    if (
+        py.exists()
+        and subprocess.run([str(py), "-c", "import pyworkforce"], capture_output=True).returncode
+        == 0
+    ):
         return py
     base = os.environ.get("STAFFER_PEER_PYTHON") or next(
-        (p for p in ("/root/.pyenv/versions/3.12.1/bin/python",
-                     shutil.which("python3.12"), shutil.which("python3.13"))
-         if p and Path(p).exists()), None)
+        (
+            p
+            for p in (
+                "/root/.pyenv/versions/3.12.1/bin/python",
+                shutil.which("python3.12"),
+                shutil.which("python3.13"),
+            )
+            if p and Path(p).exists()
+        ),
+        None,
+    )
     if base is None:
         log("no Python >= 3.12 found for pyworkforce (set STAFFER_PEER_PYTHON); skipping peer")
         return None
@@ -89,10 +101,15 @@ def peer_python(venv: Path) -> Path | None:
 
 def run_peer(py: Path, cases: list[dict], cap_s: float, clock_name: str) -> dict[str, dict]:
     """Time the cases inside the peer interpreter; results keyed by case id."""
-    spec = json.dumps({"cases": cases, "cap_s": cap_s, "budget_s": 1.0, "max_reps": 200,
-                       "clock": clock_name})
-    proc = subprocess.Popen([str(py), str(HERE / "peer_pyworkforce.py")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    spec = json.dumps(
+        {"cases": cases, "cap_s": cap_s, "budget_s": 1.0, "max_reps": 200, "clock": clock_name}
+    )
+    proc = subprocess.Popen(
+        [str(py), str(HERE / "peer_pyworkforce.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(spec)
     proc.stdin.close()
@@ -100,17 +117,21 @@ def run_peer(py: Path, cases: list[dict], cap_s: float, clock_name: str) -> dict
     for line in proc.stdout:
         res = json.loads(line)
         out[res["id"]] = res
-        shown = (f"{res['median_s'] * 1e3:.3f} ms x{res['reps']}" if "median_s" in res
-                 else f"unfinished after {cap_s:g} s wall ({res['lower_bound_s']:.1f} s on "
-                 f"the bench clock)" if "timeout_s" in res else res.get("error"))
+        shown = (
+            f"{res['median_s'] * 1e3:.3f} ms x{res['reps']}"
+            if "median_s" in res
+            else f"unfinished after {cap_s:g} s wall ({res['lower_bound_s']:.1f} s on "
+            f"the bench clock)"
+            if "timeout_s" in res
+            else res.get("error")
+        )
         log(f"peer {res['id']}: {shown}  ({len(out)}/{len(cases)})")
     proc.wait()
     return out
 
 
 # ---------------------------------------------------------------- cases
-def ours_call(func: str, rate: float, agents: int, patience: float | None
-              ) -> Callable[[], float]:
+def ours_call(func: str, rate: float, agents: int, patience: float | None) -> Callable[[], float]:
     """A zero-argument call of staffer.models for one case."""
     if func == "p_wait":
         if patience is None:
@@ -119,8 +140,7 @@ def ours_call(func: str, rate: float, agents: int, patience: float | None
     if func == "service_level":
         return lambda: m.service_level(rate, AHT, agents, TARGET, patience=patience)
     mab = None if patience is None else MAX_ABANDON
-    return lambda: m.required_agents(rate, AHT, TARGET, SL, patience=patience,
-                                     max_abandon=mab)
+    return lambda: m.required_agents(rate, AHT, TARGET, SL, patience=patience, max_abandon=mab)
 
 
 def build_cases(loads: tuple[int, ...]) -> list[dict]:
@@ -135,13 +155,24 @@ def build_cases(loads: tuple[int, ...]) -> list[dict]:
             n_req = q.required(SL, MAX_ABANDON if patience else None)
             ref = q.metrics(n_req)
             log(f"reference {model} {load} E: N={n_req} ({time.perf_counter() - t0:.1f} s)")
-            refs = {"p_wait": ref.p_wait, "service_level": ref.service_level,
-                    "required": n_req}
+            refs = {"p_wait": ref.p_wait, "service_level": ref.service_level, "required": n_req}
             for func in FUNCS:
-                cases.append({"id": f"{model}/{func}/{load}", "model": model, "func": func,
-                              "load": load, "rate": rate, "aht": AHT, "agents": n_req,
-                              "target": TARGET, "sl": SL, "patience": patience,
-                              "max_abandon": MAX_ABANDON, "ref": refs[func]})
+                cases.append(
+                    {
+                        "id": f"{model}/{func}/{load}",
+                        "model": model,
+                        "func": func,
+                        "load": load,
+                        "rate": rate,
+                        "aht": AHT,
+                        "agents": n_req,
+                        "target": TARGET,
+                        "sl": SL,
+                        "patience": patience,
+                        "max_abandon": MAX_ABANDON,
+                        "ref": refs[func],
+                    }
+                )
     return cases
 
 
@@ -162,16 +193,34 @@ def throughput_rows() -> list[dict]:
     calls: list[tuple[str, str, Callable[[], object], float | None, float]] = []
     for patience in (None, PATIENCE):
         mab = None if patience is None else MAX_ABANDON
-        calls.append(("required_agents, 10,000 queues of 1-10,000 E in one call",
-                      "erlang_c" if patience is None else "erlang_a",
-                      lambda p=patience, a=mab: m.required_agents(
-                          loads / AHT, AHT, TARGET, SL, patience=p, max_abandon=a),
-                      0.050 if patience is None else None, 2.0))
-    calls += [("required_agents, scalar, 10 E", "erlang_c",
-               lambda: m.required_agents(10 / AHT, AHT, TARGET, SL), 10e-6, 0.3),
-              ("service_level, scalar, 10 E", "erlang_c",
-               lambda: m.service_level(10 / AHT, AHT, 14, TARGET), 10e-6, 0.3),
-              ("erlang_c, scalar, 10 E", "erlang_c", lambda: m.erlang_c(10.0, 14), 10e-6, 0.3)]
+        calls.append(
+            (
+                "required_agents, 10,000 queues of 1-10,000 E in one call",
+                "erlang_c" if patience is None else "erlang_a",
+                lambda p=patience, a=mab: m.required_agents(
+                    loads / AHT, AHT, TARGET, SL, patience=p, max_abandon=a
+                ),
+                0.050 if patience is None else None,
+                2.0,
+            )
+        )
+    calls += [
+        (
+            "required_agents, scalar, 10 E",
+            "erlang_c",
+            lambda: m.required_agents(10 / AHT, AHT, TARGET, SL),
+            10e-6,
+            0.3,
+        ),
+        (
+            "service_level, scalar, 10 E",
+            "erlang_c",
+            lambda: m.service_level(10 / AHT, AHT, 14, TARGET),
+            10e-6,
+            0.3,
+        ),
+        ("erlang_c, scalar, 10 E", "erlang_c", lambda: m.erlang_c(10.0, 14), 10e-6, 0.3),
+    ]
     rows = []
     for what, model, call, goal, budget in calls:
         row = {"what": what, "model": model, "goal_s": goal}
@@ -209,28 +258,62 @@ def fmt_err(e: float | None, func: str) -> str:
 
 
 def markdown(rows: list[dict], thr: list[dict]) -> str:
-    lines = ["| function | model | load (E) | N | ours err | peer err | ours | pyworkforce "
-             "| speed-up | goal |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| function | model | load (E) | N | ours err | peer err | ours | pyworkforce "
+        "| speed-up | goal |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        peer_t = (f"> {fmt_t(r['peer_lower_bound_s'])}" if r.get("peer_timeout_s")
-                  else fmt_t(r.get("peer_s")) if "peer_error" not in r else "error")
+        peer_t = (
+            f"> {fmt_t(r['peer_lower_bound_s'])}"
+            if r.get("peer_timeout_s")
+            else fmt_t(r.get("peer_s"))
+            if "peer_error" not in r
+            else "error"
+        )
         sp = r.get("speedup")
-        sp_s = "-" if sp is None else (">" if r.get("peer_timeout_s") else "") + (
-            f"{sp:.2f}x" if sp < 10 else f"{sp:,.0f}x")
+        sp_s = (
+            "-"
+            if sp is None
+            else (">" if r.get("peer_timeout_s") else "")
+            + (f"{sp:.2f}x" if sp < 10 else f"{sp:,.0f}x")
+        )
         goal = r.get("goal")
-        mark = ("?" if sp is None else "✅" if sp >= goal else
-                "? (lower bound)" if r.get("peer_timeout_s") else "❌") if goal else ""
+        mark = (
+            (
+                "?"
+                if sp is None
+                else "✅"
+                if sp >= goal
+                else "? (lower bound)"
+                if r.get("peer_timeout_s")
+                else "❌"
+            )
+            if goal
+            else ""
+        )
         goal_s = "-" if goal is None else f"≥ {goal:,.0f}x {mark}"
-        lines.append(f"| {r['func']} | {r['model']} | {r['load']:,} | {r['agents']:,} "
-                     f"| {fmt_err(r['ours_err'], r['func'])} "
-                     f"| {fmt_err(r.get('peer_err'), r['func'])} | {fmt_t(r['ours_s'])} "
-                     f"| {peer_t} | {sp_s} | {goal_s} |")
+        lines.append(
+            f"| {r['func']} | {r['model']} | {r['load']:,} | {r['agents']:,} "
+            f"| {fmt_err(r['ours_err'], r['func'])} "
+            f"| {fmt_err(r.get('peer_err'), r['func'])} | {fmt_t(r['ours_s'])} "
+            f"| {peer_t} | {sp_s} | {goal_s} |"
+        )
     lines += ["", "| throughput (ours) | model | median | goal |", "|---|---|---|---|"]
     for t in thr:
         g, med = t["goal_s"], t.get("median_s")
-        approx = g is not None and g < 1e-3          # "~10 µs": within 1.5x shows ≈
-        mark = ("" if g is None else "❌" if med is None else "✅" if med <= g else
-                "≈" if approx and med <= 1.5 * g else "❌")
+        approx = g is not None and g < 1e-3  # "~10 µs": within 1.5x shows ≈
+        mark = (
+            ""
+            if g is None
+            else "❌"
+            if med is None
+            else "✅"
+            if med <= g
+            else "≈"
+            if approx and med <= 1.5 * g
+            else "❌"
+        )
         goal_s = "-" if g is None else f"{'~' if approx else '<'} {fmt_t(g)} {mark}"
         shown = fmt_t(med) if med is not None else f"error: {t['error']}"
         lines.append(f"| {t['what']} | {t['model']} | {shown} | {goal_s} |")
@@ -248,10 +331,11 @@ def update_doc(path: Path, meta: dict, table: str) -> None:
         return
     cmd = " ".join(["bench/models.py", *[a for a in sys.argv[1:] if a != "--json"]])
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    body = (f"Measured {when} with `.venv/bin/python {cmd}` (run time {meta['run_s']} s; "
-            f"Python {meta['python']}, numpy {meta['numpy']}; peer: {meta['peer']}; "
-            f"times: median {meta['clock']} seconds per call).\n\n"
-            + table)
+    body = (
+        f"Measured {when} with `.venv/bin/python {cmd}` (run time {meta['run_s']} s; "
+        f"Python {meta['python']}, numpy {meta['numpy']}; peer: {meta['peer']}; "
+        f"times: median {meta['clock']} seconds per call).\n\n" + table
+    )
     pre, rest = text.split(BEGIN, 1)
     post = rest.split(END, 1)[1]
     path.write_text(f"{pre}{BEGIN}\n{body}\n{END}{post}")
@@ -262,17 +346,32 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ap.add_argument("--no-peer", action="store_true", help="skip pyworkforce")
-    ap.add_argument("--peer-cap", type=float, default=30.0,
-                    help="wall seconds after which one pyworkforce call is abandoned "
-                    "(default 30)")
+    ap.add_argument(
+        "--peer-cap",
+        type=float,
+        default=30.0,
+        help="wall seconds after which one pyworkforce call is abandoned (default 30)",
+    )
     ap.add_argument("--peer-venv", type=Path, default=ROOT / ".venv-peer")
-    ap.add_argument("--clock", choices=sorted(CLOCK), default="cpu",
-                    help="time calls in process CPU seconds (default; robust on a shared "
-                    "machine) or wall seconds")
-    ap.add_argument("--update-doc", type=Path, metavar="MD",
-                    help="also replace the measured table between the bench markers in MD")
-    ap.add_argument("--loads", type=lambda s: tuple(int(x) for x in s.split(",")),
-                    default=LOADS, help="comma-separated Erlangs (default 10,100,1000,10000)")
+    ap.add_argument(
+        "--clock",
+        choices=sorted(CLOCK),
+        default="cpu",
+        help="time calls in process CPU seconds (default; robust on a shared "
+        "machine) or wall seconds",
+    )
+    ap.add_argument(
+        "--update-doc",
+        type=Path,
+        metavar="MD",
+        help="also replace the measured table between the bench markers in MD",
+    )
+    ap.add_argument(
+        "--loads",
+        type=lambda s: tuple(int(x) for x in s.split(",")),
+        default=LOADS,
+        help="comma-separated Erlangs (default 10,100,1000,10000)",
+    )
     args = ap.parse_args(argv)
     global clock
     clock = CLOCK[args.clock]
@@ -282,12 +381,20 @@ def main(argv: list[str] | None = None) -> int:
     for c in cases:
         call = ours_call(c["func"], c["rate"], c["agents"], c["patience"])
         row = {k: c[k] for k in ("func", "model", "load", "agents")} | {
-            "ref": float(c["ref"]), "goal": goal_for(c), "ours_s": None, "ours_err": None}
+            "ref": float(c["ref"]),
+            "goal": goal_for(c),
+            "ours_s": None,
+            "ours_err": None,
+        }
         try:
             value = float(call())
             t, reps = median_time(call)
-            row |= {"ours": value, "ours_err": error(value, c["ref"], c["func"]),
-                    "ours_s": t, "ours_reps": reps}
+            row |= {
+                "ours": value,
+                "ours_err": error(value, c["ref"], c["func"]),
+                "ours_s": t,
+                "ours_reps": reps,
+            }
         except Exception as err:  # a broken model call is a result, not a crash
             row["ours_error"] = f"{type(err).__name__}: {err}"
         rows.append(row)
@@ -300,24 +407,40 @@ def main(argv: list[str] | None = None) -> int:
         for c, r in zip(cases, rows, strict=True):
             p = res.get(c["id"], {"error": "no result"})
             if "median_s" in p:
-                r |= {"peer": p["value"], "peer_err": error(p["value"], c["ref"], c["func"]),
-                      "peer_s": p["median_s"], "peer_reps": p["reps"],
-                      "speedup": p["median_s"] / r["ours_s"] if r["ours_s"] else None}
+                r |= {
+                    "peer": p["value"],
+                    "peer_err": error(p["value"], c["ref"], c["func"]),
+                    "peer_s": p["median_s"],
+                    "peer_reps": p["reps"],
+                    "speedup": p["median_s"] / r["ours_s"] if r["ours_s"] else None,
+                }
             elif "timeout_s" in p:
                 low = p.get("lower_bound_s", p["timeout_s"])
-                r |= {"peer_timeout_s": p["timeout_s"], "peer_lower_bound_s": low,
-                      "speedup": low / r["ours_s"] if r["ours_s"] else None}
+                r |= {
+                    "peer_timeout_s": p["timeout_s"],
+                    "peer_lower_bound_s": low,
+                    "speedup": low / r["ours_s"] if r["ours_s"] else None,
+                }
             else:
                 r["peer_error"] = p.get("error")
-    meta = {"aht_s": AHT, "target_s": TARGET, "sl": SL, "patience_s": PATIENCE,
-            "max_abandon": MAX_ABANDON, "python": sys.version.split()[0],
-            "numpy": np.__version__, "clock": args.clock,
-            "peer": "pyworkforce 0.5.4" if py else None,
-            "run_s": round(time.perf_counter() - t_start, 1)}
-    head = (f"Queueing models: aht {AHT:g} s, target {TARGET:g} s, SL goal {SL:g}, "
-            f"patience {PATIENCE:g} s (Erlang A, max abandon {MAX_ABANDON:g}); "
-            f"N = reference required agents; errors vs mpmath 50 digits "
-            f"(required: agents difference); run {meta['run_s']} s")
+    meta = {
+        "aht_s": AHT,
+        "target_s": TARGET,
+        "sl": SL,
+        "patience_s": PATIENCE,
+        "max_abandon": MAX_ABANDON,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "clock": args.clock,
+        "peer": "pyworkforce 0.5.4" if py else None,
+        "run_s": round(time.perf_counter() - t_start, 1),
+    }
+    head = (
+        f"Queueing models: aht {AHT:g} s, target {TARGET:g} s, SL goal {SL:g}, "
+        f"patience {PATIENCE:g} s (Erlang A, max abandon {MAX_ABANDON:g}); "
+        f"N = reference required agents; errors vs mpmath 50 digits "
+        f"(required: agents difference); run {meta['run_s']} s"
+    )
     if args.json:
         print(json.dumps({"meta": meta, "rows": rows, "throughput": thr}))
     else:

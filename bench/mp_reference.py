@@ -39,8 +39,9 @@ class Metrics:
 class Queue:
     """One queue (rate per second, aht and target in seconds, optional mean patience)."""
 
-    def __init__(self, rate: float, aht: float, target: float,
-                 patience: float | None = None) -> None:
+    def __init__(
+        self, rate: float, aht: float, target: float, patience: float | None = None
+    ) -> None:
         self.lam = mp.mpf(rate)
         self.mu = 1 / mp.mpf(aht)
         self.a = self.lam / self.mu
@@ -93,18 +94,20 @@ class Queue:
 
     def required(self, sl: float, max_abandon: float | None = None) -> int:
         """Fewest agents with service level >= sl (and abandon ratio <= max_abandon)."""
+
         def ok(n: int) -> bool:
             m = self.metrics(n)
             return m.service_level >= sl and (
-                max_abandon is None or self.theta is None or m.abandon_ratio <= max_abandon)
+                max_abandon is None or self.theta is None or m.abandon_ratio <= max_abandon
+            )
 
         if self.a == 0 or ok(0):
             return 0
-        lo = 0 if self.theta is not None else int(mp.floor(self.a))   # not ok(lo)
+        lo = 0 if self.theta is not None else int(mp.floor(self.a))  # not ok(lo)
         hi = max(lo + 1, int(self.a + 10 * mp.sqrt(self.a) + 50))
         while not ok(hi):
             lo, hi = hi, 2 * hi
-        while hi - lo > 1:                      # invariant: not ok(lo), ok(hi)
+        while hi - lo > 1:  # invariant: not ok(lo), ok(hi)
             mid = (lo + hi) // 2
             if ok(mid):
                 hi = mid

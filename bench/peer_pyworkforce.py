@@ -34,8 +34,12 @@ def _alarm(signum: int, frame: object) -> None:
 def make_call(case: dict):
     """Return a zero-argument callable computing the case's value with pyworkforce."""
     interval = 60.0
-    kw = {"transactions": case["rate"] * 3600.0, "aht": case["aht"] / 60.0,
-          "asa": case["target"] / 60.0, "interval": interval}
+    kw = {
+        "transactions": case["rate"] * 3600.0,
+        "aht": case["aht"] / 60.0,
+        "asa": case["target"] / 60.0,
+        "interval": interval,
+    }
     n = int(case["agents"]) if case.get("agents") is not None else None
     if case.get("patience") is None:
         if case["func"] == "p_wait":
@@ -49,11 +53,11 @@ def make_call(case: dict):
     if case["func"] == "service_level":
         return lambda: ErlangA(**kw).service_level(n)
     return lambda: ErlangA(**kw).required_positions(
-        case["sl"], max_abandonment=case["max_abandon"])["raw_positions"]
+        case["sl"], max_abandonment=case["max_abandon"]
+    )["raw_positions"]
 
 
-def run_case(case: dict, cap_s: float, budget_s: float, max_reps: int,
-             cpu: bool = True) -> dict:
+def run_case(case: dict, cap_s: float, budget_s: float, max_reps: int, cpu: bool = True) -> dict:
     """Median time per call (CPU or wall): one call first, more only while cheap."""
     call = make_call(case)
     times: list[float] = []
@@ -79,15 +83,24 @@ def run_case(case: dict, cap_s: float, budget_s: float, max_reps: int,
     except Exception as err:  # report, do not die: the parent prints it in the table
         signal.setitimer(timer, 0)
         return {"id": case["id"], "error": f"{type(err).__name__}: {err}"}
-    return {"id": case["id"], "value": float(value), "median_s": statistics.median(times),
-            "reps": len(times)}
+    return {
+        "id": case["id"],
+        "value": float(value),
+        "median_s": statistics.median(times),
+        "reps": len(times),
+    }
 
 
 def main() -> None:
     spec = json.load(sys.stdin)
     for case in spec["cases"]:
-        out = run_case(case, spec.get("cap_s", 20.0), spec.get("budget_s", 1.0),
-                       spec.get("max_reps", 200), spec.get("clock", "cpu") == "cpu")
+        out = run_case(
+            case,
+            spec.get("cap_s", 20.0),
+            spec.get("budget_s", 1.0),
+            spec.get("max_reps", 200),
+            spec.get("clock", "cpu") == "cpu",
+        )
         print(json.dumps(out), flush=True)
 
 

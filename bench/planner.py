@@ -37,10 +37,16 @@ def build(agents: int, queues: int, seed: int = 1) -> tuple[SiteSettings, SiteSt
     qs = []
     for i in range(queues):
         ch = CHANNELS[i % 3]
-        qs.append(QueueSettings(
-            id=f"q{i:02d}", channel=ch, aht_s={"voice": 240.0, "chat": 480.0}.get(ch, 360.0),
-            target_s=14400.0 if ch == "email" else (60.0 if ch == "chat" else 20.0),
-            concurrency=2 if ch == "chat" else 1, patience_s=120.0 if i % 6 == 3 else None))
+        qs.append(
+            QueueSettings(
+                id=f"q{i:02d}",
+                channel=ch,
+                aht_s={"voice": 240.0, "chat": 480.0}.get(ch, 360.0),
+                target_s=14400.0 if ch == "email" else (60.0 if ch == "chat" else 20.0),
+                concurrency=2 if ch == "chat" else 1,
+                patience_s=120.0 if i % 6 == 3 else None,
+            )
+        )
     site = SiteSettings(id="bench", queues=qs)
     state = SiteState("bench")
     per_queue = agents / queues
@@ -48,17 +54,32 @@ def build(agents: int, queues: int, seed: int = 1) -> tuple[SiteSettings, SiteSt
         erlangs = per_queue * 0.85 * rnd.uniform(0.6, 1.4)
         offered = max(1, round(erlangs / q.aht_s * 300.0 * q.concurrency))
         for k in range(6):
-            state.apply_snapshot(q.id, QueueSnapshot(
-                ts=NOW - 300.0 * (5 - k), interval_s=300.0, offered=offered,
-                waiting=rnd.randint(0, 5), aht_s=q.aht_s, backlog=rnd.randint(0, 200),
-                oldest_age_s=float(rnd.randint(0, 7200))))
+            state.apply_snapshot(
+                q.id,
+                QueueSnapshot(
+                    ts=NOW - 300.0 * (5 - k),
+                    interval_s=300.0,
+                    offered=offered,
+                    waiting=rnd.randint(0, 5),
+                    aht_s=q.aht_s,
+                    backlog=rnd.randint(0, 200),
+                    oldest_age_s=float(rnd.randint(0, 7200)),
+                ),
+            )
     ids = [q.id for q in qs]
     statuses = ("available", "busy", "busy", "busy", "wrap_up", "break")
     for a in range(agents):
         home = ids[a % queues]
         skills = frozenset({home, *rnd.sample(ids, k=min(2, queues))})
-        state.apply_agent(AgentState(f"a{a:05d}", NOW - 7200.0, rnd.choice(statuses),  # type: ignore[arg-type]
-                                     home, skills))
+        state.apply_agent(
+            AgentState(
+                f"a{a:05d}",
+                NOW - 7200.0,
+                rnd.choice(statuses),  # type: ignore[arg-type]
+                home,
+                skills,
+            )
+        )
     return site, state
 
 
@@ -74,23 +95,40 @@ def time_plan(agents: int, queues: int, repeat: int) -> dict[str, float]:
         runs.append((time.perf_counter() - t0) * 1000.0)
         cpu.append((time.process_time() - c0) * 1000.0)
     runs.sort()
-    return {"agents": agents, "queues": queues, "median_ms": statistics.median(runs),
-            "p90_ms": runs[int(0.9 * (len(runs) - 1))], "cpu_median_ms": statistics.median(cpu),
-            "moves": len(plan.moves)}
+    return {
+        "agents": agents,
+        "queues": queues,
+        "median_ms": statistics.median(runs),
+        "p90_ms": runs[int(0.9 * (len(runs) - 1))],
+        "cpu_median_ms": statistics.median(cpu),
+        "moves": len(plan.moves),
+    }
 
 
 def ingest_rate(n: int = 200_000, queues: int = 20) -> dict[str, float]:
     """Snapshots and agent states applied per second (pre-built messages, one site)."""
     state = SiteState("bench")
-    snaps = [QueueSnapshot(ts=NOW + i, interval_s=60.0, offered=i % 17, waiting=i % 5,
-                           answered=i % 13, abandoned=i % 3, aht_s=200.0) for i in range(n)]
+    snaps = [
+        QueueSnapshot(
+            ts=NOW + i,
+            interval_s=60.0,
+            offered=i % 17,
+            waiting=i % 5,
+            answered=i % 13,
+            abandoned=i % 3,
+            aht_s=200.0,
+        )
+        for i in range(n)
+    ]
     names = [f"q{i % queues:02d}" for i in range(n)]
     t0 = time.perf_counter()
     for q, s in zip(names, snaps, strict=True):
         state.apply_snapshot(q, s)
     snap_rate = n / (time.perf_counter() - t0)
-    people = [AgentState(f"a{i % 2000:05d}", NOW + i, "busy", f"q{i % 7:02d}",
-                         frozenset({"q00"})) for i in range(n)]
+    people = [
+        AgentState(f"a{i % 2000:05d}", NOW + i, "busy", f"q{i % 7:02d}", frozenset({"q00"}))
+        for i in range(n)
+    ]
     t0 = time.perf_counter()
     for a in people:
         state.apply_agent(a)
@@ -108,15 +146,20 @@ def main() -> int:
         print(json.dumps({"plan": rows, "ingest": ingest}))
         return 0
     print(f"plan_site, median of {args.repeat} runs (goal: 2000 agents x 20 queues < {GOAL_MS} ms)")
-    print(f"{'agents':>7} {'queues':>6} {'median ms':>10} {'p90 ms':>8} {'cpu ms':>7} "
-          f"{'moves':>6}")
+    print(f"{'agents':>7} {'queues':>6} {'median ms':>10} {'p90 ms':>8} {'cpu ms':>7} {'moves':>6}")
     for r in rows:
-        print(f"{r['agents']:>7} {r['queues']:>6} {r['median_ms']:>10.2f} {r['p90_ms']:>8.2f} "
-              f"{r['cpu_median_ms']:>7.2f} {r['moves']:>6}")
-    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall times "
-          "include waiting for a CPU; 'cpu ms' is this process's CPU time)")
-    print(f"ingest: {ingest['snapshots_per_s']:,.0f} snapshots/s, "
-          f"{ingest['agent_states_per_s']:,.0f} agent states/s (goal >= 10,000/s)")
+        print(
+            f"{r['agents']:>7} {r['queues']:>6} {r['median_ms']:>10.2f} {r['p90_ms']:>8.2f} "
+            f"{r['cpu_median_ms']:>7.2f} {r['moves']:>6}"
+        )
+    print(
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall times "
+        "include waiting for a CPU; 'cpu ms' is this process's CPU time)"
+    )
+    print(
+        f"ingest: {ingest['snapshots_per_s']:,.0f} snapshots/s, "
+        f"{ingest['agent_states_per_s']:,.0f} agent states/s (goal >= 10,000/s)"
+    )
     return 0
 
 

@@ -54,8 +54,9 @@ def pct(xs: list[float]) -> str:
     return f"{100 * statistics.mean(v):.1f} ± {100 * sd:.1f}"
 
 
-def run_all(scenarios: list[str], seeds: list[int], img: Path,
-            log: bool = True) -> dict[str, dict[str, list[DayKpis]]]:
+def run_all(
+    scenarios: list[str], seeds: list[int], img: Path, log: bool = True
+) -> dict[str, dict[str, list[DayKpis]]]:
     """scenario -> policy -> KPIs per seed; writes one chart per scenario (first seed)."""
     out: dict[str, dict[str, list[DayKpis]]] = {}
     for name in scenarios:
@@ -69,15 +70,20 @@ def run_all(scenarios: list[str], seeds: list[int], img: Path,
             if seed == seeds[0]:
                 plot_day({p: k for p, (_, k) in runs.items()}, sc, img / f"{name}.png")
             if log:
-                print(f"{name} seed {seed}: {time.perf_counter() - t0:.1f} s", file=sys.stderr,
-                      flush=True)
+                print(
+                    f"{name} seed {seed}: {time.perf_counter() - t0:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return out
 
 
 def kpi_table(name: str, res: dict[str, list[DayKpis]]) -> list[str]:
     """Markdown table: one row per queue and policy, mean ± sd over seeds."""
-    lines = ["| queue | policy | SL / on-time % | ASA s | abandon % | 30-min met % "
-             "| within 5 pt % |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| queue | policy | SL / on-time % | ASA s | abandon % | 30-min met % | within 5 pt % |",
+        "|---|---|---|---|---|---|---|",
+    ]
     queues = list(res["static"][0].queues)
     for q in queues:
         for p in POLICIES:
@@ -88,13 +94,16 @@ def kpi_table(name: str, res: dict[str, list[DayKpis]]) -> list[str]:
                 f"| {spread([k.asa_s for k in ks])} "
                 f"| {'-' if email else pct([k.abandon_ratio for k in ks])} "
                 f"| {pct([k.intervals_met for k in ks])} "
-                f"| {pct([k.intervals_within_5pt for k in ks])} |")
+                f"| {pct([k.intervals_within_5pt for k in ks])} |"
+            )
     lines.append("")
     lines.append("| policy | moves per day | moves per agent-hour |")
     lines.append("|---|---|---|")
     for p in POLICIES:
-        lines.append(f"| {p} | {spread([k.moves for k in res[p]])} "
-                     f"| {spread([k.moves_per_agent_hour for k in res[p]])} |")
+        lines.append(
+            f"| {p} | {spread([k.moves for k in res[p]])} "
+            f"| {spread([k.moves_per_agent_hour for k in res[p]])} |"
+        )
     return lines
 
 
@@ -111,20 +120,26 @@ def goals(name: str, res: dict[str, list[DayKpis]]) -> tuple[list[str], dict[str
         share = ok / missed if missed else math.nan
         summary[f"{q}_rescued"] = (ok, missed)
         if missed:
-            lines.append(f"- {q}: static missed target by more than 5 points in {missed} "
-                         f"30-minute intervals (all seeds); staffer brought {ok} of them "
-                         f"({100 * share:.0f}%) within 5 points "
-                         f"({'goal met' if share >= 0.9 else 'goal NOT met'}: >= 90%).")
+            lines.append(
+                f"- {q}: static missed target by more than 5 points in {missed} "
+                f"30-minute intervals (all seeds); staffer brought {ok} of them "
+                f"({100 * share:.0f}%) within 5 points "
+                f"({'goal met' if share >= 0.9 else 'goal NOT met'}: >= 90%)."
+            )
         else:
             lines.append(f"- {q}: static never missed by more than 5 points.")
     email = [k.queues["email"].on_time for k in res["staffer"]]
     target = res["staffer"][0].queues["email"].sl_target
     worst = min(e for e in email if e is not None)
-    lines.append(f"- email on time with staffer: worst seed {100 * worst:.1f}% "
-                 f"(target {100 * target:.0f}%: {'met' if worst >= target else 'NOT met'}).")
+    lines.append(
+        f"- email on time with staffer: worst seed {100 * worst:.1f}% "
+        f"(target {100 * target:.0f}%: {'met' if worst >= target else 'NOT met'})."
+    )
     mpah = [k.moves_per_agent_hour for k in res["staffer"]]
-    lines.append(f"- staffer moves per agent-hour: mean {statistics.mean(mpah):.3f}, max "
-                 f"{max(mpah):.3f} ({'<= 1: met' if max(mpah) <= 1 else '> 1: NOT met'}).")
+    lines.append(
+        f"- staffer moves per agent-hour: mean {statistics.mean(mpah):.3f}, max "
+        f"{max(mpah):.3f} ({'<= 1: met' if max(mpah) <= 1 else '> 1: NOT met'})."
+    )
     summary.update(email_worst=worst, mpah_max=max(mpah))
     return lines, summary
 
@@ -132,10 +147,19 @@ def goals(name: str, res: dict[str, list[DayKpis]]) -> tuple[list[str], dict[str
 def _commit() -> str:
     """Short hash of the checked-out commit (``+dirty`` with local changes), or unknown."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
@@ -148,24 +172,32 @@ def _rescued(pair: object) -> str:
 
 def summary_table(res: dict[str, dict[str, list[DayKpis]]]) -> list[str]:
     """One row per scenario: the goal checks for the staffer policy."""
-    lines = ["## Goals at a glance (staffer policy)", "",
-             "Rescued = of the 30-minute intervals where `static` missed the service-level "
-             "target by more than 5 points, the share where `staffer` was within 5 points "
-             "(goal: >= 90% on the surge, chat-campaign and above-forecast days); email on "
-             "time (goal: >= its 90% target); moves per agent-hour (goal: <= 1; quiet day: "
-             "almost none).", "",
-             "| scenario | phone rescued | chat rescued | email on time, worst seed "
-             "| moves / agent-hour, max | moves / day, mean |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Goals at a glance (staffer policy)",
+        "",
+        "Rescued = of the 30-minute intervals where `static` missed the service-level "
+        "target by more than 5 points, the share where `staffer` was within 5 points "
+        "(goal: >= 90% on the surge, chat-campaign and above-forecast days); email on "
+        "time (goal: >= its 90% target); moves per agent-hour (goal: <= 1; quiet day: "
+        "almost none).",
+        "",
+        "| scenario | phone rescued | chat rescued | email on time, worst seed "
+        "| moves / agent-hour, max | moves / day, mean |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, r in res.items():
         _, g = goals(name, r)
         moves = statistics.mean(k.moves for k in r["staffer"])
-        lines.append(f"| {name} | {_rescued(g['phone_rescued'])} | {_rescued(g['chat_rescued'])} "
-                     f"| {100 * g['email_worst']:.1f}% | {g['mpah_max']:.3f} | {moves:.1f} |")
+        lines.append(
+            f"| {name} | {_rescued(g['phone_rescued'])} | {_rescued(g['chat_rescued'])} "
+            f"| {100 * g['email_worst']:.1f}% | {g['mpah_max']:.3f} | {moves:.1f} |"
+        )
     return [*lines, ""]
 
 
-def write_markdown(res: dict[str, dict[str, list[DayKpis]]], seeds: list[int],
-                   path: Path, elapsed_s: float) -> None:
+def write_markdown(
+    res: dict[str, dict[str, list[DayKpis]]], seeds: list[int], path: Path, elapsed_s: float
+) -> None:
     lines = [
         "# Simulation results",
         "",
@@ -184,7 +216,7 @@ def write_markdown(res: dict[str, dict[str, list[DayKpis]]], seeds: list[int],
         "",
         "KPI definitions are in `staffer/sim/kpis.py`: service level counts abandoned "
         "contacts as misses; email on-time = handling started within `target_s` (4 h); "
-        "\"within 5 pt\" = share of 30-minute intervals (by arrival) whose service level "
+        '"within 5 pt" = share of 30-minute intervals (by arrival) whose service level '
         "reached target - 0.05.",
         "",
     ]
@@ -198,9 +230,8 @@ def write_markdown(res: dict[str, dict[str, list[DayKpis]]], seeds: list[int],
     if path.exists():  # hand-written discussion below the marker survives a rerun
         old = path.read_text(encoding="utf-8")
         if NOTES_MARKER in old:
-            notes = old[old.index(NOTES_MARKER):]
-    path.write_text("\n".join(lines) + "\n" + (notes or NOTES_MARKER + "\n"),
-                    encoding="utf-8")
+            notes = old[old.index(NOTES_MARKER) :]
+    path.write_text("\n".join(lines) + "\n" + (notes or NOTES_MARKER + "\n"), encoding="utf-8")
 
 
 def main() -> int:

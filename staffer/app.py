@@ -66,14 +66,14 @@ Ready = Callable[["Daemon"], object] | asyncio.Event
 class Daemon:
     """The staffer daemon; ``await Daemon(settings).run(stop)`` or ``run_daemon``."""
 
-    def __init__(self, settings: Settings, *,
-                 reload: Callable[[], Settings] | None = None) -> None:
+    def __init__(self, settings: Settings, *, reload: Callable[[], Settings] | None = None) -> None:
         self.settings = settings
         self._reload_fn = reload
         count = settings.cluster.shard_count
         try:
-            self.shard_index = resolve_shard_index(settings.cluster.shard_index,
-                                                   socket.gethostname())
+            self.shard_index = resolve_shard_index(
+                settings.cluster.shard_index, socket.gethostname()
+            )
         except ValueError as err:
             raise ConfigError(f"cluster.shard_index: {err}") from None
         if self.shard_index >= count:
@@ -86,18 +86,33 @@ class Daemon:
         self.sites: dict[str, Site] = {}
         self._configure_sites(settings)
         self.mqtt = MqttPort(
-            settings.mqtt, client_id=settings.mqtt.client_id + (
-                f"-{self.shard_index}" if count > 1 else ""),
-            status_topic=self.topics.status(), offline_payload=payloads.encode_status(False),
-            online_payload=payloads.encode_status(True, __version__, sites=list(self.sites),
-                                                  shard_index=self.shard_index,
-                                                  shard_count=count),
-            subscriptions=self._subscriptions(), on_state=self._on_mqtt_state,
-            coalescible=self._is_snapshot_topic, on_coalesced=self.metrics.coalesced.inc)
+            settings.mqtt,
+            client_id=settings.mqtt.client_id + (f"-{self.shard_index}" if count > 1 else ""),
+            status_topic=self.topics.status(),
+            offline_payload=payloads.encode_status(False),
+            online_payload=payloads.encode_status(
+                True,
+                __version__,
+                sites=list(self.sites),
+                shard_index=self.shard_index,
+                shard_count=count,
+            ),
+            subscriptions=self._subscriptions(),
+            on_state=self._on_mqtt_state,
+            coalescible=self._is_snapshot_topic,
+            on_coalesced=self.metrics.coalesced.inc,
+        )
         self.emit = Emitter(self.topics, self.mqtt)
-        self.http = HttpServer(settings.http.host, settings.http.port,
-                               exposition=self.exposition, readiness=self.readiness
-                               ) if settings.http.enabled else None
+        self.http = (
+            HttpServer(
+                settings.http.host,
+                settings.http.port,
+                exposition=self.exposition,
+                readiness=self.readiness,
+            )
+            if settings.http.enabled
+            else None
+        )
         self.connected = asyncio.Event()
         self._busy = asyncio.Lock()  # one message or job at a time: no interleaved state
         self._bad = RateLimitedLog(log)
@@ -111,8 +126,12 @@ class Daemon:
     async def run(self, stop: asyncio.Event, ready: Ready | None = None) -> None:
         """Serve until ``stop`` is set, then drain: output flushed, offline published."""
         self.store = await StateStore.open_async(self.settings.state.path)  # StoreError first
-        log.info("serving %d site(s) as shard %d of %d", len(self.sites), self.shard_index,
-                 self.settings.cluster.shard_count)
+        log.info(
+            "serving %d site(s) as shard %d of %d",
+            len(self.sites),
+            self.shard_index,
+            self.settings.cluster.shard_count,
+        )
         await self._restore(self.store)
         if self.http is not None:
             await self.http.start()
@@ -200,8 +219,11 @@ class Daemon:
         """(Re)build the owned-site table, keeping the live state of kept sites.
         Raises ConfigError (before changing anything) on an unusable forecast file."""
         p = settings.planner
-        owned = set(owned_sites([s.id for s in settings.sites], self.shard_index,
-                                settings.cluster.shard_count))
+        owned = set(
+            owned_sites(
+                [s.id for s in settings.sites], self.shard_index, settings.cluster.shard_count
+            )
+        )
         cfgs = [s for s in settings.sites if s.id in owned]
         schedules = {c.id: _read_forecast(c.forecast_file) for c in cfgs if c.forecast_file}
         old, self.sites = self.sites, {}
@@ -216,8 +238,9 @@ class Daemon:
     def _subscriptions(self) -> list[tuple[str, int]]:
         """Snapshot filters (``.../metrics``) at QoS 0: periodic and superseded by the next
         one, and QoS 0 spares a PUBACK per message; agent states and requests at QoS 1."""
-        return [(t, 0 if t.endswith("/metrics") else 1)
-                for t in self.topics.subscriptions(self.sites)]
+        return [
+            (t, 0 if t.endswith("/metrics") else 1) for t in self.topics.subscriptions(self.sites)
+        ]
 
     def _schedule_jobs(self) -> None:
         p = self.settings.planner
@@ -240,8 +263,11 @@ class Daemon:
         for sid, site in self.sites.items():
             self.metrics.set_overrides_active(sid, self.book.count(sid, self._view_time(site)))
             self.metrics.set_in_flight(sid, len(site.flights))
-        log.info("restored %d override(s), %d in-flight move(s)", len(self.book.to_records()),
-                 sum(len(s.flights) for s in self.sites.values()))
+        log.info(
+            "restored %d override(s), %d in-flight move(s)",
+            len(self.book.to_records()),
+            sum(len(s.flights) for s in self.sites.values()),
+        )
 
     def request_reload(self) -> None:
         """SIGHUP handler (signal handlers cannot await)."""
@@ -254,8 +280,11 @@ class Daemon:
         async with self._busy:
             try:
                 new = self._reload_fn()
-                kept = new.model_copy(update={k: getattr(self.settings, k)
-                                              for k in ("mqtt", "http", "state", "cluster")})
+                kept = new.model_copy(
+                    update={
+                        k: getattr(self.settings, k) for k in ("mqtt", "http", "state", "cluster")
+                    }
+                )
                 self._configure_sites(kept)
             except ConfigError as err:
                 log.error("reload failed, keeping the running configuration: %s", err)
@@ -292,8 +321,14 @@ class Daemon:
                 if msg.oversized:
                     self._invalid(route.kind, "too_large", msg.topic)
                     if route.kind == "override":
-                        await self._override(site, route, msg, MalformedRequest(
-                            None, "too_large", "payload exceeds mqtt.max_payload_bytes"))
+                        await self._override(
+                            site,
+                            route,
+                            msg,
+                            MalformedRequest(
+                                None, "too_large", "payload exceeds mqtt.max_payload_bytes"
+                            ),
+                        )
                 elif route.kind == "site_metrics":
                     await self._site_snapshot(site, msg)
                 elif route.kind == "queue_metrics":
@@ -311,8 +346,9 @@ class Daemon:
 
     def _invalid(self, kind: str, reason: str, topic: str) -> None:
         self.metrics.message(kind, ok=False, reason=reason)
-        self._bad.warning(f"{kind}:{reason}", f"dropped invalid {kind} message: {reason}",
-                          topic=topic[:200])
+        self._bad.warning(
+            f"{kind}:{reason}", f"dropped invalid {kind} message: {reason}", topic=topic[:200]
+        )
 
     async def _site_snapshot(self, site: Site, msg: Inbound) -> None:
         ts, queues = payloads.decode_site_snapshot(msg.payload)
@@ -344,25 +380,42 @@ class Daemon:
             await self.emit.forget_flights(site.id, [done.agent])
             self.metrics.set_in_flight(site.id, len(site.flights))
 
-    async def _override(self, site: Site, route: Route, msg: Inbound,
-                        request: OverrideRequest | MalformedRequest) -> None:
+    async def _override(
+        self, site: Site, route: Route, msg: Inbound, request: OverrideRequest | MalformedRequest
+    ) -> None:
         sid, sup = site.id, route.supervisor or ""
         now = site.now(self.settings.planner.clock, time.time())
-        outcome = self.book.handle(sid, sup, request, now, site.queue_ids,
-                                   self.settings.planner.override_ttl_s, site.state.roster)
+        outcome = self.book.handle(
+            sid,
+            sup,
+            request,
+            now,
+            site.queue_ids,
+            self.settings.planner.override_ttl_s,
+            site.state.roster,
+        )
         if isinstance(request, OverrideRequest):
             self._ok["override"] += 1
         reply = outcome.reply
-        self.metrics.override_request(sid, "duplicate" if outcome.duplicate else
-                                      "accepted" if reply.ok else reply.code or "invalid")
+        self.metrics.override_request(
+            sid,
+            "duplicate"
+            if outcome.duplicate
+            else "accepted"
+            if reply.ok
+            else reply.code or "invalid",
+        )
         if outcome.mode is not None:
             self.metrics.set_mode(sid, outcome.mode)
         await self.emit.reply(sid, sup, outcome, msg)  # persisted, then replied
         if outcome.changed:
             await self._publish_overrides(site, now)
         move = outcome.move  # none when already there or already on its way (contract §3.3)
-        if move is not None and move.from_queue != move.to_queue and \
-                not site.flights.is_in_flight(move.agent, move.to_queue):
+        if (
+            move is not None
+            and move.from_queue != move.to_queue
+            and not site.flights.is_in_flight(move.agent, move.to_queue)
+        ):
             await self.emit.command(sid, site.flights, [move], None, now, "assign")
             self.metrics.count_moves(sid, [move])
         if outcome.replan:
@@ -373,8 +426,15 @@ class Daemon:
         """Plan ``site`` at ``now``; publish the plan and, in auto mode, its moves."""
         controls = self.book.controls(site.id, now, self.settings.planner.mode)
         t0 = time.perf_counter()
-        plan = plan_site(site.cfg, self.settings.planner, site.state, controls,
-                         site.flights.by_agent, now, site.next_plan_id(format_ts(now)))
+        plan = plan_site(
+            site.cfg,
+            self.settings.planner,
+            site.state,
+            controls,
+            site.flights.by_agent,
+            now,
+            site.next_plan_id(format_ts(now)),
+        )
         self.metrics.observe_plan(plan, time.perf_counter() - t0)
         site.last_plan_json = payloads.encode_plan(plan)
         await self.emit.plan(site.id, site.last_plan_json, plan.as_of)
@@ -422,12 +482,15 @@ class Daemon:
 
     async def _housekeeping(self) -> None:
         """A one-line health summary, logged only when it changes."""
-        overrides = sum(self.book.count(sid, self._view_time(site))
-                        for sid, site in self.sites.items())
-        summary = (f"health: mqtt={'up' if self.mqtt.connected else 'down'} "
-                   f"sites={len(self.sites)} overrides={overrides} "
-                   f"in_flight={sum(len(s.flights) for s in self.sites.values())} "
-                   f"output_queue={len(self.emit.outbox)}")
+        overrides = sum(
+            self.book.count(sid, self._view_time(site)) for sid, site in self.sites.items()
+        )
+        summary = (
+            f"health: mqtt={'up' if self.mqtt.connected else 'down'} "
+            f"sites={len(self.sites)} overrides={overrides} "
+            f"in_flight={sum(len(s.flights) for s in self.sites.values())} "
+            f"output_queue={len(self.emit.outbox)}"
+        )
         if summary != self._last_health:
             self._last_health = summary
             log.info(summary)
@@ -441,9 +504,14 @@ def _read_forecast(path: Path) -> ScheduledForecast:
         raise ConfigError(f"sites.forecast_file: {path}: {err}") from None
 
 
-async def run_daemon(settings: Settings, *, stop: asyncio.Event | None = None,
-                     ready: Ready | None = None, handle_signals: bool = False,
-                     reload: Callable[[], Settings] | None = None) -> None:
+async def run_daemon(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    ready: Ready | None = None,
+    handle_signals: bool = False,
+    reload: Callable[[], Settings] | None = None,
+) -> None:
     """Run the daemon until ``stop`` is set (or SIGTERM/SIGINT with ``handle_signals``).
 
     ``ready`` (an Event, or a callable receiving the Daemon) is signalled once the

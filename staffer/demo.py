@@ -61,10 +61,14 @@ async def embedded_broker(port: int):
 
     for name in ("amqtt", "transitions"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    broker = Broker({
-        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                    {"allow_anonymous": True}}})
+    broker = Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
+        }
+    )
     await broker.start()
     try:
         yield broker
@@ -81,15 +85,24 @@ def daemon_settings(scenario: Scenario, port: int, state_dir: Path, prefix: str)
     site["forecast_file"] = str(forecast)
     planner = scenario.planner.model_dump(mode="json")
     planner.update(clock="event", mode="auto")
-    return settings_from_dict({
-        "mqtt": {"url": f"mqtt://127.0.0.1:{port}", "topic_prefix": prefix,
-                 "client_id": f"staffer-demo-{os.getpid()}", "protocol": "3.1.1",
-                 "reconnect_min_s": 0.1, "reconnect_max_s": 1.0},
-        "http": {"host": "127.0.0.1", "port": 0},
-        "state": {"path": str(state_dir / "state.db")},
-        "log": {"level": "WARNING"},
-        "planner": planner,
-        "sites": [site]}, env={})
+    return settings_from_dict(
+        {
+            "mqtt": {
+                "url": f"mqtt://127.0.0.1:{port}",
+                "topic_prefix": prefix,
+                "client_id": f"staffer-demo-{os.getpid()}",
+                "protocol": "3.1.1",
+                "reconnect_min_s": 0.1,
+                "reconnect_max_s": 1.0,
+            },
+            "http": {"host": "127.0.0.1", "port": 0},
+            "state": {"path": str(state_dir / "state.db")},
+            "log": {"level": "WARNING"},
+            "planner": planner,
+            "sites": [site],
+        },
+        env={},
+    )
 
 
 class LiveView:
@@ -101,8 +114,11 @@ class LiveView:
         self.sc = scenario
         self.moves = 0
         self._last_line = -1
-        self._emit("time   per queue: contacts waiting (email: open), service level of the last "
-                   "interval, agents assigned; moves commanded so far", final=True)
+        self._emit(
+            "time   per queue: contacts waiting (email: open), service level of the last "
+            "interval, agents assigned; moves commanded so far",
+            final=True,
+        )
 
     def __call__(self, r: TickReport) -> None:
         from staffer.codec.timefmt import format_ts
@@ -120,8 +136,9 @@ class LiveView:
                 parts.append(f"{q.id} {s.waiting:3d} wait SL {sl} {r.assigned[q.id]:2d} ag")
         line = f"{clock}  " + " | ".join(parts) + f" | {self.moves} moves"
         for m in r.moves[:3]:
-            self._emit(f"{clock}  move {m.agent}: {m.from_queue} -> {m.to_queue}  ({m.reason})",
-                       final=True)
+            self._emit(
+                f"{clock}  move {m.agent}: {m.from_queue} -> {m.to_queue}  ({m.reason})", final=True
+            )
         if len(r.moves) > 3:
             self._emit(f"{clock}  ... and {len(r.moves) - 3} more moves", final=True)
         if self.tty:
@@ -150,8 +167,14 @@ def _metrics_url(daemon: Any) -> str | None:
     return f"http://127.0.0.1:{port}/metrics" if isinstance(port, int) and port > 0 else None
 
 
-async def run_demo(*, short: bool = False, seed: int | None = None, out_dir: Path | None = None,
-                   stream: TextIO = sys.stdout, scenario: Scenario | None = None) -> DemoResult:
+async def run_demo(
+    *,
+    short: bool = False,
+    seed: int | None = None,
+    out_dir: Path | None = None,
+    stream: TextIO = sys.stdout,
+    scenario: Scenario | None = None,
+) -> DemoResult:
     """Run the whole loop and return the KPIs (see the module docstring)."""
     import aiomqtt
 
@@ -182,10 +205,17 @@ async def run_demo(*, short: bool = False, seed: int | None = None, out_dir: Pat
             try:
                 await _until_ready(online, daemon, 30.0)
                 metrics = _metrics_url(ready.get("daemon"))
-                async with aiomqtt.Client("127.0.0.1", port, identifier="staffer-demo-bridge",
-                                          protocol=aiomqtt.ProtocolVersion.V311) as client:
-                    stream.write("daemon: online (event clock, mode auto)"
-                                 + (f", metrics at {metrics}" if metrics else "") + "\n")
+                async with aiomqtt.Client(
+                    "127.0.0.1",
+                    port,
+                    identifier="staffer-demo-bridge",
+                    protocol=aiomqtt.ProtocolVersion.V311,
+                ) as client:
+                    stream.write(
+                        "daemon: online (event clock, mode auto)"
+                        + (f", metrics at {metrics}" if metrics else "")
+                        + "\n"
+                    )
                     view = LiveView(stream, sc)
                     bridge = SimBridge(engine, client, prefix, plan_timeout_s=3.0)
                     stats = await bridge.run(sc.planner.interval_s, view)
@@ -206,15 +236,23 @@ async def run_demo(*, short: bool = False, seed: int | None = None, out_dir: Pat
     except Exception as err:  # a chart must never sink the demo
         stream.write(f"chart: not written ({err})\n")
         chart = None
-    return DemoResult(static_k, staffer_k, chart, metrics,
-                      stats.plans, stats.missed_plans, time.perf_counter() - t0)
+    return DemoResult(
+        static_k,
+        staffer_k,
+        chart,
+        metrics,
+        stats.plans,
+        stats.missed_plans,
+        time.perf_counter() - t0,
+    )
 
 
 async def _until_ready(online: asyncio.Event, daemon: asyncio.Task, timeout_s: float) -> None:
     """Wait for the daemon's ready signal; surface its error if it dies first."""
     waiter = asyncio.create_task(online.wait())
-    done, _ = await asyncio.wait({waiter, daemon}, timeout=timeout_s,
-                                 return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait(
+        {waiter, daemon}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+    )
     if waiter not in done:
         waiter.cancel()
         if daemon in done:

@@ -113,16 +113,18 @@ def default_queues() -> list[QueueSettings]:
     """The contract's default: one queue per channel named phone, chat, email."""
     return [
         QueueSettings(id="phone", channel="voice", sl_target=0.8, target_s=20.0, aht_s=240.0),
-        QueueSettings(id="chat", channel="chat", sl_target=0.8, target_s=60.0, aht_s=480.0,
-                      concurrency=2),
+        QueueSettings(
+            id="chat", channel="chat", sl_target=0.8, target_s=60.0, aht_s=480.0, concurrency=2
+        ),
         QueueSettings(id="email", channel="email", sl_target=0.9, target_s=14400.0, aht_s=360.0),
     ]
 
 
 class SiteSettings(_Section):
     id: Identifier
-    queues: list[QueueSettings] = Field(default_factory=default_queues, min_length=1,
-                                        max_length=200)
+    queues: list[QueueSettings] = Field(
+        default_factory=default_queues, min_length=1, max_length=200
+    )
     forecast_file: Path | None = None
     max_agents: int = Field(5000, ge=1, le=100000)
 
@@ -145,8 +147,9 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     planner: PlannerSettings = PlannerSettings()
     cluster: ClusterSettings = ClusterSettings()
-    sites: list[SiteSettings] = Field(default_factory=lambda: [SiteSettings(id="main")],
-                                      min_length=1, max_length=10000)
+    sites: list[SiteSettings] = Field(
+        default_factory=lambda: [SiteSettings(id="main")], min_length=1, max_length=10000
+    )
 
     @model_validator(mode="after")
     def _unique_sites(self) -> Settings:
@@ -178,7 +181,7 @@ def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
-        section, _, key = name[len(ENV_PREFIX):].partition("__")
+        section, _, key = name[len(ENV_PREFIX) :].partition("__")
         section, key = section.lower(), key.lower()
         if not section or not key:
             continue
@@ -199,8 +202,11 @@ def _describe(err: ValidationError) -> str:
         msg = "unknown key"
     extra = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
     value = first.get("input")
-    shown = "" if first["type"] in ("missing", "extra_forbidden") or isinstance(
-        value, dict | list) else f" (got {value!r})"
+    shown = (
+        ""
+        if first["type"] in ("missing", "extra_forbidden") or isinstance(value, dict | list)
+        else f" (got {value!r})"
+    )
     return f"{loc}: {msg}{shown}{extra}"
 
 
@@ -223,8 +229,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {err}") from None
 
 
-def load_settings(path: str | Path | None = None,
-                  env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read a TOML file (or defaults when ``path`` is None and the default file is absent)."""
     explicit = path is not None
     p = Path(path) if explicit else DEFAULT_CONFIG_PATH

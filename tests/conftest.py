@@ -62,7 +62,6 @@ def mosquitto_binary() -> str | None:
     return next((p for p in MOSQUITTO_CANDIDATES if os.access(p, os.X_OK)), None)
 
 
-
 def stop_process(proc: subprocess.Popen, timeout_s: float) -> None:
     """Terminate a child process, killing it if it does not exit within ``timeout_s``."""
     proc.terminate()
@@ -72,9 +71,11 @@ def stop_process(proc: subprocess.Popen, timeout_s: float) -> None:
         proc.kill()
         proc.wait()
 
+
 @contextlib.contextmanager
-def start_mosquitto(workdir: Path, extra_config: str = "",
-                    port: int | None = None) -> Iterator[Broker]:
+def start_mosquitto(
+    workdir: Path, extra_config: str = "", port: int | None = None
+) -> Iterator[Broker]:
     """Run a private mosquitto on a free port (or ``port``) with a temp config; stop it
     afterwards. Falls back to the system broker on 127.0.0.1:1883 when the binary is
     missing.
@@ -98,8 +99,9 @@ def start_mosquitto(workdir: Path, extra_config: str = "",
             f"{extra_config}\n",
             encoding="utf-8",
         )
-        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             wait_for_port("127.0.0.1", port, timeout_s=5.0)
         except TimeoutError:

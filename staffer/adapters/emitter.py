@@ -65,8 +65,15 @@ class Emitter:
         await self._coalesced("plans", site, (body, as_of))
         await self._out(self.mqtt.publish, self.topics.plan(site), body, retain=True)
 
-    async def command(self, site: str, flights: InFlightBook, moves: Sequence[Move],
-                      plan_id: str | None, now: float, mode: str) -> None:
+    async def command(
+        self,
+        site: str,
+        flights: InFlightBook,
+        moves: Sequence[Move],
+        plan_id: str | None,
+        now: float,
+        mode: str,
+    ) -> None:
         """Moves are in flight at once (no later plan re-issues them); the outbox then
         takes a command id, persists the flights and only then publishes the command."""
         pending = [InFlightMove(m.agent, m.to_queue, PENDING_ID, now) for m in moves]
@@ -80,22 +87,31 @@ class Emitter:
                 if flights.by_agent.get(old.agent) is old:  # not confirmed or replaced
                     flights.add(new)
             await self._db.add_in_flight(site, done)
-            await self.mqtt.publish(self.topics.commands(site), payloads.encode_command(
-                command_id, plan_id, site, now, mode, moves))
+            await self.mqtt.publish(
+                self.topics.commands(site),
+                payloads.encode_command(command_id, plan_id, site, now, mode, moves),
+            )
 
         await self.outbox.put(send)
 
-    async def reply(self, site: str, supervisor: str, outcome: Outcome,
-                    request: Inbound) -> None:
+    async def reply(self, site: str, supervisor: str, outcome: Outcome, request: Inbound) -> None:
         """Persist an override outcome (and audit), then reply (reply topic + v5 response)."""
         await self._out(self._db.record_outcome, outcome)
-        await self._out(self.mqtt.respond, self.topics.override_reply(site, supervisor),
-                        payloads.encode_reply(outcome.reply), request)
+        await self._out(
+            self.mqtt.respond,
+            self.topics.override_reply(site, supervisor),
+            payloads.encode_reply(outcome.reply),
+            request,
+        )
 
     async def overrides(self, site: str, active: Sequence[Override]) -> None:
         """The retained list of a site's active overrides."""
-        await self._out(self.mqtt.publish, self.topics.overrides(site),
-                        payloads.encode_overrides(active), retain=True)
+        await self._out(
+            self.mqtt.publish,
+            self.topics.overrides(site),
+            payloads.encode_overrides(active),
+            retain=True,
+        )
 
     async def expired(self, overrides: list[Override], now: float) -> None:
         await self._out(self._db.record_expired, overrides, now)

@@ -31,8 +31,9 @@ Readiness = Callable[[], "str | None"]
 class HttpServer:
     """The daemon's HTTP endpoint; ``start()``/``stop()`` inside a running loop."""
 
-    def __init__(self, host: str, port: int, *, exposition: Exposition,
-                 readiness: Readiness) -> None:
+    def __init__(
+        self, host: str, port: int, *, exposition: Exposition, readiness: Readiness
+    ) -> None:
         self._host = host
         self._port = port
         self._exposition = exposition

@@ -26,7 +26,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+            "ts": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -46,10 +47,14 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        line = f"{ts.replace('+00:00', 'Z')} {record.levelname} {record.name}: " \
-               f"{record.getMessage()}"
-        ctx = [f"{k}={getattr(record, k)}" for k in CONTEXT_FIELDS
-               if getattr(record, k, None) is not None]
+        line = (
+            f"{ts.replace('+00:00', 'Z')} {record.levelname} {record.name}: {record.getMessage()}"
+        )
+        ctx = [
+            f"{k}={getattr(record, k)}"
+            for k in CONTEXT_FIELDS
+            if getattr(record, k, None) is not None
+        ]
         if ctx:
             line += " " + " ".join(ctx)
         if record.exc_info:
@@ -81,8 +86,13 @@ class RateLimitedLog:
     at most ``max_reasons`` distinct reasons are tracked).
     """
 
-    def __init__(self, logger: logging.Logger, period_s: float = 60.0, max_reasons: int = 256,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        period_s: float = 60.0,
+        max_reasons: int = 256,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._log = logger
         self._period = period_s
         self._max = max_reasons

@@ -47,8 +47,13 @@ _REASON_RE = re.compile(r"^[a-z_]{1,32}(:[a-z_]{1,32})?$")
 class Metrics:
     """All daemon metrics; ``exposition()`` renders the Prometheus text format."""
 
-    def __init__(self, version: str, sites: Mapping[str, Iterable[str]] | None = None, *,
-                 created_series: bool = False) -> None:
+    def __init__(
+        self,
+        version: str,
+        sites: Mapping[str, Iterable[str]] | None = None,
+        *,
+        created_series: bool = False,
+    ) -> None:
         """``sites`` maps each configured site to its queue ids; when given, observations
         for other sites/queues are dropped and per-site series start at zero.
 
@@ -59,64 +64,124 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         sq = ["site", "queue"]
-        self.queue_agents = Gauge("staffer_queue_agents", "Agents per queue by kind "
-                                  "(assigned now, planner target, required alone).",
-                                  [*sq, "kind"], registry=r)
-        self.predicted_sl = Gauge("staffer_queue_predicted_service_level",
-                                  "Predicted service level at the target staffing.", sq,
-                                  registry=r)
-        self.predicted_asa = Gauge("staffer_queue_predicted_asa_seconds",
-                                   "Predicted average speed of answer at the target staffing "
-                                   "(+Inf when under-staffed).", sq, registry=r)
-        self.predicted_abandon = Gauge("staffer_queue_predicted_abandon_ratio",
-                                       "Predicted abandonment ratio at the target staffing.",
-                                       sq, registry=r)
-        self.forecast_rate = Gauge("staffer_queue_forecast_arrival_rate",
-                                   "Forecast arrivals per second over the planning horizon.",
-                                   sq, registry=r)
-        self.waiting = Gauge("staffer_queue_waiting_contacts",
-                             "Contacts waiting, as last observed.", sq, registry=r)
-        self.observed_sl = Gauge("staffer_queue_observed_service_level",
-                                 "Observed service level of the last interval.", sq, registry=r)
-        self.moves = Counter("staffer_moves_total", "Agent moves published in commands.",
-                             ["site", "from_queue", "to_queue"], registry=r)
-        self.plan_duration = Histogram("staffer_plan_duration_seconds",
-                                       "Time to compute one site's plan.", ["site"],
-                                       buckets=PLAN_BUCKETS, registry=r)
-        self.messages = Counter("staffer_messages_total", "Inbound MQTT messages by outcome.",
-                                ["kind", "outcome"], registry=r)
-        self.overrides_active = Gauge("staffer_overrides_active",
-                                      "Active supervisor overrides.", ["site"], registry=r)
-        self.mqtt_connected = Gauge("staffer_mqtt_connected",
-                                    "1 while connected to the MQTT broker.", registry=r)
-        self.mode = Gauge("staffer_mode", "1 for the site's active mode, 0 for the others.",
-                          ["site", "mode"], registry=r)
+        self.queue_agents = Gauge(
+            "staffer_queue_agents",
+            "Agents per queue by kind (assigned now, planner target, required alone).",
+            [*sq, "kind"],
+            registry=r,
+        )
+        self.predicted_sl = Gauge(
+            "staffer_queue_predicted_service_level",
+            "Predicted service level at the target staffing.",
+            sq,
+            registry=r,
+        )
+        self.predicted_asa = Gauge(
+            "staffer_queue_predicted_asa_seconds",
+            "Predicted average speed of answer at the target staffing (+Inf when under-staffed).",
+            sq,
+            registry=r,
+        )
+        self.predicted_abandon = Gauge(
+            "staffer_queue_predicted_abandon_ratio",
+            "Predicted abandonment ratio at the target staffing.",
+            sq,
+            registry=r,
+        )
+        self.forecast_rate = Gauge(
+            "staffer_queue_forecast_arrival_rate",
+            "Forecast arrivals per second over the planning horizon.",
+            sq,
+            registry=r,
+        )
+        self.waiting = Gauge(
+            "staffer_queue_waiting_contacts", "Contacts waiting, as last observed.", sq, registry=r
+        )
+        self.observed_sl = Gauge(
+            "staffer_queue_observed_service_level",
+            "Observed service level of the last interval.",
+            sq,
+            registry=r,
+        )
+        self.moves = Counter(
+            "staffer_moves_total",
+            "Agent moves published in commands.",
+            ["site", "from_queue", "to_queue"],
+            registry=r,
+        )
+        self.plan_duration = Histogram(
+            "staffer_plan_duration_seconds",
+            "Time to compute one site's plan.",
+            ["site"],
+            buckets=PLAN_BUCKETS,
+            registry=r,
+        )
+        self.messages = Counter(
+            "staffer_messages_total",
+            "Inbound MQTT messages by outcome.",
+            ["kind", "outcome"],
+            registry=r,
+        )
+        self.overrides_active = Gauge(
+            "staffer_overrides_active", "Active supervisor overrides.", ["site"], registry=r
+        )
+        self.mqtt_connected = Gauge(
+            "staffer_mqtt_connected", "1 while connected to the MQTT broker.", registry=r
+        )
+        self.mode = Gauge(
+            "staffer_mode",
+            "1 for the site's active mode, 0 for the others.",
+            ["site", "mode"],
+            registry=r,
+        )
         self.build_info = Info("staffer_build", "Build information.", registry=r)
         # extras
-        self.invalid = Counter("staffer_invalid_messages_total",
-                               "Rejected inbound messages by kind and reason code.",
-                               ["kind", "reason"], registry=r)
-        self.reconnects = Counter("staffer_mqtt_reconnects_total",
-                                  "Connections to the broker after the first.", registry=r)
-        self.coalesced = Counter("staffer_messages_coalesced_total",
-                                 "Queued snapshots superseded by a newer one under overload.",
-                                 registry=r)
-        self.commands = Counter("staffer_commands_total", "Command messages published.",
-                                ["site"], registry=r)
-        self.override_requests = Counter("staffer_override_requests_total",
-                                         "Supervisor requests by outcome.",
-                                         ["site", "outcome"], registry=r)
-        self.sl_target = Gauge("staffer_queue_sl_target",
-                               "Service-level goal the last plan aimed at (ratio).", sq,
-                               registry=r)
-        self.target_s = Gauge("staffer_queue_target_seconds",
-                              "Answer-time threshold of the service-level goal.", sq,
-                              registry=r)
-        self.last_input = Gauge("staffer_site_last_input_timestamp_seconds",
-                                "Wall-clock time of the last valid snapshot of the site.",
-                                ["site"], registry=r)
-        self.in_flight = Gauge("staffer_moves_in_flight", "Moves commanded, not yet confirmed.",
-                               ["site"], registry=r)
+        self.invalid = Counter(
+            "staffer_invalid_messages_total",
+            "Rejected inbound messages by kind and reason code.",
+            ["kind", "reason"],
+            registry=r,
+        )
+        self.reconnects = Counter(
+            "staffer_mqtt_reconnects_total",
+            "Connections to the broker after the first.",
+            registry=r,
+        )
+        self.coalesced = Counter(
+            "staffer_messages_coalesced_total",
+            "Queued snapshots superseded by a newer one under overload.",
+            registry=r,
+        )
+        self.commands = Counter(
+            "staffer_commands_total", "Command messages published.", ["site"], registry=r
+        )
+        self.override_requests = Counter(
+            "staffer_override_requests_total",
+            "Supervisor requests by outcome.",
+            ["site", "outcome"],
+            registry=r,
+        )
+        self.sl_target = Gauge(
+            "staffer_queue_sl_target",
+            "Service-level goal the last plan aimed at (ratio).",
+            sq,
+            registry=r,
+        )
+        self.target_s = Gauge(
+            "staffer_queue_target_seconds",
+            "Answer-time threshold of the service-level goal.",
+            sq,
+            registry=r,
+        )
+        self.last_input = Gauge(
+            "staffer_site_last_input_timestamp_seconds",
+            "Wall-clock time of the last valid snapshot of the site.",
+            ["site"],
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "staffer_moves_in_flight", "Moves commanded, not yet confirmed.", ["site"], registry=r
+        )
 
         self.build_info.info({"version": version})
         self.mqtt_connected.set(0)
@@ -249,4 +314,3 @@ def observed_service_level(snap: QueueSnapshot) -> float | None:
     if not denom:
         return None
     return min(1.0, snap.answered_within_target / denom)
-

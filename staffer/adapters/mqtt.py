@@ -97,8 +97,7 @@ def parse_url(url: str) -> BrokerAddress:
     return BrokerAddress(parts.hostname, port, tls, parts.username, parts.password)
 
 
-def backoff_delays(min_s: float, max_s: float,
-                   rng: random.Random | None = None) -> Iterable[float]:
+def backoff_delays(min_s: float, max_s: float, rng: random.Random | None = None) -> Iterable[float]:
     """Endless exponential backoff with full jitter: uniform(min, min(max, min*2**n))."""
     r = rng or random.Random()
     ceiling = min_s
@@ -188,8 +187,9 @@ def _read_password(path: Path | None) -> str | None:
     return path.read_text(encoding="utf-8").rstrip("\r\n")
 
 
-def coalesce_latest(messages: Sequence[M], topics: Sequence[str],
-                    coalescible: Callable[[str], bool]) -> tuple[list[M], int]:
+def coalesce_latest(
+    messages: Sequence[M], topics: Sequence[str], coalescible: Callable[[str], bool]
+) -> tuple[list[M], int]:
     """Keep arrival order, but only the last message of each coalescible topic.
 
     The overload rule: a newer snapshot of a queue supersedes the queued older ones.
@@ -199,20 +199,26 @@ def coalesce_latest(messages: Sequence[M], topics: Sequence[str],
     for i, topic in enumerate(topics):
         if coalescible(topic):
             last[topic] = i
-    kept = [m for i, (m, t) in enumerate(zip(messages, topics, strict=True))
-            if last.get(t, i) == i]
+    kept = [m for i, (m, t) in enumerate(zip(messages, topics, strict=True)) if last.get(t, i) == i]
     return kept, len(messages) - len(kept)
 
 
 class MqttPort:
     """A long-lived MQTT connection with presence, reconnects and request/response."""
 
-    def __init__(self, settings: MqttSettings, *, client_id: str, status_topic: str,
-                 online_payload: bytes, offline_payload: bytes,
-                 subscriptions: Sequence[tuple[str, int]] = (),
-                 on_state: Callable[[bool], None] | None = None,
-                 coalescible: Callable[[str], bool] | None = None,
-                 on_coalesced: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        *,
+        client_id: str,
+        status_topic: str,
+        online_payload: bytes,
+        offline_payload: bytes,
+        subscriptions: Sequence[tuple[str, int]] = (),
+        on_state: Callable[[bool], None] | None = None,
+        coalescible: Callable[[str], bool] | None = None,
+        on_coalesced: Callable[[int], None] | None = None,
+    ) -> None:
         self._settings = settings
         self._address = parse_url(settings.url)
         self._client_id = client_id
@@ -230,8 +236,7 @@ class MqttPort:
         self._sending: set[asyncio.Task[bool]] = set()
         self._dropped = _DROPPED
         # published while disconnected: sent after the next connect (bounded, oldest dropped)
-        self._pending: deque[tuple[str, bytes, int, bool, bytes | None]] = deque(
-            maxlen=_MAX_HELD)
+        self._pending: deque[tuple[str, bytes, int, bool, bytes | None]] = deque(maxlen=_MAX_HELD)
 
     # --- state -------------------------------------------------------------------
     @property
@@ -272,7 +277,7 @@ class MqttPort:
     async def _subscribe(self, client: aiomqtt.Client, subscriptions: dict[str, int]) -> None:
         items = list(subscriptions.items())
         for i in range(0, len(items), _SUBSCRIBE_BATCH):
-            batch = items[i:i + _SUBSCRIBE_BATCH]
+            batch = items[i : i + _SUBSCRIBE_BATCH]
             if batch:
                 await client.subscribe(batch)
 
@@ -299,14 +304,19 @@ class MqttPort:
                 port._queue = self
 
         return aiomqtt.Client(
-            self._address.host, self._address.port,
-            username=username, password=password if username else None,
+            self._address.host,
+            self._address.port,
+            username=username,
+            password=password if username else None,
             identifier=self._client_id,
             protocol=aiomqtt.ProtocolVersion.V5 if self._v5 else aiomqtt.ProtocolVersion.V311,
             will=aiomqtt.Will(self._status_topic, self._offline, qos=1, retain=True),
             clean_session=None if self._v5 else True,
             keepalive=int(max(1, s.keepalive_s)),
-            tls_params=tls, timeout=10, queue_type=_Queue, max_inflight_messages=1000,
+            tls_params=tls,
+            timeout=10,
+            queue_type=_Queue,
+            max_inflight_messages=1000,
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),  # no Nagle delay
             logger=logging.getLogger("mqtt"),
         )
@@ -355,7 +365,8 @@ class MqttPort:
         self._set_connected(False)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(
-                client.publish(self._status_topic, self._offline, qos=1, retain=True), 2.0)
+                client.publish(self._status_topic, self._offline, qos=1, retain=True), 2.0
+            )
         log.info("disconnecting from %s (clean shutdown)", self._address.display)
 
     def _lost(self, why: str) -> None:
@@ -364,8 +375,9 @@ class MqttPort:
         else:
             log.warning("cannot connect to %s: %s", self._address.display, why)
 
-    async def _consume(self, client: aiomqtt.Client,
-                       handler: Callable[[Inbound], Awaitable[None]]) -> None:
+    async def _consume(
+        self, client: aiomqtt.Client, handler: Callable[[Inbound], Awaitable[None]]
+    ) -> None:
         limit = self._settings.max_payload_bytes
         async for first in client.messages:
             ready: deque[aiomqtt.Message] = deque([first])
@@ -390,23 +402,32 @@ class MqttPort:
             return batch
         kept, dropped = coalesce_latest(batch, [str(m.topic) for m in batch], self._coalescible)
         if dropped:
-            log.warning("overloaded: %d queued messages, %d superseded snapshots dropped",
-                        len(batch), dropped)
+            log.warning(
+                "overloaded: %d queued messages, %d superseded snapshots dropped",
+                len(batch),
+                dropped,
+            )
             if self._on_coalesced is not None:
                 self._on_coalesced(dropped)
         return kept
 
-    async def _dispatch(self, msg: aiomqtt.Message,
-                        handler: Callable[[Inbound], Awaitable[None]], limit: int) -> None:
+    async def _dispatch(
+        self, msg: aiomqtt.Message, handler: Callable[[Inbound], Awaitable[None]], limit: int
+    ) -> None:
         raw = msg.payload
         payload = raw if isinstance(raw, bytes) else str(raw or "").encode()
         props = msg.properties
         rt = getattr(props, "ResponseTopic", None) if props is not None else None
         cd = getattr(props, "CorrelationData", None) if props is not None else None
         oversized = len(payload) > limit
-        inbound = Inbound(str(msg.topic), b"" if oversized else payload, bool(msg.retain),
-                          rt if isinstance(rt, str) and rt else None,
-                          bytes(cd) if cd is not None else None, oversized)
+        inbound = Inbound(
+            str(msg.topic),
+            b"" if oversized else payload,
+            bool(msg.retain),
+            rt if isinstance(rt, str) and rt else None,
+            bytes(cd) if cd is not None else None,
+            oversized,
+        )
         try:
             await handler(inbound)
         except asyncio.CancelledError:
@@ -415,9 +436,16 @@ class MqttPort:
             log.exception("handler failed", extra={"topic": inbound.topic})
 
     # --- publishing ----------------------------------------------------------------
-    async def publish(self, topic: str, payload: bytes, *, retain: bool = False,
-                      qos: int = 1, correlation_data: bytes | None = None,
-                      wait_ack: bool = False) -> bool:
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool = False,
+        qos: int = 1,
+        correlation_data: bytes | None = None,
+        wait_ack: bool = False,
+    ) -> bool:
         """Hand a message to the client, in call order; False (logged) when disconnected.
 
         By default the broker's PUBACK is awaited in the background (a failure is
@@ -426,8 +454,11 @@ class MqttPort:
         client = self._client
         if client is None or not self._connected:
             if len(self._pending) == self._pending.maxlen:
-                self._dropped.warning("buffer_full", "disconnected and the outbound buffer "
-                                      "is full; dropped the oldest message", topic=topic)
+                self._dropped.warning(
+                    "buffer_full",
+                    "disconnected and the outbound buffer is full; dropped the oldest message",
+                    topic=topic,
+                )
             self._pending.append((topic, payload, qos, retain, correlation_data))
             return False
         send = self._send(client, topic, payload, qos, retain, self._props(correlation_data))
@@ -457,8 +488,14 @@ class MqttPort:
             self._spawn(self._send(client, topic, payload, qos, retain, self._props(cd)))
 
     @staticmethod
-    async def _send(client: aiomqtt.Client, topic: str, payload: bytes, qos: int,
-                    retain: bool, props: Properties | None) -> bool:
+    async def _send(
+        client: aiomqtt.Client,
+        topic: str,
+        payload: bytes,
+        qos: int,
+        retain: bool,
+        props: Properties | None,
+    ) -> bool:
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, properties=props)
         except aiomqtt.MqttError as err:
@@ -471,8 +508,12 @@ class MqttPort:
         response topic, also there (with its correlation data)."""
         ok = await self.publish(reply_topic, payload)
         if request.response_topic and request.response_topic != reply_topic:
-            ok = await self.publish(request.response_topic, payload,
-                                    correlation_data=request.correlation_data) and ok
+            ok = (
+                await self.publish(
+                    request.response_topic, payload, correlation_data=request.correlation_data
+                )
+                and ok
+            )
         return ok
 
 

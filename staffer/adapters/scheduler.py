@@ -35,8 +35,7 @@ class GridTrigger(BaseTrigger):
     def __init__(self, interval_s: float) -> None:
         self.interval_s = float(interval_s)
 
-    def get_next_fire_time(self, previous_fire_time: datetime | None,
-                           now: datetime) -> datetime:
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
         base = previous_fire_time if previous_fire_time is not None else now
         return datetime.fromtimestamp(next_grid_time(base.timestamp(), self.interval_s), UTC)
 
@@ -79,15 +78,27 @@ class Scheduler:
 
     def grid(self, job_id: str, interval_s: float, func: Job) -> None:
         """Run ``func`` at each grid time of ``interval_s`` (replacing a job of that id)."""
-        self._sched.add_job(_guarded(job_id, func), GridTrigger(interval_s), id=job_id,
-                            replace_existing=True, coalesce=True, max_instances=1,
-                            misfire_grace_time=max(1, int(interval_s / 2)))
+        self._sched.add_job(
+            _guarded(job_id, func),
+            GridTrigger(interval_s),
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(interval_s / 2)),
+        )
 
     def every(self, job_id: str, seconds: float, func: Job) -> None:
         """Run ``func`` every ``seconds`` (replacing a job of that id)."""
-        self._sched.add_job(_guarded(job_id, func), IntervalTrigger(seconds=seconds, timezone=UTC),
-                            id=job_id, replace_existing=True, coalesce=True, max_instances=1,
-                            misfire_grace_time=None)  # late is fine: run once (coalesced)
+        self._sched.add_job(
+            _guarded(job_id, func),
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )  # late is fine: run once (coalesced)
 
     def remove(self, job_id: str) -> None:
         """Remove a job if present."""

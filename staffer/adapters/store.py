@@ -73,8 +73,9 @@ def _json(obj: object) -> str:
 class StateStore:
     """SQLite-backed state; create with ``StateStore.open(path)`` (or ``open_async``)."""
 
-    def __init__(self, path: Path, executor: ThreadPoolExecutor,
-                 busy_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, path: Path, executor: ThreadPoolExecutor, busy_timeout_s: float = 5.0
+    ) -> None:
         self.path = path
         self._busy_timeout_s = busy_timeout_s
         self._executor = executor
@@ -129,8 +130,9 @@ class StateStore:
         if not path.parent.is_dir():
             raise StoreError(f"state directory {path.parent} does not exist")
         try:
-            conn = sqlite3.connect(path, timeout=self._busy_timeout_s, isolation_level=None,
-                                   check_same_thread=True)
+            conn = sqlite3.connect(
+                path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=True
+            )
         except sqlite3.Error as err:
             raise StoreError(f"cannot open state database {path}: {err}") from None
         try:
@@ -147,35 +149,47 @@ class StateStore:
     def _check_and_prepare(self, conn: sqlite3.Connection) -> None:
         ok = conn.execute("PRAGMA quick_check").fetchone()
         if ok is None or ok[0] != "ok":
-            raise StoreError(f"state database {self.path} is corrupt (quick_check: "
-                             f"{ok[0] if ok else 'no result'}); restore it or move it away")
+            raise StoreError(
+                f"state database {self.path} is corrupt (quick_check: "
+                f"{ok[0] if ok else 'no result'}); restore it or move it away"
+            )
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError(f"state database {self.path}: cannot enable WAL (got {mode})")
         conn.execute("PRAGMA synchronous=FULL")
-        tables = {r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
         if not tables:
             with _tx(conn):
                 for stmt in filter(str.strip, _SCHEMA.split(";")):
                     conn.execute(stmt)
-                conn.execute("INSERT INTO meta VALUES ('schema_version', ?)",
-                             (str(SCHEMA_VERSION),))
+                conn.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
             tables = set(_TABLES)
         elif "meta" not in tables:
             raise StoreError(f"{self.path} is an SQLite database but not a staffer state file")
         row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         version = int(row[0]) if row and str(row[0]).isdigit() else -1
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema version {version}, newer than this "
-                             f"staffer supports ({SCHEMA_VERSION}); upgrade staffer")
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this "
+                f"staffer supports ({SCHEMA_VERSION}); upgrade staffer"
+            )
         missing = sorted(_TABLES - tables)
         if version != SCHEMA_VERSION or missing:
-            raise StoreError(f"{self.path}: unexpected schema (version {version}, "
-                             f"missing tables {missing or 'none'})")
+            raise StoreError(
+                f"{self.path}: unexpected schema (version {version}, "
+                f"missing tables {missing or 'none'})"
+            )
         with _tx(conn):  # write probe: fails here, not at the first acknowledgement
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_open', ?)",
-                         (repr(time.time()),))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('last_open', ?)", (repr(time.time()),)
+            )
 
     def _disconnect(self) -> None:
         if self._conn is not None:
@@ -203,8 +217,9 @@ class StateStore:
         if self._closed:
             raise StoreError("state store is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor,
-                                          functools.partial(self._guarded, fn, *args))
+        return await loop.run_in_executor(
+            self._executor, functools.partial(self._guarded, fn, *args)
+        )
 
     # -- operations (run on the worker thread) -----------------------------------------------
     def _insert_audit(self, records: Iterable[AuditRecord]) -> None:
@@ -212,18 +227,35 @@ class StateStore:
         so an audit write can never fail on it."""
         self._db().executemany(
             "INSERT INTO audit (ts, site, kind, actor, payload) VALUES (?, ?, ?, ?, ?)",
-            [(r.ts if math.isfinite(r.ts) else time.time(), r.site, r.kind, r.actor,
-              _json(r.payload)) for r in records])
+            [
+                (
+                    r.ts if math.isfinite(r.ts) else time.time(),
+                    r.site,
+                    r.kind,
+                    r.actor,
+                    _json(r.payload),
+                )
+                for r in records
+            ],
+        )
 
     def _insert_override(self, ov: Override) -> None:
         self._db().execute(
             "INSERT OR REPLACE INTO overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (ov.override_id, ov.site, ov.supervisor, ov.action, _json(ov.fields),
-             ov.created_at, ov.expires_at, ov.reason))
+            (
+                ov.override_id,
+                ov.site,
+                ov.supervisor,
+                ov.action,
+                _json(ov.fields),
+                ov.created_at,
+                ov.expires_at,
+                ov.reason,
+            ),
+        )
 
     def _delete_overrides(self, ids: Iterable[str]) -> None:
-        self._db().executemany("DELETE FROM overrides WHERE override_id = ?",
-                               [(i,) for i in ids])
+        self._db().executemany("DELETE FROM overrides WHERE override_id = ?", [(i,) for i in ids])
 
     def _op_record_outcome(self, outcome: Outcome) -> None:
         with _tx(self._db()):
@@ -243,16 +275,31 @@ class StateStore:
                 self._insert_override(ov)
 
     def _op_load_overrides(self) -> list[Override]:
-        rows = self._db().execute(
-            "SELECT override_id, site, supervisor, action, fields, created_at, expires_at, "
-            "reason FROM overrides ORDER BY created_at, override_id").fetchall()
+        rows = (
+            self._db()
+            .execute(
+                "SELECT override_id, site, supervisor, action, fields, created_at, expires_at, "
+                "reason FROM overrides ORDER BY created_at, override_id"
+            )
+            .fetchall()
+        )
         out = []
         for r in rows:
             try:
-                out.append(override_from_record({
-                    "override_id": r[0], "site": r[1], "supervisor": r[2], "action": r[3],
-                    "fields": json.loads(r[4]), "created_at": r[5], "expires_at": r[6],
-                    "reason": r[7]}))
+                out.append(
+                    override_from_record(
+                        {
+                            "override_id": r[0],
+                            "site": r[1],
+                            "supervisor": r[2],
+                            "action": r[3],
+                            "fields": json.loads(r[4]),
+                            "created_at": r[5],
+                            "expires_at": r[6],
+                            "reason": r[7],
+                        }
+                    )
+                )
             except ValueError as err:
                 raise StoreError(f"{self.path}: unreadable override {r[0]!r}: {err}") from None
         return out
@@ -261,26 +308,28 @@ class StateStore:
         with _tx(self._db()):
             self._db().executemany(
                 "INSERT OR REPLACE INTO in_flight VALUES (?, ?, ?, ?, ?)",
-                [(site, m.agent, m.to_queue, m.command_id, m.issued_at) for m in moves])
+                [(site, m.agent, m.to_queue, m.command_id, m.issued_at) for m in moves],
+            )
 
     def _op_remove_in_flight(self, site: str, agents: Sequence[str]) -> None:
         with _tx(self._db()):
-            self._db().executemany("DELETE FROM in_flight WHERE site = ? AND agent = ?",
-                                   [(site, a) for a in agents])
+            self._db().executemany(
+                "DELETE FROM in_flight WHERE site = ? AND agent = ?", [(site, a) for a in agents]
+            )
 
     def _op_load_in_flight(self) -> dict[str, list[InFlightMove]]:
         out: dict[str, list[InFlightMove]] = {}
         for site, agent, to_queue, cid, issued in self._db().execute(
-                "SELECT site, agent, to_queue, command_id, issued_at FROM in_flight "
-                "ORDER BY site, issued_at, agent"):
+            "SELECT site, agent, to_queue, command_id, issued_at FROM in_flight "
+            "ORDER BY site, issued_at, agent"
+        ):
             out.setdefault(site, []).append(InFlightMove(agent, to_queue, cid, issued))
         return out
 
     def _op_save_plan(self, site: str, plan_json: bytes | str, as_of: float) -> None:
         text = plan_json.decode("utf-8") if isinstance(plan_json, bytes) else plan_json
         with _tx(self._db()):
-            self._db().execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?)",
-                               (site, as_of, text))
+            self._db().execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?)", (site, as_of, text))
 
     def _op_load_plans(self) -> dict[str, str]:
         return {s: p for s, p in self._db().execute("SELECT site, plan FROM plans ORDER BY site")}
@@ -295,8 +344,10 @@ class StateStore:
         if site is not None:
             sql, args = sql + " WHERE site = ?", (site,)
         rows = self._db().execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
-        return [AuditRecord(ts=r[0], site=r[1], kind=r[2], actor=r[3], payload=json.loads(r[4]))
-                for r in reversed(rows)]
+        return [
+            AuditRecord(ts=r[0], site=r[1], kind=r[2], actor=r[3], payload=json.loads(r[4]))
+            for r in reversed(rows)
+        ]
 
     def _op_prune_audit(self, before_ts: float) -> int:
         with _tx(self._db()):
@@ -305,8 +356,11 @@ class StateStore:
     def _op_next_command_id(self, site: str) -> str:
         db = self._db()
         with _tx(db):
-            db.execute("INSERT INTO command_seq VALUES (?, 1) ON CONFLICT(site) "
-                       "DO UPDATE SET seq = seq + 1", (site,))
+            db.execute(
+                "INSERT INTO command_seq VALUES (?, 1) ON CONFLICT(site) "
+                "DO UPDATE SET seq = seq + 1",
+                (site,),
+            )
             seq = db.execute("SELECT seq FROM command_seq WHERE site = ?", (site,)).fetchone()[0]
         return f"{site}-{seq:08d}-{secrets.token_hex(3)}"
 

@@ -10,17 +10,25 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "demo", help="run broker, simulated contact center and daemon together",
+        "demo",
+        help="run broker, simulated contact center and daemon together",
         description="Start an embedded MQTT broker, the real staffer daemon (event clock) and "
         "a simulated 3-channel contact center with a mid-morning phone surge; the simulator "
         "publishes queue snapshots and agent states over MQTT and applies the daemon's moves. "
         "Ends with a static-vs-staffer KPI table and a PNG chart. Needs nothing beyond the "
-        "package.")
-    p.add_argument("--short", action="store_true",
-                   help="a two-hour day (about ten seconds; used by the tests)")
+        "package.",
+    )
+    p.add_argument(
+        "--short", action="store_true", help="a two-hour day (about ten seconds; used by the tests)"
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed (default: scenario's)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help="directory for the chart (default: a new temp directory)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="directory for the chart (default: a new temp directory)",
+    )
     p.set_defaults(func=run)
 
 
@@ -39,12 +47,17 @@ def run(args: argparse.Namespace) -> int:
     for q, k in result.staffer.queues.items():
         s = result.static.queues[q]
         if k.channel != "email":
-            out.write(f"{q}: service level {s.service_level:.1%} (static) -> "
-                      f"{k.service_level:.1%} (staffer), target {k.sl_target:.0%}\n")
+            out.write(
+                f"{q}: service level {s.service_level:.1%} (static) -> "
+                f"{k.service_level:.1%} (staffer), target {k.sl_target:.0%}\n"
+            )
     out.write(f"daemon plans: {result.plans} ({result.missed_plans} missed)\n")
     if result.chart is not None:
         out.write(f"chart: {result.chart}\n")
-    out.write("prometheus: " + (result.metrics_url or "the daemon's HTTP endpoint (port 0)")
-              + " (stopped with the demo)\n")
+    out.write(
+        "prometheus: "
+        + (result.metrics_url or "the daemon's HTTP endpoint (port 0)")
+        + " (stopped with the demo)\n"
+    )
     out.write(f"done in {result.elapsed_s:.1f} s\n")
     return 0

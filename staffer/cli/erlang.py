@@ -15,19 +15,24 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-UNITS = ("Units: rates per second (or --rate-per-hour), times in seconds, ratios in [0, 1]. "
-         "Traffic (Erlangs) = rate x aht.")
+UNITS = (
+    "Units: rates per second (or --rate-per-hour), times in seconds, ratios in [0, 1]. "
+    "Traffic (Erlangs) = rate x aht."
+)
 
 
 def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn]:
     def error(message: str) -> NoReturn:
         parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
+
     return error
 
 
-def _number(kind: str, lo: float | None = None, hi: float | None = None,
-            lo_open: bool = False) -> Callable[[str], float]:
+def _number(
+    kind: str, lo: float | None = None, hi: float | None = None, lo_open: bool = False
+) -> Callable[[str], float]:
     """argparse type: a finite float within [lo, hi] (lo excluded when lo_open)."""
+
     def parse(text: str) -> float:
         try:
             x = float(text)
@@ -40,6 +45,7 @@ def _number(kind: str, lo: float | None = None, hi: float | None = None,
         if hi is not None and x > hi:
             raise argparse.ArgumentTypeError(f"{text} must be {kind}")
         return x
+
     return parse
 
 
@@ -52,6 +58,7 @@ def _integer(lo: int) -> Callable[[str], int]:
         if n < lo:
             raise argparse.ArgumentTypeError(f"{text} must be an integer >= {lo}")
         return n
+
     return parse
 
 
@@ -63,36 +70,73 @@ RATIO = _number("a ratio in [0, 1]", lo=0.0, hi=1.0)
 def _add_rate(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--rate", type=NONNEG, metavar="PER_S", help="arrival rate, contacts per second")
-    g.add_argument("--rate-per-hour", type=NONNEG, metavar="PER_H",
-                   help="arrival rate, contacts per hour (instead of --rate)")
-    p.add_argument("--aht", type=POSITIVE, required=True, metavar="S",
-                   help="average handle time, seconds (under concurrency for chat)")
+    g.add_argument(
+        "--rate-per-hour",
+        type=NONNEG,
+        metavar="PER_H",
+        help="arrival rate, contacts per hour (instead of --rate)",
+    )
+    p.add_argument(
+        "--aht",
+        type=POSITIVE,
+        required=True,
+        metavar="S",
+        help="average handle time, seconds (under concurrency for chat)",
+    )
 
 
-def _add_queue(p: argparse.ArgumentParser, *, patience: str, agents: bool = True,
-               concurrency_default: int = 1) -> None:
+def _add_queue(
+    p: argparse.ArgumentParser, *, patience: str, agents: bool = True, concurrency_default: int = 1
+) -> None:
     _add_rate(p)
     if agents:
-        p.add_argument("--agents", type=_integer(0), required=True, metavar="N",
-                       help="number of agents (an integer)")
-    p.add_argument("--target", type=NONNEG, default=20.0, metavar="S",
-                   help="service-level answer time, seconds (default 20)")
+        p.add_argument(
+            "--agents",
+            type=_integer(0),
+            required=True,
+            metavar="N",
+            help="number of agents (an integer)",
+        )
+    p.add_argument(
+        "--target",
+        type=NONNEG,
+        default=20.0,
+        metavar="S",
+        help="service-level answer time, seconds (default 20)",
+    )
     if patience == "required":
-        p.add_argument("--patience", type=POSITIVE, required=True, metavar="S",
-                       help="mean caller patience, seconds (exponential)")
+        p.add_argument(
+            "--patience",
+            type=POSITIVE,
+            required=True,
+            metavar="S",
+            help="mean caller patience, seconds (exponential)",
+        )
     elif patience == "optional":
-        p.add_argument("--patience", type=POSITIVE, metavar="S",
-                       help="mean patience, seconds; absent = infinitely patient (Erlang C)")
-    p.add_argument("--concurrency", type=_integer(1), default=concurrency_default, metavar="K",
-                   help=f"contacts one agent serves at once (default {concurrency_default})")
+        p.add_argument(
+            "--patience",
+            type=POSITIVE,
+            metavar="S",
+            help="mean patience, seconds; absent = infinitely patient (Erlang C)",
+        )
+    p.add_argument(
+        "--concurrency",
+        type=_integer(1),
+        default=concurrency_default,
+        metavar="K",
+        help=f"contacts one agent serves at once (default {concurrency_default})",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("erlang", help="queueing calculator (Erlang B/C/A, chat, email)",
-                       description="Queueing calculator over staffer.models. " + UNITS,
-                       epilog="Example: staffer erlang required --rate-per-hour 360 --aht 240 "
-                       "--target 20 --sl 0.8 --patience 120 --json")
+    p = sub.add_parser(
+        "erlang",
+        help="queueing calculator (Erlang B/C/A, chat, email)",
+        description="Queueing calculator over staffer.models. " + UNITS,
+        epilog="Example: staffer erlang required --rate-per-hour 360 --aht 240 "
+        "--target 20 --sl 0.8 --patience 120 --json",
+    )
     p.error = _one_line_error(p)  # type: ignore[method-assign]
     ss = p.add_subparsers(dest="erlang_command", metavar="MODEL", required=True)
 
@@ -101,56 +145,107 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.error = _one_line_error(q)  # type: ignore[method-assign]
         return q
 
-    b = add("b", "Erlang B: blocking probability (no queue)",
-            "Erlang B: probability that an arrival finds all agents busy and is lost.")
+    b = add(
+        "b",
+        "Erlang B: blocking probability (no queue)",
+        "Erlang B: probability that an arrival finds all agents busy and is lost.",
+    )
     _add_rate(b)
-    b.add_argument("--agents", type=_integer(0), required=True, metavar="N",
-                   help="number of agents (an integer)")
+    b.add_argument(
+        "--agents",
+        type=_integer(0),
+        required=True,
+        metavar="N",
+        help="number of agents (an integer)",
+    )
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=run_checked, erlang_func=run_b)
-    c = add("c", "Erlang C: P(wait), ASA, service level, occupancy",
-            "Erlang C (M/M/N, infinitely patient callers) at a given staffing; with "
-            "--patience the result is Erlang A (as from 'staffer erlang a').")
+    c = add(
+        "c",
+        "Erlang C: P(wait), ASA, service level, occupancy",
+        "Erlang C (M/M/N, infinitely patient callers) at a given staffing; with "
+        "--patience the result is Erlang A (as from 'staffer erlang a').",
+    )
     _add_queue(c, patience="optional")
     c.set_defaults(func=run_checked, erlang_func=run_metrics)
-    a = add("a", "Erlang A: Erlang C plus abandonment (needs --patience)",
-            "Erlang A (M/M/N+M): callers hang up after an exponential patience of mean "
-            "--patience. Service level counts abandoned contacts as misses; ASA is the mean "
-            "wait of answered contacts.")
+    a = add(
+        "a",
+        "Erlang A: Erlang C plus abandonment (needs --patience)",
+        "Erlang A (M/M/N+M): callers hang up after an exponential patience of mean "
+        "--patience. Service level counts abandoned contacts as misses; ASA is the mean "
+        "wait of answered contacts.",
+    )
     _add_queue(a, patience="required")
     a.set_defaults(func=run_checked, erlang_func=run_metrics)
-    ch = add("chat", "chat: agents serving --concurrency contacts at once",
-             "Chat queue: each agent serves up to --concurrency contacts at once (see "
-             "docs/models.md for the model); optional --patience.")
+    ch = add(
+        "chat",
+        "chat: agents serving --concurrency contacts at once",
+        "Chat queue: each agent serves up to --concurrency contacts at once (see "
+        "docs/models.md for the model); optional --patience.",
+    )
     _add_queue(ch, patience="optional", concurrency_default=2)
     ch.set_defaults(func=run_checked, erlang_func=run_metrics)
-    r = add("required", "fewest agents meeting --sl (or --asa) [and --max-abandon]",
-            "Fewest agents whose service level within --target is at least --sl (or whose "
-            "ASA is at most --asa). With --patience (Erlang A) the abandon ratio must also "
-            "stay <= --max-abandon (default 0.05), since abandonment alone can meet an SL goal.")
+    r = add(
+        "required",
+        "fewest agents meeting --sl (or --asa) [and --max-abandon]",
+        "Fewest agents whose service level within --target is at least --sl (or whose "
+        "ASA is at most --asa). With --patience (Erlang A) the abandon ratio must also "
+        "stay <= --max-abandon (default 0.05), since abandonment alone can meet an SL goal.",
+    )
     _add_queue(r, patience="optional", agents=False)
     goal = r.add_mutually_exclusive_group(required=True)
-    goal.add_argument("--sl", type=RATIO, metavar="RATIO",
-                      help="service-level goal in [0, 1], e.g. 0.8 for 80%% within --target")
-    goal.add_argument("--asa", type=POSITIVE, metavar="S", dest="asa_goal",
-                      help="ASA goal, seconds (instead of --sl)")
-    r.add_argument("--max-abandon", type=RATIO, metavar="RATIO",
-                   help="abandon-ratio cap with --patience (default 0.05)")
+    goal.add_argument(
+        "--sl",
+        type=RATIO,
+        metavar="RATIO",
+        help="service-level goal in [0, 1], e.g. 0.8 for 80%% within --target",
+    )
+    goal.add_argument(
+        "--asa",
+        type=POSITIVE,
+        metavar="S",
+        dest="asa_goal",
+        help="ASA goal, seconds (instead of --sl)",
+    )
+    r.add_argument(
+        "--max-abandon",
+        type=RATIO,
+        metavar="RATIO",
+        help="abandon-ratio cap with --patience (default 0.05)",
+    )
     r.set_defaults(func=run_checked, erlang_func=run_required)
-    e = add("email", "deferred email backlog: agents to answer within --target",
-            "Deferred (email) queue, fluid deadline model: agents needed so the backlog and "
-            "new arrivals are answered within --target seconds (e.g. 14400 = 4 h).")
+    e = add(
+        "email",
+        "deferred email backlog: agents to answer within --target",
+        "Deferred (email) queue, fluid deadline model: agents needed so the backlog and "
+        "new arrivals are answered within --target seconds (e.g. 14400 = 4 h).",
+    )
     _add_rate(e)
-    e.add_argument("--target", type=POSITIVE, required=True, metavar="S",
-                   help="answer deadline, seconds")
-    e.add_argument("--backlog", type=_integer(0), default=0, metavar="N",
-                   help="open items now (default 0)")
-    e.add_argument("--oldest-age", type=NONNEG, default=0.0, metavar="S",
-                   help="age of the oldest open item, seconds (default 0)")
-    e.add_argument("--horizon", type=NONNEG, metavar="S",
-                   help="arrivals are planned over this horizon, seconds (default: sustained)")
-    e.add_argument("--agents", type=_integer(0), metavar="N",
-                   help="also report the on-time ratio with this many agents")
+    e.add_argument(
+        "--target", type=POSITIVE, required=True, metavar="S", help="answer deadline, seconds"
+    )
+    e.add_argument(
+        "--backlog", type=_integer(0), default=0, metavar="N", help="open items now (default 0)"
+    )
+    e.add_argument(
+        "--oldest-age",
+        type=NONNEG,
+        default=0.0,
+        metavar="S",
+        help="age of the oldest open item, seconds (default 0)",
+    )
+    e.add_argument(
+        "--horizon",
+        type=NONNEG,
+        metavar="S",
+        help="arrivals are planned over this horizon, seconds (default: sustained)",
+    )
+    e.add_argument(
+        "--agents",
+        type=_integer(0),
+        metavar="N",
+        help="also report the on-time ratio with this many agents",
+    )
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=run_checked, erlang_func=run_email)
 
@@ -165,14 +260,16 @@ def _f(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def metrics(rate: float, aht: float, agents: int, target: float, patience: float | None,
-            concurrency: int) -> dict[str, Any]:
+def metrics(
+    rate: float, aht: float, agents: int, target: float, patience: float | None, concurrency: int
+) -> dict[str, Any]:
     """All metrics at one staffing level, as printed by ``--json``."""
     from staffer import models as m
 
     kw: dict[str, Any] = {"patience": patience, "concurrency": concurrency}
     out: dict[str, Any] = {
-        "model": "erlang_c" if patience is None else "erlang_a", "agents": agents,
+        "model": "erlang_c" if patience is None else "erlang_a",
+        "agents": agents,
         "p_wait": _f(m.p_wait(rate, aht, agents, **kw)),
         "asa_s": _f(m.asa(rate, aht, agents, **kw)),
         "service_level": _f(m.service_level(rate, aht, agents, target, **kw)),
@@ -180,8 +277,13 @@ def metrics(rate: float, aht: float, agents: int, target: float, patience: float
     }
     if patience is not None:
         out["abandon_ratio"] = _f(m.abandon_ratio(rate, aht, agents, **kw))
-    out |= {"traffic_erlangs": rate * aht, "rate_per_s": rate, "aht_s": aht,
-            "target_s": target, "concurrency": concurrency}
+    out |= {
+        "traffic_erlangs": rate * aht,
+        "rate_per_s": rate,
+        "aht_s": aht,
+        "target_s": target,
+        "concurrency": concurrency,
+    }
     if patience is not None:
         out["patience_s"] = patience
     return out
@@ -192,14 +294,24 @@ def run_b(args: argparse.Namespace) -> int:
 
     rate = _rate(args)
     traffic = rate * args.aht
-    return _emit(args, {"model": "erlang_b", "agents": args.agents,
-                        "blocking": _f(m.erlang_b(traffic, args.agents)),
-                        "traffic_erlangs": traffic, "rate_per_s": rate, "aht_s": args.aht})
+    return _emit(
+        args,
+        {
+            "model": "erlang_b",
+            "agents": args.agents,
+            "blocking": _f(m.erlang_b(traffic, args.agents)),
+            "traffic_erlangs": traffic,
+            "rate_per_s": rate,
+            "aht_s": args.aht,
+        },
+    )
 
 
 def run_metrics(args: argparse.Namespace) -> int:
-    return _emit(args, metrics(_rate(args), args.aht, args.agents, args.target,
-                               args.patience, args.concurrency))
+    return _emit(
+        args,
+        metrics(_rate(args), args.aht, args.agents, args.target, args.patience, args.concurrency),
+    )
 
 
 def run_required(args: argparse.Namespace) -> int:
@@ -209,8 +321,11 @@ def run_required(args: argparse.Namespace) -> int:
     mab = args.max_abandon
     if args.patience is not None and mab is None:
         mab = float(m.DEFAULT_MAX_ABANDON)
-    kw: dict[str, Any] = {"patience": args.patience, "concurrency": args.concurrency,
-                          "max_abandon": mab}
+    kw: dict[str, Any] = {
+        "patience": args.patience,
+        "concurrency": args.concurrency,
+        "max_abandon": mab,
+    }
     if args.sl is not None:
         n = m.required_agents(rate, args.aht, args.target, args.sl, **kw)
     else:
@@ -232,27 +347,54 @@ def run_email(args: argparse.Namespace) -> int:
     n = int(m.email_required_agents(args.backlog, rate, args.aht, args.target, **kw))
     if n < 0:
         raise ValueError("the email model rejected these inputs")
-    out: dict[str, Any] = {"model": "email", "agents": n,
-                           "on_time_ratio": _f(m.email_on_time_ratio(
-                               args.backlog, rate, args.aht, n, args.target, **kw))}
+    out: dict[str, Any] = {
+        "model": "email",
+        "agents": n,
+        "on_time_ratio": _f(
+            m.email_on_time_ratio(args.backlog, rate, args.aht, n, args.target, **kw)
+        ),
+    }
     if args.agents is not None:
-        out["at_agents"] = {"agents": args.agents, "on_time_ratio": _f(m.email_on_time_ratio(
-            args.backlog, rate, args.aht, args.agents, args.target, **kw))}
-    out |= {"backlog": args.backlog, "rate_per_s": rate, "aht_s": args.aht,
-            "target_s": args.target, "oldest_age_s": args.oldest_age}
+        out["at_agents"] = {
+            "agents": args.agents,
+            "on_time_ratio": _f(
+                m.email_on_time_ratio(args.backlog, rate, args.aht, args.agents, args.target, **kw)
+            ),
+        }
+    out |= {
+        "backlog": args.backlog,
+        "rate_per_s": rate,
+        "aht_s": args.aht,
+        "target_s": args.target,
+        "oldest_age_s": args.oldest_age,
+    }
     if args.horizon is not None:
         out["horizon_s"] = args.horizon
     return _emit(args, out)
 
 
-LABELS = {"agents": "agents", "blocking": "P(blocked)", "p_wait": "P(wait)",
-          "asa_s": "ASA (s)", "service_level": "service level", "occupancy": "occupancy",
-          "abandon_ratio": "abandon ratio", "on_time_ratio": "on-time ratio",
-          "traffic_erlangs": "traffic (Erlangs)", "rate_per_s": "rate (/s)",
-          "aht_s": "AHT (s)", "target_s": "target (s)", "patience_s": "patience (s)",
-          "concurrency": "concurrency", "sl_goal": "SL goal", "asa_goal_s": "ASA goal (s)",
-          "max_abandon": "max abandon", "backlog": "backlog", "oldest_age_s": "oldest age (s)",
-          "horizon_s": "horizon (s)"}
+LABELS = {
+    "agents": "agents",
+    "blocking": "P(blocked)",
+    "p_wait": "P(wait)",
+    "asa_s": "ASA (s)",
+    "service_level": "service level",
+    "occupancy": "occupancy",
+    "abandon_ratio": "abandon ratio",
+    "on_time_ratio": "on-time ratio",
+    "traffic_erlangs": "traffic (Erlangs)",
+    "rate_per_s": "rate (/s)",
+    "aht_s": "AHT (s)",
+    "target_s": "target (s)",
+    "patience_s": "patience (s)",
+    "concurrency": "concurrency",
+    "sl_goal": "SL goal",
+    "asa_goal_s": "ASA goal (s)",
+    "max_abandon": "max abandon",
+    "backlog": "backlog",
+    "oldest_age_s": "oldest age (s)",
+    "horizon_s": "horizon (s)",
+}
 
 
 def _cell(v: Any) -> str:

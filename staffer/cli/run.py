@@ -20,20 +20,37 @@ from staffer.settings import DEFAULT_CONFIG_PATH, Settings, load_settings
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "run", help="run the staffing daemon",
+        "run",
+        help="run the staffing daemon",
         description="Run the staffing daemon: subscribe to queue, agent and override topics, "
         "plan every interval and publish plans and agent moves. Prometheus metrics, "
         "/healthz and /readyz are served on [http] host:port. SIGTERM/SIGINT stop it "
-        "cleanly; SIGHUP reloads the configuration without dropping state.")
-    p.add_argument("-c", "--config", metavar="FILE", default=None,
-                   help=f"TOML configuration (default: {DEFAULT_CONFIG_PATH} if present, "
-                   "else built-in defaults)")
-    p.add_argument("--log-format", choices=("text", "json"), default=None,
-                   help="override [log] format")
-    p.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default=None,
-                   help="override [log] level")
-    p.add_argument("--http-port", type=_port, default=None, metavar="PORT",
-                   help="override [http] port (0 = ephemeral)")
+        "cleanly; SIGHUP reloads the configuration without dropping state.",
+    )
+    p.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=None,
+        help=f"TOML configuration (default: {DEFAULT_CONFIG_PATH} if present, "
+        "else built-in defaults)",
+    )
+    p.add_argument(
+        "--log-format", choices=("text", "json"), default=None, help="override [log] format"
+    )
+    p.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        default=None,
+        help="override [log] level",
+    )
+    p.add_argument(
+        "--http-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help="override [http] port (0 = ephemeral)",
+    )
     p.set_defaults(func=run)
 
     def one_line_error(message: str) -> NoReturn:
@@ -55,10 +72,18 @@ def _port(text: str) -> int:
 def load(args: argparse.Namespace) -> Settings:
     """The configuration file (or defaults) plus this command line's overrides."""
     settings = load_settings(Path(args.config) if args.config else None)
-    log = settings.log.model_copy(update={k: v for k, v in (
-        ("format", args.log_format), ("level", args.log_level)) if v is not None})
-    http = settings.http if args.http_port is None else settings.http.model_copy(
-        update={"port": args.http_port})
+    log = settings.log.model_copy(
+        update={
+            k: v
+            for k, v in (("format", args.log_format), ("level", args.log_level))
+            if v is not None
+        }
+    )
+    http = (
+        settings.http
+        if args.http_port is None
+        else settings.http.model_copy(update={"port": args.http_port})
+    )
     return settings.model_copy(update={"log": log, "http": http})
 
 

@@ -13,20 +13,28 @@ from staffer.sim.policies import POLICIES
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "simulate", help="simulate a day of a site offline and report KPIs",
+        "simulate",
+        help="simulate a day of a site offline and report KPIs",
         description="Simulate one day of a contact-center site (SimPy discrete-event "
         "simulation) under a staffing policy and print per-queue KPIs: service level, ASA, "
         "abandonment, email on time, moves per agent-hour, share of 30-minute intervals "
-        "that met target. Policies see identical contacts for a given seed.")
-    p.add_argument("scenario", help="scenario TOML file (or the name of a bundled one, "
-                   "e.g. surge)")
-    p.add_argument("--policy", default="staffer", choices=[*POLICIES, "all"],
-                   help="staffing policy (default: staffer); all = the three side by side")
-    p.add_argument("--seed", type=int, default=None,
-                   help="random seed (default: the scenario's)")
+        "that met target. Policies see identical contacts for a given seed.",
+    )
+    p.add_argument("scenario", help="scenario TOML file (or the name of a bundled one, e.g. surge)")
+    p.add_argument(
+        "--policy",
+        default="staffer",
+        choices=[*POLICIES, "all"],
+        help="staffing policy (default: staffer); all = the three side by side",
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    p.add_argument("--plot", metavar="FILE", default=None,
-                   help="write a PNG of service level and agents per queue over the day")
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        default=None,
+        help="write a PNG of service level and agents per queue over the day",
+    )
     p.set_defaults(func=run)
 
 
@@ -60,8 +68,10 @@ class ProgressBar:
 
 def format_table(results: dict[str, DayKpis]) -> str:
     """KPIs of several policies as an aligned text table, one row per queue and policy."""
-    head = (f"{'queue':<8} {'policy':<10} {'offered':>7} {'SL':>6} {'target':>6} "
-            f"{'ASA s':>7} {'aband':>6} {'on-time':>7} {'met':>5} {'±5pt':>5}")
+    head = (
+        f"{'queue':<8} {'policy':<10} {'offered':>7} {'SL':>6} {'target':>6} "
+        f"{'ASA s':>7} {'aband':>6} {'on-time':>7} {'met':>5} {'±5pt':>5}"
+    )
     lines = [head, "-" * len(head)]
     first = next(iter(results.values()))
     for q in first.queues:
@@ -69,14 +79,18 @@ def format_table(results: dict[str, DayKpis]) -> str:
             kq = k.queues[q]
             on_time = "" if kq.on_time is None else _pct(kq.on_time)
             aband = "" if kq.channel == "email" else _pct(kq.abandon_ratio)
-            lines.append(f"{q:<8} {name:<10} {kq.offered:>7d} {_pct(kq.service_level):>6} "
-                         f"{_pct(kq.sl_target):>6} {_num(kq.asa_s):>7} {aband:>6} "
-                         f"{on_time:>7} {_pct(kq.intervals_met):>5} "
-                         f"{_pct(kq.intervals_within_5pt):>5}")
+            lines.append(
+                f"{q:<8} {name:<10} {kq.offered:>7d} {_pct(kq.service_level):>6} "
+                f"{_pct(kq.sl_target):>6} {_num(kq.asa_s):>7} {aband:>6} "
+                f"{on_time:>7} {_pct(kq.intervals_met):>5} "
+                f"{_pct(kq.intervals_within_5pt):>5}"
+            )
     lines.append("")
     for name, k in results.items():
-        lines.append(f"{name:<10} moves {k.moves:>4d}  ({k.moves_per_agent_hour:.3f} per "
-                     f"agent-hour over {k.agent_hours:.0f} agent-hours)")
+        lines.append(
+            f"{name:<10} moves {k.moves:>4d}  ({k.moves_per_agent_hour:.3f} per "
+            f"agent-hour over {k.agent_hours:.0f} agent-hours)"
+        )
     return "\n".join(lines)
 
 
@@ -105,8 +119,11 @@ def run(args: argparse.Namespace) -> int:
 
         plot_day(kpis, scenario, args.plot)
     if args.json:
-        out = {"scenario": scenario.name, "seed": next(iter(kpis.values())).seed,
-               "policies": {p: k.as_dict() for p, k in kpis.items()}}
+        out = {
+            "scenario": scenario.name,
+            "seed": next(iter(kpis.values())).seed,
+            "policies": {p: k.as_dict() for p, k in kpis.items()},
+        }
         if args.plot:
             out["plot"] = args.plot
         print(json.dumps(out, allow_nan=False))

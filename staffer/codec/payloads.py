@@ -67,6 +67,7 @@ class PayloadError(ValueError):
 
 # -- JSON loading --------------------------------------------------------------------------------
 
+
 class _NonFinite(Exception):
     pass
 
@@ -172,9 +173,11 @@ def load_json(data: bytes | bytearray | memoryview | str) -> Any:
     return value
 
 
-_TREE_DETAIL = {"too_deep": f"nesting deeper than {MAX_DEPTH}",
-                "not_finite": "a number overflows to infinity",
-                "not_utf8": "a string escape encodes a lone surrogate"}
+_TREE_DETAIL = {
+    "too_deep": f"nesting deeper than {MAX_DEPTH}",
+    "not_finite": "a number overflows to infinity",
+    "not_utf8": "a string escape encodes a lone surrogate",
+}
 
 
 def _load_object(data: bytes | bytearray | memoryview | str) -> dict[str, Any]:
@@ -259,13 +262,21 @@ def _ts(value: str) -> float:
 
 
 def _snapshot(body: _QueueBody, ts: float) -> QueueSnapshot:
-    if (body.answered is not None and body.answered_within_target is not None
-            and body.answered_within_target > body.answered):
-        raise PayloadError("inconsistent:answered_within_target",
-                           "answered_within_target exceeds answered")
+    if (
+        body.answered is not None
+        and body.answered_within_target is not None
+        and body.answered_within_target > body.answered
+    ):
+        raise PayloadError(
+            "inconsistent:answered_within_target", "answered_within_target exceeds answered"
+        )
     return QueueSnapshot(
-        ts=ts, interval_s=float(body.interval_s), offered=body.offered, waiting=body.waiting,
-        answered=body.answered, abandoned=body.abandoned,
+        ts=ts,
+        interval_s=float(body.interval_s),
+        offered=body.offered,
+        waiting=body.waiting,
+        answered=body.answered,
+        abandoned=body.abandoned,
         answered_within_target=body.answered_within_target,
         aht_s=None if body.aht_s is None else float(body.aht_s),
         oldest_wait_s=None if body.oldest_wait_s is None else float(body.oldest_wait_s),
@@ -275,6 +286,7 @@ def _snapshot(body: _QueueBody, ts: float) -> QueueSnapshot:
 
 
 # -- decoders ------------------------------------------------------------------------------------
+
 
 def decode_queue_snapshot(data: bytes) -> QueueSnapshot:
     """``{p}/{site}/queues/{queue}/metrics`` payload -> QueueSnapshot (contract §3.1)."""
@@ -393,8 +405,9 @@ def decode_override_request(data: bytes) -> OverrideRequest:
     fields = {k: v for k, v in obj.items() if k not in _ENVELOPE}
     if len(fields) > MAX_FIELDS:
         raise fail("too_many_fields", f"{len(fields)} > {MAX_FIELDS}")
-    return OverrideRequest(id=rid, action=action, fields=fields, ttl_s=ttl,
-                           ttl_given=ttl_given, reason=reason)
+    return OverrideRequest(
+        id=rid, action=action, fields=fields, ttl_s=ttl, ttl_given=ttl_given, reason=reason
+    )
 
 
 def decode_override_request_or_error(data: bytes) -> OverrideRequest | MalformedRequest:
@@ -407,6 +420,7 @@ def decode_override_request_or_error(data: bytes) -> OverrideRequest | Malformed
 
 
 # -- encoders ------------------------------------------------------------------------------------
+
 
 def _num(x: float | int | None) -> float | int | None:
     """Finite numbers pass as plain Python numbers (numpy scalars too); NaN/inf become
@@ -435,8 +449,9 @@ def dumps(obj: object) -> bytes:
     an encoder never fails on a string that slipped past the decoders.
     """
     try:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False).encode("utf-8")
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+            "utf-8"
+        )
     except UnicodeEncodeError:
         return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("ascii")
 
@@ -459,8 +474,14 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         }
         for qid, q in plan.queues.items()
     }
-    return {"plan_id": plan.plan_id, "site": plan.site, "as_of": format_ts(plan.as_of),
-            "mode": plan.mode, "queues": queues, "moves": len(plan.moves)}
+    return {
+        "plan_id": plan.plan_id,
+        "site": plan.site,
+        "as_of": format_ts(plan.as_of),
+        "mode": plan.mode,
+        "queues": queues,
+        "moves": len(plan.moves),
+    }
 
 
 def encode_plan(plan: Plan) -> bytes:
@@ -469,29 +490,49 @@ def encode_plan(plan: Plan) -> bytes:
 
 
 def move_to_json(move: Move) -> dict[str, Any]:
-    return {"agent": move.agent, "from": move.from_queue, "to": move.to_queue,
-            "after_current_contact": move.after_current_contact, "reason": move.reason}
+    return {
+        "agent": move.agent,
+        "from": move.from_queue,
+        "to": move.to_queue,
+        "after_current_contact": move.after_current_contact,
+        "reason": move.reason,
+    }
 
 
-def encode_command(command_id: str, plan_id: str | None, site: str, ts: float, mode: str,
-                   moves: Iterable[Move]) -> bytes:
+def encode_command(
+    command_id: str, plan_id: str | None, site: str, ts: float, mode: str, moves: Iterable[Move]
+) -> bytes:
     """``{p}/{site}/commands`` payload (contract §3.3). ``plan_id`` is null for
     commands not produced by a plan (a supervisor's ``assign``)."""
-    return dumps({"command_id": command_id, "plan_id": plan_id, "site": site,
-                  "ts": format_ts(ts), "mode": mode,
-                  "moves": [move_to_json(m) for m in moves]})
+    return dumps(
+        {
+            "command_id": command_id,
+            "plan_id": plan_id,
+            "site": site,
+            "ts": format_ts(ts),
+            "mode": mode,
+            "moves": [move_to_json(m) for m in moves],
+        }
+    )
 
 
 def reply_to_json(reply: OverrideReply) -> dict[str, Any]:
     """§4 reply object: success or ``{"ok": false, "error": {code, message}}``."""
     if reply.ok:
-        out: dict[str, Any] = {"id": reply.id, "ok": True, "override_id": reply.override_id,
-                               "expires_at": _ts_or_null(reply.expires_at)}
+        out: dict[str, Any] = {
+            "id": reply.id,
+            "ok": True,
+            "override_id": reply.override_id,
+            "expires_at": _ts_or_null(reply.expires_at),
+        }
         if reply.removed:
             out["removed"] = list(reply.removed)
         return out
-    return {"id": reply.id, "ok": False,
-            "error": {"code": reply.code or "invalid", "message": reply.message or ""}}
+    return {
+        "id": reply.id,
+        "ok": False,
+        "error": {"code": reply.code or "invalid", "message": reply.message or ""},
+    }
 
 
 def encode_reply(reply: OverrideReply) -> bytes:
@@ -502,14 +543,23 @@ def encode_reply(reply: OverrideReply) -> bytes:
 def override_to_json(ov: Override) -> dict[str, Any]:
     """One active override: envelope plus its fields flattened (like the request)."""
     out: dict[str, Any] = {k: v for k, v in ov.fields.items() if k not in _OVERRIDE_KEYS}
-    out.update({"override_id": ov.override_id, "site": ov.site, "supervisor": ov.supervisor,
-                "action": ov.action, "created_at": _ts_or_null(ov.created_at),
-                "expires_at": _ts_or_null(ov.expires_at), "reason": ov.reason})
+    out.update(
+        {
+            "override_id": ov.override_id,
+            "site": ov.site,
+            "supervisor": ov.supervisor,
+            "action": ov.action,
+            "created_at": _ts_or_null(ov.created_at),
+            "expires_at": _ts_or_null(ov.expires_at),
+            "reason": ov.reason,
+        }
+    )
     return out
 
 
-_OVERRIDE_KEYS = frozenset({"override_id", "site", "supervisor", "action", "created_at",
-                            "expires_at", "reason"})
+_OVERRIDE_KEYS = frozenset(
+    {"override_id", "site", "supervisor", "action", "created_at", "expires_at", "reason"}
+)
 
 
 def encode_overrides(overrides: Iterable[Override]) -> bytes:
@@ -518,9 +568,15 @@ def encode_overrides(overrides: Iterable[Override]) -> bytes:
     return dumps([override_to_json(o) for o in ordered])
 
 
-def encode_status(online: bool, version: str | None = None, *, ts: float | None = None,
-                  sites: Sequence[str] | None = None, shard_index: int | None = None,
-                  shard_count: int | None = None) -> bytes:
+def encode_status(
+    online: bool,
+    version: str | None = None,
+    *,
+    ts: float | None = None,
+    sites: Sequence[str] | None = None,
+    shard_index: int | None = None,
+    shard_count: int | None = None,
+) -> bytes:
     """Retained ``{p}/status`` payload. ``encode_status(False)`` is the last will."""
     out: dict[str, Any] = {"status": "online" if online else "offline"}
     if version is not None:

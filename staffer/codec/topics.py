@@ -39,7 +39,9 @@ def valid_segment(segment: str) -> bool:
     return (
         isinstance(segment, str)
         and 0 < len(segment) <= MAX_SEGMENT_CHARS
-        and "+" not in segment and "#" not in segment and "/" not in segment
+        and "+" not in segment
+        and "#" not in segment
+        and "/" not in segment
         and "\x00" not in segment
     )
 

@@ -31,33 +31,43 @@ from staffer.core.types import Channel, QueueSnapshot
 from staffer.settings import PlannerSettings, QueueSettings
 
 DAY_S = 86400.0
-PATIENCE_MIN_S = 10.0      # clamp for estimated patience
+PATIENCE_MIN_S = 10.0  # clamp for estimated patience
 PATIENCE_MAX_S = 3600.0
-PATIENCE_PRIOR_S = 120.0   # shrinkage prior: estimate = (exposure + k*prior) / (abandons + k)
+PATIENCE_PRIOR_S = 120.0  # shrinkage prior: estimate = (exposure + k*prior) / (abandons + k)
 PATIENCE_PRIOR_WEIGHT = 2.0
 PATIENCE_MIN_ABANDONS = 1.0  # below this (decayed) count, patience is unknown -> Erlang C
-FAST_FRACTION = 0.25        # the fast estimate's half-life, as a fraction of the slow one
-RATIO_BOUNDS = (0.2, 5.0)    # clamp for the intraday actual-to-schedule ratio
+FAST_FRACTION = 0.25  # the fast estimate's half-life, as a fraction of the slow one
+RATIO_BOUNDS = (0.2, 5.0)  # clamp for the intraday actual-to-schedule ratio
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
 class LiveEstimate:
     """Exponentially decayed sums of one queue's snapshots (see module docstring)."""
 
-    __slots__ = ("abandoned", "exposure_s", "fast_offered", "fast_seconds", "half_life_s",
-                 "last_ts", "offered", "seconds", "work_n", "work_s")
+    __slots__ = (
+        "abandoned",
+        "exposure_s",
+        "fast_offered",
+        "fast_seconds",
+        "half_life_s",
+        "last_ts",
+        "offered",
+        "seconds",
+        "work_n",
+        "work_s",
+    )
 
     def __init__(self, half_life_s: float) -> None:
         self.half_life_s = half_life_s
         self.last_ts: float | None = None
-        self.seconds = 0.0      # covered interval seconds
-        self.offered = 0.0      # contacts offered
+        self.seconds = 0.0  # covered interval seconds
+        self.offered = 0.0  # contacts offered
         self.fast_seconds = 0.0  # the same two sums with a FAST_FRACTION half-life
         self.fast_offered = 0.0
-        self.work_s = 0.0       # handle seconds (aht x completed)
-        self.work_n = 0.0       # completed contacts behind work_s
-        self.abandoned = 0.0    # abandons (only intervals reporting them)
-        self.exposure_s = 0.0   # waiting-contact seconds in those intervals
+        self.work_s = 0.0  # handle seconds (aht x completed)
+        self.work_n = 0.0  # completed contacts behind work_s
+        self.abandoned = 0.0  # abandons (only intervals reporting them)
+        self.exposure_s = 0.0  # waiting-contact seconds in those intervals
 
     def update(self, snap: QueueSnapshot, prev: QueueSnapshot | None) -> None:
         """Decay by the time since the last snapshot, then add this one (ts must increase)."""
@@ -87,8 +97,9 @@ class LiveEstimate:
         if snap.abandoned is not None and iv > 0:
             # Waiting exposure over the interval: trapezoid between contiguous snapshots.
             contiguous = prev is not None and snap.ts - prev.ts <= 1.5 * iv
-            mean_waiting = (prev.waiting + snap.waiting) / 2 if contiguous and prev else \
-                float(snap.waiting)
+            mean_waiting = (
+                (prev.waiting + snap.waiting) / 2 if contiguous and prev else float(snap.waiting)
+            )
             self.abandoned += snap.abandoned
             self.exposure_s += mean_waiting * iv
 
@@ -129,9 +140,9 @@ class ForecastError(ValueError):
 class _Series:
     """Piecewise-constant schedule of one queue as cumulative curves over knots."""
 
-    knots: np.ndarray      # interval boundaries (seconds; of day when daily)
-    contacts: np.ndarray   # cumulative expected contacts at the knots
-    work: np.ndarray       # cumulative expected handle seconds at the knots
+    knots: np.ndarray  # interval boundaries (seconds; of day when daily)
+    contacts: np.ndarray  # cumulative expected contacts at the knots
+    work: np.ndarray  # cumulative expected handle seconds at the knots
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +169,9 @@ class ScheduledForecast:
         s = self.series.get(queue)
         if s is None:
             return None
-        return self._cum(s, s.contacts, np.asarray(t1, float)) - \
-            self._cum(s, s.contacts, np.asarray(t0, float))
+        return self._cum(s, s.contacts, np.asarray(t1, float)) - self._cum(
+            s, s.contacts, np.asarray(t0, float)
+        )
 
     def rate_and_aht(self, queue: str, t0: float, t1: float) -> tuple[float, float | None] | None:
         """Mean scheduled arrival rate and AHT over the covered part of [t0, t1)."""
@@ -189,8 +201,9 @@ def _parse_start(raw: str, where: str) -> tuple[float, bool]:
     try:
         dt = datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
-        raise ForecastError(f"{where}: interval_start {raw!r} is neither RFC 3339 nor HH:MM") \
-            from None
+        raise ForecastError(
+            f"{where}: interval_start {raw!r} is neither RFC 3339 nor HH:MM"
+        ) from None
     if dt.tzinfo is None:
         raise ForecastError(f"{where}: interval_start {raw!r} has no time zone")
     return dt.timestamp(), False
@@ -216,8 +229,9 @@ def _series(rows: list[tuple[float, float, float]], where: str) -> _Series:
     knots = np.append(starts, starts[-1] + last)
     n = np.array([r[1] for r in rows])
     work = n * np.array([r[2] for r in rows])
-    return _Series(knots, np.concatenate(([0.0], np.cumsum(n))),
-                   np.concatenate(([0.0], np.cumsum(work))))
+    return _Series(
+        knots, np.concatenate(([0.0], np.cumsum(n))), np.concatenate(([0.0], np.cumsum(work)))
+    )
 
 
 def load_forecast_csv(text: str) -> ScheduledForecast:
@@ -258,13 +272,13 @@ class QueueForecast:
     """What the planner needs about one queue for the horizon (SI units)."""
 
     channel: Channel
-    arrival_rate: float          # forecast arrivals per second (no catch-up term)
+    arrival_rate: float  # forecast arrivals per second (no catch-up term)
     aht_s: float
-    staffing_rate: float         # arrival_rate + waiting / catch_up_s (real-time)
-    patience_s: float | None     # configured, else estimated; None = Erlang C / email
+    staffing_rate: float  # arrival_rate + waiting / catch_up_s (real-time)
+    patience_s: float | None  # configured, else estimated; None = Erlang C / email
     waiting: int
-    backlog: int                 # email open items
-    oldest_age_s: float          # email: age of the oldest open item
+    backlog: int  # email open items
+    oldest_age_s: float  # email: age of the oldest open item
 
 
 def catch_up_s(planner: PlannerSettings) -> float:
@@ -272,12 +286,19 @@ def catch_up_s(planner: PlannerSettings) -> float:
     return min(planner.interval_s, planner.horizon_s)
 
 
-def intraday_ratio(schedule: ScheduledForecast, queue: str,
-                   history: tuple[QueueSnapshot, ...], now: float) -> float | None:
+def intraday_ratio(
+    schedule: ScheduledForecast, queue: str, history: tuple[QueueSnapshot, ...], now: float
+) -> float | None:
     """Actual / scheduled contacts over today's snapshots (UTC day of ``now``), clamped."""
     day0 = math.floor(now / DAY_S) * DAY_S
-    todays = [s for s in history if s.ts - s.interval_s >= day0 and s.interval_s > 0
-              and schedule.covers(queue, s.ts - s.interval_s) and schedule.covers(queue, s.ts)]
+    todays = [
+        s
+        for s in history
+        if s.ts - s.interval_s >= day0
+        and s.interval_s > 0
+        and schedule.covers(queue, s.ts - s.interval_s)
+        and schedule.covers(queue, s.ts)
+    ]
     if not todays:
         return None
     ends = np.array([s.ts for s in todays])
@@ -290,9 +311,15 @@ def intraday_ratio(schedule: ScheduledForecast, queue: str,
     return min(max(actual / expected, RATIO_BOUNDS[0]), RATIO_BOUNDS[1])
 
 
-def forecast_queue(q: QueueSettings, planner: PlannerSettings, estimate: LiveEstimate | None,
-                   latest: QueueSnapshot | None, history: tuple[QueueSnapshot, ...], now: float,
-                   schedule: ScheduledForecast | None = None) -> QueueForecast:
+def forecast_queue(
+    q: QueueSettings,
+    planner: PlannerSettings,
+    estimate: LiveEstimate | None,
+    latest: QueueSnapshot | None,
+    history: tuple[QueueSnapshot, ...],
+    now: float,
+    schedule: ScheduledForecast | None = None,
+) -> QueueForecast:
     """Forecast one queue over [now, now + horizon] from live data and an optional schedule."""
     live_rate = estimate.rate() if estimate is not None else None
     if live_rate is not None and q.channel != "email":

@@ -20,7 +20,7 @@ from staffer.core.state import UNKNOWN_SINCE, SiteState
 from staffer.core.types import MOVABLE_FIRST, Controls, InFlightMove
 
 _RANK = {s: i for i, s in enumerate(MOVABLE_FIRST)}
-TIE_EPS = 1e-9      # objective differences below this are ties
+TIE_EPS = 1e-9  # objective differences below this are ties
 MIN_MOVE_GAIN = 1e-3  # a single move must cut the objective by more than this
 
 
@@ -37,13 +37,17 @@ class Roster:
     assigned: dict[str, int]
     staffed: int
     movable: int
-    candidates: dict[tuple[str | None, str], list[tuple[int, str]]] = field(
-        default_factory=dict)
+    candidates: dict[tuple[str | None, str], list[tuple[int, str]]] = field(default_factory=dict)
 
 
-def build_roster(queue_ids: Sequence[str], state: SiteState, controls: Controls,
-                 in_flight: Mapping[str, InFlightMove], now: float,
-                 min_dwell_s: float) -> Roster:
+def build_roster(
+    queue_ids: Sequence[str],
+    state: SiteState,
+    controls: Controls,
+    in_flight: Mapping[str, InFlightMove],
+    now: float,
+    min_dwell_s: float,
+) -> Roster:
     """Count staffed agents per queue (in-flight agents at their target) and list movers.
 
     One pass over the roster (the planner's only O(agents) step), kept tight on purpose.
@@ -123,9 +127,16 @@ def _losses(J: np.ndarray, col: np.ndarray) -> np.ndarray:
     return prev - J[np.arange(q), col]
 
 
-def select_moves(queue_ids: Sequence[str], J: np.ndarray, slack: np.ndarray,
-                 base: np.ndarray, counts: np.ndarray, roster: Roster, budget: int,
-                 hysteresis: float) -> tuple[list[Step], np.ndarray]:
+def select_moves(
+    queue_ids: Sequence[str],
+    J: np.ndarray,
+    slack: np.ndarray,
+    base: np.ndarray,
+    counts: np.ndarray,
+    roster: Roster,
+    budget: int,
+    hysteresis: float,
+) -> tuple[list[Step], np.ndarray]:
     """Greedy marginal-gain allocation; returns the moves and the resulting counts.
 
     ``J[i, k]`` is queue i's weighted objective with ``base[i] + k`` agents (+inf where
@@ -137,8 +148,9 @@ def select_moves(queue_ids: Sequence[str], J: np.ndarray, slack: np.ndarray,
     """
     qn = len(queue_ids)
     index = {q: i for i, q in enumerate(queue_ids)}
-    keys = sorted(roster.candidates, key=lambda k: (
-        index[k[1]], -1 if k[0] is None else index[k[0]]))
+    keys = sorted(
+        roster.candidates, key=lambda k: (index[k[1]], -1 if k[0] is None else index[k[0]])
+    )
     lists = [list(roster.candidates[k]) for k in keys]  # consumed below: copies
     src = np.array([qn if k[0] is None else index[k[0]] for k in keys], dtype=np.int64)
     dst = np.array([index[k[1]] for k in keys], dtype=np.int64)
@@ -158,11 +170,18 @@ def select_moves(queue_ids: Sequence[str], J: np.ndarray, slack: np.ndarray,
         best = float(delta.max())
         if not best > MIN_MOVE_GAIN:
             break
-        after = np.append(np.where(col >= 1, slack[rows, np.maximum(col - 1, 0)], -np.inf),
-                          np.inf)
+        after = np.append(np.where(col >= 1, slack[rows, np.maximum(col - 1, 0)], -np.inf), np.inf)
         tied = np.flatnonzero(delta >= best - TIE_EPS).tolist()
-        pick = min(tied, key=lambda p: (heads[p][0], -after[src[p]], heads[p][1],  # type: ignore[index]
-                                        dst[p], src[p]))
+        pick = min(
+            tied,
+            key=lambda p: (
+                heads[p][0],
+                -after[src[p]],
+                heads[p][1],  # type: ignore[index]
+                dst[p],
+                src[p],
+            ),
+        )
         entry = heads[pick]
         rank, agent = entry  # type: ignore[misc]
         for p in np.flatnonzero(src == src[pick]):  # the agent leaves its queue's lists
@@ -188,11 +207,11 @@ class Effect:
     """A queue's headline metric before and after the plan, for a move's reason."""
 
     queue: str
-    label: str            # "SL" or "on-time"
+    label: str  # "SL" or "on-time"
     before: float
     after: float
     goal: float
-    note: str = ""        # e.g. ", abandon 0.09 -> 0.04" or " (pin min 5)"
+    note: str = ""  # e.g. ", abandon 0.09 -> 0.04" or " (pin min 5)"
 
 
 def _fmt(e: Effect, with_goal: bool) -> str:

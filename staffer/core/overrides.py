@@ -95,11 +95,13 @@ def _default_id(_now: float) -> str:
 
 
 def _fingerprint(req: OverrideRequest) -> str:
-    return json.dumps([req.action, req.fields, req.ttl_s, req.ttl_given, req.reason],
-                      sort_keys=True, default=repr)
+    return json.dumps(
+        [req.action, req.fields, req.ttl_s, req.ttl_given, req.reason], sort_keys=True, default=repr
+    )
 
 
 # -- field validation -----------------------------------------------------------------------------
+
 
 def _str_field(fields: Mapping[str, object], name: str) -> str:
     value = fields.get(name)
@@ -126,8 +128,9 @@ def _bound(fields: Mapping[str, object], name: str) -> int | None:
     return value
 
 
-def _number(fields: Mapping[str, object], name: str, lo: float, hi: float,
-            lo_open: bool = False) -> float | None:
+def _number(
+    fields: Mapping[str, object], name: str, lo: float, hi: float, lo_open: bool = False
+) -> float | None:
     value = fields.get(name)
     if value is None:
         return None
@@ -155,8 +158,12 @@ def _slot(action: str, fields: Mapping[str, object]) -> tuple[str, str]:
 class OverrideBook:
     """The active overrides of every site plus request de-duplication state."""
 
-    def __init__(self, *, max_per_site: int = MAX_OVERRIDES_PER_SITE,
-                 id_factory: Callable[[float], str] = _default_id) -> None:
+    def __init__(
+        self,
+        *,
+        max_per_site: int = MAX_OVERRIDES_PER_SITE,
+        id_factory: Callable[[float], str] = _default_id,
+    ) -> None:
         self._max = max_per_site
         self._new_id = id_factory
         self._by_site: dict[str, dict[str, Override]] = {}
@@ -165,8 +172,11 @@ class OverrideBook:
     # -- queries -----------------------------------------------------------------------------
     def active(self, site: str, now: float) -> list[Override]:
         """Unexpired overrides of a site, oldest first."""
-        live = [o for o in self._by_site.get(site, {}).values()
-                if o.expires_at is None or o.expires_at > now]
+        live = [
+            o
+            for o in self._by_site.get(site, {}).values()
+            if o.expires_at is None or o.expires_at > now
+        ]
         return sorted(live, key=lambda o: (o.created_at, o.override_id))
 
     def count(self, site: str, now: float) -> int:
@@ -193,9 +203,12 @@ class OverrideBook:
                 goals[q] = GoalOverride(q, f.get("sl_target"), f.get("target_s"))  # type: ignore[arg-type]
             elif ov.action in LOCK_ACTIONS:
                 locked.add(str(f["agent"]))
-        return Controls(mode=mode, pins=tuple(pins[q] for q in sorted(pins)),
-                        goals=tuple(goals[q] for q in sorted(goals)),
-                        locked_agents=frozenset(locked))
+        return Controls(
+            mode=mode,
+            pins=tuple(pins[q] for q in sorted(pins)),
+            goals=tuple(goals[q] for q in sorted(goals)),
+            locked_agents=frozenset(locked),
+        )
 
     # -- mutation ----------------------------------------------------------------------------
     def expire(self, now: float) -> list[Override]:
@@ -216,9 +229,16 @@ class OverrideBook:
         for ov in overrides:
             self._by_site.setdefault(ov.site, {})[ov.override_id] = ov
 
-    def handle(self, site: str, supervisor: str, request: OverrideRequest | MalformedRequest,
-               now: float, known_queues: set[str] | frozenset[str], default_ttl_s: float,
-               agents: Mapping[str, AgentState] | None = None) -> Outcome:
+    def handle(
+        self,
+        site: str,
+        supervisor: str,
+        request: OverrideRequest | MalformedRequest,
+        now: float,
+        known_queues: set[str] | frozenset[str],
+        default_ttl_s: float,
+        agents: Mapping[str, AgentState] | None = None,
+    ) -> Outcome:
         """Validate and apply one request; always returns exactly one reply.
 
         ``agents`` (the site's roster), when given, lets ``assign`` reject unknown
@@ -228,26 +248,40 @@ class OverrideBook:
         if not math.isfinite(now):
             rid = request.id
             req = request if isinstance(request, OverrideRequest) else None
-            return self._reject(site, supervisor, rid, req, now, _Reject(
-                "unavailable", "the site clock has not started yet; retry later"))
+            return self._reject(
+                site,
+                supervisor,
+                rid,
+                req,
+                now,
+                _Reject("unavailable", "the site clock has not started yet; retry later"),
+            )
         if isinstance(request, MalformedRequest):
             detail = f"{request.reason}: {request.message}" if request.message else request.reason
-            return self._reject(site, supervisor, request.id, None, now,
-                                _Reject("invalid", f"malformed request ({detail})"))
+            return self._reject(
+                site,
+                supervisor,
+                request.id,
+                None,
+                now,
+                _Reject("invalid", f"malformed request ({detail})"),
+            )
         dup = self._check_duplicate(site, supervisor, request, now)
         if dup is not None:
             return dup
         try:
-            outcome = self._apply(site, supervisor, request, now, known_queues,
-                                  default_ttl_s, agents)
+            outcome = self._apply(
+                site, supervisor, request, now, known_queues, default_ttl_s, agents
+            )
         except _Reject as rej:
             outcome = self._reject(site, supervisor, request.id, request, now, rej)
         self._remember(site, supervisor, request, now, outcome.reply)
         return outcome
 
     # -- internals ---------------------------------------------------------------------------
-    def _check_duplicate(self, site: str, supervisor: str, req: OverrideRequest,
-                         now: float) -> Outcome | None:
+    def _check_duplicate(
+        self, site: str, supervisor: str, req: OverrideRequest, now: float
+    ) -> Outcome | None:
         if req.id is None:
             return None
         seen = self._seen.get(site)
@@ -255,14 +289,21 @@ class OverrideBook:
         if entry is None or now - entry[0] > DEDUP_WINDOW_S:
             return None
         if entry[1] != _fingerprint(req):
-            return self._reject(site, supervisor, req.id, req, now, _Reject(
-                "conflict", "request id reused with a different request"))
+            return self._reject(
+                site,
+                supervisor,
+                req.id,
+                req,
+                now,
+                _Reject("conflict", "request id reused with a different request"),
+            )
         reply = entry[2]
         audit = self._audit(site, supervisor, req.id, req, now, "duplicate", reply)
         return Outcome(reply=reply, audit=audit, duplicate=True)
 
-    def _remember(self, site: str, supervisor: str, req: OverrideRequest, now: float,
-                  reply: OverrideReply) -> None:
+    def _remember(
+        self, site: str, supervisor: str, req: OverrideRequest, now: float, reply: OverrideReply
+    ) -> None:
         if req.id is None:
             return
         seen = self._seen.setdefault(site, OrderedDict())
@@ -272,24 +313,47 @@ class OverrideBook:
         while len(seen) > MAX_DEDUP_PER_SITE:
             seen.popitem(last=False)
 
-    def _audit(self, site: str, supervisor: str, rid: object, req: OverrideRequest | None,
-               now: float, outcome: str, reply: OverrideReply) -> AuditRecord:
+    def _audit(
+        self,
+        site: str,
+        supervisor: str,
+        rid: object,
+        req: OverrideRequest | None,
+        now: float,
+        outcome: str,
+        reply: OverrideReply,
+    ) -> AuditRecord:
         payload: dict[str, Any] = {"request_id": rid, "outcome": outcome}
         if req is not None:
-            payload.update(action=req.action, fields=req.fields,
-                           ttl_s=req.ttl_s if req.ttl_given else "default", reason=req.reason)
+            payload.update(
+                action=req.action,
+                fields=req.fields,
+                ttl_s=req.ttl_s if req.ttl_given else "default",
+                reason=req.reason,
+            )
         if reply.ok:
-            payload.update(override_id=reply.override_id, expires_at=reply.expires_at,
-                           removed=list(reply.removed))
+            payload.update(
+                override_id=reply.override_id,
+                expires_at=reply.expires_at,
+                removed=list(reply.removed),
+            )
         else:
             payload.update(code=reply.code, message=reply.message)
         return AuditRecord(ts=now, site=site, kind=AUDIT_KIND, actor=supervisor, payload=payload)
 
-    def _reject(self, site: str, supervisor: str, rid: Any, req: OverrideRequest | None,
-                now: float, rej: _Reject) -> Outcome:
+    def _reject(
+        self,
+        site: str,
+        supervisor: str,
+        rid: Any,
+        req: OverrideRequest | None,
+        now: float,
+        rej: _Reject,
+    ) -> Outcome:
         reply = OverrideReply(id=rid, ok=False, code=rej.code, message=rej.message)
-        return Outcome(reply=reply,
-                       audit=self._audit(site, supervisor, rid, req, now, "rejected", reply))
+        return Outcome(
+            reply=reply, audit=self._audit(site, supervisor, rid, req, now, "rejected", reply)
+        )
 
     def _ttl(self, req: OverrideRequest, default_ttl_s: float) -> float | None:
         if not req.ttl_given:
@@ -302,9 +366,16 @@ class OverrideBook:
             raise _Reject("invalid", f"ttl_s must be at most {MAX_TTL_S:g} s")
         return req.ttl_s
 
-    def _apply(self, site: str, supervisor: str, req: OverrideRequest, now: float,
-               known: set[str] | frozenset[str], default_ttl_s: float,
-               agents: Mapping[str, AgentState] | None) -> Outcome:
+    def _apply(
+        self,
+        site: str,
+        supervisor: str,
+        req: OverrideRequest,
+        now: float,
+        known: set[str] | frozenset[str],
+        default_ttl_s: float,
+        agents: Mapping[str, AgentState] | None,
+    ) -> Outcome:
         allowed = ACTION_FIELDS.get(req.action)
         if allowed is None:
             raise _Reject("unknown_action", f"unknown action {req.action[:64]!r}")
@@ -320,8 +391,11 @@ class OverrideBook:
                 hit = tuple(o for o in live if o.override_id == oid)
                 missing = f"no active override {oid[:64]!r} on this site"
             else:
-                slot = (("pin", _queue(f, known)) if req.action == "unpin"
-                        else ("lock", _str_field(f, "agent")))
+                slot = (
+                    ("pin", _queue(f, known))
+                    if req.action == "unpin"
+                    else ("lock", _str_field(f, "agent"))
+                )
                 hit = tuple(o for o in live if _slot(o.action, o.fields) == slot)
                 missing = f"nothing to remove: no active {slot[0]} on {slot[1][:64]!r}"
             if not hit:
@@ -357,8 +431,13 @@ class OverrideBook:
             why = f"assigned by {supervisor}" + (f": {req.reason}" if req.reason else "")
             current = self._check_agent(agents, agent, queue)
             if current != queue:  # already there: lock only, no command
-                move = Move(agent=agent, from_queue=current, to_queue=queue, reason=why,
-                            after_current_contact=acc)
+                move = Move(
+                    agent=agent,
+                    from_queue=current,
+                    to_queue=queue,
+                    reason=why,
+                    after_current_contact=acc,
+                )
             stored = {"agent": agent, "queue": queue}
         slot = _slot(req.action, stored)
         replaced = [o for o in live if _slot(o.action, o.fields) == slot]
@@ -368,15 +447,21 @@ class OverrideBook:
         oid = self._new_id(now)
         while any(oid in b for b in self._by_site.values()):
             oid = self._new_id(now) + uuid.uuid4().hex[:8]
-        ov = Override(override_id=oid, site=site, supervisor=supervisor, action=req.action,
-                      fields=stored, created_at=now,
-                      expires_at=None if ttl is None else now + ttl, reason=req.reason)
+        ov = Override(
+            override_id=oid,
+            site=site,
+            supervisor=supervisor,
+            action=req.action,
+            fields=stored,
+            created_at=now,
+            expires_at=None if ttl is None else now + ttl,
+            reason=req.reason,
+        )
         mode: Mode | None = stored["mode"] if req.action == "mode" else None  # type: ignore[assignment]
         return self._accept(site, supervisor, req, now, ov, tuple(replaced), move=move, mode=mode)
 
     @staticmethod
-    def _check_agent(agents: Mapping[str, AgentState] | None, agent: str,
-                     queue: str) -> str | None:
+    def _check_agent(agents: Mapping[str, AgentState] | None, agent: str, queue: str) -> str | None:
         if agents is None:
             return None
         state = agents.get(agent)
@@ -386,29 +471,47 @@ class OverrideBook:
             raise _Reject("no_skill", f"agent {agent[:64]!r} is not skilled for {queue!r}")
         return state.queue
 
-    def _accept(self, site: str, supervisor: str, req: OverrideRequest, now: float,
-                ov: Override | None, removed: tuple[Override, ...], *, move: Move | None = None,
-                mode: Mode | None = None, replan: bool = False) -> Outcome:
+    def _accept(
+        self,
+        site: str,
+        supervisor: str,
+        req: OverrideRequest,
+        now: float,
+        ov: Override | None,
+        removed: tuple[Override, ...],
+        *,
+        move: Move | None = None,
+        mode: Mode | None = None,
+        replan: bool = False,
+    ) -> Outcome:
         book = self._by_site.setdefault(site, {})
         for old in removed:
             book.pop(old.override_id, None)
         if ov is not None:
             book[ov.override_id] = ov
         reply = OverrideReply(
-            id=req.id, ok=True,
-            override_id=ov.override_id if ov else (removed[0].override_id
-                                                   if req.action == "cancel" else None),
+            id=req.id,
+            ok=True,
+            override_id=ov.override_id
+            if ov
+            else (removed[0].override_id if req.action == "cancel" else None),
             expires_at=ov.expires_at if ov else None,
-            removed=tuple(o.override_id for o in removed))
-        return Outcome(reply=reply,
-                       audit=self._audit(site, supervisor, req.id, req, now, "accepted", reply),
-                       accepted=ov, removed=removed, move=move, replan=replan, mode=mode)
+            removed=tuple(o.override_id for o in removed),
+        )
+        return Outcome(
+            reply=reply,
+            audit=self._audit(site, supervisor, req.id, req, now, "accepted", reply),
+            accepted=ov,
+            removed=removed,
+            move=move,
+            replan=replan,
+            mode=mode,
+        )
 
     # -- persistence -------------------------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:
         """All held overrides as JSON-safe dicts (for the store or a snapshot)."""
-        return [override_to_record(o) for book in self._by_site.values()
-                for o in book.values()]
+        return [override_to_record(o) for book in self._by_site.values() for o in book.values()]
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]], **kwargs: Any) -> OverrideBook:
@@ -420,9 +523,16 @@ class OverrideBook:
 
 def override_to_record(ov: Override) -> dict[str, Any]:
     """Override -> JSON-safe dict (POSIX seconds kept as floats)."""
-    return {"override_id": ov.override_id, "site": ov.site, "supervisor": ov.supervisor,
-            "action": ov.action, "fields": dict(ov.fields), "created_at": ov.created_at,
-            "expires_at": ov.expires_at, "reason": ov.reason}
+    return {
+        "override_id": ov.override_id,
+        "site": ov.site,
+        "supervisor": ov.supervisor,
+        "action": ov.action,
+        "fields": dict(ov.fields),
+        "created_at": ov.created_at,
+        "expires_at": ov.expires_at,
+        "reason": ov.reason,
+    }
 
 
 def override_from_record(rec: Mapping[str, Any]) -> Override:
@@ -433,18 +543,32 @@ def override_from_record(rec: Mapping[str, Any]) -> Override:
         if action not in ACTION_FIELDS:
             raise ValueError(f"unknown action {action!r}")
         expires = rec.get("expires_at")
-        return Override(override_id=str(rec["override_id"]), site=str(rec["site"]),
-                        supervisor=str(rec["supervisor"]), action=action, fields=fields,
-                        created_at=float(rec["created_at"]),
-                        expires_at=None if expires is None else float(expires),
-                        reason=str(rec.get("reason", "")))
+        return Override(
+            override_id=str(rec["override_id"]),
+            site=str(rec["site"]),
+            supervisor=str(rec["supervisor"]),
+            action=action,
+            fields=fields,
+            created_at=float(rec["created_at"]),
+            expires_at=None if expires is None else float(expires),
+            reason=str(rec.get("reason", "")),
+        )
     except (KeyError, TypeError) as err:
         raise ValueError(f"bad override record: {err}") from None
 
 
 def expiry_audit(ov: Override, now: float) -> AuditRecord:
     """Audit record for an override that ran out (actor ``system``)."""
-    return AuditRecord(ts=now, site=ov.site, kind=EXPIRY_KIND, actor="system",
-                       payload={"override_id": ov.override_id, "action": ov.action,
-                                "fields": dict(ov.fields), "supervisor": ov.supervisor,
-                                "expires_at": ov.expires_at})
+    return AuditRecord(
+        ts=now,
+        site=ov.site,
+        kind=EXPIRY_KIND,
+        actor="system",
+        payload={
+            "override_id": ov.override_id,
+            "action": ov.action,
+            "fields": dict(ov.fields),
+            "supervisor": ov.supervisor,
+            "expires_at": ov.expires_at,
+        },
+    )

@@ -42,12 +42,14 @@ def resolve_shard_index(setting: int | Literal["auto"], hostname: str) -> int:
     """
     if setting != "auto":
         if isinstance(setting, bool) or not isinstance(setting, int) or setting < 0:
-            raise ValueError(f"shard_index must be a non-negative integer or 'auto', "
-                             f"got {setting!r}")
+            raise ValueError(
+                f"shard_index must be a non-negative integer or 'auto', got {setting!r}"
+            )
         return setting
     short = hostname.split(".", 1)[0]
     match = _ORDINAL.search(short)
     if match is None:
-        raise ValueError(f"shard_index = 'auto' needs a hostname ending in -<ordinal>, "
-                         f"got {hostname!r}")
+        raise ValueError(
+            f"shard_index = 'auto' needs a hostname ending in -<ordinal>, got {hostname!r}"
+        )
     return int(match.group(1))

@@ -23,16 +23,18 @@ class Site:
     cfg: SiteSettings
     state: SiteState
     flights: InFlightBook
-    next_due: float | None = None        # event clock: the next grid time to plan at
+    next_due: float | None = None  # event clock: the next grid time to plan at
     last_plan_json: bytes | None = None  # as published (retained), restored on restart
     plans: int = field(default=0)
     queue_ids: frozenset[str] = frozenset()
 
     @classmethod
     def new(cls, cfg: SiteSettings, planner: PlannerSettings) -> Site:
-        site = cls(cfg, SiteState(cfg.id, planner.smoothing_half_life_s,
-                             max_agents=cfg.max_agents),
-                   InFlightBook(planner.move_timeout_s))
+        site = cls(
+            cfg,
+            SiteState(cfg.id, planner.smoothing_half_life_s, max_agents=cfg.max_agents),
+            InFlightBook(planner.move_timeout_s),
+        )
         site.configure(cfg, planner)
         return site
 

@@ -26,9 +26,9 @@ class Applied(enum.Enum):
     """Outcome of applying one message; truthy only when the state changed."""
 
     OK = "ok"
-    STALE = "stale"          # older than the latest message for that queue/agent
+    STALE = "stale"  # older than the latest message for that queue/agent
     DUPLICATE = "duplicate"  # same timestamp as the latest snapshot of that queue
-    FULL = "full"            # a new agent id while the roster is at ``max_agents``
+    FULL = "full"  # a new agent id while the roster is at ``max_agents``
 
     def __bool__(self) -> bool:
         return self is Applied.OK
@@ -53,11 +53,25 @@ class SiteState:
     ``schedule`` is the site's scheduled forecast, if any (``load_forecast_csv``).
     """
 
-    __slots__ = ("_assigned_since", "_half_life_s", "_history", "_queues", "_roster", "clock",
-                 "max_agents", "schedule", "site")
+    __slots__ = (
+        "_assigned_since",
+        "_half_life_s",
+        "_history",
+        "_queues",
+        "_roster",
+        "clock",
+        "max_agents",
+        "schedule",
+        "site",
+    )
 
-    def __init__(self, site: str = "", half_life_s: float = 900.0,
-                 history: int = DEFAULT_HISTORY, max_agents: int = DEFAULT_MAX_AGENTS) -> None:
+    def __init__(
+        self,
+        site: str = "",
+        half_life_s: float = 900.0,
+        history: int = DEFAULT_HISTORY,
+        max_agents: int = DEFAULT_MAX_AGENTS,
+    ) -> None:
         if half_life_s <= 0 or history < 1 or max_agents < 1:
             raise ValueError("half_life_s must be > 0, history >= 1 and max_agents >= 1")
         self.site = site

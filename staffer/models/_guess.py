@@ -80,8 +80,16 @@ def _qed_measures(beta: Array, load: Array, r: Array, delta: Array) -> tuple[Arr
     return log_pw + log_tail, log_pw + np.log(ab), log_asa
 
 
-def erlang_a_guess(load: Array, aht: Array, patience: Array, goal: Array, target: Array,
-                   max_ab: Array, beta_c: Array, kind: str = "sl") -> Array:
+def erlang_a_guess(
+    load: Array,
+    aht: Array,
+    patience: Array,
+    goal: Array,
+    target: Array,
+    max_ab: Array,
+    beta_c: Array,
+    kind: str = "sl",
+) -> Array:
     """Real-valued servers meeting SL (or ASA) and the cap under the QED approximations.
 
     Both goals are monotone in beta. The smallest beta meeting them lies between the

@@ -91,8 +91,11 @@ def bd0(x: Array, m: Array) -> Array:
         mf = m[far]
         ratio = np.where(xf > 0, xf, 1.0) / mf
         # x/m overflows only for subnormal m: then log x - log m (exact enough there)
-        log_r = np.where(np.isfinite(ratio) & (ratio > 0), np.log(ratio),
-                         np.log(np.where(xf > 0, xf, 1.0)) - np.log(mf))
+        log_r = np.where(
+            np.isfinite(ratio) & (ratio > 0),
+            np.log(ratio),
+            np.log(np.where(xf > 0, xf, 1.0)) - np.log(mf),
+        )
         out[far] = np.where(xf > 0, xf * log_r, 0.0) + mf - xf
     return out
 

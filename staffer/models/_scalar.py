@@ -31,8 +31,11 @@ def stirlerr(n: float) -> float:
     """lgamma(n+1) - (n+1/2) log n + n - log sqrt(2 pi), n > 0."""
     if n > 15.0:
         nn = n * n
-        return (1 / 12 - (1 / 360 - (1 / 1260 - (1 / 1680 - (1 / 1188 - (691 / 360360) / nn)
-                                                  / nn) / nn) / nn) / nn) / n
+        return (
+            1 / 12
+            - (1 / 360 - (1 / 1260 - (1 / 1680 - (1 / 1188 - (691 / 360360) / nn) / nn) / nn) / nn)
+            / nn
+        ) / n
     return math.lgamma(n + 1.0) - (n + 0.5) * math.log(n) + n - LOG_SQRT_2PI
 
 
@@ -199,8 +202,14 @@ def erlang_c(a: float, n: float) -> float:
     return math.exp(-logaddexp(0.0, lq))
 
 
-def erlang_c_measures(rate: float, aht: float, n: float, target: float | None,
-                      want_asa: bool, r_prev: float | None = None) -> tuple[float, float, float]:
+def erlang_c_measures(
+    rate: float,
+    aht: float,
+    n: float,
+    target: float | None,
+    want_asa: bool,
+    r_prev: float | None = None,
+) -> tuple[float, float, float]:
     """(P(wait), SL(target) or nan, ASA or nan) for rate > 0 (twin of erlang_c_metrics).
 
     For small integer n (<= 64 servers) plain arithmetic on E_n = (n/A) R_{n-1}; the caller

@@ -67,8 +67,9 @@ def _log_tr_window(a: float, x: float, tt: float, log_lw: float) -> float:
     return lu_xu + _log1m(log_upper(a, x) - lu_xu)
 
 
-def erlang_a_measures(rate: float, aht: float, n: float, patience: float,
-                      target: float | None, want_asa: bool) -> tuple[float, float, float, float]:
+def erlang_a_measures(
+    rate: float, aht: float, n: float, patience: float, target: float | None, want_asa: bool
+) -> tuple[float, float, float, float]:
     """(P(wait), P(abandon), SL or nan, ASA or nan) for rate > 0, 0 < patience < inf."""
     theta = 1.0 / patience
     traffic = rate * aht

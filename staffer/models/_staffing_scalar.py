@@ -21,8 +21,16 @@ def _log(v: float) -> float:
     return math.log(v) if v > 0.0 else -math.inf
 
 
-def _goal(rate: float, aht: float, k: float, patience: float, goal: float, max_ab: float,
-          target: float, kind: str):
+def _goal(
+    rate: float,
+    aht: float,
+    k: float,
+    patience: float,
+    goal: float,
+    max_ab: float,
+    target: float,
+    kind: str,
+):
     """Return ev(N) -> (ok, margin) exactly as _Goal does for one element."""
     erlang_c = math.isinf(patience)
 
@@ -37,8 +45,9 @@ def _goal(rate: float, aht: float, k: float, patience: float, goal: float, max_a
                 return sl >= goal, _log1p_neg(goal) - log_miss
             _, _, wait = erlang_c_measures(rate, aht, n, None, True)
             return wait <= goal, _log(goal) - _log(wait)
-        _, ab, sl, wait = erlang_a_measures(rate, aht, n, patience,
-                                             target if kind == "sl" else None, kind == "asa")
+        _, ab, sl, wait = erlang_a_measures(
+            rate, aht, n, patience, target if kind == "sl" else None, kind == "asa"
+        )
         ok = ab <= max_ab
         margin = _log(max_ab) - _log(ab)
         if kind == "sl":
@@ -56,8 +65,16 @@ def _log1p_neg(v: float) -> float:
     return math.log1p(-v) if v < 1.0 else -math.inf
 
 
-def _meets_small(n: float, r_prev: float, traffic: float, t_lo: float, aht: float,
-                 goal: float, target: float, sl_kind: bool) -> bool:
+def _meets_small(
+    n: float,
+    r_prev: float,
+    traffic: float,
+    t_lo: float,
+    aht: float,
+    goal: float,
+    target: float,
+    sl_kind: bool,
+) -> bool:
     """Goal test at n servers given R_{n-1} (small integer n): erlang_c_measures inlined.
 
     Same operations in the same order as erlang_c_measures' small-n branch, so the result
@@ -79,8 +96,9 @@ def _meets_small(n: float, r_prev: float, traffic: float, t_lo: float, aht: floa
     return min(max(raw, 0.0), 1.0) >= goal
 
 
-def _small_erlang_c(rate: float, aht: float, k: float, goal: float, target: float,
-                    kind: str) -> int | None:
+def _small_erlang_c(
+    rate: float, aht: float, k: float, goal: float, target: float, kind: str
+) -> int | None:
     """Walk N upwards with the 1/B recursion while N k <= 64 (Erlang C, small loads).
 
     Uses exactly the arithmetic of the public scalar measures (the same recursion, the same
@@ -104,8 +122,9 @@ def _small_erlang_c(rate: float, aht: float, k: float, goal: float, target: floa
         if _meets_small(float(servers), r_prev, traffic, t_lo, aht, goal, target, sl_kind):
             while agents > floor:
                 s = (agents - 1) * kk
-                if not _meets_small(float(s), inv_b_rec(traffic, s - 1), traffic, t_lo, aht,
-                                    goal, target, sl_kind):
+                if not _meets_small(
+                    float(s), inv_b_rec(traffic, s - 1), traffic, t_lo, aht, goal, target, sl_kind
+                ):
                     break
                 agents -= 1
             return agents
@@ -114,8 +133,9 @@ def _small_erlang_c(rate: float, aht: float, k: float, goal: float, target: floa
         servers += kk
         agents += 1
     while servers <= REC_MAX:
-        if servers > traffic and _meets_small(float(servers), r_prev, traffic, t_lo, aht, goal,
-                                              target, sl_kind):
+        if servers > traffic and _meets_small(
+            float(servers), r_prev, traffic, t_lo, aht, goal, target, sl_kind
+        ):
             return agents
         for s in range(servers, servers + kk):  # advance R to R_{servers+k-1}
             r_prev = 1.0 + s / traffic * r_prev
@@ -124,8 +144,16 @@ def _small_erlang_c(rate: float, aht: float, k: float, goal: float, target: floa
     return None
 
 
-def search_scalar(rate: float, aht: float, k: float, patience: float, goal: float,
-                  max_ab: float, target: float, kind: str) -> int:
+def search_scalar(
+    rate: float,
+    aht: float,
+    k: float,
+    patience: float,
+    goal: float,
+    max_ab: float,
+    target: float,
+    kind: str,
+) -> int:
     """Smallest integer N meeting the goal; rate > 0, validated inputs."""
     if math.isinf(patience) and rate * aht / k < 0.75 * REC_MAX:
         small = _small_erlang_c(rate, aht, k, goal, target, kind)

@@ -27,8 +27,12 @@ def _broadcast(*values: ArrayLike) -> tuple[list[Array], bool, tuple[int, ...]]:
 
 
 def email_required_agents(
-    backlog: ArrayLike, rate: ArrayLike, aht: ArrayLike, target_s: ArrayLike,
-    oldest_age_s: ArrayLike = 0.0, horizon_s: ArrayLike | None = None,
+    backlog: ArrayLike,
+    rate: ArrayLike,
+    aht: ArrayLike,
+    target_s: ArrayLike,
+    oldest_age_s: ArrayLike = 0.0,
+    horizon_s: ArrayLike | None = None,
 ) -> int | np.ndarray:
     """Fewest agents so the backlog and the arrivals over the horizon meet the deadline.
 
@@ -41,17 +45,25 @@ def email_required_agents(
     model it cannot change the requirement (documented in docs/models.md).
     """
     hor = np.inf if horizon_s is None else horizon_s
-    (b, r, h, d, o, hz), scalar, shape = _broadcast(
-        backlog, rate, aht, target_s, oldest_age_s, hor
-    )
+    (b, r, h, d, o, hz), scalar, shape = _broadcast(backlog, rate, aht, target_s, oldest_age_s, hor)
     with np.errstate(invalid="ignore", divide="ignore"):
         valid = (
-            (b >= 0) & np.isfinite(b) & (r >= 0) & np.isfinite(r) & (h > 0) & np.isfinite(h)
-            & (d > 0) & (o >= 0) & (hz >= 0)
+            (b >= 0)
+            & np.isfinite(b)
+            & (r >= 0)
+            & np.isfinite(r)
+            & (h > 0)
+            & np.isfinite(h)
+            & (d > 0)
+            & (o >= 0)
+            & (hz >= 0)
         )
         need_backlog = b * h / d
-        sustained = np.where(np.isinf(hz), r * h, (b + r * np.where(np.isinf(hz), 0, hz)) * h
-                             / (d + np.where(np.isinf(hz), 0, hz)))
+        sustained = np.where(
+            np.isinf(hz),
+            r * h,
+            (b + r * np.where(np.isinf(hz), 0, hz)) * h / (d + np.where(np.isinf(hz), 0, hz)),
+        )
         need = np.maximum(need_backlog, sustained)
         n = np.ceil(need * (1.0 - 1e-12))
     out = np.where(valid & np.isfinite(n), np.maximum(n, 0.0), -1.0).astype(np.int64)
@@ -60,8 +72,13 @@ def email_required_agents(
 
 
 def email_on_time_ratio(
-    backlog: ArrayLike, rate: ArrayLike, aht: ArrayLike, agents: ArrayLike,
-    target_s: ArrayLike, oldest_age_s: ArrayLike = 0.0, horizon_s: ArrayLike | None = None,
+    backlog: ArrayLike,
+    rate: ArrayLike,
+    aht: ArrayLike,
+    agents: ArrayLike,
+    target_s: ArrayLike,
+    oldest_age_s: ArrayLike = 0.0,
+    horizon_s: ArrayLike | None = None,
 ) -> float | Array:
     """Predicted fraction of (backlog + arrivals over the horizon) answered on time.
 
@@ -75,8 +92,18 @@ def email_on_time_ratio(
     out = np.full(b.shape, np.nan)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         valid = (
-            (b >= 0) & np.isfinite(b) & (r >= 0) & np.isfinite(r) & (h > 0) & np.isfinite(h)
-            & (n >= 0) & (d > 0) & (o >= 0) & np.isfinite(o) & (hz >= 0) & np.isfinite(hz)
+            (b >= 0)
+            & np.isfinite(b)
+            & (r >= 0)
+            & np.isfinite(r)
+            & (h > 0)
+            & np.isfinite(h)
+            & (n >= 0)
+            & (d > 0)
+            & (o >= 0)
+            & np.isfinite(o)
+            & (hz >= 0)
+            & np.isfinite(hz)
         )
         total = b + r * hz
         out[valid & (total == 0)] = 1.0
@@ -88,9 +115,13 @@ def email_on_time_ratio(
         slack = d - o
         lim = slack / np.where(c != 0, c, 1.0)
         on_b = np.where(
-            c > 0, np.clip(lim, 0.0, b),
-            np.where(c < 0, np.where(slack >= 0, b, np.clip(b - lim, 0.0, b)),
-                     np.where(slack >= 0, b, 0.0)),
+            c > 0,
+            np.clip(lim, 0.0, b),
+            np.where(
+                c < 0,
+                np.where(slack >= 0, b, np.clip(b - lim, 0.0, b)),
+                np.where(slack >= 0, b, 0.0),
+            ),
         )
         # arrivals: w(s) = B + (r - N/h) s items ahead, on time iff w(s) h/N <= d
         cap = n / h
@@ -98,7 +129,8 @@ def email_on_time_ratio(
         room = d * cap - b  # items that can still be ahead at arrival
         s_cross = room / np.where(slope != 0, slope, 1.0)
         good_len = np.where(
-            slope > 0, np.clip(s_cross, 0.0, hz),
+            slope > 0,
+            np.clip(s_cross, 0.0, hz),
             np.where(slope < 0, hz - np.clip(s_cross, 0.0, hz), np.where(room >= 0, hz, 0.0)),
         )
         out[m] = np.clip((on_b + r * good_len) / (b + r * hz), 0.0, 1.0)

@@ -123,7 +123,10 @@ def erlang_c(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
 
 
 def erlang_c_metrics(
-    rate: Array, aht: Array, servers: Array, target: Array | None = None,
+    rate: Array,
+    aht: Array,
+    servers: Array,
+    target: Array | None = None,
     want_asa: bool = False,
 ) -> dict[str, Array]:
     """P(wait), and optionally SL(target) and ASA, of M/M/N for validated 1-d arrays.

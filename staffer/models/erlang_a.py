@@ -142,8 +142,9 @@ def erlang_a_metrics(
     log_lw = np.empty_like(a)
     p_ab_w = np.empty_like(a)
     if far.any():
-        sums = laguerre_lower_sums(a[far] - 1.0, x[far], (lambda t: 1.0 - t, lambda t: t,
-                                                           lambda t: np.ones_like(t)))
+        sums = laguerre_lower_sums(
+            a[far] - 1.0, x[far], (lambda t: 1.0 - t, lambda t: t, lambda t: np.ones_like(t))
+        )
         log_lw[far] = np.log(sums[:, 0])  # lower(a, x) = Tr(a-1, x, w/x)
         p_ab_w[far] = np.clip(sums[:, 1] / sums[:, 2], 0.0, 1.0)
     near = ~far

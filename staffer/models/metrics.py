@@ -55,8 +55,14 @@ def _inputs(rate, aht, agents, patience, concurrency, target=0.0) -> _Inputs:
     r, h, n, p, k, t = (np.ravel(v) for v in arrs)
     with np.errstate(invalid="ignore"):
         valid = (
-            np.isfinite(r) & (r >= 0) & np.isfinite(h) & (h > 0) & (n >= 0) & (p > 0)
-            & (k >= 1) & (t >= 0)
+            np.isfinite(r)
+            & (r >= 0)
+            & np.isfinite(h)
+            & (h > 0)
+            & (n >= 0)
+            & (p > 0)
+            & (k >= 1)
+            & (t >= 0)
         )
     s = np.where(valid, servers_for(np.where(valid, n, 0.0), np.where(valid, k, 1.0)), 0.0)
     return _Inputs(r, h, s, p, t, scalar, shape, valid)
@@ -90,7 +96,9 @@ def _erlang_c_measure(inp: _Inputs, m: Array, what: str) -> Array:
         stable = n > a
         return np.where(stable, a / np.where(stable, n, 1.0), np.where(n > 0, 1.0, 0.0))
     res = erlang_c_metrics(
-        lam, aht, n,
+        lam,
+        aht,
+        n,
         target=inp.target[m] if what == "service_level" else None,
         want_asa=what == "asa",
     )
@@ -100,7 +108,10 @@ def _erlang_c_measure(inp: _Inputs, m: Array, what: str) -> Array:
 def _erlang_a_measure(inp: _Inputs, m: Array, what: str) -> Array:
     lam, aht, n, pat = inp.rate[m], inp.aht[m], inp.servers[m], inp.patience[m]
     res = erlang_a_metrics(
-        lam, aht, n, pat,
+        lam,
+        aht,
+        n,
+        pat,
         target=inp.target[m] if what == "service_level" else None,
         want_asa=what == "asa",
     )
@@ -124,8 +135,16 @@ def _scalar(what: str, rate, aht, agents, patience, k, target=0.0) -> float:
     """Scalar twin of _evaluate (same edge rules), in plain math."""
     r, h, n, kk, t = float(rate), float(aht), float(agents), float(k), float(target)
     p = math.inf if patience is None else float(patience)
-    if not (math.isfinite(r) and r >= 0 and math.isfinite(h) and h > 0 and n >= 0 and p > 0
-            and kk >= 1 and t >= 0):
+    if not (
+        math.isfinite(r)
+        and r >= 0
+        and math.isfinite(h)
+        and h > 0
+        and n >= 0
+        and p > 0
+        and kk >= 1
+        and t >= 0
+    ):
         return math.nan
     if r == 0.0:
         return 1.0 if what == "service_level" else 0.0
@@ -136,19 +155,24 @@ def _scalar(what: str, rate, aht, agents, patience, k, target=0.0) -> float:
         a = r * h
         if what == "occupancy":
             return a / s if s > a else (1.0 if s > 0 else 0.0)
-        c, sl, wait = erlang_c_measures(r, h, s, t if what == "service_level" else None,
-                                        what == "asa")
+        c, sl, wait = erlang_c_measures(
+            r, h, s, t if what == "service_level" else None, what == "asa"
+        )
         return {"p_wait": c, "service_level": sl, "asa": wait}[what]
-    pw, pab, sl, wait = erlang_a_measures(r, h, s, p, t if what == "service_level" else None,
-                                          what == "asa")
+    pw, pab, sl, wait = erlang_a_measures(
+        r, h, s, p, t if what == "service_level" else None, what == "asa"
+    )
     if what == "occupancy":
         return min(r * h * (1.0 - pab) / s, 1.0) if s > 0 else 0.0
     return {"p_wait": pw, "abandon": pab, "service_level": sl, "asa": wait}[what]
 
 
 def p_wait(
-    rate: ArrayLike, aht: ArrayLike, agents: ArrayLike,
-    patience: ArrayLike | None = None, concurrency: ArrayLike = 1,
+    rate: ArrayLike,
+    aht: ArrayLike,
+    agents: ArrayLike,
+    patience: ArrayLike | None = None,
+    concurrency: ArrayLike = 1,
 ) -> float | Array:
     """Probability that an arriving contact has to queue (Erlang C or Erlang A)."""
     if is_scalar(rate, aht, agents, patience, concurrency):
@@ -159,8 +183,12 @@ def p_wait(
 
 
 def service_level(
-    rate: ArrayLike, aht: ArrayLike, agents: ArrayLike, target: ArrayLike,
-    patience: ArrayLike | None = None, concurrency: ArrayLike = 1,
+    rate: ArrayLike,
+    aht: ArrayLike,
+    agents: ArrayLike,
+    target: ArrayLike,
+    patience: ArrayLike | None = None,
+    concurrency: ArrayLike = 1,
 ) -> float | Array:
     """Fraction of ALL arrivals answered within ``target`` seconds (abandons are misses)."""
     if is_scalar(rate, aht, agents, target, patience, concurrency):
@@ -171,8 +199,11 @@ def service_level(
 
 
 def asa(
-    rate: ArrayLike, aht: ArrayLike, agents: ArrayLike,
-    patience: ArrayLike | None = None, concurrency: ArrayLike = 1,
+    rate: ArrayLike,
+    aht: ArrayLike,
+    agents: ArrayLike,
+    patience: ArrayLike | None = None,
+    concurrency: ArrayLike = 1,
 ) -> float | Array:
     """Mean wait of answered contacts in seconds (including those answered at once)."""
     if is_scalar(rate, aht, agents, patience, concurrency):
@@ -183,8 +214,11 @@ def asa(
 
 
 def abandon_ratio(
-    rate: ArrayLike, aht: ArrayLike, agents: ArrayLike,
-    patience: ArrayLike | None, concurrency: ArrayLike = 1,
+    rate: ArrayLike,
+    aht: ArrayLike,
+    agents: ArrayLike,
+    patience: ArrayLike | None,
+    concurrency: ArrayLike = 1,
 ) -> float | Array:
     """Fraction of arrivals that abandon (Erlang A); 0 when patience is None or inf."""
     if is_scalar(rate, aht, agents, patience, concurrency):
@@ -195,8 +229,11 @@ def abandon_ratio(
 
 
 def occupancy(
-    rate: ArrayLike, aht: ArrayLike, agents: ArrayLike,
-    patience: ArrayLike | None = None, concurrency: ArrayLike = 1,
+    rate: ArrayLike,
+    aht: ArrayLike,
+    agents: ArrayLike,
+    patience: ArrayLike | None = None,
+    concurrency: ArrayLike = 1,
 ) -> float | Array:
     """Fraction of agent slot capacity busy: carried load / (agents * concurrency).
 

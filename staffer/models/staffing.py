@@ -53,8 +53,17 @@ class _Goal:
     propose the next candidate.
     """
 
-    def __init__(self, rate: Array, aht: Array, k: Array, patience: Array, goal: Array,
-                 max_ab: Array, target: Array, kind: str) -> None:
+    def __init__(
+        self,
+        rate: Array,
+        aht: Array,
+        k: Array,
+        patience: Array,
+        goal: Array,
+        max_ab: Array,
+        target: Array,
+        kind: str,
+    ) -> None:
         self.rate, self.aht, self.k, self.patience = rate, aht, k, patience
         self.goal, self.max_ab, self.target, self.kind = goal, max_ab, target, kind
 
@@ -88,7 +97,11 @@ class _Goal:
 
     def _erlang_a(self, lam, h, n, pat, goal, target, max_ab):
         res = erlang_a_metrics(
-            lam, h, n, pat, target=target if self.kind == "sl" else None,
+            lam,
+            h,
+            n,
+            pat,
+            target=target if self.kind == "sl" else None,
             want_asa=self.kind == "asa",
         )
         ab = res["p_abandon"]
@@ -136,7 +149,7 @@ def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array) -> Array:
         _update_bracket(e_all, n_all, ok_all, mg_all, lo, hi, m_lo, m_hi)
         ok_c, mg_c = ok_all[: act.size], mg_all[: act.size]
         mg_p = np.full(act.size, np.nan)
-        mg_p[has_p] = mg_all[act.size: act.size + int(has_p.sum())]
+        mg_p[has_p] = mg_all[act.size : act.size + int(has_p.sum())]
         lo_a, hi_a = lo[act], hi[act]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             slope = mg_c - mg_p
@@ -161,8 +174,9 @@ def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array) -> Array:
     return hi
 
 
-def _update_bracket(e: Array, n: Array, ok: Array, mg: Array, lo: Array, hi: Array,
-                    m_lo: Array, m_hi: Array) -> None:
+def _update_bracket(
+    e: Array, n: Array, ok: Array, mg: Array, lo: Array, hi: Array, m_lo: Array, m_hi: Array
+) -> None:
     """Fold evaluated points into each element's bracket (and the margins at its ends).
 
     An element may appear twice (the pair); ufunc.at handles repeated indices exactly.
@@ -180,8 +194,7 @@ def _update_bracket(e: Array, n: Array, ok: Array, mg: Array, lo: Array, hi: Arr
         m_hi[eo[hit]] = mo[hit]
 
 
-def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array,
-            floor: Array) -> None:
+def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array, floor: Array) -> None:
     """Gallop to a finite hi, then bisect [lo, hi] in place for elements ``act``."""
     up = act[np.isinf(hi[act])]
     s = np.ones(up.size)
@@ -203,10 +216,26 @@ def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array,
 
 
 def _required_scalar(rate, aht, goal, target, patience, k, max_ab, kind: str) -> int:
-    r, h, g, t, p, kk, mb = (float(rate), float(aht), float(goal), float(target),
-                             float(patience), float(k), float(max_ab))
-    if not (math.isfinite(r) and r >= 0 and math.isfinite(h) and h > 0 and p > 0 and kk >= 1
-            and not math.isnan(g) and t >= 0 and not math.isnan(mb)):
+    r, h, g, t, p, kk, mb = (
+        float(rate),
+        float(aht),
+        float(goal),
+        float(target),
+        float(patience),
+        float(k),
+        float(max_ab),
+    )
+    if not (
+        math.isfinite(r)
+        and r >= 0
+        and math.isfinite(h)
+        and h > 0
+        and p > 0
+        and kk >= 1
+        and not math.isnan(g)
+        and t >= 0
+        and not math.isnan(mb)
+    ):
         return -1
     if r == 0.0:
         return 0
@@ -232,8 +261,15 @@ def _required_vec(rate, aht, goal, target, pat, concurrency, mab, kind: str):
     r, h, g, t, p, k, mb = (np.ravel(v).astype(np.float64) for v in arrs)
     with np.errstate(invalid="ignore"):
         valid = (
-            np.isfinite(r) & (r >= 0) & np.isfinite(h) & (h > 0) & (p > 0) & (k >= 1)
-            & ~np.isnan(g) & (t >= 0) & ~np.isnan(mb)
+            np.isfinite(r)
+            & (r >= 0)
+            & np.isfinite(h)
+            & (h > 0)
+            & (p > 0)
+            & (k >= 1)
+            & ~np.isnan(g)
+            & (t >= 0)
+            & ~np.isnan(mb)
         )
     out = np.full(r.shape, -1.0)
     out[valid & (r == 0.0)] = 0.0
@@ -262,16 +298,25 @@ def _required_vec(rate, aht, goal, target, pat, concurrency, mab, kind: str):
 
 
 def required_agents(
-    rate: ArrayLike, aht: ArrayLike, target: ArrayLike, sl: ArrayLike,
-    patience: ArrayLike | None = None, concurrency: ArrayLike = 1,
+    rate: ArrayLike,
+    aht: ArrayLike,
+    target: ArrayLike,
+    sl: ArrayLike,
+    patience: ArrayLike | None = None,
+    concurrency: ArrayLike = 1,
     max_abandon: ArrayLike | None = None,
 ) -> int | np.ndarray:
     """Smallest integer N with service_level(N) >= sl (and abandonment <= cap with patience)."""
     # plain numbers (the planner's common case): straight to the scalar search
-    if (type(rate) in SCALAR_TYPES and type(aht) in SCALAR_TYPES and type(sl) in SCALAR_TYPES
-            and type(target) in SCALAR_TYPES and type(concurrency) in SCALAR_TYPES
-            and (patience is None or type(patience) in SCALAR_TYPES)
-            and (max_abandon is None or type(max_abandon) in SCALAR_TYPES)):
+    if (
+        type(rate) in SCALAR_TYPES
+        and type(aht) in SCALAR_TYPES
+        and type(sl) in SCALAR_TYPES
+        and type(target) in SCALAR_TYPES
+        and type(concurrency) in SCALAR_TYPES
+        and (patience is None or type(patience) in SCALAR_TYPES)
+        and (max_abandon is None or type(max_abandon) in SCALAR_TYPES)
+    ):
         pat = math.inf if patience is None else patience
         mab = DEFAULT_MAX_ABANDON if max_abandon is None else max_abandon
         try:
@@ -282,15 +327,22 @@ def required_agents(
 
 
 def required_agents_asa(
-    rate: ArrayLike, aht: ArrayLike, asa_target: ArrayLike,
-    patience: ArrayLike | None = None, concurrency: ArrayLike = 1,
+    rate: ArrayLike,
+    aht: ArrayLike,
+    asa_target: ArrayLike,
+    patience: ArrayLike | None = None,
+    concurrency: ArrayLike = 1,
     max_abandon: ArrayLike | None = None,
 ) -> int | np.ndarray:
     """Smallest integer N with asa(N) <= asa_target (and abandonment <= cap with patience)."""
-    if (type(rate) in SCALAR_TYPES and type(aht) in SCALAR_TYPES
-            and type(asa_target) in SCALAR_TYPES and type(concurrency) in SCALAR_TYPES
-            and (patience is None or type(patience) in SCALAR_TYPES)
-            and (max_abandon is None or type(max_abandon) in SCALAR_TYPES)):
+    if (
+        type(rate) in SCALAR_TYPES
+        and type(aht) in SCALAR_TYPES
+        and type(asa_target) in SCALAR_TYPES
+        and type(concurrency) in SCALAR_TYPES
+        and (patience is None or type(patience) in SCALAR_TYPES)
+        and (max_abandon is None or type(max_abandon) in SCALAR_TYPES)
+    ):
         pat = math.inf if patience is None else patience
         mab = DEFAULT_MAX_ABANDON if max_abandon is None else max_abandon
         try:

@@ -25,10 +25,20 @@ from staffer.sim.policies import decision_times
 
 def snapshot_payload(snap: QueueSnapshot) -> dict[str, Any]:
     """A queue snapshot as contract §3.1 JSON, without ``ts`` (the site snapshot has it)."""
-    out: dict[str, Any] = {"interval_s": round(snap.interval_s, 3), "offered": snap.offered,
-                           "waiting": snap.waiting}
-    for k in ("answered", "abandoned", "answered_within_target", "aht_s", "oldest_wait_s",
-              "backlog", "oldest_age_s"):
+    out: dict[str, Any] = {
+        "interval_s": round(snap.interval_s, 3),
+        "offered": snap.offered,
+        "waiting": snap.waiting,
+    }
+    for k in (
+        "answered",
+        "abandoned",
+        "answered_within_target",
+        "aht_s",
+        "oldest_wait_s",
+        "backlog",
+        "oldest_age_s",
+    ):
         v = getattr(snap, k)
         if v is not None:
             out[k] = round(v, 3) if isinstance(v, float) else v
@@ -36,13 +46,15 @@ def snapshot_payload(snap: QueueSnapshot) -> dict[str, Any]:
 
 
 def site_snapshot_payload(ts: float, snaps: dict[str, QueueSnapshot]) -> bytes:
-    return json.dumps({"ts": format_ts(ts), "queues": {q: snapshot_payload(s)
-                                                     for q, s in snaps.items()}}).encode()
+    return json.dumps(
+        {"ts": format_ts(ts), "queues": {q: snapshot_payload(s) for q, s in snaps.items()}}
+    ).encode()
 
 
 def agent_payload(a: AgentState) -> bytes:
-    return json.dumps({"ts": format_ts(a.ts), "status": a.status, "queue": a.queue,
-                       "skills": sorted(a.skills)}).encode()
+    return json.dumps(
+        {"ts": format_ts(a.ts), "status": a.status, "queue": a.queue, "skills": sorted(a.skills)}
+    ).encode()
 
 
 def parse_moves(payload: bytes) -> tuple[str | None, list[Move]]:
@@ -55,10 +67,16 @@ def parse_moves(payload: bytes) -> tuple[str | None, list[Move]]:
         return None, []
     moves = []
     for m in data.get("moves") or []:
-        if isinstance(m, dict) and isinstance(m.get("agent"), str) and isinstance(
-                m.get("to"), str):
-            moves.append(Move(m["agent"], m.get("from"), m["to"], str(m.get("reason", "")),
-                              bool(m.get("after_current_contact", True))))
+        if isinstance(m, dict) and isinstance(m.get("agent"), str) and isinstance(m.get("to"), str):
+            moves.append(
+                Move(
+                    m["agent"],
+                    m.get("from"),
+                    m["to"],
+                    str(m.get("reason", "")),
+                    bool(m.get("after_current_contact", True)),
+                )
+            )
     return data.get("plan_id"), moves
 
 
@@ -94,9 +112,15 @@ class BridgeStats:
 class SimBridge:
     """Drive an :class:`Engine` through a broker against a running staffer daemon."""
 
-    def __init__(self, engine: Engine, client: Any, prefix: str = "staffer",
-                 plan_timeout_s: float = 10.0, command_grace_s: float = 1.0,
-                 max_missed_in_row: int = 5) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        client: Any,
+        prefix: str = "staffer",
+        plan_timeout_s: float = 10.0,
+        command_grace_s: float = 1.0,
+        max_missed_in_row: int = 5,
+    ) -> None:
         self.engine = engine
         self.client = client
         self.site = engine.sc.site.id
@@ -130,8 +154,9 @@ class SimBridge:
         for a in self.engine.agent_states():
             key = (a.status, a.queue)
             if force or self._published.get(a.agent) != key:
-                await self.client.publish(f"{self.base}/agents/{a.agent}/state",
-                                          agent_payload(a), qos=1, retain=True)
+                await self.client.publish(
+                    f"{self.base}/agents/{a.agent}/state", agent_payload(a), qos=1, retain=True
+                )
                 self._published[a.agent] = key
                 self.stats.published += 1
 
@@ -168,8 +193,9 @@ class SimBridge:
             moves.extend(self._commands.pop(k))
         return moves
 
-    async def run(self, period_s: float,
-                  on_tick: Callable[[TickReport], None] | None = None) -> BridgeStats:
+    async def run(
+        self, period_s: float, on_tick: Callable[[TickReport], None] | None = None
+    ) -> BridgeStats:
         """Run the whole day (plus drain) through the broker."""
         eng = self.engine
         await self.client.subscribe(f"{self.base}/plan", qos=1)
@@ -185,8 +211,9 @@ class SimBridge:
                 ts = eng.sc.start_ts + t
                 await self.publish_agents()
                 snaps = eng.take_snapshots()
-                await self.client.publish(f"{self.base}/metrics",
-                                          site_snapshot_payload(ts, snaps), qos=1)
+                await self.client.publish(
+                    f"{self.base}/metrics", site_snapshot_payload(ts, snaps), qos=1
+                )
                 self.stats.ticks += 1
                 plan = await self._wait_plan(ts)
                 moves: list[Move] = []
@@ -194,8 +221,10 @@ class SimBridge:
                     self.stats.missed_plans += 1
                     missed_in_row += 1
                     if missed_in_row >= self.max_missed_in_row:
-                        raise BridgeError(f"no plan for {missed_in_row} site snapshots in a "
-                                          f"row (last at {format_ts(ts)})")
+                        raise BridgeError(
+                            f"no plan for {missed_in_row} site snapshots in a "
+                            f"row (last at {format_ts(ts)})"
+                        )
                 else:
                     missed_in_row = 0
                     self.stats.plans += 1

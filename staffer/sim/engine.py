@@ -79,8 +79,9 @@ def rng_stream(seed: int, queue_id: str, purpose: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
 
 
-def arrival_times(rates_per_s: list[float], period_s: float,
-                  rng: np.random.Generator) -> np.ndarray:
+def arrival_times(
+    rates_per_s: list[float], period_s: float, rng: np.random.Generator
+) -> np.ndarray:
     """Non-homogeneous Poisson arrivals with a piecewise-constant rate (exact)."""
     out: list[np.ndarray] = []
     for i, rate in enumerate(rates_per_s):
@@ -91,8 +92,7 @@ def arrival_times(rates_per_s: list[float], period_s: float,
     return np.concatenate(out) if out else np.empty(0)
 
 
-def handle_times(n: int, aht: float, kind: str, cv: float,
-                 rng: np.random.Generator) -> np.ndarray:
+def handle_times(n: int, aht: float, kind: str, cv: float, rng: np.random.Generator) -> np.ndarray:
     """``n`` handle times with mean ``aht``: exponential or lognormal with the given CV."""
     if kind == "exponential":
         return rng.exponential(aht, n)
@@ -103,15 +103,15 @@ def handle_times(n: int, aht: float, kind: str, cv: float,
 class Engine:
     """The simulated site. Drive it with :meth:`run_until` and :meth:`apply_moves`."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None,
-                 sample_s: float = 60.0) -> None:
+    def __init__(self, scenario: Scenario, seed: int | None = None, sample_s: float = 60.0) -> None:
         self.sc = scenario
         self.seed = scenario.seed if seed is None else seed
         self.env = simpy.Environment()
         self.queues = {q.id: q for q in scenario.site.queues}
         self.channel = {q.id: q.channel for q in scenario.site.queues}
-        self.cap = {q.id: (q.concurrency if q.channel == "chat" else 1)
-                    for q in scenario.site.queues}
+        self.cap = {
+            q.id: (q.concurrency if q.channel == "chat" else 1) for q in scenario.site.queues
+        }
         self.waiting: dict[str, deque[Contact]] = {q: deque() for q in self.queues}
         self.n_waiting = dict.fromkeys(self.queues, 0)
         self.contacts: list[Contact] = []
@@ -132,22 +132,27 @@ class Engine:
     def _draw(self, qid: str) -> list[Contact]:
         d = self.sc.demand[qid]
         period = self.sc.profile_interval_s
-        times = arrival_times([r / 3600.0 for r in d.rates_per_hour], period,
-                              rng_stream(self.seed, qid, STREAM_ARRIVALS))
+        times = arrival_times(
+            [r / 3600.0 for r in d.rates_per_hour],
+            period,
+            rng_stream(self.seed, qid, STREAM_ARRIVALS),
+        )
         if d.initial_backlog:
-            ages = rng_stream(self.seed, qid, 3).uniform(0, d.initial_max_age_s,
-                                                         d.initial_backlog)
+            ages = rng_stream(self.seed, qid, 3).uniform(0, d.initial_max_age_s, d.initial_backlog)
             times = np.concatenate([np.sort(-ages), times])
         aht = self.sc.aht_of(qid)
-        hts = handle_times(len(times), aht, d.handle, d.handle_cv,
-                           rng_stream(self.seed, qid, STREAM_HANDLE))
+        hts = handle_times(
+            len(times), aht, d.handle, d.handle_cv, rng_stream(self.seed, qid, STREAM_HANDLE)
+        )
         patience = self.sc.patience_of(qid)
         if patience is None:
             pats = np.full(len(times), math.inf)
         else:
             pats = rng_stream(self.seed, qid, STREAM_PATIENCE).exponential(patience, len(times))
-        return [Contact(qid, float(t), float(h), float(p)) for t, h, p in zip(times, hts, pats,
-                                                                               strict=True)]
+        return [
+            Contact(qid, float(t), float(h), float(p))
+            for t, h, p in zip(times, hts, pats, strict=True)
+        ]
 
     def _build_agents(self) -> None:
         out_of: dict[str, list[tuple[float, float]]] = {}
@@ -343,13 +348,18 @@ class Engine:
             age = 0.0 if oldest is None else now - oldest.arrival
             email = self.channel[qid] == "email"
             out[qid] = QueueSnapshot(
-                ts=ts, interval_s=interval, offered=cnt.offered, waiting=self.n_waiting[qid],
-                answered=cnt.answered, abandoned=cnt.abandoned,
+                ts=ts,
+                interval_s=interval,
+                offered=cnt.offered,
+                waiting=self.n_waiting[qid],
+                answered=cnt.answered,
+                abandoned=cnt.abandoned,
                 answered_within_target=None if email else cnt.within,
                 aht_s=cnt.handle_sum / cnt.handled if cnt.handled else None,
                 oldest_wait_s=None if email else age,
                 backlog=self.n_waiting[qid] if email else None,
-                oldest_age_s=age if email else None)
+                oldest_age_s=age if email else None,
+            )
             self.counters[qid] = _Counters()
         return out
 

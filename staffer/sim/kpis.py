@@ -40,9 +40,13 @@ class QueueKpis:
     open_at_end: int | None = None
 
     def as_dict(self, series: bool = False) -> dict[str, object]:
-        d = {k: _clean(v) for k, v in self.__dict__.items()
-             if series or not k.startswith("interval_") or k in (
-                 "intervals_met", "intervals_within_5pt")}
+        d = {
+            k: _clean(v)
+            for k, v in self.__dict__.items()
+            if series
+            or not k.startswith("interval_")
+            or k in ("intervals_met", "intervals_within_5pt")
+        }
         if self.channel != "email":
             d.pop("on_time", None)
             d.pop("open_at_end", None)
@@ -63,10 +67,13 @@ class DayKpis:
 
     def as_dict(self, series: bool = False) -> dict[str, object]:
         out: dict[str, object] = {
-            "policy": self.policy, "seed": self.seed, "moves": self.moves,
+            "policy": self.policy,
+            "seed": self.seed,
+            "moves": self.moves,
             "agent_hours": round(self.agent_hours, 3),
             "moves_per_agent_hour": _clean(self.moves_per_agent_hour),
-            "queues": {q: k.as_dict(series) for q, k in self.queues.items()}}
+            "queues": {q: k.as_dict(series) for q, k in self.queues.items()},
+        }
         if series:
             out["interval_starts_s"] = self.interval_starts_s
         return out
@@ -119,9 +126,20 @@ def compute_kpis(trace: SimTrace, end_s: float) -> DayKpis:
             sl = _ratio(on, len(decided))
             answered = sum(1 for c in cs if c.start is not None)
             waits = [c.start - c.arrival for c in cs if c.start is not None]
-            kp = QueueKpis("email", sum(1 for c in cs if c.arrival >= 0), answered, 0, sl,
-                           _mean(waits), 0.0, q.sl_target, 0.0, 0.0,
-                           on_time=sl, open_at_end=sum(1 for c in cs if c.start is None))
+            kp = QueueKpis(
+                "email",
+                sum(1 for c in cs if c.arrival >= 0),
+                answered,
+                0,
+                sl,
+                _mean(waits),
+                0.0,
+                q.sl_target,
+                0.0,
+                0.0,
+                on_time=sl,
+                open_at_end=sum(1 for c in cs if c.start is None),
+            )
         else:
             offered = [c for c in cs if c.arrival >= 0]
             ans = [c for c in offered if c.start is not None]
@@ -130,18 +148,27 @@ def compute_kpis(trace: SimTrace, end_s: float) -> DayKpis:
             for c in offered:
                 i = int(c.arrival // width)
                 bucket_all[i] += 1
-                bucket_hit[i] += int(c.start is not None
-                                     and c.start - c.arrival <= q.target_s)
-            kp = QueueKpis(q.channel, len(offered), len(ans), ab,
-                           _ratio(within, len(offered)),
-                           _mean([c.start - c.arrival for c in ans]),  # type: ignore[operator]
-                           _ratio(ab, len(offered)), q.sl_target, 0.0, 0.0)
-        kp.interval_sl = [_ratio(h, a) if a else None
-                          for h, a in zip(bucket_hit, bucket_all, strict=True)]
+                bucket_hit[i] += int(c.start is not None and c.start - c.arrival <= q.target_s)
+            kp = QueueKpis(
+                q.channel,
+                len(offered),
+                len(ans),
+                ab,
+                _ratio(within, len(offered)),
+                _mean([c.start - c.arrival for c in ans]),  # type: ignore[operator]
+                _ratio(ab, len(offered)),
+                q.sl_target,
+                0.0,
+                0.0,
+            )
+        kp.interval_sl = [
+            _ratio(h, a) if a else None for h, a in zip(bucket_hit, bucket_all, strict=True)
+        ]
         seen = [v for v in kp.interval_sl if v is not None]
         kp.intervals_met = _ratio(sum(v >= q.sl_target - 1e-12 for v in seen), len(seen))
         kp.intervals_within_5pt = _ratio(
-            sum(v >= q.sl_target - WITHIN_POINTS - 1e-12 for v in seen), len(seen))
+            sum(v >= q.sl_target - WITHIN_POINTS - 1e-12 for v in seen), len(seen)
+        )
         kp.interval_agents = agents[q.id]
         out[q.id] = kp
     hours = trace.agent_seconds / 3600.0

@@ -19,8 +19,7 @@ def plot_day(results: dict[str, DayKpis], scenario: Scenario, path: str | Path) 
     import matplotlib.pyplot as plt
 
     n = len(results)
-    fig, axes = plt.subplots(2, n, figsize=(5.2 * n, 6.4), sharex=True, sharey="row",
-                             squeeze=False)
+    fig, axes = plt.subplots(2, n, figsize=(5.2 * n, 6.4), sharex=True, sharey="row", squeeze=False)
     start = datetime.fromtimestamp(scenario.start_ts, UTC)
     h0 = start.hour + start.minute / 60
     width_h = scenario.report_interval_s / 3600
@@ -32,8 +31,13 @@ def plot_day(results: dict[str, DayKpis], scenario: Scenario, path: str | Path) 
             ys = [float("nan") if v is None else v for v in q.interval_sl]
             ax_sl.plot(x, ys, marker="o", ms=3, color=color, label=qid)
             ax_sl.axhline(q.sl_target, color=color, ls=":", lw=1)
-            ax_ag.step([h0 + s / 3600 for s in k.interval_starts_s], q.interval_agents,
-                       where="post", color=color, label=qid)
+            ax_ag.step(
+                [h0 + s / 3600 for s in k.interval_starts_s],
+                q.interval_agents,
+                where="post",
+                color=color,
+                label=qid,
+            )
         ax_sl.set_title(f"{name}: {k.moves} moves")
         ax_sl.set_ylim(0, 1.05)
         ax_ag.set_xlabel("time of day (UTC, h)")

@@ -51,8 +51,9 @@ class ThresholdPolicy:
     def __init__(self, scenario: Scenario) -> None:
         self.p = scenario.threshold
         self.period_s = self.p.check_s
-        self.realtime = [q.id for q in scenario.site.queues
-                         if q.channel != "email" and q.id != self.p.pool]
+        self.realtime = [
+            q.id for q in scenario.site.queues if q.channel != "email" and q.id != self.p.pool
+        ]
         self.borrowed: dict[str, str] = {}  # agent -> real-time queue it was pulled to
         self.quiet_since: dict[str, float] = {}
 
@@ -71,9 +72,11 @@ class ThresholdPolicy:
                 self.quiet_since.pop(q, None)
                 if len(self.borrowed) >= self.p.max_borrowed:
                     continue
-                cands = [a for a in engine.by_queue.get(pool, [])
-                         if a.online and a.pending is None and q in a.skills
-                         and a.id not in taken]
+                cands = [
+                    a
+                    for a in engine.by_queue.get(pool, [])
+                    if a.online and a.pending is None and q in a.skills and a.id not in taken
+                ]
                 if cands:
                     a = min(cands, key=lambda a: (a.active, a.id))
                     moves.append(Move(a.id, pool, q, f"{q}: {waiting} waiting"))
@@ -81,8 +84,11 @@ class ThresholdPolicy:
                     taken.add(a.id)
             elif waiting <= self.p.release_waiting:
                 since = self.quiet_since.setdefault(q, now)
-                mine = [aid for aid, bq in self.borrowed.items()
-                        if bq == q and engine.agents[aid].queue == q]
+                mine = [
+                    aid
+                    for aid, bq in self.borrowed.items()
+                    if bq == q and engine.agents[aid].queue == q
+                ]
                 if mine and now - since >= self.p.release_after_s:
                     aid = sorted(mine)[-1]
                     moves.append(Move(aid, q, pool, f"{q} quiet"))
@@ -124,8 +130,9 @@ class StafferPolicy:
         for aid, f in list(self.in_flight.items()):
             cur = roster.get(aid)
             now = max(s.ts for s in snaps.values()) if snaps else f.issued_at
-            if (cur is not None and cur.queue == f.to_queue) or \
-                    now - f.issued_at >= self.planner.move_timeout_s:
+            if (
+                cur is not None and cur.queue == f.to_queue
+            ) or now - f.issued_at >= self.planner.move_timeout_s:
                 del self.in_flight[aid]
 
     def plan(self, now_ts: float) -> Plan:
@@ -133,8 +140,15 @@ class StafferPolicy:
         from staffer.core.planner import plan_site
 
         n = next(self._ids)
-        plan = plan_site(self.site, self.planner, self.state, Controls(mode="auto"),
-                         dict(self.in_flight), now_ts, f"sim-{n}")
+        plan = plan_site(
+            self.site,
+            self.planner,
+            self.state,
+            Controls(mode="auto"),
+            dict(self.in_flight),
+            now_ts,
+            f"sim-{n}",
+        )
         for m in plan.moves:
             self.in_flight[m.agent] = InFlightMove(m.agent, m.to_queue, f"sim-{n}", now_ts)
         self.plans.append(plan)

@@ -14,12 +14,20 @@ Progress = Callable[[str, float], None]  # (policy, fraction done in [0, 1])
 
 def trace_of(engine: Engine, policy: str) -> SimTrace:
     """Package a finished engine's records."""
-    return SimTrace(engine.sc, policy, engine.seed, engine.contacts, engine.samples,
-                    engine.move_log, staffed_seconds(engine))
+    return SimTrace(
+        engine.sc,
+        policy,
+        engine.seed,
+        engine.contacts,
+        engine.samples,
+        engine.move_log,
+        staffed_seconds(engine),
+    )
 
 
-def run_policy(scenario: Scenario, policy: str, seed: int | None = None,
-               progress: Progress | None = None) -> tuple[SimTrace, DayKpis]:
+def run_policy(
+    scenario: Scenario, policy: str, seed: int | None = None, progress: Progress | None = None
+) -> tuple[SimTrace, DayKpis]:
     """Simulate the whole day (plus drain) under ``policy``; return trace and KPIs."""
     engine = Engine(scenario, seed)
     pol = make_policy(policy, scenario)
@@ -36,7 +44,11 @@ def run_policy(scenario: Scenario, policy: str, seed: int | None = None,
     return trace, compute_kpis(trace, end)
 
 
-def run_policies(scenario: Scenario, policies: list[str], seed: int | None = None,
-                 progress: Progress | None = None) -> dict[str, tuple[SimTrace, DayKpis]]:
+def run_policies(
+    scenario: Scenario,
+    policies: list[str],
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, tuple[SimTrace, DayKpis]]:
     """Each policy on the same seed, hence the same arrivals, handle times and patience."""
     return {p: run_policy(scenario, p, seed, progress) for p in policies}

@@ -44,7 +44,8 @@ class Demand(_Model):
             if not r >= 0 or r == float("inf"):
                 raise ValueError(f"rates must be finite and >= 0 (got {r!r})")
         if self.forecast_per_hour is not None and len(self.forecast_per_hour) != len(
-                self.rates_per_hour):
+            self.rates_per_hour
+        ):
             raise ValueError("forecast_per_hour must have as many entries as rates_per_hour")
         return self
 
@@ -191,11 +192,16 @@ class Scenario(_Model):
     def shortened(self, intervals: int) -> Scenario:
         """The first ``intervals`` profile intervals only (for tests and ``--short``)."""
         demand = {
-            k: d.model_copy(update={
-                "rates_per_hour": d.rates_per_hour[:intervals],
-                "forecast_per_hour": None if d.forecast_per_hour is None
-                else d.forecast_per_hour[:intervals]})
-            for k, d in self.demand.items()}
+            k: d.model_copy(
+                update={
+                    "rates_per_hour": d.rates_per_hour[:intervals],
+                    "forecast_per_hour": None
+                    if d.forecast_per_hour is None
+                    else d.forecast_per_hour[:intervals],
+                }
+            )
+            for k, d in self.demand.items()
+        }
         return self.model_copy(update={"demand": demand})
 
 

@@ -32,25 +32,42 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def make_settings(broker_url: str, prefix: str, state_dir: Path, *,
-                  planner: dict[str, Any] | None = None, mqtt: dict[str, Any] | None = None,
-                  sites: list[dict[str, Any]] | None = None) -> Settings:
+def make_settings(
+    broker_url: str,
+    prefix: str,
+    state_dir: Path,
+    *,
+    planner: dict[str, Any] | None = None,
+    mqtt: dict[str, Any] | None = None,
+    sites: list[dict[str, Any]] | None = None,
+) -> Settings:
     """Test settings: event clock, 300 s grid, ephemeral HTTP port, fast reconnects."""
-    return settings_from_dict({
-        "mqtt": {"url": broker_url, "topic_prefix": prefix, "client_id": f"staffer-{prefix}",
-                 "reconnect_min_s": 0.05, "reconnect_max_s": 0.5, **(mqtt or {})},
-        "http": {"host": "127.0.0.1", "port": 0},
-        "state": {"path": str(state_dir / "state.db")},
-        "planner": {"clock": "event", "interval_s": 300, "min_dwell_s": 0,
-                    **(planner or {})},
-        "sites": sites or [{"id": "main"}],
-    }, env={})
+    return settings_from_dict(
+        {
+            "mqtt": {
+                "url": broker_url,
+                "topic_prefix": prefix,
+                "client_id": f"staffer-{prefix}",
+                "reconnect_min_s": 0.05,
+                "reconnect_max_s": 0.5,
+                **(mqtt or {}),
+            },
+            "http": {"host": "127.0.0.1", "port": 0},
+            "state": {"path": str(state_dir / "state.db")},
+            "planner": {"clock": "event", "interval_s": 300, "min_dwell_s": 0, **(planner or {})},
+            "sites": sites or [{"id": "main"}],
+        },
+        env={},
+    )
 
 
 @contextlib.asynccontextmanager
-async def running_daemon(settings: Settings, *, wait_connected: bool = True,
-                         reload: Callable[[], Settings] | None = None,
-                         ) -> AsyncIterator[Daemon]:
+async def running_daemon(
+    settings: Settings,
+    *,
+    wait_connected: bool = True,
+    reload: Callable[[], Settings] | None = None,
+) -> AsyncIterator[Daemon]:
     """Run the daemon in-process; stop it (and check it stopped) at the end."""
     daemon = Daemon(settings, reload=reload)
     stop = asyncio.Event()
@@ -101,8 +118,13 @@ class Peer:
         topic = f"{self.prefix}/{suffix}"
         return [r for r in self.received if r.topic == topic]
 
-    async def wait_for(self, suffix: str, pred: Callable[[Any], bool] = lambda _: True,
-                       timeout: float = WAIT_S, count: int = 1) -> list[Any]:
+    async def wait_for(
+        self,
+        suffix: str,
+        pred: Callable[[Any], bool] = lambda _: True,
+        timeout: float = WAIT_S,
+        count: int = 1,
+    ) -> list[Any]:
         """Wait until ``count`` JSON messages on the topic satisfy ``pred``; return them."""
         deadline = time.monotonic() + timeout
         while True:
@@ -117,9 +139,16 @@ class Peer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(left, 0.5))
 
-    async def publish(self, suffix: str, obj: Any, *, retain: bool = False,
-                      raw: bytes | None = None, response_topic: str | None = None,
-                      correlation: bytes | None = None) -> None:
+    async def publish(
+        self,
+        suffix: str,
+        obj: Any,
+        *,
+        retain: bool = False,
+        raw: bytes | None = None,
+        response_topic: str | None = None,
+        correlation: bytes | None = None,
+    ) -> None:
         props = None
         if response_topic is not None:
             props = Properties(PacketTypes.PUBLISH)
@@ -127,8 +156,9 @@ class Peer:
             if correlation is not None:
                 props.CorrelationData = correlation
         payload = raw if raw is not None else json.dumps(obj).encode()
-        await self.client.publish(f"{self.prefix}/{suffix}", payload, qos=1, retain=retain,
-                                  properties=props)
+        await self.client.publish(
+            f"{self.prefix}/{suffix}", payload, qos=1, retain=retain, properties=props
+        )
 
     async def settle(self, seconds: float = 0.3) -> None:
         """Give the daemon a moment (used only before asserting that nothing arrived)."""
@@ -136,15 +166,23 @@ class Peer:
 
 
 @contextlib.asynccontextmanager
-async def peer(host: str, port: int, prefix: str, *, v5: bool = True,
-               identifier: str | None = None, **client_options: Any) -> AsyncIterator[Peer]:
+async def peer(
+    host: str,
+    port: int,
+    prefix: str,
+    *,
+    v5: bool = True,
+    identifier: str | None = None,
+    **client_options: Any,
+) -> AsyncIterator[Peer]:
     """A connected Peer subscribed to everything under ``prefix``.
 
     ``client_options`` go to ``aiomqtt.Client`` (e.g. ``tls_params``, ``username``).
     """
     proto = aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311
-    async with aiomqtt.Client(host, port, protocol=proto, identifier=identifier,
-                              **client_options) as client:
+    async with aiomqtt.Client(
+        host, port, protocol=proto, identifier=identifier, **client_options
+    ) as client:
         p = Peer(client, prefix)
         await client.subscribe(f"{prefix}/#", qos=1)
         task = asyncio.create_task(p._pump())
@@ -158,15 +196,28 @@ async def peer(host: str, port: int, prefix: str, *, v5: bool = True,
 
 # -- payload builders ----------------------------------------------------------------------------
 
+
 def agent(status: str, queue: str | None, skills: list[str], ts: float = T0 - 60) -> dict:
     return {"ts": iso(ts), "status": status, "queue": queue, "skills": skills}
 
 
-def queue_body(offered: int, waiting: int, *, interval_s: float = 300, aht_s: float = 240,
-               answered: int | None = None, within: int | None = None,
-               backlog: int | None = None, oldest_age_s: float | None = None) -> dict:
-    body: dict[str, Any] = {"interval_s": interval_s, "offered": offered, "waiting": waiting,
-                            "aht_s": aht_s}
+def queue_body(
+    offered: int,
+    waiting: int,
+    *,
+    interval_s: float = 300,
+    aht_s: float = 240,
+    answered: int | None = None,
+    within: int | None = None,
+    backlog: int | None = None,
+    oldest_age_s: float | None = None,
+) -> dict:
+    body: dict[str, Any] = {
+        "interval_s": interval_s,
+        "offered": offered,
+        "waiting": waiting,
+        "aht_s": aht_s,
+    }
     if answered is not None:
         body["answered"] = answered
     if within is not None:
@@ -180,23 +231,25 @@ def queue_body(offered: int, waiting: int, *, interval_s: float = 300, aht_s: fl
 
 def surge_snapshot(ts: float) -> dict:
     """A phone surge (about 10 Erlangs on 5 agents) with a quiet email queue."""
-    return {"ts": iso(ts), "queues": {
-        "phone": queue_body(12, 8, aht_s=240, answered=4, within=1),
-        "chat": queue_body(1, 0, aht_s=480, answered=1, within=1),
-        "email": queue_body(1, 0, aht_s=360, backlog=3, oldest_age_s=600),
-    }}
+    return {
+        "ts": iso(ts),
+        "queues": {
+            "phone": queue_body(12, 8, aht_s=240, answered=4, within=1),
+            "chat": queue_body(1, 0, aht_s=480, answered=1, within=1),
+            "email": queue_body(1, 0, aht_s=360, backlog=3, oldest_age_s=600),
+        },
+    }
 
 
-async def staff_surge_site(p: Peer, site: str = "main", phone: int = 5,
-                           email: int = 12) -> None:
+async def staff_surge_site(p: Peer, site: str = "main", phone: int = 5, email: int = 12) -> None:
     """Publish agent states: ``phone`` agents on phone, ``email`` idle on email, all
     skilled for phone and email."""
     for i in range(phone):
-        await p.publish(f"{site}/agents/p{i}/state",
-                        agent("busy", "phone", ["phone", "email"]))
+        await p.publish(f"{site}/agents/p{i}/state", agent("busy", "phone", ["phone", "email"]))
     for i in range(email):
-        await p.publish(f"{site}/agents/e{i:02d}/state",
-                        agent("available", "email", ["phone", "email"]))
+        await p.publish(
+            f"{site}/agents/e{i:02d}/state", agent("available", "email", ["phone", "email"])
+        )
 
 
 async def fetch_retained(host: str, port: int, topic: str, timeout: float = 2.0) -> Received:

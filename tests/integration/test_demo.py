@@ -26,8 +26,9 @@ async def test_demo_short_end_to_end(tmp_path: Path) -> None:
     assert " move " in text
     # identical contacts under both policies; the surge needs the daemon's moves
     assert result.staffer.queues["phone"].offered == result.static.queues["phone"].offered
-    assert result.staffer.queues["phone"].service_level > \
-        result.static.queues["phone"].service_level
+    assert (
+        result.staffer.queues["phone"].service_level > result.static.queues["phone"].service_level
+    )
     assert result.metrics_url is not None and result.metrics_url.startswith("http://127.0.0.1:")
     assert result.chart is not None and result.chart.read_bytes()[:4] == b"\x89PNG"
     assert result.chart.parent == tmp_path
@@ -35,8 +36,7 @@ async def test_demo_short_end_to_end(tmp_path: Path) -> None:
     # (identical in practice; a tolerance allows a command that misses its tick under load)
     _, offline = run_policy(load_scenario("short"), "staffer", seed=7)
     for q in ("phone", "chat"):
-        assert abs(offline.queues[q].service_level
-                   - result.staffer.queues[q].service_level) <= 0.03
+        assert abs(offline.queues[q].service_level - result.staffer.queues[q].service_level) <= 0.03
     assert abs(offline.moves - result.staffer.moves) <= 2
 
 

@@ -61,8 +61,9 @@ async def _staff_retained(p: Peer, phone: int = 5, email: int = 12) -> None:
     for i in range(phone):
         await p.publish(f"main/agents/p{i}/state", agent("busy", "phone", SKILLS), retain=True)
     for i in range(email):
-        await p.publish(f"main/agents/e{i:02d}/state", agent("available", "email", SKILLS),
-                        retain=True)
+        await p.publish(
+            f"main/agents/e{i:02d}/state", agent("available", "email", SKILLS), retain=True
+        )
 
 
 def _moves(commands: list[dict]) -> list[tuple[str, str]]:
@@ -92,6 +93,7 @@ def check_plan_sane(plan: dict) -> None:
 
 # -- broker restart --------------------------------------------------------------------------
 
+
 async def _retained(broker: Broker, topic: str, pred: Any = lambda _: True) -> Any:
     """The retained JSON on ``topic`` once it satisfies ``pred`` (bounded wait)."""
     deadline = time.monotonic() + WAIT_S
@@ -108,20 +110,26 @@ async def _retained(broker: Broker, topic: str, pred: Any = lambda _: True) -> A
 
 
 async def test_broker_restart_resubscribes_republishes_and_duplicates_nothing(
-        tmp_path: Path, topic_prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="staffer.mqtt")
     port = free_port()
-    settings = make_settings(f"mqtt://127.0.0.1:{port}", topic_prefix, tmp_path,
-                             planner={"move_timeout_s": 3600, "max_moves_per_cycle": 3})
+    settings = make_settings(
+        f"mqtt://127.0.0.1:{port}",
+        topic_prefix,
+        tmp_path,
+        planner={"move_timeout_s": 3600, "max_moves_per_cycle": 3},
+    )
     commands: list[dict] = []
     async with running_daemon(settings, wait_connected=False) as daemon:
         with start_mosquitto(tmp_path / "b1", port=port) as broker:
             await asyncio.wait_for(daemon.connected.wait(), WAIT_S)
             async with peer(broker.host, broker.port, topic_prefix) as p:
                 await _staff_retained(p)
-                for req in ({"id": "r1", "action": "lock_agent", "agent": "e11"},
-                            {"id": "r2", "action": "pin", "queue": "chat", "max": 4,
-                             "ttl_s": 7200}):
+                for req in (
+                    {"id": "r1", "action": "lock_agent", "agent": "e11"},
+                    {"id": "r2", "action": "pin", "queue": "chat", "max": 4, "ttl_s": 7200},
+                ):
                     await p.publish("main/override/alice", req)
                 await p.wait_for("main/override/alice/reply", count=2)
                 await p.publish("main/metrics", surge_snapshot(T0))
@@ -132,11 +140,14 @@ async def test_broker_restart_resubscribes_republishes_and_duplicates_nothing(
                 caplog.clear()
         # -- the broker is gone: the daemon notices and keeps retrying with backoff --------
         deadline = time.monotonic() + WAIT_S
-        while daemon.mqtt.connected or sum(
-                "cannot connect to" in r.getMessage() for r in caplog.records) < 2:
+        while (
+            daemon.mqtt.connected
+            or sum("cannot connect to" in r.getMessage() for r in caplog.records) < 2
+        ):
             assert time.monotonic() < deadline, (
                 f"expected a disconnect and >= 2 failed reconnect attempts; log: "
-                f"{[r.getMessage() for r in caplog.records]}")
+                f"{[r.getMessage() for r in caplog.records]}"
+            )
             await asyncio.sleep(0.05)
         assert any("disconnected from" in r.getMessage() for r in caplog.records)
         # -- a fresh broker (no retained messages at all) on the same port ----------------
@@ -150,8 +161,7 @@ async def test_broker_restart_resubscribes_republishes_and_duplicates_nothing(
             async with peer(broker.host, broker.port, topic_prefix) as p:
                 # resubscribed: the next grid snapshot plans; a supervisor is answered
                 await p.publish("main/metrics", surge_snapshot(T0 + 300))
-                [plan2] = await p.wait_for("main/plan",
-                                           lambda x: x["as_of"] == iso(T0 + 300))
+                [plan2] = await p.wait_for("main/plan", lambda x: x["as_of"] == iso(T0 + 300))
                 await p.publish("main/override/alice", {"id": "r3", "action": "replan"})
                 [reply] = await p.wait_for("main/override/alice/reply")
                 assert reply["ok"], reply
@@ -172,31 +182,41 @@ async def test_broker_restart_resubscribes_republishes_and_duplicates_nothing(
 
 # -- kill -9 of a daemon process ---------------------------------------------------------------
 
+
 def _start_daemon(conf: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "staffer", "run", "-c", str(conf)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=conf.parent,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        return subprocess.Popen(
+            [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=conf.parent,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
 
 
 def _read_only(db: Path) -> dict[str, list[tuple]]:
     """Every table of the state file, read through a read-only connection."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return {t: con.execute(f"SELECT * FROM {t}").fetchall()
-                for t in ("overrides", "in_flight", "audit", "command_seq", "plans")}
+        return {
+            t: con.execute(f"SELECT * FROM {t}").fetchall()
+            for t in ("overrides", "in_flight", "audit", "command_seq", "plans")
+        }
     finally:
         con.close()
 
 
-async def test_kill_9_mid_run_keeps_acknowledged_state(mosquitto: Broker, topic_prefix: str,
-                                                       tmp_path: Path) -> None:
+async def test_kill_9_mid_run_keeps_acknowledged_state(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+) -> None:
     http_port = free_port()
     db = tmp_path / "state.db"
     conf = tmp_path / "staffer.toml"
-    conf.write_text(_config(mosquitto, topic_prefix, db, http_port)
-                    + "move_timeout_s = 3600\nmax_moves_per_cycle = 3\nmin_dwell_s = 0\n",
-                    "utf-8")
+    conf.write_text(
+        _config(mosquitto, topic_prefix, db, http_port)
+        + "move_timeout_s = 3600\nmax_moves_per_cycle = 3\nmin_dwell_s = 0\n",
+        "utf-8",
+    )
     log = tmp_path / "daemon.log"
     ready = f"http://127.0.0.1:{http_port}/readyz"
     proc = _start_daemon(conf, log)
@@ -204,11 +224,12 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(mosquitto: Broker, topic_
         await asyncio.to_thread(_wait, lambda: _http(ready) == 200)
         async with peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
             await staff_surge_site(p)  # not retained (the bridge's choice)
-            for req in ({"id": "k1", "action": "lock_agent", "agent": "e11"},
-                        {"id": "k2", "action": "pin", "queue": "chat", "max": 4,
-                         "ttl_s": 7200},
-                        {"id": "k3", "action": "assign", "agent": "e10", "queue": "phone"},
-                        {"id": "k4", "action": "pin", "queue": "nope", "min": 1}):
+            for req in (
+                {"id": "k1", "action": "lock_agent", "agent": "e11"},
+                {"id": "k2", "action": "pin", "queue": "chat", "max": 4, "ttl_s": 7200},
+                {"id": "k3", "action": "assign", "agent": "e10", "queue": "phone"},
+                {"id": "k4", "action": "pin", "queue": "nope", "min": 1},
+            ):
                 await p.publish("main/override/alice", req)
             replies = await p.wait_for("main/override/alice/reply", count=4)
             assert [r["ok"] for r in replies] == [True, True, True, False], replies
@@ -218,9 +239,16 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(mosquitto: Broker, topic_
             first = [r.json() for r in p.on("main/commands")]
             # mid-run: a stream of snapshots is being handled when the process dies
             for k in range(200):
-                await p.publish("main/queues/phone/metrics",
-                                {"ts": iso(T0 + 1 + k), "interval_s": 60, "offered": 3,
-                                 "waiting": 1, "aht_s": 240})
+                await p.publish(
+                    "main/queues/phone/metrics",
+                    {
+                        "ts": iso(T0 + 1 + k),
+                        "interval_s": 60,
+                        "offered": 3,
+                        "waiting": 1,
+                        "aht_s": 240,
+                    },
+                )
             proc.send_signal(signal.SIGKILL)
             assert await asyncio.to_thread(proc.wait, 10) == -signal.SIGKILL
             # forget the retained overrides list, to see what the restarted daemon publishes
@@ -232,8 +260,10 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(mosquitto: Broker, topic_
 
     # the file as the killed process left it, read-only
     rows = _read_only(db)
-    ov = {(r[3], json.loads(r[4]).get("agent") or json.loads(r[4]).get("queue"))
-          for r in rows["overrides"]}
+    ov = {
+        (r[3], json.loads(r[4]).get("agent") or json.loads(r[4]).get("queue"))
+        for r in rows["overrides"]
+    }
     assert ov == {("lock_agent", "e11"), ("pin", "chat"), ("assign", "e10")}, rows["overrides"]
     issued = {(m["agent"], m["to"], c["command_id"]) for c in first for m in c["moves"]}
     assert {(r[1], r[2], r[3]) for r in rows["in_flight"]} == issued
@@ -246,8 +276,11 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(mosquitto: Broker, topic_
     proc = _start_daemon(conf, log)
     try:
         await asyncio.to_thread(_wait, lambda: _http(ready) == 200)
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics",
-                                         timeout=5).read().decode()
+        metrics = (
+            urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5)
+            .read()
+            .decode()
+        )
         retained = await _retained(mosquitto, f"{topic_prefix}/main/overrides")
         async with peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
             await staff_surge_site(p)
@@ -280,19 +313,30 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(mosquitto: Broker, topic_
     # what a console sees right after the restart, before any new input
     assert f'staffer_moves_in_flight{{site="main"}} {float(len(issued))}' in metrics
     assert {o["action"] for o in retained} == {"lock_agent", "pin", "assign"}, (
-        f"retained overrides after restart: {retained}")
+        f"retained overrides after restart: {retained}"
+    )
     assert 'staffer_overrides_active{site="main"} 3.0' in metrics, [
-        ln for ln in metrics.splitlines() if ln.startswith("staffer_overrides_active")]
+        ln for ln in metrics.splitlines() if ln.startswith("staffer_overrides_active")
+    ]
 
 
 # -- unusable state file -----------------------------------------------------------------------
 
+
 def _run_with_state(tmp_path: Path, state: Path) -> subprocess.CompletedProcess[bytes]:
     conf = tmp_path / "staffer.toml"
-    conf.write_text(f'[mqtt]\nurl = "mqtt://127.0.0.1:{free_port()}"\n'
-                    f'[http]\nport = 0\n[state]\npath = "{state}"\n', "utf-8")
-    return subprocess.run([sys.executable, "-m", "staffer", "run", "-c", str(conf)],
-                          capture_output=True, timeout=30, check=False, cwd=tmp_path)
+    conf.write_text(
+        f'[mqtt]\nurl = "mqtt://127.0.0.1:{free_port()}"\n'
+        f'[http]\nport = 0\n[state]\npath = "{state}"\n',
+        "utf-8",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
+        capture_output=True,
+        timeout=30,
+        check=False,
+        cwd=tmp_path,
+    )
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "directory"])
@@ -322,13 +366,18 @@ def test_unusable_state_file_exits_with_one_line(tmp_path: Path, kind: str) -> N
 
 # -- clock jumps -------------------------------------------------------------------------------
 
-async def test_clock_jumps_keep_plans_sane(mosquitto: Broker, topic_prefix: str,
-                                           tmp_path: Path) -> None:
-    settings = make_settings(mosquitto.url, topic_prefix, tmp_path,
-                             planner={"min_dwell_s": 600, "move_timeout_s": 600})
+
+async def test_clock_jumps_keep_plans_sane(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        mosquitto.url, topic_prefix, tmp_path, planner={"min_dwell_s": 600, "move_timeout_s": 600}
+    )
     far = T0 + 400 * 86400  # 400 days ahead, on the grid
-    async with running_daemon(settings) as daemon, peer(mosquitto.host, mosquitto.port,
-                                                        topic_prefix) as p:
+    async with (
+        running_daemon(settings) as daemon,
+        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
+    ):
         await _staff_retained(p)
         n = 0
 
@@ -343,24 +392,30 @@ async def test_clock_jumps_keep_plans_sane(mosquitto: Broker, topic_prefix: str,
 
         await p.publish("main/metrics", surge_snapshot(T0))
         await p.wait_for("main/plan", lambda x: x["as_of"] == iso(T0))
-        await p.publish("main/metrics", surge_snapshot(far))            # far future
+        await p.publish("main/metrics", surge_snapshot(far))  # far future
         await p.wait_for("main/plan", lambda x: x["as_of"] == iso(far))
-        await p.publish("main/metrics", surge_snapshot(T0 + 300))       # back again
+        await p.publish("main/metrics", surge_snapshot(T0 + 300))  # back again
         await p.publish("main/agents/e00/state", agent("busy", "phone", SKILLS, T0 + 310))
         await replan()
         await p.publish("main/metrics", surge_snapshot(far + 6 * 3600))  # 6 h gap
         await p.wait_for("main/plan", lambda x: x["as_of"] == iso(far + 6 * 3600))
-        quiet = {"ts": iso(far + 6 * 3600 + 300), "queues": {
-            "phone": {"interval_s": 300, "offered": 0, "waiting": 0},
-            "chat": {"interval_s": 300, "offered": 0, "waiting": 0},
-            "email": {"interval_s": 300, "offered": 0, "waiting": 0, "backlog": 0}}}
+        quiet = {
+            "ts": iso(far + 6 * 3600 + 300),
+            "queues": {
+                "phone": {"interval_s": 300, "offered": 0, "waiting": 0},
+                "chat": {"interval_s": 300, "offered": 0, "waiting": 0},
+                "email": {"interval_s": 300, "offered": 0, "waiting": 0, "backlog": 0},
+            },
+        }
         await p.publish("main/metrics", quiet)
         await p.wait_for("main/plan", lambda x: x["as_of"] == quiet["ts"])
         await replan()
         await p.settle()
         plans = [r.json() for r in p.on("main/plan")]
-        async with aiohttp.ClientSession() as s, \
-                s.get(f"http://127.0.0.1:{daemon.http_port}/healthz") as r:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(f"http://127.0.0.1:{daemon.http_port}/healthz") as r,
+        ):
             assert r.status == 200
         assert daemon.mqtt.connected
     assert len(plans) >= 6
@@ -372,15 +427,21 @@ async def test_clock_jumps_keep_plans_sane(mosquitto: Broker, topic_prefix: str,
 
 # -- a reply due while the broker is away ------------------------------------------------------
 
+
 async def test_reply_due_during_an_outage_is_delivered_after_reconnect(
-        tmp_path: Path, topic_prefix: str) -> None:
+    tmp_path: Path, topic_prefix: str
+) -> None:
     """Contract §4: every request gets exactly one reply. A request the daemon took in
     just before the connection died (QoS 1: the broker considers it delivered) is
     answered once the daemon is back, not dropped. The request is handed to the daemon
     while it is disconnected, which is that race with the window held open."""
     port = free_port()
-    settings = make_settings(f"mqtt://127.0.0.1:{port}", topic_prefix, tmp_path,
-                             mqtt={"reconnect_min_s": 1.0, "reconnect_max_s": 2.0})
+    settings = make_settings(
+        f"mqtt://127.0.0.1:{port}",
+        topic_prefix,
+        tmp_path,
+        mqtt={"reconnect_min_s": 1.0, "reconnect_max_s": 2.0},
+    )
     async with running_daemon(settings, wait_connected=False) as daemon:
         with start_mosquitto(tmp_path / "b1", port=port) as broker:
             await asyncio.wait_for(daemon.connected.wait(), WAIT_S)
@@ -393,13 +454,15 @@ async def test_reply_due_during_an_outage_is_delivered_after_reconnect(
             assert time.monotonic() < deadline, "the daemon did not notice the outage"
             await asyncio.sleep(0.05)
         request = {"id": "during-outage", "action": "pin", "queue": "chat", "max": 3}
-        await daemon.handle(Inbound(f"{topic_prefix}/main/override/alice",
-                                    json.dumps(request).encode()))
+        await daemon.handle(
+            Inbound(f"{topic_prefix}/main/override/alice", json.dumps(request).encode())
+        )
         with start_mosquitto(tmp_path / "b2", port=port) as broker:
             # subscribed before the daemon's first reconnect attempt (>= 1 s backoff)
             async with peer(broker.host, broker.port, topic_prefix) as p:
                 await asyncio.wait_for(daemon.connected.wait(), WAIT_S)
                 assert daemon.book.count("main", T0) == 1  # the pin itself was taken
                 replies = await p.wait_for(
-                    "main/override/alice/reply", lambda r: r["id"] == "during-outage")
+                    "main/override/alice/reply", lambda r: r["id"] == "during-outage"
+                )
                 assert replies[0]["ok"], replies

@@ -60,9 +60,9 @@ def skills_of(agent_id: str) -> list[str]:
 
 @dataclass
 class Msg:
-    suffix: str          # topic under the prefix
+    suffix: str  # topic under the prefix
     payload: bytes
-    invalid: bool        # counted as invalid by the daemon
+    invalid: bool  # counted as invalid by the daemon
     delivered: bool = True  # False for sites the daemon does not subscribe to
 
     @property
@@ -73,23 +73,38 @@ class Msg:
 # -- strategies --------------------------------------------------------------------------------
 
 VALID_TS = st.one_of(
-    st.integers(-12, 48).map(lambda k: iso(T0 + 300 * k)),        # around T0, any order
-    st.integers(-12, 48).map(lambda k: iso(T0 + 300 * k + 17)),   # off the grid
-    st.sampled_from(["1971-01-01T00:00:00Z", "2199-12-31T23:00:00+01:00",
-                     "2026-11-22T09:00:00.5+02:00"]),           # far past/future, but legal
+    st.integers(-12, 48).map(lambda k: iso(T0 + 300 * k)),  # around T0, any order
+    st.integers(-12, 48).map(lambda k: iso(T0 + 300 * k + 17)),  # off the grid
+    st.sampled_from(
+        ["1971-01-01T00:00:00Z", "2199-12-31T23:00:00+01:00", "2026-11-22T09:00:00.5+02:00"]
+    ),  # far past/future, but legal
 )
 BAD_TS = st.one_of(
-    st.sampled_from(["1969-12-31T23:59:59Z", "2201-01-01T00:00:00Z", "0001-01-01T00:00:00Z",
-                     "9999-12-31T23:59:59Z", "2026-11-22T08:00:00", "2026-11-22", "",
-                     "yesterday", "2026-13-40T25:61:00Z", "NaN"]),
+    st.sampled_from(
+        [
+            "1969-12-31T23:59:59Z",
+            "2201-01-01T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2026-11-22T08:00:00",
+            "2026-11-22",
+            "",
+            "yesterday",
+            "2026-13-40T25:61:00Z",
+            "NaN",
+        ]
+    ),
     st.text(max_size=12).filter(lambda s: not s[:4].isdigit()),
 )
 COUNT = st.integers(0, 500)
 SECONDS = st.floats(0, 5000, allow_nan=False)
 AGENT_ID = st.one_of(
     st.sampled_from(KNOWN_AGENTS),
-    st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn"), blacklist_characters="/+#"),
-            min_size=1, max_size=20),
+    st.text(
+        st.characters(blacklist_categories=("Cs", "Cc", "Cn"), blacklist_characters="/+#"),
+        min_size=1,
+        max_size=20,
+    ),
 )
 
 
@@ -97,13 +112,21 @@ AGENT_ID = st.one_of(
 def queue_body(draw: st.DrawFn) -> dict[str, Any]:
     offered = draw(COUNT)
     answered = draw(st.one_of(st.none(), st.integers(0, offered)))
-    body: dict[str, Any] = {"interval_s": draw(st.sampled_from([60, 300, 300.0, 900])),
-                            "offered": offered, "waiting": draw(COUNT)}
+    body: dict[str, Any] = {
+        "interval_s": draw(st.sampled_from([60, 300, 300.0, 900])),
+        "offered": offered,
+        "waiting": draw(COUNT),
+    }
     if answered is not None:
         body["answered"] = answered
         body["answered_within_target"] = draw(st.integers(0, answered))
-    for key, strat in (("aht_s", SECONDS), ("abandoned", COUNT), ("backlog", COUNT),
-                       ("oldest_wait_s", SECONDS), ("oldest_age_s", SECONDS)):
+    for key, strat in (
+        ("aht_s", SECONDS),
+        ("abandoned", COUNT),
+        ("backlog", COUNT),
+        ("oldest_wait_s", SECONDS),
+        ("oldest_age_s", SECONDS),
+    ):
         if draw(st.booleans()):
             body[key] = draw(strat)
     if draw(st.integers(0, 9)) == 0:
@@ -113,8 +136,7 @@ def queue_body(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def valid_site_snapshot(draw: st.DrawFn) -> dict[str, Any]:
-    ids = draw(st.lists(st.sampled_from([*QUEUES, "fax"]), min_size=1, max_size=4,
-                        unique=True))
+    ids = draw(st.lists(st.sampled_from([*QUEUES, "fax"]), min_size=1, max_size=4, unique=True))
     return {"ts": draw(VALID_TS), "queues": {q: draw(queue_body()) for q in ids}}
 
 
@@ -122,11 +144,12 @@ def valid_site_snapshot(draw: st.DrawFn) -> dict[str, Any]:
 def valid_agent(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     agent_id = draw(AGENT_ID)
     skills = skills_of(agent_id)
-    return agent_id, {"ts": draw(VALID_TS),
-                      "status": draw(st.sampled_from(["available", "busy", "wrap_up", "break",
-                                                      "offline"])),
-                      "queue": draw(st.one_of(st.none(), st.sampled_from(skills))),
-                      "skills": skills}
+    return agent_id, {
+        "ts": draw(VALID_TS),
+        "status": draw(st.sampled_from(["available", "busy", "wrap_up", "break", "offline"])),
+        "queue": draw(st.one_of(st.none(), st.sampled_from(skills))),
+        "skills": skills,
+    }
 
 
 @st.composite
@@ -137,8 +160,9 @@ def valid_messages(draw: st.DrawFn) -> list[Msg]:
         msgs = [Msg("main/metrics", _j(draw(valid_site_snapshot())), False)]
     elif kind == "queue":
         q = draw(st.sampled_from(QUEUES))
-        msgs = [Msg(f"main/queues/{q}/metrics",
-                    _j({"ts": draw(VALID_TS), **draw(queue_body())}), False)]
+        msgs = [
+            Msg(f"main/queues/{q}/metrics", _j({"ts": draw(VALID_TS), **draw(queue_body())}), False)
+        ]
     elif kind == "agent":
         agent_id, body = draw(valid_agent())
         invalid = len(agent_id) > 256  # cannot happen with max_size=20; kept for clarity
@@ -151,8 +175,22 @@ def valid_messages(draw: st.DrawFn) -> list[Msg]:
 @st.composite
 def valid_override(draw: st.DrawFn) -> dict[str, Any]:
     rid = draw(st.one_of(st.integers(0, 5), st.text(max_size=8)))  # ids reused on purpose
-    action = draw(st.sampled_from(["replan", "pin", "unpin", "lock_agent", "unlock_agent",
-                                   "mode", "target", "assign", "cancel", "explode"]))
+    action = draw(
+        st.sampled_from(
+            [
+                "replan",
+                "pin",
+                "unpin",
+                "lock_agent",
+                "unlock_agent",
+                "mode",
+                "target",
+                "assign",
+                "cancel",
+                "explode",
+            ]
+        )
+    )
     body: dict[str, Any] = {"id": rid, "action": action}
     if action in ("pin", "unpin", "target", "assign"):
         body["queue"] = draw(st.sampled_from([*QUEUES, "fax"]))
@@ -185,18 +223,38 @@ def _valid_payload_for(draw: st.DrawFn, suffix: str) -> dict[str, Any]:
     return draw(valid_override())
 
 
-INBOUND = st.sampled_from(["main/metrics", "main/queues/phone/metrics",
-                           "main/agents/e01/state", "main/override/mallory"])
-WRONG_TYPE = st.one_of(st.text(max_size=5), st.booleans(), st.lists(st.integers(), max_size=2),
-                       st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-                       st.floats(0.5, 99.5).filter(lambda x: x != int(x)))
+INBOUND = st.sampled_from(
+    ["main/metrics", "main/queues/phone/metrics", "main/agents/e01/state", "main/override/mallory"]
+)
+WRONG_TYPE = st.one_of(
+    st.text(max_size=5),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.floats(0.5, 99.5).filter(lambda x: x != int(x)),
+)
 
 
 @st.composite
 def invalid_message(draw: st.DrawFn) -> Msg:
-    how = draw(st.sampled_from(["bytes", "utf8", "type", "nonfinite", "negative", "huge",
-                                "ts", "unknown_queue", "deep", "large", "long_agent",
-                                "not_object"]))
+    how = draw(
+        st.sampled_from(
+            [
+                "bytes",
+                "utf8",
+                "type",
+                "nonfinite",
+                "negative",
+                "huge",
+                "ts",
+                "unknown_queue",
+                "deep",
+                "large",
+                "long_agent",
+                "not_object",
+            ]
+        )
+    )
     suffix = draw(INBOUND)
     if how == "bytes":
         raw = draw(st.binary(max_size=200))
@@ -224,8 +282,9 @@ def invalid_message(draw: st.DrawFn) -> Msg:
         return Msg(f"main/agents/{agent_id}/state", _j(draw(valid_agent())[1]), True)
     if how == "unknown_queue":
         q = draw(st.sampled_from(["fax", "Phone", "phone2", "ü"]))
-        return Msg(f"main/queues/{q}/metrics",
-                   _j({"ts": draw(VALID_TS), **draw(queue_body())}), True)
+        return Msg(
+            f"main/queues/{q}/metrics", _j({"ts": draw(VALID_TS), **draw(queue_body())}), True
+        )
     # field-level damage of an otherwise valid metrics or agent message
     target = draw(st.sampled_from(["site", "queue", "agent"]))
     if target == "agent":
@@ -251,10 +310,11 @@ def invalid_message(draw: st.DrawFn) -> Msg:
         return Msg(suffix, _j(body), True)
     key = draw(st.sampled_from(fields))
     if how == "type":  # a fractional number is a fine interval, not a fine count
-        slot[key] = draw(WRONG_TYPE.filter(lambda v: key != "interval_s"
-                                           or not isinstance(v, float)))
+        slot[key] = draw(
+            WRONG_TYPE.filter(lambda v: key != "interval_s" or not isinstance(v, float))
+        )
     elif how == "negative":
-        slot[key] = draw(st.integers(-10**6, -1))
+        slot[key] = draw(st.integers(-(10**6), -1))
     elif how == "huge":
         slot[key] = draw(st.integers(10**9 + 1, 10**30))
     else:  # nonfinite: a literal Python's json writes but the contract forbids
@@ -270,12 +330,17 @@ def unserved_site(draw: st.DrawFn) -> Msg:
     return Msg(f"{site}/metrics", _j(draw(valid_site_snapshot())), False, delivered=False)
 
 
-BURST = st.lists(st.one_of(valid_messages(), invalid_message().map(lambda m: [m]),
-                           unserved_site().map(lambda m: [m])),
-                 min_size=1, max_size=6).map(lambda xs: list(itertools.chain(*xs)))
+BURST = st.lists(
+    st.one_of(
+        valid_messages(), invalid_message().map(lambda m: [m]), unserved_site().map(lambda m: [m])
+    ),
+    min_size=1,
+    max_size=6,
+).map(lambda xs: list(itertools.chain(*xs)))
 
 
 # -- the running daemon -------------------------------------------------------------------------
+
 
 @dataclass
 class Collector:
@@ -334,13 +399,20 @@ def live(mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         f'[mqtt]\nurl = "{mosquitto.url}"\ntopic_prefix = "{prefix}"\n'
         f'client_id = "hostile-{prefix}"\nmax_payload_bytes = {MAX_PAYLOAD}\n'
         f'[http]\nport = {http_port}\n[state]\npath = "{d / "state.db"}"\n'
-        f'[planner]\nclock = "event"\nmin_dwell_s = 0\n', "utf-8")
+        f'[planner]\nclock = "event"\nmin_dwell_s = 0\n',
+        "utf-8",
+    )
     log = (d / "daemon.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "staffer", "run", "-c", str(conf)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=d,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hostile-peer-{prefix}",
-                         protocol=mqtt.MQTTv5)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=d,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"hostile-peer-{prefix}", protocol=mqtt.MQTTv5
+    )
     seen = Collector(prefix)
     client.on_message = seen.on_message
     client.max_inflight_messages_set(1)  # strictly in order
@@ -353,9 +425,17 @@ def live(mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         lv = Live(proc, http_port, client, seen)
         for agent_id in KNOWN_AGENTS:
             skills = skills_of(agent_id)
-            lv.publish(f"main/agents/{agent_id}/state", _j(
-                {"ts": iso(T0 - 60), "status": "available", "queue": skills[-1],
-                 "skills": skills}))
+            lv.publish(
+                f"main/agents/{agent_id}/state",
+                _j(
+                    {
+                        "ts": iso(T0 - 60),
+                        "status": "available",
+                        "queue": skills[-1],
+                        "skills": skills,
+                    }
+                ),
+            )
         lv.publish("main/metrics", _j(surge_snapshot(T0)))
         seen.wait("main/plan", 1)
         yield lv
@@ -371,9 +451,17 @@ def live(mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         log.close()
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(burst=BURST)
 def test_hostile_bursts_are_counted_and_survived(live: Live, burst: list[Msg]) -> None:
     before = _invalid_total(live.metrics())
@@ -382,8 +470,7 @@ def test_hostile_bursts_are_counted_and_survived(live: Live, burst: list[Msg]) -
     barrier_replies = len(live.seen.on("main/override/barrier/reply"))
     for m in burst:
         live.publish(m.suffix, m.payload)
-    live.publish("main/override/barrier",
-                 _j({"id": f"b{next(live.barrier)}", "action": "replan"}))
+    live.publish("main/override/barrier", _j({"id": f"b{next(live.barrier)}", "action": "replan"}))
     [reply] = live.seen.wait("main/override/barrier/reply", barrier_replies + 1)[-1:]
     assert json.loads(reply)["ok"], reply
     live.seen.wait("main/plan", plans_before + 1)
@@ -394,8 +481,10 @@ def test_hostile_bursts_are_counted_and_survived(live: Live, burst: list[Msg]) -
     live.seen.wait("main/override/mallory/reply", replies_before + overrides)
     expected = sum(m.invalid and m.delivered for m in burst)
     got = _invalid_total(live.metrics()) - before
-    assert got == expected, (f"invalid counter grew by {got}, expected {expected}: "
-                             f"{[(m.suffix[:40], m.payload[:80]) for m in burst]}")
+    assert got == expected, (
+        f"invalid counter grew by {got}, expected {expected}: "
+        f"{[(m.suffix[:40], m.payload[:80]) for m in burst]}"
+    )
     for raw in live.seen.on("main/plan")[plans_before:]:
         check_plan_sane(json.loads(raw))
     commands = [json.loads(c) for c in live.seen.on("main/commands")]

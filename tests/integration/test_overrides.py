@@ -28,11 +28,14 @@ async def _ask(p: Peer, request: dict | None, *, raw: bytes | None = None) -> di
     return replies[n]
 
 
-async def test_every_action_round_trips(mosquitto: Broker, topic_prefix: str,
-                                        tmp_path: Path) -> None:
+async def test_every_action_round_trips(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+) -> None:
     settings = make_settings(mosquitto.url, topic_prefix, tmp_path)
-    async with running_daemon(settings) as daemon, peer(mosquitto.host, mosquitto.port,
-                                                        topic_prefix) as p:
+    async with (
+        running_daemon(settings) as daemon,
+        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
+    ):
         await staff_surge_site(p)
         sent = 0
 
@@ -54,15 +57,23 @@ async def test_every_action_round_trips(mosquitto: Broker, topic_prefix: str,
         mode = await ask({"id": 3, "action": "mode", "mode": "shadow", "ttl_s": None})
         assert mode["id"] == 3 and mode["ok"] and mode["expires_at"] is None
 
-        goal = await ask({"id": "4", "action": "target", "queue": "phone", "sl_target": 0.9,
-                          "target_s": 15})
+        goal = await ask(
+            {"id": "4", "action": "target", "queue": "phone", "sl_target": 0.9, "target_s": 15}
+        )
         assert goal["ok"]
         assert (await ask({"id": "5", "action": "lock_agent", "agent": "e00"}))["ok"]
         assert (await ask({"id": "6", "action": "unlock_agent", "agent": "e00"}))["ok"]
 
         # assign: a command even in shadow mode, and the agent ends up locked
-        assigned = await ask({"id": "7", "action": "assign", "agent": "e01", "queue": "phone",
-                              "reason": "VIP caller"})
+        assigned = await ask(
+            {
+                "id": "7",
+                "action": "assign",
+                "agent": "e01",
+                "queue": "phone",
+                "reason": "VIP caller",
+            }
+        )
         assert assigned["ok"]
         [command] = await p.wait_for("main/commands")
         assert command["plan_id"] is None
@@ -102,45 +113,55 @@ async def test_every_action_round_trips(mosquitto: Broker, topic_prefix: str,
         assert all(a.actor == "alice" for a in audit if a.kind == "override")
 
 
-async def test_v5_response_topic_and_correlation(mosquitto: Broker, topic_prefix: str,
-                                                 tmp_path: Path) -> None:
+async def test_v5_response_topic_and_correlation(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+) -> None:
     settings = make_settings(mosquitto.url, topic_prefix, tmp_path)
-    async with running_daemon(settings), peer(mosquitto.host, mosquitto.port,
-                                              topic_prefix) as p:
-        await p.publish("main/override/bob", {"id": "q1", "action": "replan"},
-                        response_topic=f"{topic_prefix}/inbox/bob", correlation=b"\x01corr")
+    async with running_daemon(settings), peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
+        await p.publish(
+            "main/override/bob",
+            {"id": "q1", "action": "replan"},
+            response_topic=f"{topic_prefix}/inbox/bob",
+            correlation=b"\x01corr",
+        )
         [direct] = await p.wait_for("inbox/bob")
         [reply] = await p.wait_for("main/override/bob/reply")
         assert direct == reply and reply["id"] == "q1" and reply["ok"]
         assert p.on("inbox/bob")[0].correlation_data == b"\x01corr"
 
 
-async def test_mqtt_311_everywhere(mosquitto: Broker, topic_prefix: str,
-                                   tmp_path: Path) -> None:
+async def test_mqtt_311_everywhere(mosquitto: Broker, topic_prefix: str, tmp_path: Path) -> None:
     """A 3.1.1-only deployment: daemon, bridge and supervisor console all on MQTT 3.1.1."""
-    settings = make_settings(mosquitto.url, topic_prefix, tmp_path,
-                             mqtt={"protocol": "3.1.1"})
-    async with running_daemon(settings) as daemon, peer(
-            mosquitto.host, mosquitto.port, topic_prefix, v5=False) as p:
+    settings = make_settings(mosquitto.url, topic_prefix, tmp_path, mqtt={"protocol": "3.1.1"})
+    async with (
+        running_daemon(settings) as daemon,
+        peer(mosquitto.host, mosquitto.port, topic_prefix, v5=False) as p,
+    ):
         assert daemon.mqtt.protocol == "3.1.1"
         await staff_surge_site(p)
         await p.publish("main/metrics", surge_snapshot(T0))
         [command] = await p.wait_for("main/commands")
         assert command["moves"]
         reply = await _ask(p, {"id": "x", "action": "lock_agent", "agent": "p0"})
-        assert reply == {"id": "x", "ok": True, "override_id": reply["override_id"],
-                         "expires_at": reply["expires_at"]}
+        assert reply == {
+            "id": "x",
+            "ok": True,
+            "override_id": reply["override_id"],
+            "expires_at": reply["expires_at"],
+        }
 
 
-async def test_oversized_request_gets_a_reply(mosquitto: Broker, topic_prefix: str,
-                                              tmp_path: Path) -> None:
-    settings = make_settings(mosquitto.url, topic_prefix, tmp_path,
-                             mqtt={"max_payload_bytes": 1024})
-    async with running_daemon(settings), peer(mosquitto.host, mosquitto.port,
-                                              topic_prefix) as p:
+async def test_oversized_request_gets_a_reply(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        mosquitto.url, topic_prefix, tmp_path, mqtt={"max_payload_bytes": 1024}
+    )
+    async with running_daemon(settings), peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
         await p.publish("main/agents/a1/state", agent("available", "email", ["email"]))
-        reply = await _ask(p, None, raw=b'{"id": "big", "action": "replan", "reason": "'
-                           + b"x" * 2000 + b'"}')
+        reply = await _ask(
+            p, None, raw=b'{"id": "big", "action": "replan", "reason": "' + b"x" * 2000 + b'"}'
+        )
         assert reply["id"] is None and reply["ok"] is False
         assert reply["error"]["code"] == "invalid"
         ok = await _ask(p, {"id": "small", "action": "replan"})

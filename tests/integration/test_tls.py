@@ -45,62 +45,131 @@ def make_pki(d: Path) -> dict[str, Path]:
     """CA, server cert (SAN localhost + 127.0.0.1) and two client certs, EC P-256."""
     d.mkdir(parents=True, exist_ok=True)
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-             "-subj", "/CN=staffer test CA", cwd=d)
-    (d / "server.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-                                  "extendedKeyUsage=serverAuth\n", "utf-8")
+    _openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=staffer test CA",
+        cwd=d,
+    )
+    (d / "server.ext").write_text(
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n", "utf-8"
+    )
     (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n", "utf-8")
-    for name, ext in (("server", "server.ext"), ("staffer", "client.ext"),
-                      ("bridge", "client.ext")):
-        _openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                 "-subj", f"/CN={'localhost' if name == 'server' else name}", cwd=d)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", ext,
-                 cwd=d)
-    return {n: d / n for n in ("ca.crt", "server.crt", "server.key", "staffer.crt",
-                               "staffer.key", "bridge.crt", "bridge.key")}
+    for name, ext in (
+        ("server", "server.ext"),
+        ("staffer", "client.ext"),
+        ("bridge", "client.ext"),
+    ):
+        _openssl(
+            "req",
+            *ec,
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            f"/CN={'localhost' if name == 'server' else name}",
+            cwd=d,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.crt",
+            "-days",
+            "2",
+            "-extfile",
+            ext,
+            cwd=d,
+        )
+    return {
+        n: d / n
+        for n in (
+            "ca.crt",
+            "server.crt",
+            "server.key",
+            "staffer.crt",
+            "staffer.key",
+            "bridge.crt",
+            "bridge.key",
+        )
+    }
 
 
 def make_password_file(path: Path, users: dict[str, str]) -> None:
     assert PASSWD, "mosquitto_passwd is required (Debian package mosquitto)"
     for i, (user, password) in enumerate(users.items()):
         flags = ["-c"] if i == 0 else []
-        subprocess.run([PASSWD, *flags, "-b", str(path), user, password], check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            [PASSWD, *flags, "-b", str(path), user, password],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
     path.chmod(0o600)
 
 
 @contextlib.contextmanager
 def tls_broker(d: Path, pki: dict[str, Path], passwords: Path) -> Iterator[Broker]:
     """The shared ``start_mosquitto`` with its listener turned into a TLS listener."""
-    extra = (f"cafile {pki['ca.crt']}\ncertfile {pki['server.crt']}\n"
-             f"keyfile {pki['server.key']}\nrequire_certificate true\n"
-             f"allow_anonymous false\npassword_file {passwords}\n"
-             # as root, mosquitto would drop to `mosquitto`, who cannot read tmp_path
-             f"user {getpass.getuser()}\n")
+    extra = (
+        f"cafile {pki['ca.crt']}\ncertfile {pki['server.crt']}\n"
+        f"keyfile {pki['server.key']}\nrequire_certificate true\n"
+        f"allow_anonymous false\npassword_file {passwords}\n"
+        # as root, mosquitto would drop to `mosquitto`, who cannot read tmp_path
+        f"user {getpass.getuser()}\n"
+    )
     with start_mosquitto(d, extra_config=extra) as broker:
         yield broker
 
 
-def tls_peer(broker: Broker, prefix: str, pki: dict[str, Path], user: str,
-             password: str) -> contextlib.AbstractAsyncContextManager[Peer]:
+def tls_peer(
+    broker: Broker, prefix: str, pki: dict[str, Path], user: str, password: str
+) -> contextlib.AbstractAsyncContextManager[Peer]:
     """harness.peer over TLS with a client certificate and a password."""
-    tls = aiomqtt.TLSParameters(ca_certs=str(pki["ca.crt"]), certfile=str(pki["bridge.crt"]),
-                                keyfile=str(pki["bridge.key"]), cert_reqs=ssl.CERT_REQUIRED)
-    return peer("localhost", broker.port, prefix, username=user, password=password,
-                tls_params=tls)
+    tls = aiomqtt.TLSParameters(
+        ca_certs=str(pki["ca.crt"]),
+        certfile=str(pki["bridge.crt"]),
+        keyfile=str(pki["bridge.key"]),
+        cert_reqs=ssl.CERT_REQUIRED,
+    )
+    return peer("localhost", broker.port, prefix, username=user, password=password, tls_params=tls)
 
 
-def _daemon_config(path: Path, broker: Broker, prefix: str, pki: dict[str, Path],
-                   password_file: Path, http_port: int, url_host: str = "localhost") -> None:
+def _daemon_config(
+    path: Path,
+    broker: Broker,
+    prefix: str,
+    pki: dict[str, Path],
+    password_file: Path,
+    http_port: int,
+    url_host: str = "localhost",
+) -> None:
     path.write_text(
         f'[mqtt]\nurl = "mqtts://{url_host}:{broker.port}"\ntopic_prefix = "{prefix}"\n'
         f'client_id = "tls-{prefix}"\nusername = "staffer"\n'
         f'password_file = "{password_file}"\nca_file = "{pki["ca.crt"]}"\n'
         f'cert_file = "{pki["staffer.crt"]}"\nkey_file = "{pki["staffer.key"]}"\n'
-        f'reconnect_min_s = 0.05\nreconnect_max_s = 0.5\n'
+        f"reconnect_min_s = 0.05\nreconnect_max_s = 0.5\n"
         f'[http]\nport = {http_port}\n[state]\npath = "{path.parent / "state.db"}"\n'
-        f'[planner]\nclock = "event"\nmin_dwell_s = 0\n', "utf-8")
+        f'[planner]\nclock = "event"\nmin_dwell_s = 0\n',
+        "utf-8",
+    )
 
 
 def _metrics_text(http_port: int) -> str:
@@ -113,9 +182,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
-async def test_tls_password_round_trip_and_no_secret_leaks(pki: dict[str, Path],
-                                                           tmp_path: Path,
-                                                           topic_prefix: str) -> None:
+async def test_tls_password_round_trip_and_no_secret_leaks(
+    pki: dict[str, Path], tmp_path: Path, topic_prefix: str
+) -> None:
     secret = f"pw-{uuid.uuid4().hex}"
     bridge_secret = f"bridge-{uuid.uuid4().hex}"
     passwords = tmp_path / "mosquitto.passwd"
@@ -132,12 +201,16 @@ async def test_tls_password_round_trip_and_no_secret_leaks(pki: dict[str, Path],
         _daemon_config(conf, broker, topic_prefix, pki, password_file, http_port)
         with log_path.open("wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "staffer", "run", "-c", str(conf),
-                 "--log-level", "DEBUG"], stdout=out, stderr=subprocess.STDOUT,
-                cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                [sys.executable, "-m", "staffer", "run", "-c", str(conf), "--log-level", "DEBUG"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         try:
             await asyncio.to_thread(
-                _wait, lambda: _http(f"http://127.0.0.1:{http_port}/readyz") == 200)
+                _wait, lambda: _http(f"http://127.0.0.1:{http_port}/readyz") == 200
+            )
             async with tls_peer(broker, topic_prefix, pki, "bridge", bridge_secret) as p:
                 await staff_surge_site(p)
                 await p.publish("main/metrics", surge_snapshot(T0))
@@ -161,12 +234,25 @@ async def test_tls_password_round_trip_and_no_secret_leaks(pki: dict[str, Path],
             _daemon_config(bad_conf, broker, topic_prefix, pki, wrong_file, bad_port)
             with bad_log.open("wb") as out:
                 bad = subprocess.Popen(
-                    [sys.executable, "-m", "staffer", "run", "-c", str(bad_conf),
-                     "--log-level", "DEBUG"], stdout=out, stderr=subprocess.STDOUT,
-                    cwd=bad_conf.parent, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                    [
+                        sys.executable,
+                        "-m",
+                        "staffer",
+                        "run",
+                        "-c",
+                        str(bad_conf),
+                        "--log-level",
+                        "DEBUG",
+                    ],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=bad_conf.parent,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
             try:
                 await asyncio.to_thread(
-                    _wait, lambda: b"cannot connect to mqtts://" in bad_log.read_bytes())
+                    _wait, lambda: b"cannot connect to mqtts://" in bad_log.read_bytes()
+                )
                 assert _http(f"http://127.0.0.1:{bad_port}/readyz") == 503
                 metrics += await asyncio.to_thread(_metrics_text, bad_port)
             finally:

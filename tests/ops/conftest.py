@@ -38,17 +38,22 @@ _INSTALL = {
 
 
 @contextlib.contextmanager
-def running(cmd: Sequence[str], port: int, log: Path, *, cwd: Path | None = None,
-            env: dict[str, str] | None = None, timeout_s: float = 20.0) -> Iterator[
-                subprocess.Popen[bytes]]:
+def running(
+    cmd: Sequence[str],
+    port: int,
+    log: Path,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 20.0,
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until it listens on 127.0.0.1:port, stop it afterwards.
 
     Its output goes to ``log``; a process that dies or never listens fails the test with
     the tail of that log.
     """
     with log.open("wb") as out:
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
-                                env=env)
+        proc = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env)
     try:
         deadline = time.monotonic() + timeout_s
         while proc.poll() is None and time.monotonic() < deadline:
@@ -58,8 +63,10 @@ def running(cmd: Sequence[str], port: int, log: Path, *, cwd: Path | None = None
             except TimeoutError:
                 continue
         else:
-            pytest.fail(f"{cmd[0]} did not listen on {port} "
-                        f"(exit={proc.poll()}):\n{log.read_text(errors='replace')[-3000:]}")
+            pytest.fail(
+                f"{cmd[0]} did not listen on {port} "
+                f"(exit={proc.poll()}):\n{log.read_text(errors='replace')[-3000:]}"
+            )
         yield proc
     finally:
         stop_process(proc, 10.0)

@@ -18,17 +18,24 @@ class AuthError(RuntimeError):
 class Client:
     """Connects on construction; every call waits for the broker's acknowledgement."""
 
-    def __init__(self, port: int, username: str | None = None, password: str | None = None,
-                 host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.messages: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
         # messages on other topics that a topic-specific wait passed over (kept, in order)
         self.backlog: list[tuple[str, bytes, bool]] = []
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._rc: object = None
-        self._c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                              client_id=f"ops-{username}-{uuid.uuid4().hex[:6]}",
-                              protocol=mqtt.MQTTv311)
+        self._c = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"ops-{username}-{uuid.uuid4().hex[:6]}",
+            protocol=mqtt.MQTTv311,
+        )
         if username is not None:
             self._c.username_pw_set(username, password)
         self._c.on_connect = self._on_connect
@@ -52,8 +59,7 @@ class Client:
         self._c.subscribe(topic, qos)
         assert self._subscribed.wait(TIMEOUT_S), "no SUBACK"
 
-    def publish(self, topic: str, payload: bytes | str, qos: int = 1,
-                retain: bool = False) -> None:
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
         info = self._c.publish(topic, payload, qos=qos, retain=retain)
         info.wait_for_publish(TIMEOUT_S)
         assert info.is_published(), f"no PUBACK for {topic}"

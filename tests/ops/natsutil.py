@@ -15,10 +15,18 @@ from tests.conftest import free_port
 from .conftest import DEPLOY, require_tool, running
 from .mqtt_client import Client
 
-PASSWORDS = {"STAFFER_PASSWORD": "staffer-pw", "BRIDGE_MAIN_PASSWORD": "bridge-pw",
-             "OBSERVER_PASSWORD": "observer-pw", "ALICE_PASSWORD": "alice-pw"}
-USERS = {"staffer": "staffer-pw", "bridge-main": "bridge-pw", "observer": "observer-pw",
-         "alice": "alice-pw"}
+PASSWORDS = {
+    "STAFFER_PASSWORD": "staffer-pw",
+    "BRIDGE_MAIN_PASSWORD": "bridge-pw",
+    "OBSERVER_PASSWORD": "observer-pw",
+    "ALICE_PASSWORD": "alice-pw",
+}
+USERS = {
+    "staffer": "staffer-pw",
+    "bridge-main": "bridge-pw",
+    "observer": "observer-pw",
+    "alice": "alice-pw",
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +57,11 @@ def node_conf(shipped: str, node: Node, nodes: list[Node], store: Path) -> str:
         return shipped.replace("stream_replicas: 3", "stream_replicas: 1")
     routes = re.findall(r"nats-route://nats-(\d)\.nats:6222", shipped)
     assert routes == [str(i) for i in range(len(nodes))], routes
-    return re.sub(r"nats-route://nats-(\d)\.nats:6222",
-                  lambda m: f"nats-route://127.0.0.1:{nodes[int(m.group(1))].route}", shipped)
+    return re.sub(
+        r"nats-route://nats-(\d)\.nats:6222",
+        lambda m: f"nats-route://127.0.0.1:{nodes[int(m.group(1))].route}",
+        shipped,
+    )
 
 
 def wait_mqtt_ready(port: int, timeout_s: float = 30.0) -> None:
@@ -75,8 +86,9 @@ def nats_cluster(workdir: Path, size: int) -> Iterator[list[Node]]:
     """Run ``size`` nats-servers (1 or 3) with the shipped configuration."""
     binary = require_tool("nats-server")
     shipped = (DEPLOY / "nats" / "nats.conf").read_text()
-    nodes = [Node(f"nats-{i}", free_port(), free_port(), free_port(), free_port())
-             for i in range(size)]
+    nodes = [
+        Node(f"nats-{i}", free_port(), free_port(), free_port(), free_port()) for i in range(size)
+    ]
     if size > 1:
         assert size == 3, "the shipped config routes exactly three nodes"
     with contextlib.ExitStack() as stack:
@@ -85,8 +97,9 @@ def nats_cluster(workdir: Path, size: int) -> Iterator[list[Node]]:
             (workdir / node.name).mkdir()
             conf.write_text(node_conf(shipped, node, nodes, workdir / node.name / "jetstream"))
             env = {**os.environ, **PASSWORDS, "NATS_SERVER_NAME": node.name}
-            stack.enter_context(running([binary, "-c", str(conf)], node.mqtt,
-                                        workdir / f"{node.name}.log", env=env))
+            stack.enter_context(
+                running([binary, "-c", str(conf)], node.mqtt, workdir / f"{node.name}.log", env=env)
+            )
         for node in nodes:
             wait_mqtt_ready(node.mqtt)
         yield nodes

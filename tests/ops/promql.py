@@ -13,27 +13,50 @@ import yaml
 from .conftest import DEPLOY
 
 # Contract §8: the metric families the daemon exports (names are part of the contract).
-CONTRACT_METRICS = frozenset({
-    "staffer_queue_agents", "staffer_queue_predicted_service_level",
-    "staffer_queue_predicted_asa_seconds", "staffer_queue_predicted_abandon_ratio",
-    "staffer_queue_forecast_arrival_rate", "staffer_queue_waiting_contacts",
-    "staffer_queue_observed_service_level", "staffer_moves_total",
-    "staffer_plan_duration_seconds", "staffer_messages_total", "staffer_overrides_active",
-    "staffer_mqtt_connected", "staffer_mode", "staffer_build_info",
-})
+CONTRACT_METRICS = frozenset(
+    {
+        "staffer_queue_agents",
+        "staffer_queue_predicted_service_level",
+        "staffer_queue_predicted_asa_seconds",
+        "staffer_queue_predicted_abandon_ratio",
+        "staffer_queue_forecast_arrival_rate",
+        "staffer_queue_waiting_contacts",
+        "staffer_queue_observed_service_level",
+        "staffer_moves_total",
+        "staffer_plan_duration_seconds",
+        "staffer_messages_total",
+        "staffer_overrides_active",
+        "staffer_mqtt_connected",
+        "staffer_mode",
+        "staffer_build_info",
+    }
+)
 # Series Prometheus itself attaches to every scrape target.
 SCRAPE_SERIES = frozenset({"up"})
 
-_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or",
-             "unless", "bool", "offset", "inf", "nan"}
+_KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+}
 _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
 def metric_names(expr: str) -> set[str]:
     """Metric names selected by a PromQL expression (series names, as written)."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)          # string literals
-    text = re.sub(r"\{[^}]*\}", "", text)                      # label matchers
-    text = re.sub(r"\[[^\]]*\]", "", text)                     # range selectors
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals
+    text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
+    text = re.sub(r"\[[^\]]*\]", "", text)  # range selectors
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)
     names = set()
     for m in re.finditer(r"(?<![\w:.$])([A-Za-z_:][\w:]*)\s*(\()?", text):
@@ -58,8 +81,10 @@ def recording_rules() -> set[str]:
 
 
 def dashboards() -> dict[str, dict]:
-    return {p.name: json.loads(p.read_text())
-            for p in sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))}
+    return {
+        p.name: json.loads(p.read_text())
+        for p in sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+    }
 
 
 def all_panels(dashboard: dict) -> Iterator[dict]:

@@ -38,6 +38,7 @@ def iso(ts: float) -> str:
 
 # -- Mosquitto with the shipped mosquitto.conf, acl and make-users.sh ------------------------
 
+
 @dataclass(frozen=True)
 class ShippedBroker:
     port: int
@@ -75,8 +76,12 @@ def shipped_mosquitto(workdir: Path) -> Iterator[ShippedBroker]:
     mosquitto = require_tool("mosquitto")
     require_tool("mosquitto_passwd")
     workdir.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(DEPLOY / "mosquitto" / "make-users.sh"), "-d", str(workdir),
-                    *ACL_USERS], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [str(DEPLOY / "mosquitto" / "make-users.sh"), "-d", str(workdir), *ACL_USERS],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     secrets = workdir / "secrets"
     passwords = {u: (secrets / f"{u}.password").read_text().strip() for u in ACL_USERS}
     port = free_port()
@@ -87,6 +92,7 @@ def shipped_mosquitto(workdir: Path) -> Iterator[ShippedBroker]:
 
 
 # -- the daemon, as `staffer run -c FILE` ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Daemon:
@@ -114,23 +120,49 @@ class Daemon:
         return None
 
 
-def daemon_toml(broker_url: str, http_port: int, state: Path, sites: list[str], *,
-                username: str | None = "staffer", password_file: Path | None = None,
-                protocol: str = "auto", mode: str = "auto", shard: tuple[int, int] = (0, 1),
-                client_id: str = "staffer") -> str:
-    mqtt = {"url": broker_url, "client_id": client_id, "protocol": protocol,
-            "reconnect_min_s": 0.1, "reconnect_max_s": 1.0}
+def daemon_toml(
+    broker_url: str,
+    http_port: int,
+    state: Path,
+    sites: list[str],
+    *,
+    username: str | None = "staffer",
+    password_file: Path | None = None,
+    protocol: str = "auto",
+    mode: str = "auto",
+    shard: tuple[int, int] = (0, 1),
+    client_id: str = "staffer",
+) -> str:
+    mqtt = {
+        "url": broker_url,
+        "client_id": client_id,
+        "protocol": protocol,
+        "reconnect_min_s": 0.1,
+        "reconnect_max_s": 1.0,
+    }
     if username:
         mqtt["username"] = username
     if password_file:
         mqtt["password_file"] = str(password_file)
     lines = ["[mqtt]"] + [f"{k} = {json.dumps(v)}" for k, v in mqtt.items()]
-    lines += ["[http]", 'host = "127.0.0.1"', f"port = {http_port}",
-              "[state]", f"path = {json.dumps(str(state))}",
-              "[log]", 'level = "INFO"',
-              "[planner]", 'clock = "event"', "interval_s = 300", "min_dwell_s = 0",
-              "move_timeout_s = 900", f'mode = "{mode}"',
-              "[cluster]", f"shard_index = {shard[0]}", f"shard_count = {shard[1]}"]
+    lines += [
+        "[http]",
+        'host = "127.0.0.1"',
+        f"port = {http_port}",
+        "[state]",
+        f"path = {json.dumps(str(state))}",
+        "[log]",
+        'level = "INFO"',
+        "[planner]",
+        'clock = "event"',
+        "interval_s = 300",
+        "min_dwell_s = 0",
+        "move_timeout_s = 900",
+        f'mode = "{mode}"',
+        "[cluster]",
+        f"shard_index = {shard[0]}",
+        f"shard_count = {shard[1]}",
+    ]
     for site in sites:
         lines += ["[[sites]]", f'id = "{site}"']
     return "\n".join(lines) + "\n"
@@ -146,8 +178,9 @@ def staffer_run(workdir: Path, toml: str, http_port: int) -> Iterator[Daemon]:
     assert staffer.exists(), f"{staffer} missing: make install"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFER_")}
     log = workdir / "staffer.log"
-    with running([str(staffer), "run", "-c", str(cfg)], http_port, log, env=env,
-                 cwd=workdir) as proc:
+    with running(
+        [str(staffer), "run", "-c", str(cfg)], http_port, log, env=env, cwd=workdir
+    ) as proc:
         daemon = Daemon(http_port, proc, log)
         deadline = time.monotonic() + 20
         while daemon.get("/readyz")[0] != 200:
@@ -159,31 +192,50 @@ def staffer_run(workdir: Path, toml: str, http_port: int) -> Iterator[Daemon]:
 
 # -- a bridge speaking contract JSON ---------------------------------------------------------
 
+
 def agent_state(status: str, queue: str | None, skills: list[str], ts: float) -> bytes:
-    return json.dumps({"ts": iso(ts), "status": status, "queue": queue,
-                       "skills": skills}).encode()
+    return json.dumps({"ts": iso(ts), "status": status, "queue": queue, "skills": skills}).encode()
 
 
 def surge_site_snapshot(ts: float) -> bytes:
     """A phone surge (about 10 Erlangs on 5 agents), a quiet email queue."""
-    def body(offered: int, waiting: int, aht: float, answered: int, within: int,
-             **extra: Any) -> dict[str, Any]:
-        return {"interval_s": 300, "offered": offered, "waiting": waiting, "aht_s": aht,
-                "answered": answered, "answered_within_target": within, **extra}
-    return json.dumps({"ts": iso(ts), "queues": {
-        "phone": body(12, 8, 240, 4, 1, abandoned=2, oldest_wait_s=95),
-        "chat": body(1, 0, 480, 1, 1),
-        "email": body(1, 0, 360, 1, 1, backlog=3, oldest_age_s=600),
-    }}).encode()
+
+    def body(
+        offered: int, waiting: int, aht: float, answered: int, within: int, **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            "interval_s": 300,
+            "offered": offered,
+            "waiting": waiting,
+            "aht_s": aht,
+            "answered": answered,
+            "answered_within_target": within,
+            **extra,
+        }
+
+    return json.dumps(
+        {
+            "ts": iso(ts),
+            "queues": {
+                "phone": body(12, 8, 240, 4, 1, abandoned=2, oldest_wait_s=95),
+                "chat": body(1, 0, 480, 1, 1),
+                "email": body(1, 0, 360, 1, 1, backlog=3, oldest_age_s=600),
+            },
+        }
+    ).encode()
 
 
 def staff_surge(bridge: Client, site: str, ts: float, phone: int = 5, email: int = 12) -> None:
     for i in range(phone):
-        bridge.publish(f"staffer/{site}/agents/p{i}/state",
-                       agent_state("busy", "phone", ["phone", "email"], ts))
+        bridge.publish(
+            f"staffer/{site}/agents/p{i}/state",
+            agent_state("busy", "phone", ["phone", "email"], ts),
+        )
     for i in range(email):
-        bridge.publish(f"staffer/{site}/agents/e{i:02d}/state",
-                       agent_state("available", "email", ["phone", "email"], ts))
+        bridge.publish(
+            f"staffer/{site}/agents/e{i:02d}/state",
+            agent_state("available", "email", ["phone", "email"], ts),
+        )
 
 
 def wait_json(client: Client, topic: str, pred=lambda _: True, timeout_s: float = 15) -> Any:
@@ -216,6 +268,7 @@ def wait_json(client: Client, topic: str, pred=lambda _: True, timeout_s: float 
 
 
 # -- Prometheus server with the shipped configuration ---------------------------------------
+
 
 @dataclass(frozen=True)
 class Prometheus:
@@ -261,9 +314,16 @@ def prometheus_server(workdir: Path, targets: list[str]) -> Iterator[Prometheus]
     port = free_port()
     cfg = workdir / "prometheus.yml"
     cfg.write_text(yaml.safe_dump(shipped_prometheus_config(targets, port)))
-    with running([binary, f"--config.file={cfg}", f"--storage.tsdb.path={workdir / 'data'}",
-                  f"--web.listen-address=127.0.0.1:{port}"], port,
-                 workdir / "prometheus.log"):
+    with running(
+        [
+            binary,
+            f"--config.file={cfg}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        port,
+        workdir / "prometheus.log",
+    ):
         prom = Prometheus(port)
         deadline = time.monotonic() + 30
         while True:  # ready once it answers queries

@@ -24,9 +24,14 @@ def compose() -> dict:
 
 def compose_config(path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GRAFANA_ADMIN_PASSWORD": "test-only"}
-    return subprocess.run([require_tool("docker-compose"), "-f", str(path), *extra, "config",
-                           "-q"], capture_output=True, text=True, timeout=60, env=env,
-                          cwd=path.parent)
+    return subprocess.run(
+        [require_tool("docker-compose"), "-f", str(path), *extra, "config", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=path.parent,
+    )
 
 
 def test_docker_compose_validates_the_file() -> None:
@@ -38,8 +43,11 @@ def test_docker_compose_validates_the_file() -> None:
 
 def test_docker_compose_rejects_a_broken_copy(tmp_path) -> None:
     broken = tmp_path / "compose.yaml"
-    broken.write_text(COMPOSE.read_text().replace("    restart: unless-stopped\n",
-                                                  "    restart: [unless-stopped]\n", 1))
+    broken.write_text(
+        COMPOSE.read_text().replace(
+            "    restart: unless-stopped\n", "    restart: [unless-stopped]\n", 1
+        )
+    )
     proc = compose_config(broken)
     assert proc.returncode != 0
     assert "restart" in proc.stdout + proc.stderr
@@ -71,8 +79,7 @@ def test_mounted_files_exist(compose) -> None:
 
 
 def test_secrets_belong_to_acl_users(compose) -> None:
-    acl_users = set(re.findall(r"^user (\S+)$", (DEPLOY / "mosquitto" / "acl").read_text(),
-                               re.M))
+    acl_users = set(re.findall(r"^user (\S+)$", (DEPLOY / "mosquitto" / "acl").read_text(), re.M))
     for secret in compose["secrets"].values():
         user = secret["file"].rsplit("/", 1)[1].removesuffix(".password")
         assert user in acl_users, user
@@ -88,6 +95,7 @@ def test_staffer_config_is_valid_and_matches_the_wiring(compose) -> None:
     prom = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     (job,) = [j for j in prom["scrape_configs"] if j["job_name"] == "staffer"]
     assert job["static_configs"][0]["targets"] == [f"staffer:{settings.http.port}"]
-    state_mounts = [v for v in compose["services"]["staffer"]["volumes"]
-                    if v.endswith(":/var/lib/staffer")]
+    state_mounts = [
+        v for v in compose["services"]["staffer"]["volumes"] if v.endswith(":/var/lib/staffer")
+    ]
     assert state_mounts, "state must live on a volume"

@@ -43,8 +43,10 @@ def test_daemon_exports_the_contract_and_the_extras_we_use() -> None:
 
 
 def test_metric_name_extraction() -> None:
-    assert metric_names('sum by (site, le) (rate(x_bucket{a="b", c=~"$d"}[5m])) / on (site) '
-                        'group_left() y * 3600 > bool 0') == {"x_bucket", "y"}
+    assert metric_names(
+        'sum by (site, le) (rate(x_bucket{a="b", c=~"$d"}[5m])) / on (site) '
+        "group_left() y * 3600 > bool 0"
+    ) == {"x_bucket", "y"}
     assert metric_names("staffer:queue_sl_target or up == 0") == {"staffer:queue_sl_target", "up"}
     assert family("staffer_plan_duration_seconds_count") == "staffer_plan_duration_seconds"
 
@@ -87,15 +89,28 @@ def test_overview_covers_the_issue() -> None:
     """Per-site overview: SL predicted/observed/goal, ASA, abandonment, waiting, agents of
     each kind, moves, overrides, mode."""
     exprs = " ".join(e for _, e in panel_queries(dashboards()["staffer-site-overview.json"]))
-    for needle in ("staffer_queue_predicted_service_level", "staffer_queue_observed_service_level",
-                   "staffer:queue_sl_target", "staffer_queue_predicted_asa_seconds",
-                   "staffer_queue_predicted_abandon_ratio", "staffer_queue_waiting_contacts",
-                   'kind="assigned"', 'kind="target"', 'kind="required"', "staffer_moves_total",
-                   "staffer_overrides_active", "staffer_mode"):
+    for needle in (
+        "staffer_queue_predicted_service_level",
+        "staffer_queue_observed_service_level",
+        "staffer:queue_sl_target",
+        "staffer_queue_predicted_asa_seconds",
+        "staffer_queue_predicted_abandon_ratio",
+        "staffer_queue_waiting_contacts",
+        'kind="assigned"',
+        'kind="target"',
+        'kind="required"',
+        "staffer_moves_total",
+        "staffer_overrides_active",
+        "staffer_mode",
+    ):
         assert needle in exprs, needle
     health = " ".join(e for _, e in panel_queries(dashboards()["staffer-daemon-health.json"]))
-    for needle in ("staffer_plan_duration_seconds_bucket", "staffer_messages_total",
-                   "staffer_mqtt_connected", 'up{job="staffer"'):
+    for needle in (
+        "staffer_plan_duration_seconds_bucket",
+        "staffer_messages_total",
+        "staffer_mqtt_connected",
+        'up{job="staffer"',
+    ):
         assert needle in health, needle
 
 

@@ -61,8 +61,12 @@ def env_of(stage: list[tuple[str, str]]) -> dict[str, str]:
 
 def test_hadolint_passes() -> None:
     hadolint = require_tool("hadolint")
-    proc = subprocess.run([hadolint, "--config", str(ROOT / ".hadolint.yaml"), str(DOCKERFILE)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [hadolint, "--config", str(ROOT / ".hadolint.yaml"), str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -71,8 +75,12 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path) -> None:
     hadolint = require_tool("hadolint")
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:latest\nRUN pip install flask\nUSER root\n")
-    proc = subprocess.run([hadolint, "--config", str(ROOT / ".hadolint.yaml"), str(bad)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [hadolint, "--config", str(ROOT / ".hadolint.yaml"), str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0
     assert "DL3002" in proc.stdout and "DL3007" in proc.stdout
 
@@ -120,7 +128,7 @@ def test_env_is_valid_configuration_and_binds_all_interfaces(stages) -> None:
 
 def test_healthcheck_probes_healthz_with_python(stages) -> None:
     hc = args_of(stages[-1], "HEALTHCHECK")[-1]
-    cmd = json.loads(hc[hc.index("CMD") + 3:].strip())
+    cmd = json.loads(hc[hc.index("CMD") + 3 :].strip())
     assert cmd[:2] == ["python", "-c"]
     assert "/healthz" in cmd[2] and "urllib.request" in cmd[2] and "curl" not in hc
     assert str(HttpSettings().port) in cmd[2]
@@ -144,13 +152,21 @@ def _ignored(path: str, patterns: list[str]) -> bool:
 
 
 def test_dockerignore_keeps_sources_and_drops_the_rest(stages) -> None:
-    patterns = [ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
-                if ln.strip() and not ln.startswith("#")]
+    patterns = [
+        ln.strip()
+        for ln in (ROOT / ".dockerignore").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     sources = [src for a in args_of(stages[0], "COPY") for src in a.split()[:-1]]
     for src in sources:
         assert (ROOT / src).exists(), src
         assert not _ignored(src, patterns), f"{src} is excluded by .dockerignore"
     assert not _ignored("staffer/settings.py", patterns)
-    for junk in (".venv/bin/python", ".git/config", "tests/__init__.py",
-                 "staffer/__pycache__/x.pyc", "deploy/compose.yaml"):
+    for junk in (
+        ".venv/bin/python",
+        ".git/config",
+        "tests/__init__.py",
+        "staffer/__pycache__/x.pyc",
+        "deploy/compose.yaml",
+    ):
         assert _ignored(junk, patterns), junk

@@ -52,8 +52,11 @@ def test_manifests_are_schema_valid(directory: Path) -> None:
     try:
         import kubernetes_validate
     except ImportError:
-        pytest.fail("kubernetes-validate is not installed: .venv/bin/pip install "
-                    "kubernetes-validate (dev dependency)", pytrace=False)
+        pytest.fail(
+            "kubernetes-validate is not installed: .venv/bin/pip install "
+            "kubernetes-validate (dev dependency)",
+            pytrace=False,
+        )
     kust = yaml.safe_load((directory / "kustomization.yaml").read_text())
     checked = 0
     for res in kust["resources"]:
@@ -122,8 +125,11 @@ def test_pod_wiring(k8s, sts) -> None:
     labels = spec["template"]["metadata"]["labels"]
     svc = k8s["Service"]
     assert svc["spec"]["clusterIP"] == "None" and spec["serviceName"] == svc["metadata"]["name"]
-    for selector in (svc["spec"]["selector"], spec["selector"]["matchLabels"],
-                     k8s["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"]):
+    for selector in (
+        svc["spec"]["selector"],
+        spec["selector"]["matchLabels"],
+        k8s["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"],
+    ):
         assert selector.items() <= labels.items()
     mon = k8s["ServiceMonitor"]
     assert mon["spec"]["selector"]["matchLabels"].items() <= svc["metadata"]["labels"].items()
@@ -148,7 +154,8 @@ def test_nats_routes_secrets_and_replicas() -> None:
     routes = re.findall(r"nats-route://([\w-]+)-(\d+)\.([\w-]+):6222", conf)
     assert [(n, int(i), s) for n, i, s in routes] == [
         (sts["metadata"]["name"], i, sts["spec"]["serviceName"])
-        for i in range(sts["spec"]["replicas"])]
+        for i in range(sts["spec"]["replicas"])
+    ]
     (c,) = sts["spec"]["template"]["spec"]["containers"]
     env = {e["name"] for e in c["env"]}
     needed = set(re.findall(r"\$([A-Z_]+)", conf)) - {"MQTT"}

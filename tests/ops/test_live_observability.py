@@ -50,13 +50,21 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     work = tmp_path_factory.mktemp("live")
     with shipped_mosquitto(work / "broker") as broker:
         port = free_port()
-        toml = daemon_toml(broker.url, port, work / "state.db", ["main"],
-                           password_file=broker.secrets / "staffer.password")
+        toml = daemon_toml(
+            broker.url,
+            port,
+            work / "state.db",
+            ["main"],
+            password_file=broker.secrets / "staffer.password",
+        )
         target = f"127.0.0.1:{port}"
-        with staffer_run(work / "daemon", toml, port) as daemon, \
-                prometheus_server(work / "prom", [target]) as prom:
-            bridge, alice, observer = (broker.client(u) for u in ("bridge-main", "alice",
-                                                                   "observer"))
+        with (
+            staffer_run(work / "daemon", toml, port) as daemon,
+            prometheus_server(work / "prom", [target]) as prom,
+        ):
+            bridge, alice, observer = (
+                broker.client(u) for u in ("bridge-main", "alice", "observer")
+            )
             try:
                 bridge.subscribe("staffer/main/commands")
                 alice.subscribe("staffer/main/override/alice/reply")
@@ -67,20 +75,34 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 plans = [wait_json(observer, "staffer/main/plan")]
                 command = wait_json(bridge, "staffer/main/commands")
                 prom.wait('staffer_plan_duration_seconds_count{site="main"} >= 1')
-                alice.publish("staffer/main/override/alice", json.dumps(
-                    {"id": "pin-1", "action": "pin", "queue": "chat", "min": 1,
-                     "reason": "ops test"}))
+                alice.publish(
+                    "staffer/main/override/alice",
+                    json.dumps(
+                        {
+                            "id": "pin-1",
+                            "action": "pin",
+                            "queue": "chat",
+                            "min": 1,
+                            "reason": "ops test",
+                        }
+                    ),
+                )
                 reply = wait_json(alice, "staffer/main/override/alice/reply")
                 bridge.publish("staffer/main/metrics", b"{not json")
                 bridge.publish("staffer/main/metrics", surge_site_snapshot(T0 + 300))
-                plans.append(wait_json(observer, "staffer/main/plan",
-                                       lambda p: p["as_of"] != plans[0]["as_of"]))
-                for ready in ('staffer_plan_duration_seconds_count{site="main"} >= 2',
-                              'staffer_messages_total{outcome="invalid"} > 0',
-                              'staffer_overrides_active{site="main"} >= 1',
-                              "staffer_moves_total > 0",
-                              "increase(staffer_plan_duration_seconds_count[1m]) > 0",
-                              'staffer:queue_sl_target{site="main"}'):
+                plans.append(
+                    wait_json(
+                        observer, "staffer/main/plan", lambda p: p["as_of"] != plans[0]["as_of"]
+                    )
+                )
+                for ready in (
+                    'staffer_plan_duration_seconds_count{site="main"} >= 2',
+                    'staffer_messages_total{outcome="invalid"} > 0',
+                    'staffer_overrides_active{site="main"} >= 1',
+                    "staffer_moves_total > 0",
+                    "increase(staffer_plan_duration_seconds_count[1m]) > 0",
+                    'staffer:queue_sl_target{site="main"}',
+                ):
                     prom.wait(ready)
                 yield Live(prom, daemon, broker, target, plans, command, reply)
             finally:
@@ -109,12 +131,14 @@ def test_every_dashboard_query_returns_data(live: Live, board: str) -> None:
 
 @pytest.mark.parametrize("board", sorted(dashboards()))
 def test_template_variables_resolve(live: Live, board: str) -> None:
-    expected = {"site": {"main"}, "queue": {"phone", "chat", "email"},
-                "instance": {live.target}}
+    expected = {"site": {"main"}, "queue": {"phone", "chat", "email"}, "instance": {live.target}}
     for name, selector in variable_queries(dashboards()[board]):
         label = {"site": "site", "queue": "queue", "instance": "instance"}[name]
-        values = set(live.prom.api(f"label/{label}/values",
-                                   **{"match[]": substitute(selector, {"site": "main"})}))
+        values = set(
+            live.prom.api(
+                f"label/{label}/values", **{"match[]": substitute(selector, {"site": "main"})}
+            )
+        )
         assert expected[name] <= values, (name, selector, values)
 
 
@@ -135,10 +159,14 @@ def test_recording_rule_takes_the_daemon_goal(live: Live) -> None:
 
 def test_quiet_alerts_stay_quiet(live: Live) -> None:
     """A healthy, connected, fed daemon: none of these alert conditions hold."""
-    for alert in ("StafferDown", "StafferBrokerDisconnected", "StafferNoInputMetrics",
-                  "StafferSiteNoMetrics"):
+    for alert in (
+        "StafferDown",
+        "StafferBrokerDisconnected",
+        "StafferNoInputMetrics",
+        "StafferSiteNoMetrics",
+    ):
         assert not live.prom.query(f'ALERTS{{alertname="{alert}"}}'), alert
-    assert live.prom.query('staffer_mqtt_connected == 1')
+    assert live.prom.query("staffer_mqtt_connected == 1")
 
 
 def test_broker_loss_shows_in_readiness_and_metrics(live: Live) -> None:

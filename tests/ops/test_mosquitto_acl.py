@@ -72,9 +72,11 @@ def test_bridge_publishes_metrics_and_states_but_no_overrides(connect, observer)
     bridge.publish("staffer/main/queues/phone/metrics", b'{"offered": 1}')
     bridge.publish("staffer/main/metrics", b'{"queues": {}}')
     seen = observer.until("staffer/main/metrics")
-    assert [t for t, _ in seen] == ["staffer/main/agents/a1/state",
-                                    "staffer/main/queues/phone/metrics",
-                                    "staffer/main/metrics"]
+    assert [t for t, _ in seen] == [
+        "staffer/main/agents/a1/state",
+        "staffer/main/queues/phone/metrics",
+        "staffer/main/metrics",
+    ]
 
 
 def test_staffer_publishes_commands_plans_replies_with_its_credentials(connect, observer) -> None:
@@ -84,8 +86,10 @@ def test_staffer_publishes_commands_plans_replies_with_its_credentials(connect, 
     daemon.subscribe("staffer/main/override/+")
     alice = connect("alice")
     alice.publish("staffer/main/override/alice", b'{"id": "r2", "action": "replan"}')
-    assert daemon.next_message()[:2] == ("staffer/main/override/alice",
-                                         b'{"id": "r2", "action": "replan"}')
+    assert daemon.next_message()[:2] == (
+        "staffer/main/override/alice",
+        b'{"id": "r2", "action": "replan"}',
+    )
     daemon.publish("staffer/main/commands", b'{"command_id": "c1"}')
     daemon.publish("staffer/main/plan", b'{"plan_id": "p1"}', retain=True)
     daemon.publish("staffer/main/overrides", b"[]", retain=True)
@@ -93,8 +97,13 @@ def test_staffer_publishes_commands_plans_replies_with_its_credentials(connect, 
     daemon.publish("staffer/status", b'{"status": "online"}', retain=True)
     assert bridge.next_message()[:2] == ("staffer/main/commands", b'{"command_id": "c1"}')
     seen = [t for t, _ in observer.until("staffer/status")]
-    assert seen[-5:] == ["staffer/main/commands", "staffer/main/plan", "staffer/main/overrides",
-                         "staffer/main/override/alice/reply", "staffer/status"]
+    assert seen[-5:] == [
+        "staffer/main/commands",
+        "staffer/main/plan",
+        "staffer/main/overrides",
+        "staffer/main/override/alice/reply",
+        "staffer/status",
+    ]
 
 
 def test_supervisor_reads_only_its_own_replies(connect) -> None:
@@ -106,7 +115,8 @@ def test_supervisor_reads_only_its_own_replies(connect) -> None:
     daemon.publish("staffer/main/override/alice/reply", b'{"id": "a"}')
     assert alice.until("staffer/main/override/alice/reply") == [
         ("staffer/main/override/alice/reply/console-7", b'{"id": "v5"}'),
-        ("staffer/main/override/alice/reply", b'{"id": "a"}')]
+        ("staffer/main/override/alice/reply", b'{"id": "a"}'),
+    ]
 
 
 def test_everyone_reads_plan_but_only_staffer_writes_it(connect) -> None:

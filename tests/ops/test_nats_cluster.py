@@ -32,17 +32,21 @@ def test_permissions_across_nodes(cluster) -> None:
     try:
         alice.publish("staffer/main/override/bob", b"forged")
         alice.publish("staffer/main/override/alice", b'{"id": "1", "action": "replan"}')
-        assert daemon.next_message()[:2] == ("staffer/main/override/alice",
-                                             b'{"id": "1", "action": "replan"}')
+        assert daemon.next_message()[:2] == (
+            "staffer/main/override/alice",
+            b'{"id": "1", "action": "replan"}',
+        )
         assert [t for t, _ in observer.until("staffer/main/override/alice")] == [
-            "staffer/main/override/alice"]
+            "staffer/main/override/alice"
+        ]
         bridge.publish("staffer/main/override/bridge-main", b"x")
         bridge.publish("staffer/main/commands", b"forged")
         bridge.publish("staffer/main/metrics", b'{"queues": {}}')
         assert [t for t, _ in observer.until("staffer/main/metrics")] == ["staffer/main/metrics"]
         daemon.publish("staffer/main/commands", b'{"command_id": "c"}')
-        assert observer.until("staffer/main/commands") == [("staffer/main/commands",
-                                                            b'{"command_id": "c"}')]
+        assert observer.until("staffer/main/commands") == [
+            ("staffer/main/commands", b'{"command_id": "c"}')
+        ]
     finally:
         for c in (observer, daemon, alice, bridge):
             c.close()

@@ -28,16 +28,23 @@ def connect(node: Node, user: str) -> Client:
 
 
 @pytest.mark.parametrize("protocol", ["3.1.1", "auto"])
-def test_snapshot_plan_commands_and_override_round_trip(nats: Node, tmp_path: Path,
-                                                        protocol: str) -> None:
+def test_snapshot_plan_commands_and_override_round_trip(
+    nats: Node, tmp_path: Path, protocol: str
+) -> None:
     """protocol "auto" tries MQTT 5 first; NATS refuses it and the daemon falls back."""
     site_ts = T0 + (0 if protocol == "3.1.1" else 86400)  # separate retained history
     secret = tmp_path / "mqtt.password"
     secret.write_text(USERS["staffer"] + "\n")
     port = free_port()
-    toml = daemon_toml(f"mqtt://127.0.0.1:{nats.mqtt}", port, tmp_path / "state.db", ["main"],
-                       password_file=secret, protocol=protocol,
-                       client_id=f"staffer-{protocol.replace('.', '')}")
+    toml = daemon_toml(
+        f"mqtt://127.0.0.1:{nats.mqtt}",
+        port,
+        tmp_path / "state.db",
+        ["main"],
+        password_file=secret,
+        protocol=protocol,
+        client_id=f"staffer-{protocol.replace('.', '')}",
+    )
     bridge, alice = connect(nats, "bridge-main"), connect(nats, "alice")
     try:
         bridge.subscribe("staffer/main/commands")
@@ -51,19 +58,29 @@ def test_snapshot_plan_commands_and_override_round_trip(nats: Node, tmp_path: Pa
             plan = wait_json(alice, "staffer/main/plan", lambda p: p["as_of"] == iso(site_ts))
             assert plan["site"] == "main" and plan["mode"] == "auto"
             assert plan["queues"]["phone"]["target"] > plan["queues"]["phone"]["assigned"]
-            command = wait_json(bridge, "staffer/main/commands",
-                                lambda c: c["plan_id"] == plan["plan_id"])
+            command = wait_json(
+                bridge, "staffer/main/commands", lambda c: c["plan_id"] == plan["plan_id"]
+            )
             assert command["moves"] and all(m["to"] == "phone" for m in command["moves"])
 
-            alice.publish("staffer/main/override/alice", json.dumps(
-                {"id": f"mode-{protocol}", "action": "mode", "mode": "shadow", "ttl_s": 600}))
-            reply = wait_json(alice, "staffer/main/override/alice/reply",
-                              lambda r: r["id"] == f"mode-{protocol}")
+            alice.publish(
+                "staffer/main/override/alice",
+                json.dumps(
+                    {"id": f"mode-{protocol}", "action": "mode", "mode": "shadow", "ttl_s": 600}
+                ),
+            )
+            reply = wait_json(
+                alice, "staffer/main/override/alice/reply", lambda r: r["id"] == f"mode-{protocol}"
+            )
             assert reply["ok"] is True, reply
-            active = wait_json(alice, "staffer/main/overrides",
-                               lambda o: any(x.get("override_id") == reply["override_id"]
-                                             for x in (o if isinstance(o, list) else
-                                                       o.get("overrides", []))))
+            active = wait_json(
+                alice,
+                "staffer/main/overrides",
+                lambda o: any(
+                    x.get("override_id") == reply["override_id"]
+                    for x in (o if isinstance(o, list) else o.get("overrides", []))
+                ),
+            )
             assert active
             # a malformed request still gets exactly one reply
             alice.publish("staffer/main/override/alice", b"{oops")
@@ -71,8 +88,9 @@ def test_snapshot_plan_commands_and_override_round_trip(nats: Node, tmp_path: Pa
             assert bad["id"] is None and bad["error"]["code"]
 
             bridge.publish("staffer/main/metrics", surge_site_snapshot(site_ts + 300))
-            shadow = wait_json(alice, "staffer/main/plan",
-                               lambda p: p["as_of"] == iso(site_ts + 300))
+            shadow = wait_json(
+                alice, "staffer/main/plan", lambda p: p["as_of"] == iso(site_ts + 300)
+            )
             assert shadow["mode"] == "shadow"
             assert daemon.metric("staffer_mqtt_connected") == 1
         # retained plan survives the daemon's exit (stored in JetStream)

@@ -16,12 +16,12 @@ RULE_TESTS = PROM / "tests" / "rules.test.yml"
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([require_tool("promtool"), *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [require_tool("promtool"), *args], capture_output=True, text=True, timeout=60
+    )
 
 
-@pytest.mark.parametrize(("what", "path"), [("config", PROM / "prometheus.yml"),
-                                             ("rules", RULES)])
+@pytest.mark.parametrize(("what", "path"), [("config", PROM / "prometheus.yml"), ("rules", RULES)])
 def test_promtool_check(what: str, path) -> None:
     proc = promtool("check", what, str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -49,11 +49,21 @@ def test_promtool_test_rules_can_fail(tmp_path) -> None:
 
 
 def test_every_alert_is_tested_firing_and_quiet() -> None:
-    alerts = {r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"]
-              for r in g["rules"] if "alert" in r}
-    assert {"StafferPredictedServiceLevelBelowTarget", "StafferObservedServiceLevelBelowTarget",
-            "StafferSiteNoMetrics", "StafferDown", "StafferBrokerDisconnected",
-            "StafferInvalidMessagesHigh", "StafferManualModeLong"} <= alerts
+    alerts = {
+        r["alert"]
+        for g in yaml.safe_load(RULES.read_text())["groups"]
+        for r in g["rules"]
+        if "alert" in r
+    }
+    assert {
+        "StafferPredictedServiceLevelBelowTarget",
+        "StafferObservedServiceLevelBelowTarget",
+        "StafferSiteNoMetrics",
+        "StafferDown",
+        "StafferBrokerDisconnected",
+        "StafferInvalidMessagesHigh",
+        "StafferManualModeLong",
+    } <= alerts
     fired: set[str] = set()
     quiet: set[str] = set()
     for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]:

@@ -45,8 +45,9 @@ def plans_at(observer: Client, ts: float) -> dict[str, dict]:
         try:
             topic, payload, _ = observer.next_message(20)
         except queue.Empty:
-            raise AssertionError(f"no plan as of {iso(ts)} for "
-                                 f"{sorted(set(SITES) - set(got))}") from None
+            raise AssertionError(
+                f"no plan as of {iso(ts)} for {sorted(set(SITES) - set(got))}"
+            ) from None
         plan = json.loads(payload)
         if topic.endswith("/plan") and plan["as_of"] == iso(ts):
             assert topic == f"staffer/{plan['site']}/plan"
@@ -58,8 +59,9 @@ def test_every_site_is_planned_by_exactly_one_replica(mosquitto: Broker, tmp_pat
     ports = [free_port(), free_port()]
 
     def replica(i: int):
-        toml = daemon_toml(mosquitto.url, ports[i], tmp_path / f"state-{i}.db", SITES,
-                           username=None, shard=(i, 2))
+        toml = daemon_toml(
+            mosquitto.url, ports[i], tmp_path / f"state-{i}.db", SITES, username=None, shard=(i, 2)
+        )
         return staffer_run(tmp_path / f"replica-{i}", toml, ports[i])
 
     bridge = Client(mosquitto.port)
@@ -79,8 +81,11 @@ def test_every_site_is_planned_by_exactly_one_replica(mosquitto: Broker, tmp_pat
 
         owner: dict[str, int] = {}
         for site in SITES:
-            planned = [i for i, d in enumerate(daemons)
-                       if (d.metric("staffer_plan_duration_seconds_count", site=site) or 0) > 0]
+            planned = [
+                i
+                for i, d in enumerate(daemons)
+                if (d.metric("staffer_plan_duration_seconds_count", site=site) or 0) > 0
+            ]
             assert len(planned) == 1, (site, planned)
             owner[site] = planned[0]
         assert set(owner.values()) == {0, 1}, f"one replica planned nothing: {owner}"
@@ -90,8 +95,10 @@ def test_every_site_is_planned_by_exactly_one_replica(mosquitto: Broker, tmp_pat
 
         # A pin on one of replica 1's sites, then replica 1 stops (its pod died).
         site1 = next(s for s, i in owner.items() if i == 1)
-        supervisor.publish(f"staffer/{site1}/override/alice", json.dumps(
-            {"id": "keep-me", "action": "pin", "queue": "chat", "min": 1}))
+        supervisor.publish(
+            f"staffer/{site1}/override/alice",
+            json.dumps({"id": "keep-me", "action": "pin", "queue": "chat", "min": 1}),
+        )
         reply = wait_json(supervisor, f"staffer/{site1}/override/alice/reply")
         assert reply["ok"] is True, reply
         eventually_metric(r1, "staffer_overrides_active", 1, site=site1)

@@ -21,8 +21,12 @@ SHIPPED_EXEC = "/opt/staffer/bin/staffer"
 
 
 def verify(unit: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([require_tool("systemd-analyze"), "verify", "--man=no", str(unit)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [require_tool("systemd-analyze"), "verify", "--man=no", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -44,21 +48,32 @@ def test_shipped_unit_only_lacks_the_installed_binary(tmp_path) -> None:
 
 def test_unit_verifies_cleanly_with_a_real_binary(local_unit) -> None:
     proc = verify(local_unit)
-    assert proc.returncode == 0 and not (proc.stdout + proc.stderr).strip(), \
+    assert proc.returncode == 0 and not (proc.stdout + proc.stderr).strip(), (
         proc.stdout + proc.stderr
+    )
 
 
 def test_verify_catches_mistakes(local_unit) -> None:
-    local_unit.write_text(local_unit.read_text().replace("[Service]\n",
-                                                         "[Service]\nProtectSystm=strict\n"))
+    local_unit.write_text(
+        local_unit.read_text().replace("[Service]\n", "[Service]\nProtectSystm=strict\n")
+    )
     proc = verify(local_unit)
     assert "Unknown key" in proc.stdout + proc.stderr
 
 
 def test_security_exposure_is_low(local_unit) -> None:
-    proc = subprocess.run([require_tool("systemd-analyze"), "security", "--offline=yes",
-                           "--no-pager", str(local_unit)], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [
+            require_tool("systemd-analyze"),
+            "security",
+            "--offline=yes",
+            "--no-pager",
+            str(local_unit),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     m = re.search(r"Overall exposure level for \S+: ([\d.]+)", proc.stdout)
     assert m, proc.stdout[-2000:] + proc.stderr
     assert float(m.group(1)) <= 2.0, proc.stdout[-3000:]
@@ -66,8 +81,14 @@ def test_security_exposure_is_low(local_unit) -> None:
 
 def test_required_directives() -> None:
     text = UNIT.read_text()
-    for directive in ("DynamicUser=yes", "ProtectSystem=strict", "StateDirectory=staffer",
-                      "Restart=on-failure", "NoNewPrivileges=yes", "RestartPreventExitStatus=2",
-                      "ExecStart=/opt/staffer/bin/staffer run -c /etc/staffer/staffer.toml",
-                      "LoadCredential=mqtt_password:"):
+    for directive in (
+        "DynamicUser=yes",
+        "ProtectSystem=strict",
+        "StateDirectory=staffer",
+        "Restart=on-failure",
+        "NoNewPrivileges=yes",
+        "RestartPreventExitStatus=2",
+        "ExecStart=/opt/staffer/bin/staffer run -c /etc/staffer/staffer.toml",
+        "LoadCredential=mqtt_password:",
+    ):
         assert re.search(rf"^{re.escape(directive)}", text, re.M), directive

@@ -17,10 +17,15 @@ def test_defaults_have_three_contract_queues() -> None:
 
 
 def test_env_overrides_typed_values() -> None:
-    s = settings_from_dict({}, env={"STAFFER_PLANNER__INTERVAL_S": "60",
-                                    "STAFFER_PLANNER__CLOCK": "event",
-                                    "STAFFER_MQTT__URL": "mqtt://broker:1884",
-                                    "UNRELATED": "x"})
+    s = settings_from_dict(
+        {},
+        env={
+            "STAFFER_PLANNER__INTERVAL_S": "60",
+            "STAFFER_PLANNER__CLOCK": "event",
+            "STAFFER_MQTT__URL": "mqtt://broker:1884",
+            "UNRELATED": "x",
+        },
+    )
     assert s.planner.interval_s == 60.0
     assert s.planner.clock == "event"
     assert s.mqtt.url == "mqtt://broker:1884"
@@ -32,11 +37,22 @@ def test_env_overrides_typed_values() -> None:
         ({"planner": {"interval_s": -1}}, "planner.interval_s"),
         ({"planner": {"bogus": 1}}, "planner.bogus: unknown key"),
         ({"mqtt": {"url": "http://x"}}, "mqtt.url"),
-        ({"sites": [{"id": "a", "queues": [{"id": "q", "channel": "fax"}]}]},
-         "sites.0.queues.0.channel"),
+        (
+            {"sites": [{"id": "a", "queues": [{"id": "q", "channel": "fax"}]}]},
+            "sites.0.queues.0.channel",
+        ),
         ({"sites": [{"id": "a"}, {"id": "a"}]}, "duplicate site"),
-        ({"sites": [{"id": "a", "queues": [{"id": "q", "channel": "voice"},
-                                          {"id": "q", "channel": "chat"}]}]}, "duplicate queue"),
+        (
+            {
+                "sites": [
+                    {
+                        "id": "a",
+                        "queues": [{"id": "q", "channel": "voice"}, {"id": "q", "channel": "chat"}],
+                    }
+                ]
+            },
+            "duplicate queue",
+        ),
     ],
 )
 def test_invalid_config_names_the_key(data: dict, needle: str) -> None:

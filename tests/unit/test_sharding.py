@@ -56,8 +56,10 @@ def test_hash_is_crc32_and_stable(site: str) -> None:
     assert shard_of(site, 7) == zlib.crc32(site.encode()) % 7
 
 
-@given(ids=st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=50, unique=True),
-       count=st.integers(1, 8))
+@given(
+    ids=st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=50, unique=True),
+    count=st.integers(1, 8),
+)
 def test_every_site_owned_by_exactly_one_shard(ids: list[str], count: int) -> None:
     for site in ids:
         assert sum(owns(site, i, count) for i in range(count)) == 1
@@ -88,8 +90,9 @@ def test_resolve_shard_index(setting: int | str, hostname: str, expected: int) -
     assert resolve_shard_index(setting, hostname) == expected  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("setting", "hostname"),
-                         [("auto", "staffer"), ("auto", "staffer-"), ("auto", ""), (-1, "x")])
+@pytest.mark.parametrize(
+    ("setting", "hostname"), [("auto", "staffer"), ("auto", "staffer-"), ("auto", ""), (-1, "x")]
+)
 def test_resolve_shard_index_errors(setting: int | str, hostname: str) -> None:
     with pytest.raises(ValueError):
         resolve_shard_index(setting, hostname)  # type: ignore[arg-type]

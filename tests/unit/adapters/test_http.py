@@ -18,8 +18,12 @@ async def test_endpoints_on_ephemeral_port() -> None:
     registry = CollectorRegistry()
     Counter("demo_events", "Demo events.", registry=registry).inc(3)
     state = {"reason": "not connected to the MQTT broker"}
-    server = HttpServer("127.0.0.1", 0, exposition=lambda: generate_latest(registry),
-                        readiness=lambda: state["reason"])
+    server = HttpServer(
+        "127.0.0.1",
+        0,
+        exposition=lambda: generate_latest(registry),
+        readiness=lambda: state["reason"],
+    )
     await server.start()
     try:
         assert server.port > 0

@@ -31,24 +31,40 @@ SITES = {"main": ["phone", "chat", "email"], "s2": ["phone"]}
 
 
 def _qp(asa: float = 12.3) -> QueuePlan:
-    return QueuePlan(channel="voice", forecast_arrival_rate=0.07, forecast_aht_s=240.0,
-                     assigned=20, target=23, required=22, predicted_service_level=0.81,
-                     predicted_asa_s=asa, predicted_abandon_ratio=0.03, sl_target=0.8,
-                     target_s=20.0)
+    return QueuePlan(
+        channel="voice",
+        forecast_arrival_rate=0.07,
+        forecast_aht_s=240.0,
+        assigned=20,
+        target=23,
+        required=22,
+        predicted_service_level=0.81,
+        predicted_asa_s=asa,
+        predicted_abandon_ratio=0.03,
+        sl_target=0.8,
+        target_s=20.0,
+    )
 
 
 def _plan(site: str = "main", mode: str = "auto") -> Plan:
-    return Plan(plan_id="p", site=site, as_of=0.0, mode=mode,  # type: ignore[arg-type]
-                queues={"phone": _qp(), "chat": _qp(math.inf), "ghost": _qp()})
+    return Plan(
+        plan_id="p",
+        site=site,
+        as_of=0.0,
+        mode=mode,  # type: ignore[arg-type]
+        queues={"phone": _qp(), "chat": _qp(math.inf), "ghost": _qp()},
+    )
 
 
 def _populated() -> Metrics:
     m = Metrics("1.2.3", SITES)
     m.observe_plan(_plan(), 0.042)
     m.observe_plan(_plan("s2", "shadow"), 0.5)
-    m.observe_snapshot("main", "phone", QueueSnapshot(0.0, 60.0, offered=10, waiting=4,
-                                                      answered=8,
-                                                      answered_within_target=6))
+    m.observe_snapshot(
+        "main",
+        "phone",
+        QueueSnapshot(0.0, 60.0, offered=10, waiting=4, answered=8, answered_within_target=6),
+    )
     m.message("queue_metrics", True)
     m.message("agent_state", False, "missing_field:status")
     m.set_overrides_active("main", 3)
@@ -74,8 +90,9 @@ def _value(m: Metrics, name: str, **labels: str) -> float:
 
 def test_promtool_accepts_exposition() -> None:
     text = _populated().exposition()
-    res = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
-                         timeout=30, check=False)
+    res = subprocess.run(
+        [PROMTOOL, "check", "metrics"], input=text, capture_output=True, timeout=30, check=False
+    )
     assert res.returncode == 0, res.stdout.decode() + res.stderr.decode()
     # promtool prints lint findings even with exit 0; require none
     assert res.stdout.strip() == b"" and res.stderr.strip() == b"", res.stderr.decode()
@@ -89,8 +106,12 @@ def test_every_contract_metric_with_type_and_labels() -> None:
         sample_labels = {k for s in fams[name].samples for k in s.labels if k != "le"}
         assert sample_labels == labels, (name, sample_labels)
     text = _populated().exposition().decode()
-    for exposed in ("staffer_moves_total{", "staffer_messages_total{",
-                    "staffer_build_info{", "staffer_plan_duration_seconds_bucket{"):
+    for exposed in (
+        "staffer_moves_total{",
+        "staffer_messages_total{",
+        "staffer_build_info{",
+        "staffer_plan_duration_seconds_bucket{",
+    ):
         assert exposed in text
 
 
@@ -98,8 +119,7 @@ def test_plan_values_and_mode() -> None:
     m = _populated()
     assert _value(m, "staffer_queue_agents", site="main", queue="phone", kind="target") == 23
     assert _value(m, "staffer_queue_agents", site="main", queue="phone", kind="required") == 22
-    assert _value(m, "staffer_queue_predicted_asa_seconds", site="main", queue="chat") == \
-        math.inf
+    assert _value(m, "staffer_queue_predicted_asa_seconds", site="main", queue="chat") == math.inf
     assert _value(m, "staffer_queue_forecast_arrival_rate", site="main", queue="phone") == 0.07
     assert _value(m, "staffer_mode", site="main", mode="auto") == 1
     assert _value(m, "staffer_mode", site="main", mode="shadow") == 0
@@ -121,8 +141,7 @@ def test_unconfigured_sites_and_queues_never_become_labels() -> None:
     m.count_moves("main", [Move("a9", "ghost", "phone", "r")])
     text = m.exposition().decode()
     assert "intruder" not in text and 'queue="ghost"' not in text
-    assert _value(m, "staffer_moves_total", site="main", from_queue="other",
-                  to_queue="phone") == 1
+    assert _value(m, "staffer_moves_total", site="main", from_queue="other", to_queue="phone") == 1
     assert "a1" not in text and "a9" not in text  # agent ids are never labels
 
 
@@ -132,8 +151,7 @@ def test_deploy_extras() -> None:
     assert _value(m, "staffer_queue_sl_target", site="main", queue="phone") == 0.8
     assert _value(m, "staffer_queue_target_seconds", site="main", queue="phone") == 20.0
     assert _value(m, "staffer_site_last_input_timestamp_seconds", site="main") > 1.7e9
-    assert "staffer_site_last_input_timestamp_seconds{site=\"s2\"}" not in \
-        m.exposition().decode()
+    assert 'staffer_site_last_input_timestamp_seconds{site="s2"}' not in m.exposition().decode()
 
 
 def test_snapshot_and_counters() -> None:
@@ -143,12 +161,14 @@ def test_snapshot_and_counters() -> None:
     assert _value(m, "staffer_messages_total", kind="agent_state", outcome="invalid") == 1
     assert _value(m, "staffer_messages_total", kind="queue_metrics", outcome="ok") == 1
     assert _value(m, "staffer_messages_total", kind="override", outcome="ok") == 0
-    assert _value(m, "staffer_invalid_messages_total", kind="agent_state",
-                  reason="missing_field:status") == 1
-    assert _value(m, "staffer_moves_total", site="main", from_queue="email",
-                  to_queue="phone") == 1
-    assert _value(m, "staffer_moves_total", site="main", from_queue="none",
-                  to_queue="phone") == 1
+    assert (
+        _value(
+            m, "staffer_invalid_messages_total", kind="agent_state", reason="missing_field:status"
+        )
+        == 1
+    )
+    assert _value(m, "staffer_moves_total", site="main", from_queue="email", to_queue="phone") == 1
+    assert _value(m, "staffer_moves_total", site="main", from_queue="none", to_queue="phone") == 1
     assert _value(m, "staffer_commands_total", site="main") == 1
     assert _value(m, "staffer_commands_total", site="s2") == 0
     assert _value(m, "staffer_overrides_active", site="main") == 3

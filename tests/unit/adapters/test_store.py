@@ -16,10 +16,12 @@ NOW = 1_795_342_500.0
 QUEUES = frozenset({"phone", "chat", "email"})
 
 
-def _outcome(book: OverrideBook, action: str, now: float = NOW, site: str = "main",
-             **fields: object):  # type: ignore[no-untyped-def]
-    return book.handle(site, "alice", OverrideRequest(id="r", action=action, fields=fields),
-                       now, QUEUES, 3600.0)
+def _outcome(
+    book: OverrideBook, action: str, now: float = NOW, site: str = "main", **fields: object
+):  # type: ignore[no-untyped-def]
+    return book.handle(
+        site, "alice", OverrideRequest(id="r", action=action, fields=fields), now, QUEUES, 3600.0
+    )
 
 
 @pytest.fixture
@@ -32,8 +34,9 @@ def test_fresh_database_is_wal_with_schema(db: Path) -> None:
         pass
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == \
-        str(SCHEMA_VERSION)
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+        SCHEMA_VERSION
+    )
     conn.close()
 
 
@@ -41,9 +44,14 @@ def test_overrides_survive_restart_and_removals_apply(db: Path) -> None:
     book = OverrideBook()
     pin = _outcome(book, "pin", queue="phone", min=2, max=5)
     lock = _outcome(book, "lock_agent", agent="a7")
-    mode = book.handle("s2", "bob", OverrideRequest(id=1, action="mode",
-                                                    fields={"mode": "manual"}, ttl_s=None,
-                                                    ttl_given=True), NOW, QUEUES, 3600.0)
+    mode = book.handle(
+        "s2",
+        "bob",
+        OverrideRequest(id=1, action="mode", fields={"mode": "manual"}, ttl_s=None, ttl_given=True),
+        NOW,
+        QUEUES,
+        3600.0,
+    )
     with StateStore.open(db) as store:
         for out in (pin, lock, mode):
             store.record_outcome_sync(out)
@@ -52,8 +60,7 @@ def test_overrides_survive_restart_and_removals_apply(db: Path) -> None:
     with StateStore.open(db) as store:
         loaded = store.load_overrides_sync()
         audit = store.audit_sync()
-    assert {o.override_id for o in loaded} == {pin.accepted.override_id,
-                                              mode.accepted.override_id}
+    assert {o.override_id for o in loaded} == {pin.accepted.override_id, mode.accepted.override_id}
     assert next(o for o in loaded if o.site == "s2").expires_at is None
     restored = OverrideBook()
     restored.restore(loaded)
@@ -88,19 +95,25 @@ def test_record_expired(db: Path) -> None:
 
 def test_in_flight_plans_and_audit_queries(db: Path) -> None:
     with StateStore.open(db) as store:
-        store.add_in_flight_sync("main", [InFlightMove("a1", "phone", "c1", NOW),
-                                          InFlightMove("a2", "chat", "c1", NOW)])
+        store.add_in_flight_sync(
+            "main", [InFlightMove("a1", "phone", "c1", NOW), InFlightMove("a2", "chat", "c1", NOW)]
+        )
         store.add_in_flight_sync("main", [InFlightMove("a1", "email", "c2", NOW + 1)])
         store.add_in_flight_sync("s2", [InFlightMove("a1", "phone", "c3", NOW)])
         store.remove_in_flight_sync("main", ["a2", "nobody"])
         store.save_plan_sync("main", b'{"plan_id":"p1"}', NOW)
         store.save_plan_sync("main", '{"plan_id":"p2"}', NOW + 300)
-        store.append_audit_sync([AuditRecord(NOW + i, "main" if i % 2 else "s2", "note", "sys",
-                                             {"i": i}) for i in range(10)])
+        store.append_audit_sync(
+            [
+                AuditRecord(NOW + i, "main" if i % 2 else "s2", "note", "sys", {"i": i})
+                for i in range(10)
+            ]
+        )
     with StateStore.open(db) as store:
         assert store.load_in_flight_sync() == {
             "main": [InFlightMove("a1", "email", "c2", NOW + 1)],
-            "s2": [InFlightMove("a1", "phone", "c3", NOW)]}
+            "s2": [InFlightMove("a1", "phone", "c3", NOW)],
+        }
         assert json.loads(store.load_plans_sync()["main"])["plan_id"] == "p2"
         last = store.audit_sync(limit=3)
         assert [a.payload["i"] for a in last] == [7, 8, 9]
@@ -153,8 +166,9 @@ def test_corrupt_file_is_refused(db: Path) -> None:
 
 def test_damaged_database_pages_are_refused(db: Path) -> None:
     with StateStore.open(db) as store:
-        store.append_audit_sync([AuditRecord(NOW, "main", "k", "a", {"x": "y" * 500})
-                                 for _ in range(200)])
+        store.append_audit_sync(
+            [AuditRecord(NOW, "main", "k", "a", {"x": "y" * 500}) for _ in range(200)]
+        )
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -233,8 +247,10 @@ def test_writes_are_committed_before_return(db: Path) -> None:
 def test_calls_from_any_thread_are_served_by_the_worker(db: Path) -> None:
     with StateStore.open(db) as store:
         results: list[str] = []
-        threads = [threading.Thread(target=lambda: results.append(
-            store.next_command_id_sync("main"))) for _ in range(8)]
+        threads = [
+            threading.Thread(target=lambda: results.append(store.next_command_id_sync("main")))
+            for _ in range(8)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -264,8 +280,13 @@ def test_committed_state_survives_a_killed_process(db: Path) -> None:
         "sys.stdout.flush()\n"
         "os._exit(0)\n"
     )
-    res = subprocess.run([sys.executable, "-c", script, str(db)], capture_output=True,
-                         text=True, timeout=60, check=True)
+    res = subprocess.run(
+        [sys.executable, "-c", script, str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     first = res.stdout.strip()
     assert first.startswith("main-00000001-")
     with StateStore.open(db) as store:

@@ -57,9 +57,20 @@ def _reason(fn, *args) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_queue_snapshot_full() -> None:
-    snap = decode_queue_snapshot(_b(_snap(
-        answered=10, abandoned=1, answered_within_target=8, aht_s=241.5, oldest_wait_s=33,
-        backlog=0, oldest_age_s=0.0, unknown_field={"nested": [1, 2]})))
+    snap = decode_queue_snapshot(
+        _b(
+            _snap(
+                answered=10,
+                abandoned=1,
+                answered_within_target=8,
+                aht_s=241.5,
+                oldest_wait_s=33,
+                backlog=0,
+                oldest_age_s=0.0,
+                unknown_field={"nested": [1, 2]},
+            )
+        )
+    )
     assert snap.ts == T0
     assert snap.interval_s == 60.0 and isinstance(snap.interval_s, float)
     assert (snap.offered, snap.waiting, snap.answered, snap.abandoned) == (12, 3, 10, 1)
@@ -117,11 +128,23 @@ def test_huge_integer_is_not_json_not_crash() -> None:
 
 
 def test_site_snapshot() -> None:
-    ts, queues = decode_site_snapshot(_b({
-        "ts": "2026-11-22T11:15:00+01:00",
-        "queues": {"phone": {"interval_s": 60, "offered": 5, "waiting": 1, "ts": "ignored"},
-                   "email": {"interval_s": 60, "offered": 2, "waiting": 0, "backlog": 40,
-                             "oldest_age_s": 3600}}}))
+    ts, queues = decode_site_snapshot(
+        _b(
+            {
+                "ts": "2026-11-22T11:15:00+01:00",
+                "queues": {
+                    "phone": {"interval_s": 60, "offered": 5, "waiting": 1, "ts": "ignored"},
+                    "email": {
+                        "interval_s": 60,
+                        "offered": 2,
+                        "waiting": 0,
+                        "backlog": 40,
+                        "oldest_age_s": 3600,
+                    },
+                },
+            }
+        )
+    )
     assert ts == T0
     assert set(queues) == {"phone", "email"}
     assert all(s.ts == T0 for s in queues.values())
@@ -135,12 +158,15 @@ def test_site_snapshot() -> None:
         ({"ts": TS}, "missing_field:queues"),
         ({"ts": TS, "queues": []}, "bad_type:queues"),
         ({"ts": TS, "queues": {"phone": 3}}, "bad_type:queue"),
-        ({"ts": TS, "queues": {"": {"interval_s": 1, "offered": 0, "waiting": 0}}},
-         "bad_queue_id"),
-        ({"ts": TS, "queues": {"phone": {"interval_s": 60, "offered": 1, "waiting": -2}}},
-         "negative:waiting"),
-        ({"ts": TS, "queues": {"phone": {"interval_s": 60, "waiting": 0}}},
-         "missing_field:offered"),
+        ({"ts": TS, "queues": {"": {"interval_s": 1, "offered": 0, "waiting": 0}}}, "bad_queue_id"),
+        (
+            {"ts": TS, "queues": {"phone": {"interval_s": 60, "offered": 1, "waiting": -2}}},
+            "negative:waiting",
+        ),
+        (
+            {"ts": TS, "queues": {"phone": {"interval_s": 60, "waiting": 0}}},
+            "missing_field:offered",
+        ),
         ({"ts": "yesterday", "queues": {}}, "bad_ts"),
     ],
 )
@@ -150,16 +176,18 @@ def test_site_snapshot_rejects(obj: object, reason: str) -> None:
 
 def test_site_snapshot_reason_does_not_leak_queue_id() -> None:
     with pytest.raises(PayloadError) as info:
-        decode_site_snapshot(_b({"ts": TS, "queues": {"secret-q": {"interval_s": 60,
-                                                                    "offered": "x",
-                                                                    "waiting": 0}}}))
+        decode_site_snapshot(
+            _b({"ts": TS, "queues": {"secret-q": {"interval_s": 60, "offered": "x", "waiting": 0}}})
+        )
     assert info.value.reason == "bad_type:offered"
     assert "secret-q" in info.value.detail
 
 
 def test_agent_state() -> None:
-    st = decode_agent_state("a17", _b({"ts": TS, "status": "busy", "queue": "phone",
-                                       "skills": ["phone", "chat", "phone"]}))
+    st = decode_agent_state(
+        "a17",
+        _b({"ts": TS, "status": "busy", "queue": "phone", "skills": ["phone", "chat", "phone"]}),
+    )
     assert (st.agent, st.ts, st.status, st.queue) == ("a17", T0, "busy", "phone")
     assert st.skills == frozenset({"phone", "chat"})
     assert st.staffed
@@ -189,13 +217,28 @@ def test_agent_state_rejects(obj: object, reason: str) -> None:
 
 
 def test_override_request() -> None:
-    req = decode_override_request(_b({"id": "r1", "action": "pin", "queue": "phone",
-                                      "min": 3, "max": 5, "ttl_s": 600, "reason": "surge"}))
-    assert req == OverrideRequest(id="r1", action="pin", fields={"queue": "phone", "min": 3,
-                                                                 "max": 5},
-                                  ttl_s=600.0, ttl_given=True, reason="surge")
-    req = decode_override_request(_b({"id": 7, "action": "mode", "mode": "manual",
-                                      "ttl_s": None}))
+    req = decode_override_request(
+        _b(
+            {
+                "id": "r1",
+                "action": "pin",
+                "queue": "phone",
+                "min": 3,
+                "max": 5,
+                "ttl_s": 600,
+                "reason": "surge",
+            }
+        )
+    )
+    assert req == OverrideRequest(
+        id="r1",
+        action="pin",
+        fields={"queue": "phone", "min": 3, "max": 5},
+        ttl_s=600.0,
+        ttl_given=True,
+        reason="surge",
+    )
+    req = decode_override_request(_b({"id": 7, "action": "mode", "mode": "manual", "ttl_s": None}))
     assert req.id == 7 and req.ttl_given and req.ttl_s is None
     req = decode_override_request(_b({"action": "replan"}))
     assert req.id is None and not req.ttl_given and req.reason == ""
@@ -225,14 +268,24 @@ def test_override_request_rejects(payload: bytes, reason: str, rid: object) -> N
 
 
 def _plan() -> Plan:
-    q = QueuePlan(channel="voice", forecast_arrival_rate=0.07, forecast_aht_s=240.0,
-                  assigned=20, target=23, required=22, predicted_service_level=0.81,
-                  predicted_asa_s=math.inf, predicted_abandon_ratio=math.nan,
-                  sl_target=0.8, target_s=20.0)
-    moves = (Move("a1", "email", "phone", "phone SL 0.52 -> 0.81"),
-             Move("a2", None, "phone", "x", after_current_contact=False))
-    return Plan(plan_id="p1", site="main", as_of=T0, mode="auto", queues={"phone": q},
-                moves=moves)
+    q = QueuePlan(
+        channel="voice",
+        forecast_arrival_rate=0.07,
+        forecast_aht_s=240.0,
+        assigned=20,
+        target=23,
+        required=22,
+        predicted_service_level=0.81,
+        predicted_asa_s=math.inf,
+        predicted_abandon_ratio=math.nan,
+        sl_target=0.8,
+        target_s=20.0,
+    )
+    moves = (
+        Move("a1", "email", "phone", "phone SL 0.52 -> 0.81"),
+        Move("a2", None, "phone", "x", after_current_contact=False),
+    )
+    return Plan(plan_id="p1", site="main", as_of=T0, mode="auto", queues={"phone": q}, moves=moves)
 
 
 def test_encode_plan_contract_shape() -> None:
@@ -243,59 +296,112 @@ def test_encode_plan_contract_shape() -> None:
     assert obj["as_of"] == TS
     assert obj["moves"] == 2
     phone = obj["queues"]["phone"]
-    assert set(phone) == {"channel", "forecast_arrival_rate", "forecast_aht_s", "assigned",
-                          "target", "required", "predicted_service_level", "predicted_asa_s",
-                          "predicted_abandon_ratio", "sl_target", "target_s"}
+    assert set(phone) == {
+        "channel",
+        "forecast_arrival_rate",
+        "forecast_aht_s",
+        "assigned",
+        "target",
+        "required",
+        "predicted_service_level",
+        "predicted_asa_s",
+        "predicted_abandon_ratio",
+        "sl_target",
+        "target_s",
+    }
     assert phone["predicted_asa_s"] is None and phone["predicted_abandon_ratio"] is None
     assert phone["target"] == 23 and phone["predicted_service_level"] == 0.81
 
 
 def test_encode_command() -> None:
-    obj = json.loads(encode_command("main-00000001-ab", "p1", "main", T0 + 0.5, "auto",
-                                    _plan().moves))
+    obj = json.loads(
+        encode_command("main-00000001-ab", "p1", "main", T0 + 0.5, "auto", _plan().moves)
+    )
     assert obj == {
-        "command_id": "main-00000001-ab", "plan_id": "p1", "site": "main",
-        "ts": "2026-11-22T10:15:00.5Z", "mode": "auto",
+        "command_id": "main-00000001-ab",
+        "plan_id": "p1",
+        "site": "main",
+        "ts": "2026-11-22T10:15:00.5Z",
+        "mode": "auto",
         "moves": [
-            {"agent": "a1", "from": "email", "to": "phone", "after_current_contact": True,
-             "reason": "phone SL 0.52 -> 0.81"},
-            {"agent": "a2", "from": None, "to": "phone", "after_current_contact": False,
-             "reason": "x"},
+            {
+                "agent": "a1",
+                "from": "email",
+                "to": "phone",
+                "after_current_contact": True,
+                "reason": "phone SL 0.52 -> 0.81",
+            },
+            {
+                "agent": "a2",
+                "from": None,
+                "to": "phone",
+                "after_current_contact": False,
+                "reason": "x",
+            },
         ],
     }
 
 
 def test_encode_reply_ok_and_error() -> None:
-    ok = json.loads(encode_reply(OverrideReply(id="r1", ok=True, override_id="o1",
-                                               expires_at=T0)))
+    ok = json.loads(encode_reply(OverrideReply(id="r1", ok=True, override_id="o1", expires_at=T0)))
     assert ok == {"id": "r1", "ok": True, "override_id": "o1", "expires_at": TS}
     perm = json.loads(encode_reply(OverrideReply(id=None, ok=True, removed=("o1", "o2"))))
-    assert perm == {"id": None, "ok": True, "override_id": None, "expires_at": None,
-                    "removed": ["o1", "o2"]}
-    err = json.loads(encode_reply(OverrideReply(id=3, ok=False, code="conflict",
-                                                message="min > max")))
+    assert perm == {
+        "id": None,
+        "ok": True,
+        "override_id": None,
+        "expires_at": None,
+        "removed": ["o1", "o2"],
+    }
+    err = json.loads(
+        encode_reply(OverrideReply(id=3, ok=False, code="conflict", message="min > max"))
+    )
     assert err == {"id": 3, "ok": False, "error": {"code": "conflict", "message": "min > max"}}
 
 
 def test_encode_overrides_sorted_and_flattened() -> None:
-    a = Override("o2", "main", "bob", "pin", {"queue": "phone", "min": 2, "site": "evil"},
-                 created_at=T0 + 10, expires_at=None, reason="r")
-    b = Override("o1", "main", "alice", "lock_agent", {"agent": "a1"}, created_at=T0,
-                 expires_at=T0 + 60)
+    a = Override(
+        "o2",
+        "main",
+        "bob",
+        "pin",
+        {"queue": "phone", "min": 2, "site": "evil"},
+        created_at=T0 + 10,
+        expires_at=None,
+        reason="r",
+    )
+    b = Override(
+        "o1", "main", "alice", "lock_agent", {"agent": "a1"}, created_at=T0, expires_at=T0 + 60
+    )
     arr = json.loads(encode_overrides([a, b]))
     assert [o["override_id"] for o in arr] == ["o1", "o2"]
-    assert arr[1] == {"override_id": "o2", "site": "main", "supervisor": "bob",
-                      "action": "pin", "queue": "phone", "min": 2, "created_at":
-                      "2026-11-22T10:15:10Z", "expires_at": None, "reason": "r"}
+    assert arr[1] == {
+        "override_id": "o2",
+        "site": "main",
+        "supervisor": "bob",
+        "action": "pin",
+        "queue": "phone",
+        "min": 2,
+        "created_at": "2026-11-22T10:15:10Z",
+        "expires_at": None,
+        "reason": "r",
+    }
     assert json.loads(encode_overrides([])) == []
 
 
 def test_encode_status() -> None:
     assert json.loads(encode_status(False)) == {"status": "offline"}
-    obj = json.loads(encode_status(True, "0.1.0", ts=T0, sites=["main"], shard_index=0,
-                                   shard_count=2))
-    assert obj == {"status": "online", "version": "0.1.0", "ts": TS, "sites": ["main"],
-                   "shard_index": 0, "shard_count": 2}
+    obj = json.loads(
+        encode_status(True, "0.1.0", ts=T0, sites=["main"], shard_index=0, shard_count=2)
+    )
+    assert obj == {
+        "status": "online",
+        "version": "0.1.0",
+        "ts": TS,
+        "sites": ["main"],
+        "shard_index": 0,
+        "shard_count": 2,
+    }
 
 
 def test_non_ascii_is_utf8_not_escaped() -> None:
@@ -312,10 +418,20 @@ def test_reply_and_overrides_always_encode_even_with_bad_times() -> None:
 
 def test_encode_plan_accepts_numpy_scalars() -> None:
     import numpy as np  # a hard dependency of staffer
-    q = QueuePlan(channel="chat", forecast_arrival_rate=np.float64(0.5), forecast_aht_s=300.0,
-                  assigned=np.int64(4), target=np.int64(5), required=np.int64(5),
-                  predicted_service_level=np.float64(0.9), predicted_asa_s=np.float64(np.inf),
-                  predicted_abandon_ratio=np.float64(0.0), sl_target=0.8, target_s=60.0)
+
+    q = QueuePlan(
+        channel="chat",
+        forecast_arrival_rate=np.float64(0.5),
+        forecast_aht_s=300.0,
+        assigned=np.int64(4),
+        target=np.int64(5),
+        required=np.int64(5),
+        predicted_service_level=np.float64(0.9),
+        predicted_asa_s=np.float64(np.inf),
+        predicted_abandon_ratio=np.float64(0.0),
+        sl_target=0.8,
+        target_s=60.0,
+    )
     obj = json.loads(encode_plan(Plan("p", "main", T0, "shadow", {"chat": q})))
     assert obj["queues"]["chat"]["target"] == 5 and obj["queues"]["chat"]["predicted_asa_s"] is None
 

@@ -105,8 +105,10 @@ def test_parse_never_raises_other_errors(text: str) -> None:
     assert math.isfinite(value) and value >= 0
 
 
-@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2199, 12, 30)),
-       st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59))
+@given(
+    st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2199, 12, 30)),
+    st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59),
+)
 def test_parse_agrees_with_datetime_for_any_offset(naive: datetime, offset_min: int) -> None:
     aware = naive.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
     assert parse_ts(aware.isoformat()) == pytest.approx(aware.timestamp(), abs=1e-6)

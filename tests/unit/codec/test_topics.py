@@ -93,15 +93,25 @@ def test_parse_roundtrips_builders() -> None:
 def test_subscriptions_per_site_and_wildcard() -> None:
     subs = T.subscriptions(["s1", "s2", "s1"])
     assert subs == [
-        "staffer/s1/queues/+/metrics", "staffer/s1/metrics",
-        "staffer/s1/agents/+/state", "staffer/s1/override/+",
-        "staffer/s2/queues/+/metrics", "staffer/s2/metrics",
-        "staffer/s2/agents/+/state", "staffer/s2/override/+",
+        "staffer/s1/queues/+/metrics",
+        "staffer/s1/metrics",
+        "staffer/s1/agents/+/state",
+        "staffer/s1/override/+",
+        "staffer/s2/queues/+/metrics",
+        "staffer/s2/metrics",
+        "staffer/s2/agents/+/state",
+        "staffer/s2/override/+",
     ]
-    assert T.subscriptions(None) == T.wildcard_subscriptions() == [
-        "staffer/+/queues/+/metrics", "staffer/+/metrics",
-        "staffer/+/agents/+/state", "staffer/+/override/+",
-    ]
+    assert (
+        T.subscriptions(None)
+        == T.wildcard_subscriptions()
+        == [
+            "staffer/+/queues/+/metrics",
+            "staffer/+/metrics",
+            "staffer/+/agents/+/state",
+            "staffer/+/override/+",
+        ]
+    )
     with pytest.raises(TopicError):
         T.subscriptions(["ok", "bad/site"])
 
@@ -111,8 +121,11 @@ def test_large_site_list() -> None:
     assert len(T.subscriptions(sites)) == 20000
 
 
-_seg = st.text(st.characters(blacklist_characters="/+#\x00", blacklist_categories=("Cs",)),
-               min_size=1, max_size=20)
+_seg = st.text(
+    st.characters(blacklist_characters="/+#\x00", blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=20,
+)
 
 
 @given(_seg, _seg)

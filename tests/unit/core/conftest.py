@@ -15,35 +15,70 @@ NOW = 1_795_000_000.0  # a fixed clock time; everything is relative to it
 
 def phone_email_site(phone_weight: float = 1.0, email_target_s: float = 14400.0) -> SiteSettings:
     """Two queues: phone (Erlang C unless abandons are reported) and email."""
-    return SiteSettings(id="main", queues=[
-        QueueSettings(id="phone", channel="voice", sl_target=0.8, target_s=20.0, aht_s=240.0,
-                      weight=phone_weight),
-        QueueSettings(id="email", channel="email", sl_target=0.9, target_s=email_target_s,
-                      aht_s=360.0),
-    ])
+    return SiteSettings(
+        id="main",
+        queues=[
+            QueueSettings(
+                id="phone",
+                channel="voice",
+                sl_target=0.8,
+                target_s=20.0,
+                aht_s=240.0,
+                weight=phone_weight,
+            ),
+            QueueSettings(
+                id="email", channel="email", sl_target=0.9, target_s=email_target_s, aht_s=360.0
+            ),
+        ],
+    )
 
 
 def planner(**kw: object) -> PlannerSettings:
-    base: dict[str, object] = {"min_dwell_s": 600.0, "max_moves_per_cycle": 10,
-                               "hysteresis": 0.02}
+    base: dict[str, object] = {"min_dwell_s": 600.0, "max_moves_per_cycle": 10, "hysteresis": 0.02}
     base.update(kw)
     return PlannerSettings(**base)  # type: ignore[arg-type]
 
 
-def snap(ts: float, offered: int, waiting: int = 0, interval_s: float = 300.0,
-         aht_s: float | None = None, **kw: object) -> QueueSnapshot:
-    return QueueSnapshot(ts=ts, interval_s=interval_s, offered=offered, waiting=waiting,
-                         aht_s=aht_s, **kw)  # type: ignore[arg-type]
+def snap(
+    ts: float,
+    offered: int,
+    waiting: int = 0,
+    interval_s: float = 300.0,
+    aht_s: float | None = None,
+    **kw: object,
+) -> QueueSnapshot:
+    return QueueSnapshot(
+        ts=ts, interval_s=interval_s, offered=offered, waiting=waiting, aht_s=aht_s, **kw
+    )  # type: ignore[arg-type]
 
 
-def agent(agent_id: str, queue: str | None, skills: Iterable[str], status: str = "available",
-          ts: float = NOW - 7200.0) -> AgentState:
-    return AgentState(agent=agent_id, ts=ts, status=status,  # type: ignore[arg-type]
-                      queue=queue, skills=frozenset(skills))
+def agent(
+    agent_id: str,
+    queue: str | None,
+    skills: Iterable[str],
+    status: str = "available",
+    ts: float = NOW - 7200.0,
+) -> AgentState:
+    return AgentState(
+        agent=agent_id,
+        ts=ts,
+        status=status,  # type: ignore[arg-type]
+        queue=queue,
+        skills=frozenset(skills),
+    )
 
 
-def feed(state: SiteState, queue: str, offered_per_interval: int, *, waiting: int = 0,
-         aht_s: float, intervals: int = 12, end: float = NOW, **kw: object) -> None:
+def feed(
+    state: SiteState,
+    queue: str,
+    offered_per_interval: int,
+    *,
+    waiting: int = 0,
+    aht_s: float,
+    intervals: int = 12,
+    end: float = NOW,
+    **kw: object,
+) -> None:
     """Steady 300 s intervals ending at ``end``."""
     for k in range(intervals):
         ts = end - 300.0 * (intervals - 1 - k)
@@ -53,4 +88,3 @@ def feed(state: SiteState, queue: str, offered_per_interval: int, *, waiting: in
 @pytest.fixture
 def state() -> SiteState:
     return SiteState("main", half_life_s=900.0)
-

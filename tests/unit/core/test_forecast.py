@@ -24,8 +24,15 @@ EMAIL_AS_PHONE = QueueSettings(id="phone", channel="email", target_s=14400.0, ah
 
 
 def _fc(state: SiteState, q: QueueSettings = PHONE, now: float = NOW, **kw: object):  # type: ignore[no-untyped-def]
-    return forecast_queue(q, planner(**kw), state.estimate(q.id), state.latest(q.id),
-                          state.history(q.id), now, state.schedule)
+    return forecast_queue(
+        q,
+        planner(**kw),
+        state.estimate(q.id),
+        state.latest(q.id),
+        state.history(q.id),
+        now,
+        state.schedule,
+    )
 
 
 def test_steady_stream_gives_its_rate_and_aht(state: SiteState) -> None:
@@ -44,8 +51,8 @@ def test_smoothing_weights_by_half_life_of_elapsed_time() -> None:
 
 
 def test_real_time_queues_follow_a_surge_fast_and_a_lull_slowly(state: SiteState) -> None:
-    feed(state, "phone", 60, aht_s=240.0, intervals=24)                       # 0.2 / s
-    feed(state, "phone", 120, aht_s=240.0, intervals=3, end=NOW + 900)       # surge: 0.4 / s
+    feed(state, "phone", 60, aht_s=240.0, intervals=24)  # 0.2 / s
+    feed(state, "phone", 120, aht_s=240.0, intervals=3, end=NOW + 900)  # surge: 0.4 / s
     est = state.estimate("phone")
     assert est is not None and est.fast_rate() is not None
     surge = _fc(state, now=NOW + 900).arrival_rate
@@ -68,8 +75,8 @@ def test_missing_interval_is_not_read_as_zero_arrivals(state: SiteState) -> None
 
 def test_gap_decays_old_data_by_actual_elapsed_time() -> None:
     est = LiveEstimate(half_life_s=300.0)
-    est.update(snap(NOW, 300), None)                        # 1.0 per second
-    est.update(snap(NOW + 3000, 0), snap(NOW, 300))         # 10 half-lives later: quiet
+    est.update(snap(NOW, 300), None)  # 1.0 per second
+    est.update(snap(NOW + 3000, 0), snap(NOW, 300))  # 10 half-lives later: quiet
     assert est.rate() == pytest.approx(300 * 2**-10 / (300 * 2**-10 + 300))
     assert est.rate() < 0.002
 
@@ -92,8 +99,9 @@ def test_waiting_contacts_add_a_catch_up_term(state: SiteState) -> None:
     assert fc.arrival_rate == pytest.approx(0.2)
     assert fc.staffing_rate == pytest.approx(0.2 + 45 / 300)  # cleared before the next plan
     assert fc.waiting == 45
-    assert _fc(state, horizon_s=120.0, interval_s=300.0).staffing_rate == \
-        pytest.approx(0.2 + 45 / 120)  # ... or within the horizon when that is shorter
+    assert _fc(state, horizon_s=120.0, interval_s=300.0).staffing_rate == pytest.approx(
+        0.2 + 45 / 120
+    )  # ... or within the horizon when that is shorter
 
 
 def test_patience_estimated_from_abandons_per_waiting_exposure(state: SiteState) -> None:
@@ -103,7 +111,8 @@ def test_patience_estimated_from_abandons_per_waiting_exposure(state: SiteState)
 
 
 def test_patience_unknown_without_abandons_and_clamped_and_configured_wins(
-        state: SiteState) -> None:
+    state: SiteState,
+) -> None:
     feed(state, "phone", 60, waiting=10, aht_s=240.0, abandoned=0)
     assert _fc(state).patience_s is None  # Erlang C: the conservative choice
     st = SiteState("main")
@@ -140,27 +149,40 @@ def test_schedule_parses_hh_mm_and_gives_rate_and_aht() -> None:
 
 
 def test_schedule_parses_rfc3339() -> None:
-    sf = load_forecast_csv("interval_start,queue,expected_contacts,aht_s\n"
-                           "2026-11-22T08:00:00Z,phone,60,240\n"
-                           "2026-11-22T09:05:00+01:00,phone,120,240\n")
+    sf = load_forecast_csv(
+        "interval_start,queue,expected_contacts,aht_s\n"
+        "2026-11-22T08:00:00Z,phone,60,240\n"
+        "2026-11-22T09:05:00+01:00,phone,120,240\n"
+    )
     t0 = datetime(2026, 11, 22, 8, tzinfo=UTC).timestamp()
     assert sf.rate_and_aht("phone", t0, t0 + 300)[0] == pytest.approx(60 / 300)  # type: ignore[index]
     assert sf.rate_and_aht("phone", t0 + 300, t0 + 600)[0] == pytest.approx(120 / 300)  # type: ignore[index]
     assert not sf.daily
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("interval_start,queue,aht_s\n08:00,phone,200\n", "expected_contacts"),
-    ("interval_start,queue,expected_contacts,aht_s\n25:00,phone,1,200\n", "line 2"),
-    ("interval_start,queue,expected_contacts,aht_s\n2026-11-22T08:00:00,phone,1,200\n",
-     "time zone"),
-    ("interval_start,queue,expected_contacts,aht_s\n08:00,phone,-1,200\n", "expected_contacts"),
-    ("interval_start,queue,expected_contacts,aht_s\n08:00,phone,1,0\n", "aht_s"),
-    ("interval_start,queue,expected_contacts,aht_s\n08:00,phone,1,9\n"
-     "2026-11-22T08:00:00Z,phone,1,9\n", "mixes"),
-    ("interval_start,queue,expected_contacts,aht_s\n2026-11-22T08:00:00Z,phone,1,9\n"
-     "2026-11-22T09:00:00+01:00,phone,1,9\n", "duplicate"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("interval_start,queue,aht_s\n08:00,phone,200\n", "expected_contacts"),
+        ("interval_start,queue,expected_contacts,aht_s\n25:00,phone,1,200\n", "line 2"),
+        (
+            "interval_start,queue,expected_contacts,aht_s\n2026-11-22T08:00:00,phone,1,200\n",
+            "time zone",
+        ),
+        ("interval_start,queue,expected_contacts,aht_s\n08:00,phone,-1,200\n", "expected_contacts"),
+        ("interval_start,queue,expected_contacts,aht_s\n08:00,phone,1,0\n", "aht_s"),
+        (
+            "interval_start,queue,expected_contacts,aht_s\n08:00,phone,1,9\n"
+            "2026-11-22T08:00:00Z,phone,1,9\n",
+            "mixes",
+        ),
+        (
+            "interval_start,queue,expected_contacts,aht_s\n2026-11-22T08:00:00Z,phone,1,9\n"
+            "2026-11-22T09:00:00+01:00,phone,1,9\n",
+            "duplicate",
+        ),
+    ],
+)
 def test_malformed_schedule_is_rejected_with_a_named_location(text: str, fragment: str) -> None:
     with pytest.raises(ForecastError, match=fragment):
         load_forecast_csv(text)
@@ -168,14 +190,14 @@ def test_malformed_schedule_is_rejected_with_a_named_location(text: str, fragmen
 
 def test_blend_scales_schedule_by_intraday_ratio() -> None:
     day0 = 86400.0 * 20000
-    now = day0 + 8 * 3600 + 600          # 08:10, after two 5-minute intervals
+    now = day0 + 8 * 3600 + 600  # 08:10, after two 5-minute intervals
     st = SiteState("main")
     st.schedule = load_forecast_csv(CSV_DAILY)
     # actual is double the schedule (60 instead of 30 per interval)
     st.apply_snapshot("phone", snap(now - 300, 60, aht_s=200.0))
     st.apply_snapshot("phone", snap(now, 60, aht_s=200.0))
     live = 60 / 300
-    scheduled = 2.0 * (90 * 3 / 900)     # ratio x scheduled rate over the 900 s horizon
+    scheduled = 2.0 * (90 * 3 / 900)  # ratio x scheduled rate over the 900 s horizon
     assert _fc(st, now=now, forecast_weight=1.0).arrival_rate == pytest.approx(scheduled)
     assert _fc(st, now=now, forecast_weight=0.0).arrival_rate == pytest.approx(live)
     half = _fc(st, now=now, forecast_weight=0.5)

@@ -21,8 +21,9 @@ def test_confirm_when_state_shows_target() -> None:
 
 
 def test_expire_after_timeout() -> None:
-    book = InFlightBook(300, [InFlightMove("a1", "phone", "c-1", 100.0),
-                              InFlightMove("a2", "chat", "c-1", 300.0)])
+    book = InFlightBook(
+        300, [InFlightMove("a1", "phone", "c-1", 100.0), InFlightMove("a2", "chat", "c-1", 300.0)]
+    )
     assert book.expire(399.0) == []
     assert [m.agent for m in book.expire(400.0)] == ["a1"]
     assert list(book.by_agent) == ["a2"]

@@ -33,16 +33,29 @@ def make_book(max_per_site: int = 1000) -> OverrideBook:
     return OverrideBook(max_per_site=max_per_site, id_factory=lambda _now: f"o{next(counter)}")
 
 
-def req(action: str, rid: object = None, ttl: object = "absent", reason: str = "",
-        **fields: object) -> OverrideRequest:
+def req(
+    action: str, rid: object = None, ttl: object = "absent", reason: str = "", **fields: object
+) -> OverrideRequest:
     if ttl == "absent":
         return OverrideRequest(id=rid, action=action, fields=fields, reason=reason)
-    return OverrideRequest(id=rid, action=action, fields=fields, ttl_s=ttl,  # type: ignore[arg-type]
-                           ttl_given=True, reason=reason)
+    return OverrideRequest(
+        id=rid,
+        action=action,
+        fields=fields,
+        ttl_s=ttl,  # type: ignore[arg-type]
+        ttl_given=True,
+        reason=reason,
+    )
 
 
-def run(book: OverrideBook, request: OverrideRequest | MalformedRequest, now: float = NOW,
-        site: str = "main", who: str = "alice", **kw: object) -> Outcome:
+def run(
+    book: OverrideBook,
+    request: OverrideRequest | MalformedRequest,
+    now: float = NOW,
+    site: str = "main",
+    who: str = "alice",
+    **kw: object,
+) -> Outcome:
     return book.handle(site, who, request, now, QUEUES, TTL, **kw)  # type: ignore[arg-type]
 
 
@@ -61,8 +74,11 @@ def test_pin_accepted_with_default_ttl_and_audit() -> None:
     assert out.reply.ok and out.reply.id == "r1"
     assert out.reply.override_id == "o1"
     assert out.reply.expires_at == NOW + TTL
-    assert out.accepted is not None and out.accepted.fields == {"queue": "phone", "min": 3,
-                                                                "max": 5}
+    assert out.accepted is not None and out.accepted.fields == {
+        "queue": "phone",
+        "min": 3,
+        "max": 5,
+    }
     assert out.changed and not out.replan
     assert out.audit.actor == "alice" and out.audit.site == "main" and out.audit.ts == NOW
     assert out.audit.payload["outcome"] == "accepted"
@@ -128,9 +144,12 @@ def test_mode_permanent_and_ttl() -> None:
 
 @pytest.mark.parametrize("action", ["pin", "target", "lock_agent", "assign"])
 def test_permanent_only_for_mode(action: str) -> None:
-    fields = {"pin": {"queue": "phone", "min": 1}, "target": {"queue": "phone",
-                                                              "sl_target": 0.9},
-              "lock_agent": {"agent": "a1"}, "assign": {"agent": "a1", "queue": "phone"}}
+    fields = {
+        "pin": {"queue": "phone", "min": 1},
+        "target": {"queue": "phone", "sl_target": 0.9},
+        "lock_agent": {"agent": "a1"},
+        "assign": {"agent": "a1", "queue": "phone"},
+    }
     assert_rejected(run(make_book(), req(action, ttl=None, **fields[action])), "invalid")
 
 
@@ -177,8 +196,9 @@ def test_assign_moves_and_locks() -> None:
     out2 = run(book, req("assign", agent="a17", queue="chat", after_current_contact=False))
     assert out2.removed == (out.accepted,) and out2.move.after_current_contact is False
     assert_rejected(run(book, req("assign", agent="a17", queue="fax")), "unknown_queue")
-    assert_rejected(run(book, req("assign", agent="a1", queue="chat",
-                                  after_current_contact="yes")), "invalid")
+    assert_rejected(
+        run(book, req("assign", agent="a1", queue="chat", after_current_contact="yes")), "invalid"
+    )
 
 
 def test_assign_with_roster() -> None:
@@ -186,10 +206,10 @@ def test_assign_with_roster() -> None:
     book = make_book()
     out = run(book, req("assign", agent="a1", queue="phone"), agents=roster)
     assert out.move is not None and out.move.from_queue == "email"
-    assert_rejected(run(book, req("assign", agent="zz", queue="phone"), agents=roster),
-                    "unknown_agent")
-    assert_rejected(run(book, req("assign", agent="a1", queue="chat"), agents=roster),
-                    "no_skill")
+    assert_rejected(
+        run(book, req("assign", agent="zz", queue="phone"), agents=roster), "unknown_agent"
+    )
+    assert_rejected(run(book, req("assign", agent="a1", queue="chat"), agents=roster), "no_skill")
     there = run(book, req("assign", agent="a1", queue="email"), agents=roster)
     assert there.reply.ok and there.move is None  # already in email: lock only
     assert book.controls("main", NOW, "auto").locked_agents == {"a1"}
@@ -251,8 +271,7 @@ def test_expire_forgets_old_request_ids() -> None:
     book = make_book()
     run(book, req("replan", "r1"))
     book.expire(NOW + DEDUP_WINDOW_S / 2)
-    assert run(book, req("pin", "r1", queue="phone", min=1), now=NOW + 1).reply.code == \
-        "conflict"
+    assert run(book, req("pin", "r1", queue="phone", min=1), now=NOW + 1).reply.code == "conflict"
     book.expire(NOW + DEDUP_WINDOW_S + 2)
     out = run(book, req("pin", "r1", queue="phone", min=1), now=NOW + 2)
     assert out.reply.ok  # the old id was forgotten by expire()
@@ -293,18 +312,60 @@ def test_default_ids_unique() -> None:
     assert len(ids) == 200
 
 
-_values = st.none() | st.booleans() | st.integers(-5, 10) | st.floats(-1, 2) | st.text(
-    max_size=6) | st.sampled_from(["phone", "chat", "a1", "auto", "manual", "o1"])
-_fields = st.dictionaries(st.sampled_from(["queue", "min", "max", "mode", "agent", "sl_target",
-                                           "target_s", "override_id", "after_current_contact",
-                                           "junk"]), _values, max_size=4)
-_actions = st.sampled_from(["pin", "unpin", "mode", "target", "lock_agent", "unlock_agent",
-                            "assign", "replan", "cancel", "bogus"])
+_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 10)
+    | st.floats(-1, 2)
+    | st.text(max_size=6)
+    | st.sampled_from(["phone", "chat", "a1", "auto", "manual", "o1"])
+)
+_fields = st.dictionaries(
+    st.sampled_from(
+        [
+            "queue",
+            "min",
+            "max",
+            "mode",
+            "agent",
+            "sl_target",
+            "target_s",
+            "override_id",
+            "after_current_contact",
+            "junk",
+        ]
+    ),
+    _values,
+    max_size=4,
+)
+_actions = st.sampled_from(
+    [
+        "pin",
+        "unpin",
+        "mode",
+        "target",
+        "lock_agent",
+        "unlock_agent",
+        "assign",
+        "replan",
+        "cancel",
+        "bogus",
+    ]
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(_actions, _fields, st.sampled_from(["absent", None, 60.0]),
-                          st.sampled_from([None, "r1", "r2", 3])), max_size=12))
+@given(
+    st.lists(
+        st.tuples(
+            _actions,
+            _fields,
+            st.sampled_from(["absent", None, 60.0]),
+            st.sampled_from([None, "r1", "r2", 3]),
+        ),
+        max_size=12,
+    )
+)
 def test_any_request_sequence_gives_one_reply_each(steps: list) -> None:
     book = make_book(max_per_site=4)
     for i, (action, fields, ttl, rid) in enumerate(steps):

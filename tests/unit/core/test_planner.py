@@ -18,9 +18,15 @@ BOTH = ("phone", "email")
 NO_CONTROLS = Controls()
 
 
-def surge_state(phone_agents: int = 40, email_agents: int = 30, *, backlog: int = 50,
-                oldest_age_s: float = 600.0, email_skills: Iterable[str] = BOTH,
-                status: str = "available") -> SiteState:
+def surge_state(
+    phone_agents: int = 40,
+    email_agents: int = 30,
+    *,
+    backlog: int = 50,
+    oldest_age_s: float = 600.0,
+    email_skills: Iterable[str] = BOTH,
+    status: str = "available",
+) -> SiteState:
     """Phone at 48 Erlangs with 40 agents; email at 12 Erlangs, small backlog, 30 agents."""
     st = SiteState("main")
     feed(st, "phone", 60, aht_s=240.0)
@@ -32,17 +38,28 @@ def surge_state(phone_agents: int = 40, email_agents: int = 30, *, backlog: int 
     return st
 
 
-def run(st: SiteState, controls: Controls = NO_CONTROLS, pl: PlannerSettings | None = None,
-        in_flight: dict[str, InFlightMove] | None = None, **site_kw: object) -> Plan:
-    return plan_site(phone_email_site(**site_kw), pl or planner(), st, controls,  # type: ignore[arg-type]
-                     in_flight or {}, NOW, "plan-1")
+def run(
+    st: SiteState,
+    controls: Controls = NO_CONTROLS,
+    pl: PlannerSettings | None = None,
+    in_flight: dict[str, InFlightMove] | None = None,
+    **site_kw: object,
+) -> Plan:
+    return plan_site(
+        phone_email_site(**site_kw),
+        pl or planner(),
+        st,
+        controls,  # type: ignore[arg-type]
+        in_flight or {},
+        NOW,
+        "plan-1",
+    )
 
 
 def test_phone_surge_moves_idle_email_agents_to_phone() -> None:
     plan = run(surge_state())
     phone, email = plan.queues["phone"], plan.queues["email"]
-    assert plan.moves and all(m.from_queue == "email" and m.to_queue == "phone"
-                              for m in plan.moves)
+    assert plan.moves and all(m.from_queue == "email" and m.to_queue == "phone" for m in plan.moves)
     assert len(plan.moves) == 10  # the budget is the binding guardrail here
     assert (phone.assigned, phone.target) == (40, 50)
     assert (email.assigned, email.target) == (30, 20)
@@ -56,8 +73,9 @@ def test_phone_surge_moves_idle_email_agents_to_phone() -> None:
 def test_predictions_are_for_the_target_and_match_the_models() -> None:
     plan = run(surge_state())
     phone = plan.queues["phone"]
-    sl = models.service_level(phone.forecast_arrival_rate, phone.forecast_aht_s,
-                              phone.target, phone.target_s)
+    sl = models.service_level(
+        phone.forecast_arrival_rate, phone.forecast_aht_s, phone.target, phone.target_s
+    )
     assert phone.predicted_service_level == pytest.approx(float(sl), rel=1e-9)
     assert phone.forecast_arrival_rate == pytest.approx(0.2)
 
@@ -78,8 +96,7 @@ def test_email_is_protected_near_its_deadline() -> None:
 
 def test_tighter_email_deadline_keeps_its_agents() -> None:
     relaxed = run(surge_state(backlog=600))
-    tight = run(surge_state(backlog=600), Controls(goals=(GoalOverride("email",
-                                                                       target_s=7200.0),)))
+    tight = run(surge_state(backlog=600), Controls(goals=(GoalOverride("email", target_s=7200.0),)))
     assert any(m.from_queue == "email" for m in relaxed.moves)
     assert tight.queues["email"].required == 30
     assert not any(m.from_queue == "email" for m in tight.moves)
@@ -115,8 +132,9 @@ def _one_short_state() -> tuple[SiteState, int, float]:
     """Phone one agent short of 80%/20 s at 24 Erlangs; email idle with plenty of slack."""
     rate, aht = 0.1, 240.0
     n = int(models.required_agents(rate, aht, 20.0, 0.8)) - 1
-    gain = min(float(models.service_level(rate, aht, n + 1, 20.0)), 0.8) - \
-        float(models.service_level(rate, aht, n, 20.0))
+    gain = min(float(models.service_level(rate, aht, n + 1, 20.0)), 0.8) - float(
+        models.service_level(rate, aht, n, 20.0)
+    )
     st = SiteState("main")
     feed(st, "phone", 30, aht_s=aht)
     feed(st, "email", 0, aht_s=360.0, backlog=0)
@@ -175,8 +193,13 @@ def test_agents_on_break_or_offline_are_neither_moved_nor_counted(status: str) -
 
 def test_available_then_wrap_up_then_busy() -> None:
     st = surge_state()
-    for aid, status in [("x1", "busy"), ("x2", "wrap_up"), ("x3", "available"),
-                        ("x4", "busy"), ("x0", "wrap_up")]:
+    for aid, status in [
+        ("x1", "busy"),
+        ("x2", "wrap_up"),
+        ("x3", "available"),
+        ("x4", "busy"),
+        ("x0", "wrap_up"),
+    ]:
         st.apply_agent(agent(aid, "email", BOTH, status))
     fixed = frozenset(a for a in st.roster if not a.startswith("x"))
     plan = run(st, Controls(locked_agents=fixed), pl=planner(max_moves_per_cycle=4))
@@ -186,8 +209,7 @@ def test_available_then_wrap_up_then_busy() -> None:
 
 def test_in_flight_agents_count_at_their_target_and_are_not_moved_again() -> None:
     st = surge_state()
-    flying = {f"e{i:03d}": InFlightMove(f"e{i:03d}", "phone", "cmd-1", NOW - 30)
-              for i in range(4)}
+    flying = {f"e{i:03d}": InFlightMove(f"e{i:03d}", "phone", "cmd-1", NOW - 30) for i in range(4)}
     plan = run(st, in_flight=flying)
     assert plan.queues["phone"].assigned == 44
     assert plan.queues["email"].assigned == 26
@@ -219,8 +241,9 @@ def test_shadow_mode_still_computes_moves() -> None:
 
 def test_goal_override_changes_goal_and_required() -> None:
     base = run(surge_state())
-    strict = run(surge_state(), Controls(goals=(GoalOverride("phone", sl_target=0.95,
-                                                             target_s=10.0),)))
+    strict = run(
+        surge_state(), Controls(goals=(GoalOverride("phone", sl_target=0.95, target_s=10.0),))
+    )
     assert (strict.queues["phone"].sl_target, strict.queues["phone"].target_s) == (0.95, 10.0)
     assert strict.queues["phone"].required > base.queues["phone"].required
 
@@ -247,29 +270,54 @@ def test_empty_site_plans_without_error() -> None:
     assert (plan.plan_id, plan.site, plan.as_of) == ("plan-1", "main", NOW)
 
 
-@pytest.mark.parametrize(("rate", "aht", "target_s", "sl", "patience", "conc", "cap"), [
-    (0.1, 240.0, 20.0, 0.8, None, 1, None),
-    (2.0, 180.0, 15.0, 0.9, None, 1, None),
-    (0.05, 480.0, 60.0, 0.8, None, 2, None),
-    (0.3, 300.0, 20.0, 0.8, 90.0, 1, 0.05),
-    (0.3, 300.0, 20.0, 0.5, 60.0, 1, 0.02),
-    (0.001, 240.0, 20.0, 0.8, None, 1, None),
-    (0.1, 240.0, 20.0, 1.0, None, 1, None),        # beyond the sweep: the search finds it
-    (0.1, 240.0, 20.0, 0.999999, 100.0, 1, 0.05),
-    (5.0, 240.0, 20.0, 0.05, 60.0, 1, 1.0),       # no abandonment cap: a very wide range
-    (5.0, 240.0, 20.0, 0.0, 60.0, 1, 1.0),        # ... whose answer lies below the sweep
-])
-def test_required_matches_models_required_agents(rate: float, aht: float, target_s: float,
-                                                 sl: float, patience: float | None,
-                                                 conc: int, cap: float | None) -> None:
+@pytest.mark.parametrize(
+    ("rate", "aht", "target_s", "sl", "patience", "conc", "cap"),
+    [
+        (0.1, 240.0, 20.0, 0.8, None, 1, None),
+        (2.0, 180.0, 15.0, 0.9, None, 1, None),
+        (0.05, 480.0, 60.0, 0.8, None, 2, None),
+        (0.3, 300.0, 20.0, 0.8, 90.0, 1, 0.05),
+        (0.3, 300.0, 20.0, 0.5, 60.0, 1, 0.02),
+        (0.001, 240.0, 20.0, 0.8, None, 1, None),
+        (0.1, 240.0, 20.0, 1.0, None, 1, None),  # beyond the sweep: the search finds it
+        (0.1, 240.0, 20.0, 0.999999, 100.0, 1, 0.05),
+        (5.0, 240.0, 20.0, 0.05, 60.0, 1, 1.0),  # no abandonment cap: a very wide range
+        (5.0, 240.0, 20.0, 0.0, 60.0, 1, 1.0),  # ... whose answer lies below the sweep
+    ],
+)
+def test_required_matches_models_required_agents(
+    rate: float,
+    aht: float,
+    target_s: float,
+    sl: float,
+    patience: float | None,
+    conc: int,
+    cap: float | None,
+) -> None:
     from staffer.settings import QueueSettings, SiteSettings
-    site = SiteSettings(id="main", queues=[QueueSettings(
-        id="q", channel="chat" if conc > 1 else "voice", sl_target=sl, target_s=target_s,
-        aht_s=aht, patience_s=patience, concurrency=conc, max_abandon=cap),
-        QueueSettings(id="email", channel="email")])
+
+    site = SiteSettings(
+        id="main",
+        queues=[
+            QueueSettings(
+                id="q",
+                channel="chat" if conc > 1 else "voice",
+                sl_target=sl,
+                target_s=target_s,
+                aht_s=aht,
+                patience_s=patience,
+                concurrency=conc,
+                max_abandon=cap,
+            ),
+            QueueSettings(id="email", channel="email"),
+        ],
+    )
     offered = round(rate * 300)
-    exact = int(models.required_agents(offered / 300, aht, target_s, sl, patience=patience,
-                                       concurrency=conc, max_abandon=cap))
+    exact = int(
+        models.required_agents(
+            offered / 300, aht, target_s, sl, patience=patience, concurrency=conc, max_abandon=cap
+        )
+    )
     for assigned in (0, exact - 3, exact + 25):  # answer above, inside and below the window
         st = SiteState("main")
         feed(st, "q", offered, aht_s=aht)

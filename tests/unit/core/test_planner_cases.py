@@ -17,9 +17,13 @@ BOTH = ("phone", "email")
 
 
 def _site(**phone: object) -> SiteSettings:
-    return SiteSettings(id="main", queues=[
-        QueueSettings(id="phone", channel="voice", aht_s=240.0, **phone),  # type: ignore[arg-type]
-        QueueSettings(id="email", channel="email", target_s=14400.0, aht_s=360.0)])
+    return SiteSettings(
+        id="main",
+        queues=[
+            QueueSettings(id="phone", channel="voice", aht_s=240.0, **phone),  # type: ignore[arg-type]
+            QueueSettings(id="email", channel="email", target_s=14400.0, aht_s=360.0),
+        ],
+    )
 
 
 def _state(phone_agents: int, email_agents: int, phone_offered: int = 60) -> SiteState:
@@ -40,14 +44,22 @@ def test_erlang_a_queue_reports_abandonment_and_its_reason() -> None:
     assert 0.0 < phone.predicted_abandon_ratio < 0.2
     assert plan.moves and all(m.to_queue == "phone" for m in plan.moves)
     assert ", abandon " in plan.moves[0].reason
-    before = plan_site(site, planner(max_moves_per_cycle=0), _state(40, 30), Controls(), {},
-                       NOW, "p").queues["phone"]
+    before = plan_site(
+        site, planner(max_moves_per_cycle=0), _state(40, 30), Controls(), {}, NOW, "p"
+    ).queues["phone"]
     assert phone.predicted_abandon_ratio < before.predicted_abandon_ratio
 
 
 def test_pin_max_moves_agents_out_of_a_queue() -> None:
-    plan = plan_site(_site(), planner(), _state(40, 30, phone_offered=30), Controls(
-        pins=(Pin("phone", max=37),)), {}, NOW, "p")
+    plan = plan_site(
+        _site(),
+        planner(),
+        _state(40, 30, phone_offered=30),
+        Controls(pins=(Pin("phone", max=37),)),
+        {},
+        NOW,
+        "p",
+    )
     assert plan.queues["phone"].target == 37
     assert [m.from_queue for m in plan.moves] == ["phone"] * 3
     assert all("(pin max 37)" in m.reason for m in plan.moves)
@@ -72,11 +84,18 @@ def test_in_flight_to_a_foreign_queue_counts_the_agent_where_it_is() -> None:
 
 def test_chat_concurrency_halves_the_agents_needed() -> None:
     def required(concurrency: int) -> int:
-        site = SiteSettings(id="main", queues=[QueueSettings(
-            id="chat", channel="chat", target_s=60.0, aht_s=480.0, concurrency=concurrency)])
+        site = SiteSettings(
+            id="main",
+            queues=[
+                QueueSettings(
+                    id="chat", channel="chat", target_s=60.0, aht_s=480.0, concurrency=concurrency
+                )
+            ],
+        )
         st = SiteState("main")
         feed(st, "chat", 60, aht_s=480.0)
         return plan_site(site, planner(), st, Controls(), {}, NOW, "p").queues["chat"].required
+
     one, two = required(1), required(2)
     assert one > 96 and 48 < two < one  # 96 Erlangs of chat work
     assert two <= (one + 1) // 2 + 1
@@ -86,7 +105,8 @@ def test_scheduled_forecast_reaches_the_plan() -> None:
     st = _state(40, 30)
     st.schedule = load_forecast_csv(
         "interval_start,queue,expected_contacts,aht_s\n"
-        + "".join(f"{h:02d}:{m:02d},phone,120,240\n" for h in range(24) for m in (0, 30)))
+        + "".join(f"{h:02d}:{m:02d},phone,120,240\n" for h in range(24) for m in (0, 30))
+    )
     live = plan_site(_site(), planner(forecast_weight=0.0), st, Controls(), {}, NOW, "p")
     blended = plan_site(_site(), planner(forecast_weight=1.0), st, Controls(), {}, NOW, "p")
     assert live.queues["phone"].forecast_arrival_rate == pytest.approx(0.2)
@@ -96,14 +116,19 @@ def test_scheduled_forecast_reaches_the_plan() -> None:
     assert NOW % 86400 == 11 * 3600 + 400
     st.schedule = load_forecast_csv(
         "interval_start,queue,expected_contacts,aht_s\n"
-        + "".join(f"{h:02d}:{m:02d},phone,{360 if h >= 11 else 180},240\n"
-                  for h in range(24) for m in (0, 30)))
-    ratio = (0.2 * 3600) / (0.1 * 3200 + 0.2 * 400)   # the last hour's actual / scheduled
+        + "".join(
+            f"{h:02d}:{m:02d},phone,{360 if h >= 11 else 180},240\n"
+            for h in range(24)
+            for m in (0, 30)
+        )
+    )
+    ratio = (0.2 * 3600) / (0.1 * 3200 + 0.2 * 400)  # the last hour's actual / scheduled
     blended = plan_site(_site(), planner(forecast_weight=1.0), st, Controls(), {}, NOW, "p")
     assert blended.queues["phone"].forecast_arrival_rate == pytest.approx(ratio * 0.2)
     half = plan_site(_site(), planner(forecast_weight=0.5), st, Controls(), {}, NOW, "p")
     assert half.queues["phone"].forecast_arrival_rate == pytest.approx(
-        0.5 * 0.2 + 0.5 * ratio * 0.2)
+        0.5 * 0.2 + 0.5 * ratio * 0.2
+    )
 
 
 def test_reason_is_one_line_with_both_queues_and_goal() -> None:

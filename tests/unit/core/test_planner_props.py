@@ -17,8 +17,7 @@ from .conftest import NOW, agent, feed, planner
 
 QUEUES = {
     "phone": QueueSettings(id="phone", channel="voice", aht_s=240.0),
-    "sales": QueueSettings(id="sales", channel="voice", aht_s=300.0, patience_s=90.0,
-                           weight=2.0),
+    "sales": QueueSettings(id="sales", channel="voice", aht_s=300.0, patience_s=90.0, weight=2.0),
     "chat": QueueSettings(id="chat", channel="chat", target_s=60.0, aht_s=480.0, concurrency=2),
     "email": QueueSettings(id="email", channel="email", target_s=14400.0, aht_s=360.0),
 }
@@ -27,21 +26,35 @@ STATUSES = ["available", "busy", "wrap_up", "break", "offline"]
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[SiteSettings, SiteState, Controls,
-                                        dict[str, InFlightMove], int]:
+def scenarios(
+    draw: st.DrawFn,
+) -> tuple[SiteSettings, SiteState, Controls, dict[str, InFlightMove], int]:
     names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
     site = SiteSettings(id="main", queues=[QUEUES[n] for n in sorted(names)])
     state = SiteState("main")
     for q in names:
-        feed(state, q, draw(st.integers(0, 120)), waiting=draw(st.integers(0, 30)),
-             aht_s=QUEUES[q].aht_s, intervals=3, backlog=draw(st.integers(0, 400)),
-             oldest_age_s=float(draw(st.integers(0, 14000))),
-             abandoned=draw(st.integers(0, 5)))
-    people = draw(st.lists(st.tuples(
-        st.sets(st.sampled_from([*NAMES, "other"]), max_size=4),    # skills
-        st.sampled_from([*NAMES, "other", None]),                   # queue
-        st.sampled_from(STATUSES),
-        st.sampled_from([None, 60.0, 7200.0])), max_size=40))       # moved how long ago
+        feed(
+            state,
+            q,
+            draw(st.integers(0, 120)),
+            waiting=draw(st.integers(0, 30)),
+            aht_s=QUEUES[q].aht_s,
+            intervals=3,
+            backlog=draw(st.integers(0, 400)),
+            oldest_age_s=float(draw(st.integers(0, 14000))),
+            abandoned=draw(st.integers(0, 5)),
+        )
+    people = draw(
+        st.lists(
+            st.tuples(
+                st.sets(st.sampled_from([*NAMES, "other"]), max_size=4),  # skills
+                st.sampled_from([*NAMES, "other", None]),  # queue
+                st.sampled_from(STATUSES),
+                st.sampled_from([None, 60.0, 7200.0]),
+            ),
+            max_size=40,
+        )
+    )  # moved how long ago
     for i, (skills, queue, status, ago) in enumerate(people):
         first = queue if ago is None else "other"  # None: first seen mid-assignment
         state.apply_agent(agent(f"a{i:02d}", first, skills, status, ts=NOW - 9000.0))
@@ -49,10 +62,14 @@ def scenarios(draw: st.DrawFn) -> tuple[SiteSettings, SiteState, Controls,
             state.apply_agent(agent(f"a{i:02d}", queue, skills, status, ts=NOW - ago))
     ids = sorted(state.roster)
     locked = frozenset(draw(st.lists(st.sampled_from(ids), max_size=5))) if ids else frozenset()
-    flying = {a: InFlightMove(a, draw(st.sampled_from(NAMES)), "c", NOW - 10)
-              for a in (draw(st.lists(st.sampled_from(ids), max_size=5)) if ids else [])}
-    pins = tuple(Pin(q, draw(st.none() | st.integers(0, 10)), draw(st.none() | st.integers(0, 10)))
-                 for q in draw(st.lists(st.sampled_from(names), max_size=2)))
+    flying = {
+        a: InFlightMove(a, draw(st.sampled_from(NAMES)), "c", NOW - 10)
+        for a in (draw(st.lists(st.sampled_from(ids), max_size=5)) if ids else [])
+    }
+    pins = tuple(
+        Pin(q, draw(st.none() | st.integers(0, 10)), draw(st.none() | st.integers(0, 10)))
+        for q in draw(st.lists(st.sampled_from(names), max_size=2))
+    )
     mode = draw(st.sampled_from(["auto", "shadow", "manual"]))
     budget = draw(st.integers(0, 12))
     return site, state, Controls(mode=mode, pins=pins, locked_agents=locked), flying, budget
@@ -61,7 +78,8 @@ def scenarios(draw: st.DrawFn) -> tuple[SiteSettings, SiteState, Controls,
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_plans_respect_skills_counts_and_guardrails(
-        case: tuple[SiteSettings, SiteState, Controls, dict[str, InFlightMove], int]) -> None:
+    case: tuple[SiteSettings, SiteState, Controls, dict[str, InFlightMove], int],
+) -> None:
     site, state, controls, flying, budget = case
     pl = planner(max_moves_per_cycle=budget)
     plan = plan_site(site, pl, state, controls, flying, NOW, "p")
@@ -75,7 +93,7 @@ def test_plans_respect_skills_counts_and_guardrails(
         assert plan.moves == ()
     for m in plan.moves:
         a = roster[m.agent]
-        assert m.to_queue in a.skills and m.to_queue in queue_ids   # skills are hard
+        assert m.to_queue in a.skills and m.to_queue in queue_ids  # skills are hard
         assert a.staffed and m.agent not in controls.locked_agents and m.agent not in flying
         assert m.from_queue == a.queue and m.from_queue != m.to_queue
         assert NOW - state.assigned_since(m.agent) >= pl.min_dwell_s or a.queue is None
@@ -84,8 +102,7 @@ def test_plans_respect_skills_counts_and_guardrails(
 
     targets = {q: p.target for q, p in plan.queues.items()}
     assert set(targets) == queue_ids
-    assert all(p.target >= 0 and p.assigned >= 0 and p.required >= 0
-               for p in plan.queues.values())
+    assert all(p.target >= 0 and p.assigned >= 0 and p.required >= 0 for p in plan.queues.values())
     assert sum(targets.values()) <= len(staffed)
     assert sum(p.assigned for p in plan.queues.values()) <= len(staffed)
     if controls.mode != "manual":

@@ -14,15 +14,18 @@ def _site() -> Site:
     return Site.new(SiteSettings(id="main"), PlannerSettings())
 
 
-@pytest.mark.parametrize(("stamps", "plans"), [
-    ([T8], [True]),                                  # first snapshot on the grid: plan now
-    ([T8 + 1], [False]),                             # first snapshot off the grid: wait
-    ([T8 + 1, T8 + 299, T8 + 300], [False, False, True]),
-    ([T8, T8 + 100, T8 + 300, T8 + 301], [True, False, True, False]),
-    ([T8, T8 + 1000], [True, True]),                 # a gap: one plan, not three
-    ([T8, T8 + 1000, T8 + 1200], [True, True, True]),  # ...and the grid continues at 8:20
-    ([T8 + 299.999, T8 + 300.0], [False, True]),
-])
+@pytest.mark.parametrize(
+    ("stamps", "plans"),
+    [
+        ([T8], [True]),  # first snapshot on the grid: plan now
+        ([T8 + 1], [False]),  # first snapshot off the grid: wait
+        ([T8 + 1, T8 + 299, T8 + 300], [False, False, True]),
+        ([T8, T8 + 100, T8 + 300, T8 + 301], [True, False, True, False]),
+        ([T8, T8 + 1000], [True, True]),  # a gap: one plan, not three
+        ([T8, T8 + 1000, T8 + 1200], [True, True, True]),  # ...and the grid continues at 8:20
+        ([T8 + 299.999, T8 + 300.0], [False, True]),
+    ],
+)
 def test_snapshot_triggers_plan(stamps: list[float], plans: list[bool]) -> None:
     site = _site()
     got = []

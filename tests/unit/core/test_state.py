@@ -72,13 +72,17 @@ def test_roster_is_bounded_against_invented_agent_ids() -> None:
 
     st = SiteState("main", max_agents=3)
     for i in range(3):
-        assert st.apply_agent(AgentState(f"a{i}", 10.0, "available", "phone",
-                                         frozenset({"phone"}))) is Applied.OK
-    refused = st.apply_agent(AgentState("intruder", 11.0, "available", "phone",
-                                        frozenset({"phone"})))
+        assert (
+            st.apply_agent(AgentState(f"a{i}", 10.0, "available", "phone", frozenset({"phone"})))
+            is Applied.OK
+        )
+    refused = st.apply_agent(
+        AgentState("intruder", 11.0, "available", "phone", frozenset({"phone"}))
+    )
     assert refused is Applied.FULL and not refused
     assert "intruder" not in st.roster and len(st.roster) == 3
     # known agents still update while the roster is full
-    assert st.apply_agent(AgentState("a1", 12.0, "busy", "phone", frozenset({"phone"}))) \
-        is Applied.OK
+    assert (
+        st.apply_agent(AgentState("a1", 12.0, "busy", "phone", frozenset({"phone"}))) is Applied.OK
+    )
     assert st.roster["a1"].status == "busy"

@@ -62,8 +62,9 @@ def ref_erlang_c_asa(rate: float, aht: float, agents: int) -> mp.mpf:
         return ref_erlang_c(a, agents) * mp.mpf(aht) / (agents - a)
 
 
-def ref_erlang_a(rate: float, aht: float, agents: int, patience: float,
-                 target: float = 20.0) -> dict[str, mp.mpf]:
+def ref_erlang_a(
+    rate: float, aht: float, agents: int, patience: float, target: float = 20.0
+) -> dict[str, mp.mpf]:
     """P(wait), P(abandon), SL(target) and ASA of M/M/n+M by summing the chain.
 
     A tagged arrival that finds n + j in system is answered iff the j + 1 departures
@@ -107,8 +108,11 @@ def ref_erlang_a(rate: float, aht: float, agents: int, patience: float,
         x = lam / th
         while True:
             r_j = n * mu + j * th  # rate at which the queue ahead shrinks with j ahead
-            p_ans = p_ans * (n * mu + j * th) / (n * mu + (j + 1) * th) if j else (
-                n * mu / (n * mu + th))
+            p_ans = (
+                p_ans * (n * mu + j * th) / (n * mu + (j + 1) * th)
+                if j
+                else (n * mu / (n * mu + th))
+            )
             harm += 1 / (r_j + th) if j else 1 / (n * mu + th)
             g += t
             ab += t * (1 - p_ans)

@@ -91,10 +91,20 @@ def erlang_a(w: Worst) -> None:
         arr = np.array([float(n)])
         w.add("erlang_a P(wait)", m.p_wait(rate, AHT, n, pat), ref["p_wait"], where)
         w.add("erlang_a abandon", m.abandon_ratio(rate, AHT, n, pat), ref["p_abandon"], where)
-        w.add("erlang_a SL scalar", m.service_level(rate, AHT, n, 20.0, pat),
-              ref["service_level"], where, 1e-30)
-        w.add("erlang_a SL vector", m.service_level(rate, AHT, arr, 20.0, pat)[0],
-              ref["service_level"], where, 1e-30)
+        w.add(
+            "erlang_a SL scalar",
+            m.service_level(rate, AHT, n, 20.0, pat),
+            ref["service_level"],
+            where,
+            1e-30,
+        )
+        w.add(
+            "erlang_a SL vector",
+            m.service_level(rate, AHT, arr, 20.0, pat)[0],
+            ref["service_level"],
+            where,
+            1e-30,
+        )
         w.add("erlang_a ASA scalar", m.asa(rate, AHT, n, pat), ref["asa"], where)
         w.add("erlang_a ASA vector", m.asa(rate, AHT, arr, pat)[0], ref["asa"], where)
 

@@ -40,12 +40,12 @@ class Estimate:
 class SimResult:
     """Per-batch metrics; every array has one entry per batch."""
 
-    p_wait: np.ndarray          # fraction of arrivals that found no free slot
-    service_level: np.ndarray   # fraction of *all* arrivals answered within target
-    abandon_ratio: np.ndarray   # fraction of arrivals that abandoned
-    wait_answered: np.ndarray   # total wait of answered contacts in the batch, seconds
-    answered: np.ndarray        # number of answered contacts in the batch
-    occupancy: np.ndarray       # busy slot-seconds / (slots * elapsed seconds)
+    p_wait: np.ndarray  # fraction of arrivals that found no free slot
+    service_level: np.ndarray  # fraction of *all* arrivals answered within target
+    abandon_ratio: np.ndarray  # fraction of arrivals that abandoned
+    wait_answered: np.ndarray  # total wait of answered contacts in the batch, seconds
+    answered: np.ndarray  # number of answered contacts in the batch
+    occupancy: np.ndarray  # busy slot-seconds / (slots * elapsed seconds)
 
     def estimate(self, name: str) -> Estimate:
         """Batch-means mean and standard error of a per-arrival ratio."""
@@ -62,10 +62,20 @@ class SimResult:
         return Estimate(mean, float(resid.std(ddof=1) / math.sqrt(len(w))))
 
 
-def simulate(rate: float, aht: float, agents: int, *, target: float,
-             patience: float | None = None, concurrency: int = 1,
-             speed: tuple[float, ...] | None = None, arrivals: int = 200_000,
-             batches: int = 20, warmup: float = 0.05, seed: int = 0) -> SimResult:
+def simulate(
+    rate: float,
+    aht: float,
+    agents: int,
+    *,
+    target: float,
+    patience: float | None = None,
+    concurrency: int = 1,
+    speed: tuple[float, ...] | None = None,
+    arrivals: int = 200_000,
+    batches: int = 20,
+    warmup: float = 0.05,
+    seed: int = 0,
+) -> SimResult:
     """Simulate ``arrivals`` contacts and return per-batch statistics (see module doc)."""
     if agents < 1 or concurrency < 1 or rate <= 0 or aht <= 0:
         raise ValueError("need agents >= 1, concurrency >= 1, rate > 0 and aht > 0")
@@ -75,26 +85,32 @@ def simulate(rate: float, aht: float, agents: int, *, target: float,
         raise ValueError("speed needs one positive factor per concurrency level")
     rng = np.random.default_rng(seed)
     arr_t = np.cumsum(rng.exponential(1.0 / rate, arrivals)).tolist()
-    deadline = (arr_t + (rng.exponential(patience, arrivals) if patience is not None
-                         else np.full(arrivals, np.inf))).tolist()
+    deadline = (
+        arr_t
+        + (
+            rng.exponential(patience, arrivals)
+            if patience is not None
+            else np.full(arrivals, np.inf)
+        )
+    ).tolist()
     # Completions are drawn as Exp(1) "work" scaled by each agent's current total rate.
     unit = iter(rng.exponential(1.0, 4 * arrivals).tolist())
     mu = 1.0 / aht
     total_rate = [0.0] + [j * speed[j - 1] * mu for j in range(1, k + 1)]
 
-    load = [0] * agents            # contacts held by each agent
-    version = [0] * agents         # invalidates stale completion events
+    load = [0] * agents  # contacts held by each agent
+    version = [0] * agents  # invalidates stale completion events
     free_by_load: list[set[int]] = [set() for _ in range(k)]  # agents with load j < k
     free_by_load[0].update(range(agents))
-    heap: list[tuple[float, int, int]] = []   # (time, agent, version)
-    queue: deque[int] = deque()               # waiting arrival indices, FCFS
+    heap: list[tuple[float, int, int]] = []  # (time, agent, version)
+    queue: deque[int] = deque()  # waiting arrival indices, FCFS
 
     waited = [False] * arrivals
-    wait = [math.nan] * arrivals              # NaN = abandoned / never answered
-    busy_area = 0.0                           # integral of busy slots over time
+    wait = [math.nan] * arrivals  # NaN = abandoned / never answered
+    busy_area = 0.0  # integral of busy slots over time
     busy = 0
     t_last = 0.0
-    area_at: list[float] = []                 # busy_area sampled at each arrival
+    area_at: list[float] = []  # busy_area sampled at each arrival
 
     def assign(agent: int, now: float) -> None:
         """Give the agent one more contact and reschedule its next completion."""
@@ -127,13 +143,13 @@ def simulate(rate: float, aht: float, agents: int, *, target: float,
                 continue
             busy_area += busy * (t - t_last)
             t_last = t
-            j = load[agent]                   # one contact completes
+            j = load[agent]  # one contact completes
             if j < k:
                 free_by_load[j].discard(agent)
             load[agent] = j - 1
             free_by_load[j - 1].add(agent)
             busy -= 1
-            while queue:                      # serve the head, skipping abandoned ones
+            while queue:  # serve the head, skipping abandoned ones
                 h = queue.popleft()
                 if deadline[h] >= t:
                     wait[h] = t - arr_t[h]
@@ -156,13 +172,19 @@ def simulate(rate: float, aht: float, agents: int, *, target: float,
             queue.append(i)
         i += 1
     # Contacts still queued at the end arrived in the dropped tail (see ``_batch``).
-    return _batch(arr_t, waited, wait, area_at, agents * k, target,
-                  batches, warmup)
+    return _batch(arr_t, waited, wait, area_at, agents * k, target, batches, warmup)
 
 
-def _batch(arr_t: list[float], waited: list[bool],
-           wait: list[float], area_at: list[float], slots: int, target: float,
-           batches: int, warmup: float) -> SimResult:
+def _batch(
+    arr_t: list[float],
+    waited: list[bool],
+    wait: list[float],
+    area_at: list[float],
+    slots: int,
+    target: float,
+    batches: int,
+    warmup: float,
+) -> SimResult:
     n = len(arr_t)
     start = int(n * warmup)
     # Drop the tail (5%) whose fate may be undecided when the simulation stops.
@@ -174,9 +196,17 @@ def _batch(arr_t: list[float], waited: list[bool],
     within = answered & (w <= target)
     wt = np.asarray(waited)
     area = np.asarray(area_at)
-    out: dict[str, list[float]] = {k: [] for k in
-                                   ("p_wait", "service_level", "abandon_ratio",
-                                    "wait_answered", "answered", "occupancy")}
+    out: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "p_wait",
+            "service_level",
+            "abandon_ratio",
+            "wait_answered",
+            "answered",
+            "occupancy",
+        )
+    }
     for lo, hi in itertools.pairwise(edges.tolist()):
         sl = slice(lo, hi)
         m = hi - lo

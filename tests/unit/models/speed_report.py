@@ -39,27 +39,57 @@ def main() -> None:
     rows = [
         ("erlang_b scalar (A=10, N=12)", per_call(lambda: m.erlang_b(10.0, 12)), "us"),
         ("erlang_c scalar (A=10, N=12)", per_call(lambda: m.erlang_c(10.0, 12)), "us"),
-        ("service_level scalar, Erlang C", per_call(lambda: m.service_level(0.07, 240, 20, 20)),
-         "us"),
-        ("service_level scalar, Erlang A",
-         per_call(lambda: m.service_level(0.07, 240, 20, 20, 60)), "us"),
+        (
+            "service_level scalar, Erlang C",
+            per_call(lambda: m.service_level(0.07, 240, 20, 20)),
+            "us",
+        ),
+        (
+            "service_level scalar, Erlang A",
+            per_call(lambda: m.service_level(0.07, 240, 20, 20, 60)),
+            "us",
+        ),
         ("asa scalar, Erlang A", per_call(lambda: m.asa(0.07, 240, 20, 60)), "us"),
-        ("required_agents scalar, Erlang C",
-         per_call(lambda: m.required_agents(0.07, 240, 20, 0.8), 500), "us"),
-        ("required_agents scalar, Erlang A",
-         per_call(lambda: m.required_agents(0.07, 240, 20, 0.8, 60), 500), "us"),
-        ("service_level 10k queues, Erlang C",
-         best_cpu(lambda: m.service_level(rate, aht, n, 20.0), 5), "ms"),
-        ("service_level 10k queues, Erlang A",
-         best_cpu(lambda: m.service_level(rate, aht, n, 20.0, 120.0), 5), "ms"),
-        ("required_agents 10k queues (1..1e4 Erl), Erlang C",
-         best_cpu(lambda: m.required_agents(rate, aht, 20.0, 0.8), 5), "ms"),
-        ("required_agents 10k queues (1..1e4 Erl), Erlang A",
-         best_cpu(lambda: m.required_agents(rate, aht, 20.0, 0.8, 120.0), 3), "ms"),
-        ("required_agents_asa 10k queues, Erlang C",
-         best_cpu(lambda: m.required_agents_asa(rate, aht, 15.0), 5), "ms"),
-        ("required_agents_asa 10k queues, Erlang A",
-         best_cpu(lambda: m.required_agents_asa(rate, aht, 15.0, 120.0), 3), "ms"),
+        (
+            "required_agents scalar, Erlang C",
+            per_call(lambda: m.required_agents(0.07, 240, 20, 0.8), 500),
+            "us",
+        ),
+        (
+            "required_agents scalar, Erlang A",
+            per_call(lambda: m.required_agents(0.07, 240, 20, 0.8, 60), 500),
+            "us",
+        ),
+        (
+            "service_level 10k queues, Erlang C",
+            best_cpu(lambda: m.service_level(rate, aht, n, 20.0), 5),
+            "ms",
+        ),
+        (
+            "service_level 10k queues, Erlang A",
+            best_cpu(lambda: m.service_level(rate, aht, n, 20.0, 120.0), 5),
+            "ms",
+        ),
+        (
+            "required_agents 10k queues (1..1e4 Erl), Erlang C",
+            best_cpu(lambda: m.required_agents(rate, aht, 20.0, 0.8), 5),
+            "ms",
+        ),
+        (
+            "required_agents 10k queues (1..1e4 Erl), Erlang A",
+            best_cpu(lambda: m.required_agents(rate, aht, 20.0, 0.8, 120.0), 3),
+            "ms",
+        ),
+        (
+            "required_agents_asa 10k queues, Erlang C",
+            best_cpu(lambda: m.required_agents_asa(rate, aht, 15.0), 5),
+            "ms",
+        ),
+        (
+            "required_agents_asa 10k queues, Erlang A",
+            best_cpu(lambda: m.required_agents_asa(rate, aht, 15.0, 120.0), 3),
+            "ms",
+        ),
     ]
     for name, secs, unit in rows:
         scale = 1e6 if unit == "us" else 1e3

@@ -34,8 +34,9 @@ def test_email_vectorised() -> None:
     assert got.tolist() == [4, 4, 10]
 
 
-@pytest.mark.parametrize(("backlog", "rate", "oldest"), [(100, 0.01, 0.0), (500, 0.002, 7200.0),
-                                                         (50, 0.05, 3600.0)])
+@pytest.mark.parametrize(
+    ("backlog", "rate", "oldest"), [(100, 0.01, 0.0), (500, 0.002, 7200.0), (50, 0.05, 3600.0)]
+)
 def test_required_agents_are_exactly_enough_for_the_ratio(backlog, rate, oldest) -> None:
     aht, d, h = 360.0, 14400.0, 28800.0
     n = email_required_agents(backlog, rate, aht, d, oldest, horizon_s=h)
@@ -50,8 +51,9 @@ def test_email_ratio_edges() -> None:
     assert math.isnan(email_on_time_ratio(10, -1.0, 360.0, 5, 100.0))
 
 
-def _discrete_on_time(backlog: int, oldest: float, rate: float, aht: float, n: int,
-                      d: float, horizon: float) -> float:
+def _discrete_on_time(
+    backlog: int, oldest: float, rate: float, aht: float, n: int, d: float, horizon: float
+) -> float:
     """FIFO with n agents, deterministic service, evenly spread ages and arrivals."""
     ages = [oldest * (1 - (i + 0.5) / backlog) for i in range(backlog)]
     arrivals = [-a for a in ages]
@@ -71,8 +73,7 @@ def _discrete_on_time(backlog: int, oldest: float, rate: float, aht: float, n: i
 def test_email_fluid_close_to_discrete_fifo(n) -> None:
     backlog, oldest, rate, aht, d, hz = 2000, 20000.0, 0.02, 300.0, 28800.0, 28800.0
     fluid = email_on_time_ratio(backlog, rate, aht, n, d, oldest, horizon_s=hz)
-    assert fluid == pytest.approx(_discrete_on_time(backlog, oldest, rate, aht, n, d, hz),
-                                  abs=0.02)
+    assert fluid == pytest.approx(_discrete_on_time(backlog, oldest, rate, aht, n, d, hz), abs=0.02)
 
 
 def test_chat_slot_model_is_erlang_with_n_times_k_servers() -> None:
@@ -80,13 +81,15 @@ def test_chat_slot_model_is_erlang_with_n_times_k_servers() -> None:
     for k in (1, 2, 3):
         for pat in (None, 120.0):
             assert service_level(rate, aht, 9, 60.0, pat, k) == service_level(
-                rate, aht, 9 * k, 60.0, pat)
+                rate, aht, 9 * k, 60.0, pat
+            )
             assert asa(rate, aht, 9, pat, k) == asa(rate, aht, 9 * k, pat)
             assert p_wait(rate, aht, 9, pat, k) == p_wait(rate, aht, 9 * k, pat)
     # staffing counts agents, not slots: the smallest N whose 2N slots meet the goal
     n2 = required_agents(rate, aht, 60.0, 0.8, concurrency=2)
-    assert service_level(rate, aht, 2 * n2, 60.0) >= 0.8 > service_level(rate, aht, 2 * n2 - 2,
-                                                                         60.0)
+    assert (
+        service_level(rate, aht, 2 * n2, 60.0) >= 0.8 > service_level(rate, aht, 2 * n2 - 2, 60.0)
+    )
 
 
 def test_effective_aht() -> None:

@@ -126,7 +126,8 @@ def test_huge_patience_converges_to_erlang_c() -> None:
     rate, n = 18.0 / AHT, 20
     for pat in [1e7, 1e9]:
         assert service_level(rate, AHT, n, 20.0, pat) == pytest.approx(
-            service_level(rate, AHT, n, 20.0), rel=1e-3)
+            service_level(rate, AHT, n, 20.0), rel=1e-3
+        )
         assert asa(rate, AHT, n, pat) == pytest.approx(asa(rate, AHT, n), rel=1e-3)
         assert p_wait(rate, AHT, n, pat) == pytest.approx(p_wait(rate, AHT, n), rel=1e-3)
         assert abandon_ratio(rate, AHT, n, pat) < 1e-3

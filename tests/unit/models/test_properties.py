@@ -92,8 +92,11 @@ def test_vectorised_equals_scalar(rows) -> None:
 
 def test_found_edge_cases_do_not_raise() -> None:
     """Regressions found by hypothesis: tiny x e^{-theta T} (underflow) in the SL window."""
-    for load, aht, n, target, pat in [(59.0, 10.0, 59, 1420.0, 2.0), (1.0, 10.0, 1, 1180.0, 2.0),
-                                      (1.0, 10.0, 1, 0.0, None)]:
+    for load, aht, n, target, pat in [
+        (59.0, 10.0, 59, 1420.0, 2.0),
+        (1.0, 10.0, 1, 1180.0, 2.0),
+        (1.0, 10.0, 1, 0.0, None),
+    ]:
         v = service_level(load / aht, aht, n, target, pat)
         w = service_level(np.array([load / aht]), aht, n, target, pat)[0]
         assert 0.0 <= v <= 1.0

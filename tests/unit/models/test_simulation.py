@@ -18,9 +18,9 @@ from staffer import models as m
 from tests.unit.models.des import SimResult, simulate
 
 ARRIVALS = 400_000
-Z = 4.0                 # standard errors allowed
-SLACK = 0.004           # absolute slack on ratios
-ASA_SLACK = 0.02        # relative slack on ASA (plus 0.05 s)
+Z = 4.0  # standard errors allowed
+SLACK = 0.004  # absolute slack on ratios
+ASA_SLACK = 0.02  # relative slack on ASA (plus 0.05 s)
 
 
 @dataclass(frozen=True)
@@ -49,24 +49,33 @@ CASES = [
     Case("erlang_a rho=0.9 long patience", 45.0, 50, aht=240.0, patience=480.0, seed=5),
     Case("chat k=2 no patience", 8.0, 5, concurrency=2, seed=6),
     Case("chat k=3 patience", 12.0, 4, aht=300.0, patience=120.0, concurrency=3, seed=7),
-    Case("chat k=2 patience rho=0.9", 18.0, 10, aht=300.0, patience=60.0, concurrency=2,
-         seed=8),
+    Case("chat k=2 patience rho=0.9", 18.0, 10, aht=300.0, patience=60.0, concurrency=2, seed=8),
 ]
 
 
 @cache
 def sim(case: Case) -> SimResult:
-    return simulate(case.rate, case.aht, case.agents, target=case.target,
-                    patience=case.patience, concurrency=case.concurrency,
-                    arrivals=ARRIVALS, seed=case.seed)
+    return simulate(
+        case.rate,
+        case.aht,
+        case.agents,
+        target=case.target,
+        patience=case.patience,
+        concurrency=case.concurrency,
+        arrivals=ARRIVALS,
+        seed=case.seed,
+    )
 
 
-def model_metrics(case: Case, agents: int | None = None,
-                  concurrency: int | None = None) -> dict[str, float]:
+def model_metrics(
+    case: Case, agents: int | None = None, concurrency: int | None = None
+) -> dict[str, float]:
     """The models' predictions for the case (optionally at another staffing)."""
     n = case.agents if agents is None else agents
-    kw = {"patience": case.patience,
-          "concurrency": case.concurrency if concurrency is None else concurrency}
+    kw = {
+        "patience": case.patience,
+        "concurrency": case.concurrency if concurrency is None else concurrency,
+    }
     out = {
         "p_wait": float(m.p_wait(case.rate, case.aht, n, **kw)),
         "service_level": float(m.service_level(case.rate, case.aht, n, case.target, **kw)),
@@ -115,7 +124,7 @@ def test_simulator_is_seeded_and_sane() -> None:
     a = simulate(case.rate, case.aht, case.agents, target=case.target, arrivals=20_000, seed=9)
     b = simulate(case.rate, case.aht, case.agents, target=case.target, arrivals=20_000, seed=9)
     assert (a.p_wait == b.p_wait).all() and (a.wait_answered == b.wait_answered).all()
-    assert (a.abandon_ratio == 0).all()                 # no patience: nobody abandons
+    assert (a.abandon_ratio == 0).all()  # no patience: nobody abandons
     assert ((a.service_level >= 1 - a.p_wait) & (a.service_level <= 1)).all()
     with pytest.raises(ValueError):
         simulate(0.1, 180.0, 0, target=20.0)

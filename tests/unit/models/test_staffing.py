@@ -29,8 +29,10 @@ def _meets_sl(rate, aht, n, target, sl, patience, k, max_ab) -> bool:
             return False
         return service_level(rate, aht, n, target, concurrency=k) >= sl
     cap = DEFAULT_MAX_ABANDON if max_ab is None else max_ab
-    return (service_level(rate, aht, n, target, patience, k) >= sl
-            and abandon_ratio(rate, aht, n, patience, k) <= cap)
+    return (
+        service_level(rate, aht, n, target, patience, k) >= sl
+        and abandon_ratio(rate, aht, n, patience, k) <= cap
+    )
 
 
 def _meets_asa(rate, aht, n, goal, patience, k, max_ab) -> bool:
@@ -94,8 +96,9 @@ def test_abandonment_cap_is_always_enforced_with_patience() -> None:
     uncapped = required_agents(rate, aht, 20.0, 0.8, 60.0, max_abandon=1.0)
     assert uncapped <= 0.81 * 20000  # SL alone is "met" by letting callers hang up
     assert abandon_ratio(rate, aht, uncapped, 60.0) > 0.15
-    assert abandon_ratio(rate, aht, capped, 60.0) <= 0.05 < abandon_ratio(rate, aht, capped - 1,
-                                                                          60.0)
+    assert (
+        abandon_ratio(rate, aht, capped, 60.0) <= 0.05 < abandon_ratio(rate, aht, capped - 1, 60.0)
+    )
     assert capped > 0.94 * 20000
 
 

@@ -37,8 +37,14 @@ def test_site_snapshot_shape() -> None:
 
 
 def test_parse_moves_skips_junk() -> None:
-    pid, moves = parse_moves(json.dumps({"plan_id": "p1", "moves": [
-        {"agent": "x001", "from": "email", "to": "phone"}, {"agent": 3}, "junk"]}).encode())
+    pid, moves = parse_moves(
+        json.dumps(
+            {
+                "plan_id": "p1",
+                "moves": [{"agent": "x001", "from": "email", "to": "phone"}, {"agent": 3}, "junk"],
+            }
+        ).encode()
+    )
     assert pid == "p1"
     assert [(m.agent, m.to_queue) for m in moves] == [("x001", "phone")]
     assert parse_moves(b"not json") == (None, [])
@@ -51,19 +57,35 @@ async def _stand_in(host: str, port: int, base: str, states: list[dict]) -> None
         n = 0
         async for msg in c.messages:
             if str(msg.topic).endswith("/state"):
-                states.append({"agent": str(msg.topic).split("/")[-2],
-                               **json.loads(msg.payload)})
+                states.append({"agent": str(msg.topic).split("/")[-2], **json.loads(msg.payload)})
                 continue
             n += 1
             ts = json.loads(msg.payload)["ts"]
-            moves = [{"agent": "x001", "from": "email", "to": "phone",
-                      "after_current_contact": True, "reason": "test"}] if n == 1 else []
+            moves = (
+                [
+                    {
+                        "agent": "x001",
+                        "from": "email",
+                        "to": "phone",
+                        "after_current_contact": True,
+                        "reason": "test",
+                    }
+                ]
+                if n == 1
+                else []
+            )
             if moves:
-                await c.publish(f"{base}/commands", json.dumps(
-                    {"command_id": f"c{n}", "plan_id": f"p{n}", "moves": moves}), qos=1)
-            await c.publish(f"{base}/plan", json.dumps(
-                {"plan_id": f"p{n}", "as_of": ts, "mode": "auto", "moves": len(moves)}),
-                qos=1, retain=True)
+                await c.publish(
+                    f"{base}/commands",
+                    json.dumps({"command_id": f"c{n}", "plan_id": f"p{n}", "moves": moves}),
+                    qos=1,
+                )
+            await c.publish(
+                f"{base}/plan",
+                json.dumps({"plan_id": f"p{n}", "as_of": ts, "mode": "auto", "moves": len(moves)}),
+                qos=1,
+                retain=True,
+            )
 
 
 async def test_bridge_applies_commands_and_reports(mosquitto, topic_prefix) -> None:
@@ -75,8 +97,9 @@ async def test_bridge_applies_commands_and_reports(mosquitto, topic_prefix) -> N
     await asyncio.sleep(0.3)
     ticks = []
     try:
-        async with aiomqtt.Client(mosquitto.host, mosquitto.port,
-                                  identifier=f"{topic_prefix}-bridge") as client:
+        async with aiomqtt.Client(
+            mosquitto.host, mosquitto.port, identifier=f"{topic_prefix}-bridge"
+        ) as client:
             bridge = SimBridge(eng, client, topic_prefix, plan_timeout_s=5.0)
             stats = await bridge.run(sc.planner.interval_s, ticks.append)
     finally:
@@ -96,8 +119,9 @@ async def test_bridge_applies_commands_and_reports(mosquitto, topic_prefix) -> N
 
 async def test_bridge_gives_up_when_no_daemon_answers(mosquitto, topic_prefix) -> None:
     eng = Engine(load_scenario("short"), seed=1)
-    async with aiomqtt.Client(mosquitto.host, mosquitto.port,
-                              identifier=f"{topic_prefix}-lonely") as client:
+    async with aiomqtt.Client(
+        mosquitto.host, mosquitto.port, identifier=f"{topic_prefix}-lonely"
+    ) as client:
         bridge = SimBridge(eng, client, topic_prefix, plan_timeout_s=0.2, max_missed_in_row=2)
         with pytest.raises(BridgeError, match="no plan for 2 site snapshots"):
             await bridge.run(300.0)

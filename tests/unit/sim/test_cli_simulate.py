@@ -9,8 +9,18 @@ import pytest
 
 from staffer.cli import main
 
-QUEUE_KPIS = {"channel", "offered", "answered", "abandoned", "service_level", "asa_s",
-              "abandon_ratio", "sl_target", "intervals_met", "intervals_within_5pt"}
+QUEUE_KPIS = {
+    "channel",
+    "offered",
+    "answered",
+    "abandoned",
+    "service_level",
+    "asa_s",
+    "abandon_ratio",
+    "sl_target",
+    "intervals_met",
+    "intervals_within_5pt",
+}
 
 
 def test_json_has_all_kpis(capsys: pytest.CaptureFixture[str]) -> None:
@@ -29,8 +39,7 @@ def test_json_has_all_kpis(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"on_time", "open_at_end"} <= set(email)
 
 
-def test_all_policies_table_and_plot(tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_all_policies_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png = tmp_path / "day.png"
     assert main(["simulate", "short", "--policy", "all", "--plot", str(png)]) == 0
     out = capsys.readouterr().out
@@ -40,8 +49,9 @@ def test_all_policies_table_and_plot(tmp_path: Path,
 
 
 @pytest.mark.parametrize("content", ["not = [toml", 'name = "x"\n'])
-def test_bad_scenario_exits_2(tmp_path: Path, content: str,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_scenario_exits_2(
+    tmp_path: Path, content: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(content)
     assert main(["simulate", str(bad)]) == 2

@@ -104,6 +104,7 @@ def test_streams_are_separate_per_queue_and_purpose() -> None:
     changed = Engine(scenario_from_dict(data), seed=4)
     phone = [(c.arrival, c.handle_s) for c in base._draw("phone")]
     assert phone == [(c.arrival, c.handle_s) for c in changed._draw("phone")]
-    assert [c.patience_s for c in base._draw("phone")] != \
-        [c.patience_s for c in changed._draw("phone")]
+    assert [c.patience_s for c in base._draw("phone")] != [
+        c.patience_s for c in changed._draw("phone")
+    ]
     assert [c.arrival for c in base._draw("email")] == [c.arrival for c in changed._draw("email")]

@@ -12,31 +12,47 @@ from staffer.sim.scenario import scenario_from_dict
 
 
 def _scenario():
-    return scenario_from_dict({
-        "name": "k", "start": "2026-11-23T08:00:00Z", "profile_interval_s": 1800,
-        "report_interval_s": 1800, "drain_s": 0,
-        "site": {"id": "s", "queues": [
-            {"id": "phone", "channel": "voice", "target_s": 20, "sl_target": 0.8},
-            {"id": "email", "channel": "email", "target_s": 3600, "sl_target": 0.9}]},
-        "demand": {"phone": {"rates_per_hour": [1, 1]}, "email": {"rates_per_hour": [1, 1]}},
-        "agents": [{"prefix": "a", "count": 1, "skills": ["phone", "email"],
-                    "queue": "phone"}]})
+    return scenario_from_dict(
+        {
+            "name": "k",
+            "start": "2026-11-23T08:00:00Z",
+            "profile_interval_s": 1800,
+            "report_interval_s": 1800,
+            "drain_s": 0,
+            "site": {
+                "id": "s",
+                "queues": [
+                    {"id": "phone", "channel": "voice", "target_s": 20, "sl_target": 0.8},
+                    {"id": "email", "channel": "email", "target_s": 3600, "sl_target": 0.9},
+                ],
+            },
+            "demand": {"phone": {"rates_per_hour": [1, 1]}, "email": {"rates_per_hour": [1, 1]}},
+            "agents": [{"prefix": "a", "count": 1, "skills": ["phone", "email"], "queue": "phone"}],
+        }
+    )
 
 
 def test_definitions() -> None:
     inf = math.inf
     contacts = [
-        Contact("phone", 10.0, 60.0, inf, start=15.0, end=75.0),          # within target
-        Contact("phone", 20.0, 60.0, 30.0, abandoned_at=50.0),            # abandoned: miss
-        Contact("phone", 1900.0, 60.0, inf, start=1950.0, end=2010.0),    # late answer
-        Contact("phone", 1950.0, 60.0, inf, start=1955.0, end=2015.0),    # within
-        Contact("email", -100.0, 60.0, inf, start=100.0, end=160.0),      # backlog, on time
-        Contact("email", 10.0, 60.0, inf, start=3700.0, end=3760.0),      # late
-        Contact("email", 3000.0, 60.0, inf),                              # open, not yet due
+        Contact("phone", 10.0, 60.0, inf, start=15.0, end=75.0),  # within target
+        Contact("phone", 20.0, 60.0, 30.0, abandoned_at=50.0),  # abandoned: miss
+        Contact("phone", 1900.0, 60.0, inf, start=1950.0, end=2010.0),  # late answer
+        Contact("phone", 1950.0, 60.0, inf, start=1955.0, end=2015.0),  # within
+        Contact("email", -100.0, 60.0, inf, start=100.0, end=160.0),  # backlog, on time
+        Contact("email", 10.0, 60.0, inf, start=3700.0, end=3760.0),  # late
+        Contact("email", 3000.0, 60.0, inf),  # open, not yet due
     ]
     sc = _scenario()
-    trace = SimTrace(sc, "x", 1, contacts, [(0.0, {"phone": 1, "email": 0})],
-                     [(100.0, "a001", "phone", "email")], 3600.0)
+    trace = SimTrace(
+        sc,
+        "x",
+        1,
+        contacts,
+        [(0.0, {"phone": 1, "email": 0})],
+        [(100.0, "a001", "phone", "email")],
+        3600.0,
+    )
     k = compute_kpis(trace, end_s=3600.0)
     phone = k.queues["phone"]
     assert (phone.offered, phone.answered, phone.abandoned) == (4, 3, 1)
@@ -53,6 +69,7 @@ def test_definitions() -> None:
 def test_rescue_share() -> None:
     def q(series: list[float | None]) -> QueueKpis:
         return QueueKpis("voice", 0, 0, 0, 0.0, 0.0, 0.0, 0.8, 0.0, 0.0, interval_sl=series)
+
     static = q([0.9, 0.5, 0.6, None, 0.7])
     other = q([0.5, 0.8, 0.74, 0.1, 0.76])
     assert rescue_share(static, other) == (3, 2 / 3)

@@ -42,6 +42,7 @@ def test_threshold_pulls_from_email_and_gives_back() -> None:
     assert pulls and backs
     assert min(t for t, _ in backs) > min(t for t, _ in pulls)
     assert {a for _, a in backs} <= {a for _, a in pulls}  # only borrowed agents go back
-    borrowed_at_once = max(sum(1 for t, _ in pulls if t <= x) - sum(1 for t, _ in backs if t <= x)
-                           for x, _ in pulls)
+    borrowed_at_once = max(
+        sum(1 for t, _ in pulls if t <= x) - sum(1 for t, _ in backs if t <= x) for x, _ in pulls
+    )
     assert borrowed_at_once <= sc.threshold.max_borrowed

@@ -33,19 +33,25 @@ def test_bundled_name_resolves() -> None:
 
 
 def _base() -> dict:
-    return {"name": "x", "start": "2026-11-23T08:00:00Z",
-            "site": {"id": "main", "queues": [{"id": "phone", "channel": "voice"}]},
-            "demand": {"phone": {"rates_per_hour": [10, 20]}},
-            "agents": [{"prefix": "a", "count": 2, "skills": ["phone"], "queue": "phone"}]}
+    return {
+        "name": "x",
+        "start": "2026-11-23T08:00:00Z",
+        "site": {"id": "main", "queues": [{"id": "phone", "channel": "voice"}]},
+        "demand": {"phone": {"rates_per_hour": [10, 20]}},
+        "agents": [{"prefix": "a", "count": 2, "skills": ["phone"], "queue": "phone"}],
+    }
 
 
-@pytest.mark.parametrize(("patch", "needle"), [
-    ({"demand": {"nope": {"rates_per_hour": [1]}}}, "nope"),
-    ({"agents": [{"prefix": "a", "count": 1, "skills": ["chat"], "queue": "chat"}]}, "chat"),
-    ({"demand": {"phone": {"rates_per_hour": [-1]}}}, "rates"),
-    ({"start": "2026-11-23T08:00:00"}, "zone"),
-    ({"bogus": 1}, "bogus"),
-])
+@pytest.mark.parametrize(
+    ("patch", "needle"),
+    [
+        ({"demand": {"nope": {"rates_per_hour": [1]}}}, "nope"),
+        ({"agents": [{"prefix": "a", "count": 1, "skills": ["chat"], "queue": "chat"}]}, "chat"),
+        ({"demand": {"phone": {"rates_per_hour": [-1]}}}, "rates"),
+        ({"start": "2026-11-23T08:00:00"}, "zone"),
+        ({"bogus": 1}, "bogus"),
+    ],
+)
 def test_bad_scenarios_raise_one_line(patch: dict, needle: str) -> None:
     with pytest.raises(ConfigError) as err:
         scenario_from_dict({**_base(), **patch})

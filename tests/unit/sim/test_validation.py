@@ -44,10 +44,13 @@ def _close(sim: np.ndarray, model: float, floor: float) -> None:
     assert abs(sim.mean() - model) <= 4 * se + floor, (sim.mean(), model, se)
 
 
-@pytest.mark.parametrize(("rate_h", "aht", "n", "seed"), [
-    (180, 240, 15, 1),   # A = 12, occupancy 0.8
-    (540, 180, 31, 2),   # A = 27, occupancy 0.87
-])
+@pytest.mark.parametrize(
+    ("rate_h", "aht", "n", "seed"),
+    [
+        (180, 240, 15, 1),  # A = 12, occupancy 0.8
+        (540, 180, 31, 2),  # A = 27, occupancy 0.87
+    ],
+)
 def test_erlang_c(rate_h: float, aht: float, n: int, seed: int) -> None:
     sc = stationary(rate_h, aht, n, hours=int(HOURS * 180 / rate_h))  # ~36,000 calls
     trace, _ = run_policy(sc, "static", seed=seed)
@@ -58,10 +61,13 @@ def test_erlang_c(rate_h: float, aht: float, n: int, seed: int) -> None:
     assert b["ab"].sum() == 0
 
 
-@pytest.mark.parametrize(("rate_h", "aht", "n", "patience", "seed"), [
-    (180, 240, 12, 120, 3),   # A = 12 on 12 agents: only abandonment keeps it stable
-    (360, 240, 26, 300, 4),   # A = 24 on 26 agents
-])
+@pytest.mark.parametrize(
+    ("rate_h", "aht", "n", "patience", "seed"),
+    [
+        (180, 240, 12, 120, 3),  # A = 12 on 12 agents: only abandonment keeps it stable
+        (360, 240, 26, 300, 4),  # A = 24 on 26 agents
+    ],
+)
 def test_erlang_a(rate_h: float, aht: float, n: int, patience: float, seed: int) -> None:
     sc = stationary(rate_h, aht, n, hours=int(HOURS * 180 / rate_h), patience_s=patience)
     trace, _ = run_policy(sc, "static", seed=seed)
@@ -75,8 +81,16 @@ def test_erlang_a(rate_h: float, aht: float, n: int, patience: float, seed: int)
 def test_chat_concurrency_without_slowdown() -> None:
     """k concurrent chats and no slowdown: the same as n*k independent servers."""
     rate_h, aht, n, k, patience = 240, 480, 9, 2, 300
-    sc = stationary(rate_h, aht, n, hours=HOURS, channel="chat", concurrency=k,
-                    patience_s=patience, target_s=60.0)
+    sc = stationary(
+        rate_h,
+        aht,
+        n,
+        hours=HOURS,
+        channel="chat",
+        concurrency=k,
+        patience_s=patience,
+        target_s=60.0,
+    )
     trace, _ = run_policy(sc, "static", seed=5)
     b = _batches(trace.contacts, 60.0)
     rate = rate_h / 3600
