@@ -48,6 +48,7 @@ class MqttSettings(_Section):
     reconnect_max_s: float = Field(30.0, gt=0)
     max_payload_bytes: int = Field(65536, gt=0)
     max_backlog: int = Field(10000, ge=100)
+    max_clock_skew_s: float = Field(300.0, ge=0)
 
     @field_validator("url")
     @classmethod
@@ -65,6 +66,7 @@ class HttpSettings(_Section):
 
 class StateSettings(_Section):
     path: Path = Path("staffer-state.db")
+    audit_retention_s: float = Field(90 * 86400.0, gt=0)
 
 
 class LogSettings(_Section):
@@ -84,6 +86,17 @@ class PlannerSettings(_Section):
     override_ttl_s: float = Field(3600.0, gt=0)
     smoothing_half_life_s: float = Field(900.0, gt=0)
     forecast_weight: float = Field(0.5, ge=0, le=1)
+    proposal_ttl_s: float = Field(600.0, gt=0)
+    reject_cooldown_s: float = Field(1800.0, ge=0)
+    accepted_timeout_s: float = Field(1800.0, gt=0)
+    switch_cost_s: float = Field(60.0, ge=0)
+    min_return_s: float = Field(1800.0, ge=0)
+    min_remaining_s: float = Field(900.0, ge=0)
+    stale_after_s: float = Field(300.0, gt=0)
+
+
+class ConsoleSettings(_Section):
+    mqtt_ws_url: str = "ws://127.0.0.1:8080"
 
 
 class ClusterSettings(_Section):
@@ -147,6 +160,7 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     planner: PlannerSettings = PlannerSettings()
     cluster: ClusterSettings = ClusterSettings()
+    console: ConsoleSettings = ConsoleSettings()
     sites: list[SiteSettings] = Field(
         default_factory=lambda: [SiteSettings(id="main")], min_length=1, max_length=10000
     )
