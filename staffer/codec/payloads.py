@@ -220,6 +220,7 @@ class _AgentStateIn(_Strict):
     status: Literal["available", "busy", "wrap_up", "break", "offline"]
     queue: Ident | None = None
     skills: Annotated[list[Ident], Field(max_length=MAX_SKILLS)] | None = None
+    available_until: str | None = None
 
 
 _NEGATIVE_TYPES = {"greater_than_equal"}
@@ -349,7 +350,15 @@ def decode_agent_state(agent_id: str, data: bytes) -> AgentState:
         skills = frozenset(body.skills)
     else:
         skills = frozenset() if body.queue is None else frozenset({body.queue})
-    return AgentState(agent=agent_id, ts=ts, status=body.status, queue=body.queue, skills=skills)
+    until = None if body.available_until is None else _ts(body.available_until)
+    return AgentState(
+        agent=agent_id,
+        ts=ts,
+        status=body.status,
+        queue=body.queue,
+        skills=skills,
+        available_until=until,
+    )
 
 
 def _request_id(obj: Mapping[str, Any]) -> tuple[RequestId, bool]:

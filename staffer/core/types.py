@@ -42,6 +42,7 @@ class AgentState:
     status: AgentStatus
     queue: str | None
     skills: frozenset[str]
+    available_until: float | None = None  # scheduled break or shift end (contract §11)
 
     @property
     def staffed(self) -> bool:

@@ -19,6 +19,7 @@ from staffer.codec.payloads import (
     encode_reply,
     encode_status,
 )
+from staffer.codec.timefmt import parse_ts
 from staffer.core.types import (
     MalformedRequest,
     Move,
@@ -198,6 +199,20 @@ def test_agent_state_defaults() -> None:
     assert st.skills == frozenset({"chat"}) and not st.staffed
     st = decode_agent_state("a1", _b({"ts": TS, "status": "offline", "queue": None}))
     assert st.queue is None and st.skills == frozenset()
+    assert st.available_until is None
+
+
+def test_agent_state_available_until() -> None:
+    """Contract §11: when the agent leaves for a break or the end of the shift."""
+    st = decode_agent_state(
+        "a1",
+        _b(
+            {"ts": TS, "status": "busy", "queue": "chat", "available_until": "2026-11-22T12:00:00Z"}
+        ),
+    )
+    assert st.available_until == parse_ts("2026-11-22T12:00:00Z")
+    bad = {"ts": TS, "status": "busy", "available_until": "noon"}
+    assert _reason(decode_agent_state, "a1", _b(bad)) == "bad_ts"
 
 
 @pytest.mark.parametrize(
