@@ -317,6 +317,7 @@
   }
 
   function tick() {
+    $('clock').textContent = R.clock(Date.now());
     R.planAge(S.plan, S.cfg.interval_s);
     R.tickExpiries();
     let changed = false;
@@ -359,9 +360,11 @@
     $('site-pick').addEventListener('change', (e) => S.creds && connect({ ...S.creds, site: e.target.value }));
     $('sign-out').addEventListener('click', () => {
       S.creds = null;
+      f.password.value = '';
       showLogin();
     });
     setInterval(tick, 1000);
+    tick();
     renderAll();
     // A development broker that lets this username in without a password: connect at once.
     if (f.username.value && f.site.value) connect({ ws: f.ws.value, site: f.site.value, username: f.username.value, password: '' });
