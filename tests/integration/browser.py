@@ -1,5 +1,6 @@
-"""Real-browser helpers: Debian's headless Chromium driven by Playwright, and a mosquitto
-with a WebSocket listener beside its TCP one that a test can stop and start again.
+"""Real-browser helpers: Debian's headless Chromium driven by Playwright, a mosquitto with a
+WebSocket listener beside its TCP one that a test can stop and start again, the console
+served by the daemon's HTTP server alone, and screenshots into docs/img.
 
 Playwright never downloads a browser here: it drives ``/usr/bin/chromium`` (Debian's
 ``chromium`` package, installed by ``.ci/system-deps.sh``) with a fresh profile.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,9 @@ from typing import Any
 
 import pytest
 
+from staffer import console
+from staffer.adapters.http import HttpServer
+from staffer.settings import Settings
 from tests.conftest import Broker, free_port, start_mosquitto, wait_for_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,6 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WALLBOARD = {"width": 1600, "height": 1000}
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 TIMEOUT_MS = 20_000  # per wait: generous for a loaded 2-core machine
 
 
@@ -98,3 +104,35 @@ class WsBroker:
         with start_mosquitto(self.workdir, extra_config=ws, port=self.port) as broker:
             wait_for_port(self.host, self.ws_port, timeout_s=10.0)
             yield broker
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """Save the page as docs/img/<name> (wallboard size)."""
+    path = DOCS_IMG / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    await page.page.screenshot(path=str(path))
+    assert png_size(path) == (WALLBOARD["width"], WALLBOARD["height"])
+
+
+@contextlib.asynccontextmanager
+async def console_only(settings: Settings) -> AsyncIterator[str]:
+    """The daemon's HTTP server alone, serving the console (no daemon behind it)."""
+    server = HttpServer(
+        "127.0.0.1",
+        0,
+        exposition=lambda: b"",
+        readiness=lambda: None,
+        console_config=lambda: console.page_config(settings),
+    )
+    await server.start()
+    try:
+        yield server.url
+    finally:
+        await server.stop()

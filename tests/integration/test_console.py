@@ -12,18 +12,14 @@ should run the real daemon in approve mode instead (see its docstring).
 from __future__ import annotations
 
 import contextlib
-import struct
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from staffer import console
-from staffer.adapters.http import HttpServer
 from staffer.settings import ConsoleSettings, Settings
-from tests.integration.browser import WALLBOARD, Page, WsBroker, chromium_page
+from tests.integration.browser import Page, WsBroker, chromium_page, console_only, screenshot
 from tests.integration.harness import (
     Peer,
     agent,
@@ -37,7 +33,6 @@ from tests.ops.stack import shipped_mosquitto
 
 pytestmark = pytest.mark.integration
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 ME = "alice"
 REQUESTS, REPLIES = f"main/override/{ME}", f"main/override/{ME}/reply"
 
@@ -77,20 +72,6 @@ async def reply_shown(page: Page, request: dict[str, Any], outcome: str) -> str:
 
 def pct(x: float | None) -> str:
     return "—" if x is None else f"{round(x * 100)}%"
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    width, height = struct.unpack(">II", head[16:24])
-    return width, height
-
-
-async def screenshot(page: Page, name: str) -> None:
-    path = DOCS_IMG / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    await page.page.screenshot(path=str(path))
-    assert png_size(path) == (WALLBOARD["width"], WALLBOARD["height"])
 
 
 async def afternoon(p: Peer) -> dict[str, Any]:
@@ -243,28 +224,13 @@ async def test_console_survives_a_broker_restart(tmp_path: Path, topic_prefix: s
             assert page.errors == []
 
 
-@contextlib.asynccontextmanager
-async def console_only(settings: Settings) -> AsyncIterator[str]:
-    """The daemon's HTTP server alone, serving the console (no daemon behind it)."""
-    server = HttpServer(
-        "127.0.0.1",
-        0,
-        exposition=lambda: b"",
-        readiness=lambda: None,
-        console_config=lambda: console.page_config(settings),
-    )
-    await server.start()
-    try:
-        yield server.url
-    finally:
-        await server.stop()
-
-
 def approve_mode_plan(now: float) -> dict[str, Any]:
     """A §3.4 plan in approve mode (what the daemon will publish with proposals open)."""
 
     def queue(channel: str, assigned: int, target: int, sl: float, waiting: int) -> dict:
         return {
+            "data_age_s": 12.0,  # contract §16 freshness fields
+            "stale": False,
             "channel": channel,
             "forecast_arrival_rate": 0.043,
             "forecast_aht_s": 240.0,
@@ -285,7 +251,19 @@ def approve_mode_plan(now: float) -> dict[str, Any]:
         "site": "main",
         "as_of": iso(now),
         "mode": "approve",
-        "queues": {"phone": queue("voice", 12, 14, 0.83, 4), "chat": queue("chat", 9, 8, 0.9, 0)},
+        "queues": {
+            "phone": queue("voice", 12, 14, 0.83, 4),
+            "chat": queue("chat", 9, 8, 0.9, 0),
+            "email": {  # its bridge went quiet: no predictions, never shown as good service
+                **queue("email", 6, 6, 0.0, 0),
+                "predicted_service_level": None,
+                "predicted_asa_s": None,
+                "predicted_abandon_ratio": None,
+                "observed_service_level": 0.95,
+                "data_age_s": 900.0,
+                "stale": True,
+            },
+        },
         "moves": 2,
     }
 
@@ -317,10 +295,10 @@ async def test_console_proposals_with_the_test_playing_the_daemon(
     broker = WsBroker(tmp_path / "broker")
     settings = daemon_settings(broker.url, broker.ws_url, topic_prefix, tmp_path)
     now = time.time()
-    p1, p2 = (
-        proposal("p-0001", "e04", "email", "phone", now),
-        proposal("p-0002", "c07", "chat", "phone", now),
-    )
+    p1 = proposal("p-0001", "e04", "email", "phone", now)
+    p2 = proposal("p-0002", "c07", "chat", "phone", now)
+    markup = "<img src=x onerror=alert(1)>"
+    listing = {"site": "main", "as_of": iso(now), "proposals": [{**p1, "reason": markup}, p2]}
     with broker.running():
         async with (
             console_only(settings) as http_url,
@@ -329,13 +307,20 @@ async def test_console_proposals_with_the_test_playing_the_daemon(
         ):
             pg = page.page
             await p.publish("main/plan", approve_mode_plan(now), retain=True)
-            listing = {"site": "main", "as_of": iso(now), "proposals": [p1, p2]}
             await p.publish("main/proposals", listing, retain=True)
             await open_console(page, http_url)
             first = '[data-proposal-id="p-0001"]'
             await wait_text(page, first, "e04 email → phone")
-            assert "phone SL 0.71 -> 0.83" in await text(page, first)
             assert await text(page, "#mode") == "MODE APPROVE"
+            assert markup in await text(page, first)
+            assert await pg.query_selector("#proposals img") is None  # text, never markup
+            assert await text(page, 'tr[data-queue="phone"] [data-field="data"]') == "12 s"
+            stale = 'tr[data-queue="email"]'
+            assert await text(page, f'{stale} [data-field="data"]') == "stale · 15 min"
+            assert await text(page, f'{stale} [data-field="predicted"]') == "—"
+            for field in ("predicted", "observed"):  # 95% observed, but old: no green
+                level = await pg.get_attribute(f'{stale} [data-field="{field}"] .sl', "data-level")
+                assert level == "none"
 
             await pg.click(f'{first} button[data-action="approve"]')
             [request] = await p.wait_for(REQUESTS, lambda r: r["action"] == "approve")
