@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the real tools the test suite drives are installed (Debian packages):
 # mosquitto (broker + mosquitto_passwd), prometheus (server + promtool), nats-server,
-# docker-compose (compose file validation), systemd (systemd-analyze), openssl (TLS tests).
+# docker-compose (compose file validation), systemd (systemd-analyze), openssl (TLS tests),
+# chromium (the console's browser test drives /usr/bin/chromium through Playwright; never
+# `playwright install`).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
@@ -12,6 +14,7 @@ command -v mosquitto_passwd >/dev/null 2>&1 || missing+=(mosquitto)
 command -v docker-compose  >/dev/null 2>&1 || missing+=(docker-compose)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v openssl         >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/bin/chromium ]   || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: missing ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2

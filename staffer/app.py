@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 
-from staffer import __version__
+from staffer import __version__, console
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.http import HttpServer
 from staffer.adapters.log import RateLimitedLog, setup_logging
@@ -109,6 +109,7 @@ class Daemon:
                 settings.http.port,
                 exposition=self.exposition,
                 readiness=self.readiness,
+                console_config=lambda: console.page_config(self.settings),
             )
             if settings.http.enabled
             else None

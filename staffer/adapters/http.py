@@ -1,4 +1,4 @@
-"""HTTP endpoint on ``[http] host:port``: ``/metrics``, ``/healthz``, ``/readyz``.
+"""HTTP endpoint on ``[http] host:port``: ``/metrics``, ``/healthz``, ``/readyz``, ``/console``.
 
 One aiohttp server inside the daemon's event loop. The server knows nothing about
 MQTT or Prometheus: it is given a function producing the exposition text and a
@@ -8,6 +8,14 @@ readiness probe returning None when ready or a short reason when not.
 * ``/healthz`` — 200 ``ok`` while the process (and its event loop) is alive.
 * ``/readyz``  — 200 ``ready`` only while connected to the broker with config loaded,
   else 503 with the reason as the body (e.g. ``not connected to the MQTT broker``).
+* ``/console`` — the supervisor console (contract §13): a static page, its files below
+  ``/console/`` (a fixed list, ``staffer.console.ASSETS``) and ``/console/config.json``
+  (read-only start settings: default broker WebSocket URL, topic prefix, sites). The page
+  talks to the broker itself, so this server gains no write path and no authentication.
+  Responses carry a strict Content-Security-Policy (scripts and styles from here only,
+  WebSocket connections anywhere, no framing).
+
+Every route is GET (and HEAD); anything else is 405.
 
 ``port = 0`` binds an ephemeral port; ``HttpServer.port`` is the bound one.
 """
@@ -15,10 +23,14 @@ readiness probe returning None when ready or a short reason when not.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
+
+from staffer import console
 
 log = logging.getLogger("staffer.http")
 
@@ -26,18 +38,39 @@ METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 Exposition = Callable[[], bytes]
 Readiness = Callable[[], "str | None"]
+ConsoleConfig = Callable[[], Mapping[str, Any]]
+
+# The console page may connect to any broker URL its user types in (ws:/wss:), and to
+# nothing else; MQTT.js runs its timers in a Worker built from a blob: URL.
+CONSOLE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; worker-src blob:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 
 
 class HttpServer:
     """The daemon's HTTP endpoint; ``start()``/``stop()`` inside a running loop."""
 
     def __init__(
-        self, host: str, port: int, *, exposition: Exposition, readiness: Readiness
+        self,
+        host: str,
+        port: int,
+        *,
+        exposition: Exposition,
+        readiness: Readiness,
+        console_config: ConsoleConfig | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._exposition = exposition
         self._readiness = readiness
+        self._console_config = console_config  # None: no console routes
         self._runner: web.AppRunner | None = None
         self._bound: int | None = None
 
@@ -59,7 +92,20 @@ class HttpServer:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        if self._console_config is not None:
+            self._add_console(app.router)
         return app
+
+    def _add_console(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/console", _static(console.read(console.PAGE), "text/html; charset=utf-8"))
+        for name, ctype in console.ASSETS.items():
+            router.add_get(f"/console/{name}", _static(console.read(name), ctype))
+        router.add_get("/console/config.json", self._console_json)
+
+    async def _console_json(self, _request: web.Request) -> web.Response:
+        assert self._console_config is not None
+        body = json.dumps(dict(self._console_config())).encode()
+        return _console_response(body, "application/json; charset=utf-8")
 
     async def start(self) -> None:
         """Bind and serve; raises OSError when the port is taken."""
@@ -90,3 +136,16 @@ class HttpServer:
         if reason is None:
             return web.Response(text="ready\n")
         return web.Response(status=503, text=f"not ready: {reason}\n")
+
+
+def _console_response(body: bytes, content_type: str) -> web.Response:
+    return web.Response(body=body, headers={**CONSOLE_HEADERS, "Content-Type": content_type})
+
+
+def _static(body: bytes, content_type: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A handler serving one fixed file (read once, when the routes are built)."""
+
+    async def handler(_request: web.Request) -> web.Response:
+        return _console_response(body, content_type)
+
+    return handler

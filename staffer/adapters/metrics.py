@@ -251,7 +251,7 @@ class Metrics:
             return
         self.last_input.labels(site).set_to_current_time()
         self.waiting.labels(site, queue).set(snap.waiting)
-        sl = observed_service_level(snap)
+        sl = snap.observed_service_level
         if sl is not None:
             self.observed_sl.labels(site, queue).set(sl)
 
@@ -304,13 +304,3 @@ class Metrics:
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format (``CONTENT_TYPE``)."""
         return generate_latest(self.registry)
-
-
-def observed_service_level(snap: QueueSnapshot) -> float | None:
-    """answered_within_target over answered (if reported) else offered; None if undefined."""
-    if snap.answered_within_target is None:
-        return None
-    denom = snap.answered if snap.answered is not None else snap.offered
-    if not denom:
-        return None
-    return min(1.0, snap.answered_within_target / denom)

@@ -480,6 +480,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "predicted_abandon_ratio": _num(q.predicted_abandon_ratio),
             "sl_target": _num(q.sl_target),
             "target_s": _num(q.target_s),
+            "observed_service_level": _num(q.observed_service_level),
+            "waiting": q.waiting,
         }
         for qid, q in plan.queues.items()
     }

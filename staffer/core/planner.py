@@ -389,6 +389,7 @@ def plan_site(
     queues: dict[str, QueuePlan] = {}
     for i, (q, f) in enumerate(zip(qs, fcs, strict=True)):
         k = int(target[i] - curves.base[i])
+        latest = state.latest(q.id)  # observed figures, passed through for the console
         queues[q.id] = QueuePlan(
             channel=q.channel,
             forecast_arrival_rate=f.arrival_rate,
@@ -401,6 +402,8 @@ def plan_site(
             predicted_abandon_ratio=float(curves.abandon[i, k]),
             sl_target=goals[i][0],
             target_s=goals[i][1],
+            observed_service_level=None if latest is None else latest.observed_service_level,
+            waiting=None if latest is None else latest.waiting,
         )
     moves: tuple[Move, ...] = ()
     if controls.mode != "manual":

@@ -32,6 +32,17 @@ class QueueSnapshot:
     backlog: int | None = None
     oldest_age_s: float | None = None
 
+    @property
+    def observed_service_level(self) -> float | None:
+        """answered_within_target over answered (if reported) else offered; None if
+        undefined (no ``answered_within_target`` or no denominator)."""
+        if self.answered_within_target is None:
+            return None
+        denom = self.answered if self.answered is not None else self.offered
+        if not denom:
+            return None
+        return min(1.0, self.answered_within_target / denom)
+
 
 @dataclass(frozen=True, slots=True)
 class AgentState:
@@ -85,6 +96,10 @@ class QueuePlan:
     predicted_abandon_ratio: float
     sl_target: float
     target_s: float
+    # What the latest snapshot observed (None when unknown), shown beside the predictions
+    # by the supervisor console (contract §13).
+    observed_service_level: float | None = None
+    waiting: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""A tiny blocking MQTT test client on paho-mqtt (its network loop runs in a thread)."""
+"""A tiny blocking MQTT test client on paho-mqtt (its network loop runs in a thread), over
+TCP or WebSocket."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class Client:
         username: str | None = None,
         password: str | None = None,
         host: str = "127.0.0.1",
+        *,
+        websocket: bool = False,
     ) -> None:
         self.messages: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
         # messages on other topics that a topic-specific wait passed over (kept, in order)
@@ -35,7 +38,10 @@ class Client:
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"ops-{username}-{uuid.uuid4().hex[:6]}",
             protocol=mqtt.MQTTv311,
+            transport="websockets" if websocket else "tcp",
         )
+        if websocket:  # MQTT over WebSocket, as the supervisor console speaks it
+            self._c.ws_set_options(path="/mqtt")
         if username is not None:
             self._c.username_pw_set(username, password)
         self._c.on_connect = self._on_connect

@@ -36,6 +36,7 @@ class Node:
     mqtt: int
     route: int
     http: int
+    ws: int  # MQTT over WebSocket
 
 
 def node_conf(shipped: str, node: Node, nodes: list[Node], store: Path) -> str:
@@ -45,6 +46,7 @@ def node_conf(shipped: str, node: Node, nodes: list[Node], store: Path) -> str:
         (r"http: 0\.0\.0\.0:8222", f"http: 127.0.0.1:{node.http}"),
         (r"listen: 0\.0\.0\.0:6222", f"listen: 127.0.0.1:{node.route}"),
         (r"listen: 0\.0\.0\.0:1883", f"listen: 127.0.0.1:{node.mqtt}"),
+        (r"listen: 0\.0\.0\.0:8080", f"listen: 127.0.0.1:{node.ws}"),
         (r"store_dir: /data/jetstream", f"store_dir: {store}"),
         (r"pid_file: /var/run/nats/nats\.pid", f"pid_file: {store.parent / 'nats.pid'}"),
     ]
@@ -86,9 +88,7 @@ def nats_cluster(workdir: Path, size: int) -> Iterator[list[Node]]:
     """Run ``size`` nats-servers (1 or 3) with the shipped configuration."""
     binary = require_tool("nats-server")
     shipped = (DEPLOY / "nats" / "nats.conf").read_text()
-    nodes = [
-        Node(f"nats-{i}", free_port(), free_port(), free_port(), free_port()) for i in range(size)
-    ]
+    nodes = [Node(f"nats-{i}", *(free_port() for _ in range(5))) for i in range(size)]
     if size > 1:
         assert size == 3, "the shipped config routes exactly three nodes"
     with contextlib.ExitStack() as stack:

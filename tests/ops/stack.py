@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_port
 
 from .conftest import DEPLOY, VENV_BIN, require_tool, running
 from .mqtt_client import Client
@@ -42,6 +42,7 @@ def iso(ts: float) -> str:
 @dataclass(frozen=True)
 class ShippedBroker:
     port: int
+    ws_port: int  # the MQTT over WebSocket listener (supervisor console)
     passwords: dict[str, str]
     secrets: Path
     proc: subprocess.Popen[bytes]
@@ -54,11 +55,12 @@ class ShippedBroker:
         return Client(self.port, user, self.passwords[user])
 
 
-def shipped_mosquitto_conf(workdir: Path, port: int) -> str:
-    """deploy/mosquitto/mosquitto.conf with the listener and paths moved into workdir."""
+def shipped_mosquitto_conf(workdir: Path, port: int, ws_port: int) -> str:
+    """deploy/mosquitto/mosquitto.conf with the listeners and paths moved into workdir."""
     text = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
     subs = {
         r"^listener 1883$": f"listener {port} 127.0.0.1",
+        r"^listener 8080$": f"listener {ws_port} 127.0.0.1",
         r"^password_file .*$": f"password_file {workdir / 'passwd'}",
         r"^acl_file .*$": f"acl_file {DEPLOY / 'mosquitto' / 'acl'}",
         r"^persistence_location .*$": f"persistence_location {workdir}/",
@@ -84,11 +86,12 @@ def shipped_mosquitto(workdir: Path) -> Iterator[ShippedBroker]:
     )
     secrets = workdir / "secrets"
     passwords = {u: (secrets / f"{u}.password").read_text().strip() for u in ACL_USERS}
-    port = free_port()
+    port, ws_port = free_port(), free_port()
     conf = workdir / "mosquitto.conf"
-    conf.write_text(shipped_mosquitto_conf(workdir, port))
+    conf.write_text(shipped_mosquitto_conf(workdir, port, ws_port))
     with running([mosquitto, "-c", str(conf)], port, workdir / "mosquitto.log") as proc:
-        yield ShippedBroker(port, passwords, secrets, proc)
+        wait_for_port("127.0.0.1", ws_port)
+        yield ShippedBroker(port, ws_port, passwords, secrets, proc)
 
 
 # -- the daemon, as `staffer run -c FILE` ------------------------------------------------------

@@ -99,3 +99,17 @@ def test_staffer_config_is_valid_and_matches_the_wiring(compose) -> None:
         v for v in compose["services"]["staffer"]["volumes"] if v.endswith(":/var/lib/staffer")
     ]
     assert state_mounts, "state must live on a volume"
+
+
+def test_console_websocket_listener_is_published_and_configured(compose) -> None:
+    """The broker's WebSocket listener (mosquitto.conf) is published on the host's loopback,
+    and the daemon's console points browsers at exactly that port."""
+    conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text()
+    listeners = re.findall(r"^listener (\d+)\n(?:protocol (\w+))?", conf, re.M)
+    ws = [int(port) for port, proto in listeners if proto == "websockets"]
+    assert len(ws) == 1 and any(proto == "" for _, proto in listeners), listeners
+    published = {p.rsplit(":", 1)[1]: p for p in compose["services"]["mosquitto"]["ports"]}
+    assert published[str(ws[0])] == f"127.0.0.1:{ws[0]}:{ws[0]}"
+    env = {k: str(v) for k, v in compose["services"]["staffer"]["environment"].items()}
+    settings = load_settings(DEPLOY / "staffer" / "staffer.toml", env=env)
+    assert settings.console.mqtt_ws_url == f"ws://127.0.0.1:{ws[0]}"

@@ -163,3 +163,18 @@ def test_nats_routes_secrets_and_replicas() -> None:
     mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
     assert re.search(rf"store_dir: {mounts['data']}/", conf)
     assert f"pid_file: {mounts['run']}/" in conf
+
+
+def test_console_reaches_the_nats_websocket_listener(sts) -> None:
+    """NATS's MQTT-over-WebSocket listener (nats.conf) is a container and Service port, and
+    the console's default URL is that port on the /mqtt path (via port-forward)."""
+    nats = by_kind(NATS)
+    conf = (NATS / "nats.conf").read_text()
+    [ws_port] = re.findall(r"websocket \{\s*listen: 0\.0\.0\.0:(\d+)", conf)
+    (c,) = nats["StatefulSet"]["spec"]["template"]["spec"]["containers"]
+    assert {p["name"]: p["containerPort"] for p in c["ports"]}["websocket"] == int(ws_port)
+    svc = {p["name"]: p for p in nats["Service"]["spec"]["ports"]}["websocket"]
+    assert (svc["port"], svc["targetPort"]) == (int(ws_port), "websocket")
+    settings = load_settings(K8S / "staffer.toml", env=container_env(sts))
+    assert settings.console.mqtt_ws_url == f"ws://127.0.0.1:{svc['port']}/mqtt"
+    assert '"MQTT_WS"' in conf  # supervisors may connect over WebSocket at all

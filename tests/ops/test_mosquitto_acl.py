@@ -1,10 +1,10 @@
 """The shipped broker configuration (deploy/mosquitto/) on a real mosquitto.
 
 Users come from the shipped make-users.sh; the broker runs the shipped mosquitto.conf with
-only the port and file locations changed. Denials are checked the only way a QoS 1
-publisher cannot see them: an observer subscribed to everything receives the allowed
-messages that the same publisher sent *after* the denied one, and never the denied one
-(mosquitto keeps one publisher's messages in order).
+only the ports (MQTT and MQTT over WebSocket) and file locations changed. Denials are
+checked the only way a QoS 1 publisher cannot see them: an observer subscribed to
+everything receives the allowed messages that the same publisher sent *after* the denied
+one, and never the denied one (mosquitto keeps one publisher's messages in order).
 """
 
 from __future__ import annotations
@@ -14,22 +14,26 @@ from collections.abc import Iterator
 import pytest
 
 from .mqtt_client import AuthError, Client
-from .stack import shipped_mosquitto
+from .stack import ShippedBroker, shipped_mosquitto
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict[str, str]]]:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShippedBroker]:
     with shipped_mosquitto(tmp_path_factory.mktemp("acl")) as b:
-        yield b.port, b.passwords
+        yield b
 
 
 @pytest.fixture
 def connect(broker):
-    port, passwords = broker
     clients: list[Client] = []
 
-    def _connect(user: str, password: str | None = None) -> Client:
-        c = Client(port, user, passwords[user] if password is None else password)
+    def _connect(user: str, password: str | None = None, *, websocket: bool = False) -> Client:
+        c = Client(
+            broker.ws_port if websocket else broker.port,
+            user,
+            broker.passwords[user] if password is None else password,
+            websocket=websocket,
+        )
         clients.append(c)
         return c
 
@@ -45,12 +49,13 @@ def observer(connect) -> Client:
     return c
 
 
-def test_anonymous_and_wrong_password_are_refused(broker) -> None:
-    port, _ = broker
+@pytest.mark.parametrize("websocket", [False, True], ids=["mqtt", "websocket"])
+def test_anonymous_and_wrong_password_are_refused(broker, websocket: bool) -> None:
+    port = broker.ws_port if websocket else broker.port
     with pytest.raises(AuthError):
-        Client(port)
+        Client(port, websocket=websocket)
     with pytest.raises(AuthError):
-        Client(port, "alice", "not-her-password")
+        Client(port, "alice", "not-her-password", websocket=websocket)
 
 
 def test_supervisor_cannot_publish_as_another(connect, observer) -> None:
@@ -128,3 +133,40 @@ def test_everyone_reads_plan_but_only_staffer_writes_it(connect) -> None:
     reader.subscribe("staffer/site-r/plan")
     topic, payload, retained = reader.next_message()
     assert (topic, payload, retained) == ("staffer/site-r/plan", b'{"plan_id": "real"}', True)
+
+
+CONSOLE_TOPICS = ["plan", "proposals", "overrides", "commands"]
+
+
+def test_console_reads_site_state_over_websocket(connect) -> None:
+    """What the supervisor console subscribes to, over the WebSocket listener."""
+    alice = connect("alice", websocket=True)
+    for t in CONSOLE_TOPICS:
+        alice.subscribe(f"staffer/site-w/{t}")
+    alice.subscribe("staffer/site-w/override/alice/reply")
+    daemon = connect("staffer")
+    sent = [
+        (f"staffer/site-w/{t}", f'{{"from": "daemon", "topic": "{t}"}}'.encode())
+        for t in CONSOLE_TOPICS
+    ]
+    sent.append(("staffer/site-w/override/alice/reply", b'{"id": "w1", "ok": true}'))
+    for topic, payload in sent:
+        daemon.publish(topic, payload)
+    assert alice.until("staffer/site-w/override/alice/reply") == sent
+
+
+def test_console_user_writes_only_its_own_override_topic_over_websocket(connect, observer) -> None:
+    alice = connect("alice", websocket=True)
+    for t in CONSOLE_TOPICS:
+        alice.publish(f"staffer/site-w/{t}", b'{"forged": true}', retain=True)
+    alice.publish("staffer/site-w/override/bob", b'{"id": "forged", "action": "replan"}')
+    alice.publish("staffer/site-w/override/alice", b'{"id": "w2", "action": "replan"}')
+    seen = [m for m in observer.until("staffer/site-w/override/alice") if "/site-w/" in m[0]]
+    assert seen == [("staffer/site-w/override/alice", b'{"id": "w2", "action": "replan"}')]
+    fresh = connect("observer")  # nothing forged was retained either
+    for t in CONSOLE_TOPICS:
+        fresh.subscribe(f"staffer/site-w/{t}")
+    probe = "staffer/site-w/override/alice/reply"
+    fresh.subscribe(probe)
+    connect("staffer").publish(probe, b"end")
+    assert fresh.until(probe) == [(probe, b"end")]

@@ -70,3 +70,32 @@ def test_retained_plan_is_replicated_to_every_node(cluster) -> None:
             assert reader.next_message() == ("staffer/repl/plan", b'{"plan_id": "r1"}', True)
         finally:
             reader.close()
+
+
+def test_console_user_over_websocket_reads_site_state_and_writes_only_its_requests(
+    cluster,
+) -> None:
+    """The supervisor console's session on NATS: MQTT over WebSocket (path /mqtt)."""
+    n0, n1, _ = cluster
+    alice = Client(n0.ws, "alice", USERS["alice"], websocket=True)
+    daemon, observer = connect(n1, "staffer"), connect(n1, "observer")
+    try:
+        for t in ("plan", "proposals", "overrides", "commands", "override/alice/reply"):
+            alice.subscribe(f"staffer/ws/{t}")
+        observer.subscribe("staffer/ws/#")
+        sent = [
+            (f"staffer/ws/{t}", f'{{"topic": "{t}"}}'.encode())
+            for t in ("plan", "proposals", "overrides", "commands", "override/alice/reply")
+        ]
+        for topic, payload in sent:
+            daemon.publish(topic, payload)
+        assert alice.until("staffer/ws/override/alice/reply") == sent
+        assert observer.until("staffer/ws/override/alice/reply") == sent
+        alice.publish("staffer/ws/commands", b"forged")
+        alice.publish("staffer/ws/override/alice", b'{"id": "ws1", "action": "replan"}')
+        assert observer.until("staffer/ws/override/alice") == [
+            ("staffer/ws/override/alice", b'{"id": "ws1", "action": "replan"}')
+        ]
+    finally:
+        for c in (alice, daemon, observer):
+            c.close()

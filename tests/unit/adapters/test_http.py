@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
+from staffer import console
 from staffer.adapters.http import METRICS_CONTENT_TYPE, HttpServer
 
 
@@ -52,3 +55,57 @@ async def test_port_not_available_before_start() -> None:
     server = HttpServer("127.0.0.1", 0, exposition=lambda: b"", readiness=lambda: None)
     with pytest.raises(RuntimeError):
         _ = server.port
+
+
+async def _fetch(url: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    async with aiohttp.ClientSession() as s, s.request(method, url) as r:
+        return r.status, dict(r.headers), await r.read()
+
+
+async def test_console_is_static_read_only_and_locked_down() -> None:
+    config = {"mqtt_ws_url": "ws://broker:8080", "topic_prefix": "acme", "sites": ["main"]}
+    server = HttpServer(
+        "127.0.0.1",
+        0,
+        exposition=lambda: b"",
+        readiness=lambda: None,
+        console_config=lambda: config,
+    )
+    await server.start()
+    try:
+        status, headers, body = await _fetch(f"{server.url}/console")
+        assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+        assert body == console.read(console.PAGE)
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "connect-src 'self' ws: wss:" in csp and "unsafe" not in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        for name, ctype in console.ASSETS.items():
+            status, headers, body = await _fetch(f"{server.url}/console/{name}")
+            assert (status, headers["Content-Type"]) == (200, ctype), name
+            assert body == console.read(name) and body
+        status, headers, body = await _fetch(f"{server.url}/console/config.json")
+        assert status == 200 and headers["Content-Type"].startswith("application/json")
+        assert json.loads(body) == config
+        for path in (
+            "/console/",
+            "/console/index.html",
+            "/console/../pyproject.toml",
+            "/console/vendor/VENDOR.md",
+            "/console/vendor/update-mqttjs.sh",
+        ):
+            assert (await _fetch(f"{server.url}{path}"))[0] == 404, path
+        for method in ("POST", "PUT", "DELETE"):  # no write path
+            assert (await _fetch(f"{server.url}/console", method))[0] == 405
+            assert (await _fetch(f"{server.url}/console/config.json", method))[0] == 405
+    finally:
+        await server.stop()
+
+
+async def test_no_console_routes_without_a_console_config() -> None:
+    server = HttpServer("127.0.0.1", 0, exposition=lambda: b"", readiness=lambda: None)
+    await server.start()
+    try:
+        assert (await _fetch(f"{server.url}/console"))[0] == 404
+    finally:
+        await server.stop()

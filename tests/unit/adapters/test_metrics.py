@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from staffer.adapters.metrics import Metrics, observed_service_level
+from staffer.adapters.metrics import Metrics
 from staffer.core.types import Move, Plan, QueuePlan, QueueSnapshot
 
 PROMTOOL = "/usr/bin/promtool"
@@ -198,7 +198,7 @@ def test_reason_labels_are_bounded() -> None:
     ],
 )
 def test_observed_service_level(snap: QueueSnapshot, expected: float | None) -> None:
-    assert observed_service_level(snap) == expected
+    assert snap.observed_service_level == expected
 
 
 def test_registries_are_independent() -> None:

@@ -323,7 +323,10 @@ def test_encode_plan_contract_shape() -> None:
         "predicted_abandon_ratio",
         "sl_target",
         "target_s",
+        "observed_service_level",
+        "waiting",
     }
+    assert phone["observed_service_level"] is None and phone["waiting"] is None
     assert phone["predicted_asa_s"] is None and phone["predicted_abandon_ratio"] is None
     assert phone["target"] == 23 and phone["predicted_service_level"] == 0.81
 
