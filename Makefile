@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 
-.PHONY: demo test bench lint install install-dev system-deps clean
+.PHONY: demo test bench lint screenshots install install-dev system-deps clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: install-dev system-deps
 bench: install-dev system-deps
 	$(PY) bench/models.py
 	@if [ -f bench/daemon.py ]; then $(PY) bench/daemon.py; fi
+
+## make screenshots: re-take docs/img/console*.png from the console's browser test
+screenshots: install-dev system-deps
+	STAFFER_SCREENSHOTS=1 $(PY) -m pytest -q tests/integration/test_console.py
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
