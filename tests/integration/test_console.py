@@ -94,8 +94,14 @@ async def afternoon(p: Peer) -> dict[str, Any]:
         }
         await p.publish("main/metrics", {"ts": iso(now - 300 * (11 - k)), "queues": queues})
     await p.publish("main/override/ops", {"id": f"go-{now}", "action": "replan"})
-    [plan] = await p.wait_for("main/plan")
-    return plan
+    # The replan's plan is the first one that has seen every agent (a wall-clock plan may
+    # have gone out while the agents were still arriving).
+    plans = await p.wait_for("main/plan", lambda pl: _staffed(pl) == 30)
+    return plans[-1]
+
+
+def _staffed(plan: dict[str, Any]) -> int:
+    return sum(q["assigned"] for q in plan["queues"].values())
 
 
 async def test_console_shows_the_plan_and_a_pin_round_trips(tmp_path: Path, topic_prefix: str):
@@ -115,6 +121,7 @@ async def test_console_shows_the_plan_and_a_pin_round_trips(tmp_path: Path, topi
             pg = page.page
             assert await pg.input_value("#login-form [name=ws]") == broker.ws_url  # config.json
             plan = await afternoon(p)
+            await wait_text(page, "#plan-asof", plan["plan_id"])  # the page shows that plan
 
             for qid, q in plan["queues"].items():
                 row = f'tr[data-queue="{qid}"]'
