@@ -81,7 +81,8 @@ class PlannerSettings(_Section):
     horizon_s: float = Field(900.0, gt=0, le=86400)
     """Forecasts and predictions cover this horizon, seconds."""
     clock: Clock = "wall"
-    """``wall``: plan every ``interval_s`` of real time; ``event``: the latest inbound timestamp is the clock."""
+    """``wall``: plan every ``interval_s`` of real time; ``event``: the latest inbound
+    timestamp is the clock."""
     mode: Mode = "auto"
     """``auto`` publishes commands, ``shadow`` plans only, ``manual`` no planner moves."""
     min_dwell_s: float = Field(600.0, ge=0)
@@ -107,9 +108,11 @@ class PlannerSettings(_Section):
     switch_cost_s: float = Field(60.0, ge=0)
     """Seconds of capacity a channel switch costs; a move must be worth more."""
     min_return_s: float = Field(1800.0, ge=0)
-    """The planner never moves an agent back to the queue they left less than this long ago, seconds."""
+    """The planner never moves an agent back to the queue they left less than this long
+    ago, seconds."""
     min_remaining_s: float = Field(900.0, ge=0)
-    """The planner never moves an agent whose ``available_until`` is less than this far ahead, seconds."""
+    """The planner never moves an agent whose ``available_until`` is less than this far
+    ahead, seconds."""
     stale_after_s: float = Field(300.0, gt=0)
     """A queue whose last snapshot is older than this is stale, seconds."""
 
@@ -145,6 +148,7 @@ class QueueSettings(_Section):
 
     @model_validator(mode="after")
     def _channel_rules(self) -> QueueSettings:
+        """``concurrency`` > 1 only on chat queues."""
         if self.concurrency > 1 and self.channel != "chat":
             raise ValueError("concurrency > 1 is only meaningful for chat queues")
         return self
@@ -175,6 +179,7 @@ class SiteSettings(_Section):
 
     @model_validator(mode="after")
     def _unique_queues(self) -> SiteSettings:
+        """Queue ids are unique within the site."""
         ids = [q.id for q in self.queues]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:

@@ -33,8 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "scenario",
         nargs="?",
-        help="scenario TOML file (or the name of a bundled one, e.g. surge); "
-        "not with --history",
+        help="scenario TOML file (or the name of a bundled one, e.g. surge); not with --history",
     )
     p.add_argument(
         "--policy",
@@ -104,7 +103,9 @@ def add_history_arguments(g: argparse._ActionsContainer) -> None:
         metavar="ZONE",
         help="IANA time zone of local times (YYYY-MM-DD HH:MM) in the files, e.g. Europe/Berlin",
     )
-    g.add_argument("--site", metavar="ID", help="the site of the config to use (default: the only one)")
+    g.add_argument(
+        "--site", metavar="ID", help="the site of the config to use (default: the only one)"
+    )
 
 
 class ProgressBar:
@@ -165,7 +166,9 @@ def _day(args: argparse.Namespace) -> tuple[Scenario, list[str], list[str]]:
     if replay and args.scenario is not None:
         raise ConfigError("give either a SCENARIO or --history/--roster, not both")
     if not replay and args.scenario is None:
-        raise ConfigError("give a SCENARIO (e.g. surge) or --history INTERVALS.csv --roster AGENTS.csv")
+        raise ConfigError(
+            "give a SCENARIO (e.g. surge) or --history INTERVALS.csv --roster AGENTS.csv"
+        )
     if not replay:
         extra = [o for o in ("config", "forecast", "tz", "site") if getattr(args, o) is not None]
         if extra:

@@ -96,12 +96,12 @@ def scenario_data(
         assert q is not None
         mean = history.mean_aht_s(qid) or q.aht_s
         f_mean = _mean_of(forecast.aht_s[qid]) or mean
-        demand[qid] = {
-            "rates_per_hour": [r * per_hour for r in history.rates_per_s(qid)],
-            "forecast_per_hour": [r * per_hour for r in forecast.rates_per_s[qid]],
-            "aht_s": mean,
-            "aht_per_interval_s": [a or mean for a in history.aht_s[qid]],
-            "forecast_aht_s": [a or f_mean for a in forecast.aht_s[qid]],
+        demand[qid] = {  # rounded: the TOML stays readable, and reads back identical
+            "rates_per_hour": [round(r * per_hour, 4) for r in history.rates_per_s(qid)],
+            "forecast_per_hour": [round(r * per_hour, 4) for r in forecast.rates_per_s[qid]],
+            "aht_s": round(mean, 3),
+            "aht_per_interval_s": [round(a or mean, 3) for a in history.aht_s[qid]],
+            "forecast_aht_s": [round(a or f_mean, 3) for a in forecast.aht_s[qid]],
         }
     start = datetime.fromtimestamp(history.start_ts, history.zone)
     email = [q.id for q in site.queues if q.channel == "email" and q.id in history.queues]

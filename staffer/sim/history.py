@@ -238,7 +238,9 @@ def _zone_of(raw_start: str) -> tzinfo:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-def load_forecast(path: Path | str, history: History, site_id: str, zone: tzinfo | None) -> Forecast:
+def load_forecast(
+    path: Path | str, history: History, site_id: str, zone: tzinfo | None
+) -> Forecast:
     """A FORECAST.csv (the export's format) resampled onto the history's grid: each history
     interval takes the rate of the forecast row that covers its start (0 where none does)."""
     rows, _, problems = read_interval_rows(path, history.queues, site_id, zone)

@@ -134,7 +134,9 @@ def actual_queues(sc: Scenario) -> dict[str, ActualQueue]:
         offered = _buckets(a.offered, sc)
         answered = None if a.answered is None else _buckets(a.answered, sc)
         abandoned = None if a.abandoned is None else _buckets(a.abandoned, sc)
-        within = None if a.answered_within_target is None else _buckets(a.answered_within_target, sc)
+        within = (
+            None if a.answered_within_target is None else _buckets(a.answered_within_target, sc)
+        )
         base = answered if q.channel == "email" else offered
         if within is not None and base is not None:
             interval_sl = [_ratio(w, b) for w, b in zip(within, base, strict=True)]
@@ -148,7 +150,9 @@ def actual_queues(sc: Scenario) -> dict[str, ActualQueue]:
             None if answered is None else sum(answered),
             None if abandoned is None else sum(abandoned),
             sl,
-            None if abandoned is None or q.channel == "email" else _ratio(sum(abandoned), sum(offered)),
+            None
+            if abandoned is None or q.channel == "email"
+            else _ratio(sum(abandoned), sum(offered)),
             _share(interval_sl, q.sl_target) if known else None,
             _share(interval_sl, q.sl_target - WITHIN_POINTS) if known else None,
             interval_sl,

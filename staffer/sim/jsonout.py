@@ -36,7 +36,9 @@ def result_json(
     if actual:
         out["actual"] = {q: _actual_day(a) for q, a in actual.items()}
     if "static" in days and len(days) > 1:
-        out["rescued"] = {p: _rescued(days["static"], ds) for p, ds in days.items() if p != "static"}
+        out["rescued"] = {
+            p: _rescued(days["static"], ds) for p, ds in days.items() if p != "static"
+        }
     return out
 
 
@@ -54,8 +56,7 @@ def _summary(days: list[DayKpis]) -> dict[str, Any]:
         "moves": moves.as_dict(),
         "moves_per_agent_hour": per_hour.as_dict(),
         "queues": {
-            q: {k: s.as_dict() for k, s in queue_spreads(days, q).items()}
-            for q in days[0].queues
+            q: {k: s.as_dict() for k, s in queue_spreads(days, q).items()} for q in days[0].queues
         },
     }
 

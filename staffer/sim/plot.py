@@ -40,7 +40,9 @@ def plot_day(
             ax_sl.plot(x, ys, marker="o", ms=3, color=color, label=qid)
             if actual and qid in actual:
                 real = [float("nan") if v is None else v for v in actual[qid]]
-                ax_sl.plot(x, real, ls="--", lw=1, marker="x", ms=3, color=color, label=f"{qid} actual")
+                ax_sl.plot(
+                    x, real, ls="--", lw=1, marker="x", ms=3, color=color, label=f"{qid} actual"
+                )
             ax_sl.axhline(q.sl_target, color=color, ls=":", lw=1)
             ax_ag.step(
                 [h0 + s / 3600 for s in k.interval_starts_s],

@@ -53,11 +53,15 @@ def run_seeds(
     for seed in seeds:
         for p in policies:
             decisions: list[tuple[float, Move]] = []
-            trace, kpis = run_policy(
-                scenario, p, seed, progress, lambda t, ms: decisions.extend((t, m) for m in ms)
-            )
+
+            def record(t: float, moves: list[Move], into: list = decisions) -> None:
+                into.extend((t, m) for m in moves)
+
+            trace, kpis = run_policy(scenario, p, seed, progress, record)
             out[p].append(
-                PolicyRun(seed, kpis, interval_stats(trace, kpis), moves_with_reasons(trace, decisions))
+                PolicyRun(
+                    seed, kpis, interval_stats(trace, kpis), moves_with_reasons(trace, decisions)
+                )
             )
     return out
 
@@ -117,7 +121,10 @@ def mean_day(days: list[DayKpis]) -> DayKpis:
     """A DayKpis whose per-interval series are the means over the days (for the chart)."""
     queues = {}
     for q, k in days[0].queues.items():
-        sl = [Spread.of([d.queues[q].interval_sl[i] for d in days]).mean for i in range(len(k.interval_sl))]
+        sl = [
+            Spread.of([d.queues[q].interval_sl[i] for d in days]).mean
+            for i in range(len(k.interval_sl))
+        ]
         agents = [
             statistics.fmean(d.queues[q].interval_agents[i] for d in days)
             for i in range(len(k.interval_agents))
@@ -129,4 +136,3 @@ def mean_day(days: list[DayKpis]) -> DayKpis:
 def days_of(runs: Runs) -> dict[str, list[DayKpis]]:
     """The day KPIs of every policy, one per seed."""
     return {p: [r.kpis for r in rs] for p, rs in runs.items()}
-

@@ -70,19 +70,26 @@ def day_table(days: dict[str, list[DayKpis]], actual: dict[str, ActualQueue] | N
         a = actual.get(q)
         if a is not None:
             rows.append(
-                [q, "actual", str(a.offered), pct(a.service_level), pct(k.sl_target), "-"]
-                + ["" if email else pct(a.abandon_ratio), pct(a.service_level) if email else ""]
-                + [pct(a.intervals_met), pct(a.intervals_within_5pt)]
+                [
+                    *(q, "actual", str(a.offered), pct(a.service_level), pct(k.sl_target), "-"),
+                    "" if email else pct(a.abandon_ratio),
+                    pct(a.service_level) if email else "",
+                    *(pct(a.intervals_met), pct(a.intervals_within_5pt)),
+                ]
             )
         for name, ds in days.items():
             s = queue_spreads(ds, q)
             rows.append(
-                [q, name, f"{s['offered'].mean or 0:.0f}", spread_cell(s["service_level"], True)]
-                + [pct(k.sl_target), spread_cell(s["asa_s"], False)]
-                + ["" if email else spread_cell(s["abandon_ratio"], True)]
-                + [spread_cell(s["on_time"], True) if email else ""]
-                + [spread_cell(s["intervals_met"], True)]
-                + [spread_cell(s["intervals_within_5pt"], True)]
+                [
+                    *(q, name, f"{s['offered'].mean or 0:.0f}"),
+                    spread_cell(s["service_level"], True),
+                    pct(k.sl_target),
+                    spread_cell(s["asa_s"], False),
+                    "" if email else spread_cell(s["abandon_ratio"], True),
+                    spread_cell(s["on_time"], True) if email else "",
+                    spread_cell(s["intervals_met"], True),
+                    spread_cell(s["intervals_within_5pt"], True),
+                ]
             )
     lines = align(rows, widths(rows, [w for _, w in DAY_COLUMNS]))
     lines = [lines[0], "-" * len(lines[0]), *lines[1:]]

@@ -52,7 +52,9 @@ def load_roster(
         if a is None:
             continue
         if a.id in first_line:
-            problems.at(row.line, "agent", f"a new agent id (first on line {first_line[a.id]})", a.id)
+            problems.at(
+                row.line, "agent", f"a new agent id (first on line {first_line[a.id]})", a.id
+            )
             continue
         first_line[a.id] = row.line
         agents.append(a)
@@ -95,7 +97,9 @@ def _agent(
         problems.at(row.line, "queue", "one of the agent's skills", queue)
     elif queue not in history.queues:
         problems.at(
-            row.line, "queue", f"a queue with rows in {history.source} ({', '.join(history.queues)})",
+            row.line,
+            "queue",
+            f"a queue with rows in {history.source} ({', '.join(history.queues)})",
             queue,
         )
     start, end = _shift(row, history, zone, problems)
@@ -132,10 +136,20 @@ def _shift(
     end = None if t1 is None else t1 - history.start_ts
     if end is not None and end <= 0:
         first = history.label(history.start_ts)
-        problems.at(row.line, "shift_end", f"a time after the export's first interval ({first})", row.get("shift_end"))
+        problems.at(
+            row.line,
+            "shift_end",
+            f"a time after the export's first interval ({first})",
+            row.get("shift_end"),
+        )
     elif start >= history.n * history.interval_s:
         last = history.label(history.end_ts)
-        problems.at(row.line, "shift_start", f"a time before the export's end ({last})", row.get("shift_start"))
+        problems.at(
+            row.line,
+            "shift_start",
+            f"a time before the export's end ({last})",
+            row.get("shift_start"),
+        )
     return start, end
 
 

@@ -11,8 +11,9 @@ every key, generated from these models, is docs/scenario-format.md.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
 import re
+from collections import Counter
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -74,6 +75,8 @@ class Demand(_Model):
 
     @model_validator(mode="after")
     def _rates(self) -> Demand:
+        """Rates are finite and >= 0; every per-interval list has as many entries as
+        ``rates_per_hour``; handle times are finite and > 0."""
         for r in [*self.rates_per_hour, *(self.forecast_per_hour or [])]:
             if not r >= 0 or r == float("inf"):
                 raise ValueError(f"rates must be finite and >= 0 (got {r!r})")
@@ -110,6 +113,7 @@ class AgentGroup(_Model):
     @model_validator(mode="before")
     @classmethod
     def _count_from_names(cls, data: object) -> object:
+        """Without ``count``, ``count`` is the number of ``names``."""
         if isinstance(data, dict) and "count" not in data and isinstance(data.get("names"), list):
             return {**data, "count": len(data["names"])}
         return data
@@ -117,6 +121,7 @@ class AgentGroup(_Model):
     @field_validator("names")
     @classmethod
     def _agent_ids(cls, names: list[str] | None) -> list[str] | None:
+        """Agent ids are 1-64 characters of A-Z a-z 0-9 _ . @ -."""
         for n in names or []:
             if not 0 < len(n) <= 64 or re.fullmatch(AGENT_ID, n) is None:
                 raise ValueError(f"agent id {n!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
@@ -124,6 +129,8 @@ class AgentGroup(_Model):
 
     @model_validator(mode="after")
     def _queue_in_skills(self) -> AgentGroup:
+        """``queue`` is one of ``skills``; the shift ends after it starts; ``names`` has
+        ``count`` entries."""
         if self.queue not in self.skills:
             raise ValueError(f"queue {self.queue!r} is not one of the group's skills")
         if self.shift_end_s is not None and self.shift_end_s <= self.shift_start_s:
@@ -155,6 +162,7 @@ class Event(_Model):
 
     @model_validator(mode="after")
     def _order(self) -> Event:
+        """``end_s`` is after ``start_s``."""
         if self.end_s <= self.start_s:
             raise ValueError("end_s must be after start_s")
         return self
@@ -192,6 +200,7 @@ class Actuals(_Model):
 
     @model_validator(mode="after")
     def _counts(self) -> Actuals:
+        """Every list has as many entries as ``offered``; counts are >= 0."""
         for key in ("answered", "abandoned", "answered_within_target"):
             values = getattr(self, key)
             if values is not None and len(values) != len(self.offered):
@@ -240,6 +249,7 @@ class Scenario(_Model):
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, v: str | None) -> str | None:
+        """``time_zone`` is a known IANA zone."""
         if v is not None:
             try:
                 ZoneInfo(v)
@@ -249,6 +259,10 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
+        """``start`` has a zone; ``demand`` has exactly one profile per queue of the site,
+        all of the same length; ``actuals`` name queues of the site and have one entry per
+        profile interval; group prefixes and agent ids are unique; skills are queues of
+        the site; events name a group with at least ``agents`` agents."""
         if self.start.tzinfo is None:
             raise ValueError("start must carry a time zone, e.g. 2026-11-23T08:00:00Z")
         queues = {q.id for q in self.site.queues}
@@ -261,18 +275,9 @@ class Scenario(_Model):
         lengths = {len(d.rates_per_hour) for d in self.demand.values()}
         if len(lengths) != 1:
             raise ValueError("every demand profile must have the same number of intervals")
-        for qid, a in self.actuals.items():
-            if qid not in queues:
-                raise ValueError(f"actuals.{qid}: not a queue of site {self.site.id!r}")
-            if len(a.offered) not in lengths:
-                raise ValueError(f"actuals.{qid}: needs one entry per profile interval")
         prefixes = [g.prefix for g in self.agents]
         if len(set(prefixes)) != len(prefixes):
             raise ValueError("agent group prefixes must be unique")
-        ids = [a for g in self.agents for a in g.agent_ids()]
-        if len(set(ids)) != len(ids):
-            dup = sorted({a for a in ids if ids.count(a) > 1})
-            raise ValueError(f"agents: duplicate agent id(s) {', '.join(dup[:5])}")
         for g in self.agents:
             bad = sorted(set(g.skills) - queues)
             if bad:
@@ -283,7 +288,20 @@ class Scenario(_Model):
                 raise ValueError(f"events: unknown agent group {e.prefix!r}")
             if e.agents > by_prefix[e.prefix].count:
                 raise ValueError(f"events: group {e.prefix!r} has fewer than {e.agents} agents")
+        self._check_replay_keys(queues, lengths.pop())
         return self
+
+    def _check_replay_keys(self, queues: set[str], n: int) -> None:
+        """Agent ids (``names``) unique; ``actuals`` on queues of the site, ``n`` long."""
+        ids = Counter(a for g in self.agents for a in g.agent_ids())
+        dup = sorted(a for a, k in ids.items() if k > 1)
+        if dup:
+            raise ValueError(f"agents: duplicate agent id(s) {', '.join(dup[:5])}")
+        for qid, a in self.actuals.items():
+            if qid not in queues:
+                raise ValueError(f"actuals.{qid}: not a queue of site {self.site.id!r}")
+            if len(a.offered) != n:
+                raise ValueError(f"actuals.{qid}: needs one entry per profile interval")
 
     @property
     def start_ts(self) -> float:
