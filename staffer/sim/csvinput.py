@@ -91,7 +91,7 @@ def read_table(
     text = _read_text(p, problems)
     lines = text.splitlines()
     header_line = next((i for i, ln in enumerate(lines) if ln.strip()), None)
-    wanted = ", ".join([*required, *(f"[{c}]" for c in optional)])
+    wanted = ",".join(required) + (f" plus optional {','.join(optional)}" if optional else "")
     if header_line is None:
         raise InputError([f"{problems.name}: empty file (expected a header {wanted})"])
     head = lines[header_line]
