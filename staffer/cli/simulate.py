@@ -39,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--policy",
         default=None,
         choices=[*POLICIES, "all"],
-        help="staffing policy (default: staffer); all = the three side by side; with "
-        "--history static always runs too (the day as scheduled)",
+        help="staffing policy (default: staffer); all = the three side by side; a real "
+        "day (--history, or a scenario with actuals) always runs static too, as scheduled",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     p.add_argument(
@@ -169,15 +169,18 @@ def _day(args: argparse.Namespace) -> tuple[Scenario, list[str], list[str]]:
         raise ConfigError(
             "give a SCENARIO (e.g. surge) or --history INTERVALS.csv --roster AGENTS.csv"
         )
-    if not replay:
+    notes: list[str] = []
+    if replay:
+        scenario, notes = load_day(history_inputs(args))
+    else:
         extra = [o for o in ("config", "forecast", "tz", "site") if getattr(args, o) is not None]
         if extra:
             raise ConfigError(f"--{extra[0]} only goes with --history")
-        policy = args.policy or "staffer"
-        return load_scenario(args.scenario), [], list(POLICIES) if policy == "all" else [policy]
-    scenario, notes = load_day(history_inputs(args))
+        scenario = load_scenario(args.scenario)
     policy = args.policy or "staffer"
-    chosen = list(POLICIES) if policy == "all" else ["static", policy]
+    # a real day is compared with its schedule: static runs beside the chosen policy
+    before = ["static"] if scenario.actuals else []
+    chosen = list(POLICIES) if policy == "all" else [*before, policy]
     return scenario, notes, list(dict.fromkeys(chosen))
 
 

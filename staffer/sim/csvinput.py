@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from staffer.codec.timefmt import TimeFormatError, parse_ts
 from staffer.settings import ConfigError
 
-MAX_SHOWN = 20  # problems listed in full; the rest are counted
+MAX_SHOWN = 20  # problem lines listed; the rest are counted
+SAME_SHOWN = 2  # rows shown of one problem repeated on many rows
 _TIME = re.compile(
     r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?"
 )
@@ -32,42 +33,66 @@ TIME_FORMATS = "RFC 3339 with a zone (2026-03-02T08:00:00+01:00) or YYYY-MM-DD H
 class InputError(ConfigError):
     """Bad input files: one line per problem, each with file, line and column."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__(_summary(self.problems))
+    def __init__(self, lines: Sequence[str], count: int | None = None) -> None:
+        self.problems = list(lines)
+        super().__init__(_summary(self.problems, len(lines) if count is None else count))
 
 
-def _summary(problems: list[str]) -> str:
-    if len(problems) == 1:
-        return problems[0]
-    lines = [f"{len(problems)} problems in the input:"]
-    lines += [f"  {p}" for p in problems[:MAX_SHOWN]]
-    if len(problems) > MAX_SHOWN:
-        lines.append(f"  ... and {len(problems) - MAX_SHOWN} more")
-    return "\n".join(lines)
+def _summary(lines: list[str], count: int) -> str:
+    if count == 1:
+        return lines[0]
+    out = [f"{count} problems in the input:", *(f"  {p}" for p in lines[:MAX_SHOWN])]
+    if len(lines) > MAX_SHOWN:
+        out.append(f"  ... and {len(lines) - MAX_SHOWN} more")
+    return "\n".join(out)
 
 
 class Problems:
-    """Collects the problems of one file; :meth:`check` raises them all at once."""
+    """Collects the problems of one file; :meth:`check` raises them all at once, in line
+    order. The same problem on many rows (a column in the wrong format all the way down)
+    is shown on its first SAME_SHOWN rows plus one line listing the others."""
 
     def __init__(self, path: Path | str) -> None:
         self.name = str(path)
-        self.items: list[str] = []
+        self._found: list[tuple[int, str, str]] = []  # (line, kind, text)
 
     def at(self, line: int, column: str | None, expected: str, got: str | None = None) -> None:
         where = f"{self.name}:{line}:" + (f" column {column}:" if column else "")
         shown = "" if got is None else f", got {got!r}"
-        self.items.append(f"{where} expected {expected}{shown}")
+        self._found.append((line, f"{column}: {expected}", f"{where} expected {expected}{shown}"))
 
     def file(self, message: str) -> None:
-        self.items.append(f"{self.name}: {message}")
+        self._found.append((0, "", f"{self.name}: {message}"))
 
     def line(self, line: int, message: str) -> None:
-        self.items.append(f"{self.name}:{line}: {message}")
+        self._found.append((line, "", f"{self.name}:{line}: {message}"))
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    @property
+    def items(self) -> list[str]:
+        found = sorted(self._found, key=lambda p: p[0])
+        lines: dict[str, list[int]] = {}
+        for line, kind, _ in found:
+            if kind:
+                lines.setdefault(kind, []).append(line)
+        out = []
+        for line, kind, text in found:
+            same = lines.get(kind, [])
+            if len(same) <= SAME_SHOWN + 1 or line in same[:SAME_SHOWN]:
+                out.append(text)
+            elif line == same[SAME_SHOWN]:
+                rest = same[SAME_SHOWN:]
+                listed = ", ".join(map(str, rest[:5])) + (
+                    f", ... {rest[-1]}" if len(rest) > 5 else ""
+                )
+                out.append(f"{self.name}: the same on {len(rest)} more rows (lines {listed})")
+        return out
 
     def check(self) -> None:
-        if self.items:
-            raise InputError(self.items)
+        if self._found:
+            raise InputError(self.items, len(self._found))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +150,7 @@ def read_table(
             problems.at(reader.line_num, None, f"{n} fields ({','.join(header)})", delim.join(raw))
             continue
         rows.append(Row(reader.line_num, {h: c.strip() for h, c in zip(header, raw, strict=True)}))
-    if not rows and not problems.items:
+    if not rows and not problems:
         problems.file(f"no data rows after the header (expected one row per line: {wanted})")
         problems.check()
     known = {*required, *optional}
@@ -209,7 +234,7 @@ def parse_time(raw: str, zone: tzinfo | None) -> float:
         except TimeFormatError as err:
             raise ValueError(f"a valid date and time ({err})") from None
     if zone is None:
-        raise ValueError(f"a time with a zone (local times like {raw!r} need --tz)")
+        raise ValueError("a time with a zone (local times need --tz ZONE)")
     try:
         naive = datetime.fromisoformat(f"{date}T{hh}:{mm}:{ss or '00'}{frac or ''}")
     except ValueError as err:

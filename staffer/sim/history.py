@@ -102,7 +102,7 @@ def read_interval_rows(
 def _interval_row(
     row: Row, queues: Sequence[str], site_id: str, zone: tzinfo | None, problems: Problems
 ) -> IntervalRow | None:
-    before = len(problems.items)
+    before = len(problems)
     start = time_cell(problems, row, "interval_start", zone)
     queue = row.get("queue")
     if queue not in queues:
@@ -120,7 +120,7 @@ def _interval_row(
         problems.at(
             row.line, "answered_within_target", f"at most answered ({answered})", str(within)
         )
-    if len(problems.items) > before or start is None or offered is None:
+    if len(problems) > before or start is None or offered is None:
         return None
     return IntervalRow(
         row.line, row.get("interval_start"), start, length, queue, offered, aht or None, actual
@@ -183,7 +183,8 @@ def load_history(
 ) -> History:
     """Read and check an export against the config's queue ids (InputError on any problem)."""
     rows, ignored, problems = read_interval_rows(path, queues, site_id, zone)
-    problems.check()
+    if not rows:
+        problems.check()
     shown = zone or _zone_of(rows[0].raw_start)
     start, length, n = _grid(rows, problems, shown)
     problems.check()

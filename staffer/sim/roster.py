@@ -82,7 +82,7 @@ def _agent(
     problems: Problems,
     dropped: dict[str, int],
 ) -> RosterAgent | None:
-    before = len(problems.items)
+    before = len(problems)
     aid = row.get("agent")
     if not 0 < len(aid) <= 64 or re.fullmatch(AGENT_ID, aid) is None:
         problems.at(row.line, "agent", "an agent id of 1-64 of A-Z a-z 0-9 _ . @ -", aid)
@@ -103,7 +103,7 @@ def _agent(
             queue,
         )
     start, end = _shift(row, history, zone, problems)
-    if len(problems.items) > before:
+    if len(problems) > before:
         return None
     kept = tuple(s for s in skills if s in history.queues)
     for s in skills:

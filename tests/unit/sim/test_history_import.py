@@ -155,8 +155,8 @@ BAD_INTERVALS = [
     ),
     (
         H + "2026-03-02 08:00,phone,3,240\n",
-        "intervals.csv:2: column interval_start: expected a time with a zone (local times like "
-        "'2026-03-02 08:00' need --tz)",
+        "intervals.csv:2: column interval_start: expected a time with a zone (local times need "
+        "--tz ZONE), got '2026-03-02 08:00'",
     ),
     (
         H + "02/03/2026 08:00,phone,3,240\n",
@@ -212,12 +212,36 @@ def test_bad_export_is_reported_by_line_and_column(
 
 
 def test_every_bad_row_is_reported_not_just_the_first(tmp_path: Path) -> None:
-    rows = [f"2026-03-02T{8 + i // 2:02d}:{30 * (i % 2):02d}:00Z,phone,x{i},240" for i in range(25)]
-    msg = error(tmp_path, H + "\n".join(rows) + "\n")
-    lines = msg.splitlines()
-    assert lines[0] == "25 problems in the input:"
-    assert "intervals.csv:2: column offered: expected a whole number >= 0, got 'x0'" in lines[1]
-    assert lines[-1] == "  ... and 5 more"
+    rows = [
+        f"{T0},phone,x,240",  # line 2
+        f"{T0},chat,1,-5",  # line 3
+        "2026-03-02T08:30:00Z,sales,1,240",  # line 4
+        "2026-03-02T08:30:00Z,chat,1",  # line 5
+    ]
+    lines = error(tmp_path, H + "\n".join(rows) + "\n").splitlines()
+    assert lines[0] == "4 problems in the input:"
+    assert [ln.split(": ")[0].rsplit("/", 1)[-1] for ln in lines[1:]] == [
+        "intervals.csv:2",
+        "intervals.csv:3",
+        "intervals.csv:4",
+        "intervals.csv:5",
+    ]
+
+
+def test_a_problem_on_every_row_is_listed_once(tmp_path: Path) -> None:
+    rows = [f"2026-03-02T{8 + i // 2:02d}:{30 * (i % 2):02d}:00Z,phone,x{i},240" for i in range(30)]
+    lines = error(tmp_path, H + "\n".join(rows) + "\n").splitlines()
+    assert lines[0] == "30 problems in the input:"
+    assert lines[1].endswith(
+        "intervals.csv:2: column offered: expected a whole number >= 0, got 'x0'"
+    )
+    assert lines[2].endswith(
+        "intervals.csv:3: column offered: expected a whole number >= 0, got 'x1'"
+    )
+    assert lines[3].endswith(
+        "intervals.csv: the same on 28 more rows (lines 4, 5, 6, 7, 8, ... 31)"
+    )
+    assert len(lines) == 4
 
 
 BAD_ROSTERS = [
