@@ -138,7 +138,7 @@ def write_export() -> None:
     trace, _ = run_policy(sc, "static", SEED)
     target = {q.id: q.target_s for q in sc.site.queues}
     with (HERE / EXPORT).open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["interval_start", "queue", "offered", "aht_s", "answered", "abandoned",
                     "answered_within_target", "interval_s"])  # fmt: skip
         for i in range(48):
@@ -163,15 +163,15 @@ def write_export() -> None:
 
 def write_plan() -> None:
     with (HERE / "agents.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["agent", "skills", "queue", "shift_start", "shift_end"])
         w.writerows(roster())
     with (HERE / "agents-as-worked.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["agent", "skills", "queue", "shift_start", "shift_end"])
         w.writerows(roster()[SICK:])
     with (HERE / "forecast.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["interval_start", "queue", "offered", "aht_s"])
         for i in range(24):
             start = (DAY + timedelta(minutes=30 * i)).strftime("%Y-%m-%d %H:%M")

@@ -63,7 +63,8 @@ def _summary(days: list[DayKpis]) -> dict[str, Any]:
 
 def _actual_day(a: ActualQueue) -> dict[str, Any]:
     keys = ("offered", "answered", "abandoned", "service_level", "abandon_ratio")
-    return {k: getattr(a, k) for k in (*keys, "intervals_met", "intervals_within_5pt")}
+    day = {k: getattr(a, k) for k in (*keys, "intervals_met", "intervals_within_5pt")}
+    return {k: _round(v) if isinstance(v, float) else v for k, v in day.items()}
 
 
 def _intervals(sc: Scenario, runs: Runs, actual: dict[str, ActualQueue]) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def _intervals(sc: Scenario, runs: Runs, actual: dict[str, ActualQueue]) -> dict
         if a is not None:
             entry["actual"] = {
                 "offered": a.interval_offered,
-                "service_level": a.interval_sl,
+                "service_level": [_round(x) for x in a.interval_sl],
                 "abandoned": a.interval_abandoned,
             }
         for p, rs in runs.items():
