@@ -56,15 +56,12 @@ class Demand(_Model):
     aht_s: float | None = Field(None, gt=0)
     """Mean handle time, seconds; unset = the queue's ``aht_s``."""
     aht_per_interval_s: list[float] | None = None
-    """Mean handle time of contacts arriving in each profile interval, seconds (an ACD
-    export's AHT column); each drawn handle time is scaled by its interval's entry over
-    the day's mean (``aht_s``). Unset = ``aht_s`` all day."""
+    """Mean handle time per profile interval, seconds (an ACD export's AHT): a contact's
+    drawn handle time is scaled by its arrival interval's entry over ``aht_s``."""
     forecast_aht_s: list[float] | None = None
-    """Handle time per profile interval in the scheduled forecast, seconds; unset =
-    ``aht_s``."""
+    """Handle time per profile interval in the scheduled forecast, seconds."""
     patience_s: float | None = Field(None, gt=0)
-    """Mean patience (exponential) of voice and chat contacts, seconds; unset = the
-    queue's ``patience_s`` (unset there too: nobody abandons)."""
+    """Mean (exponential) patience of voice and chat, seconds; unset = the queue's."""
     chat_slowdown: float = Field(0.0, ge=0, le=2)
     """A chat that starts while its agent has ``k`` open lasts ``1 + chat_slowdown * k``
     times its drawn handle time."""
@@ -186,8 +183,7 @@ class ThresholdParams(_Model):
 
 
 class Actuals(_Model):
-    """What really happened on a replayed day, per profile interval (an ACD export):
-    shown beside the simulated static day as a calibration row."""
+    """A replayed day's real outcomes per profile interval (the calibration row)."""
 
     offered: list[int]
     """Contacts offered in each interval."""

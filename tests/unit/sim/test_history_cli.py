@@ -156,6 +156,7 @@ def test_bad_rows_exit_2_with_every_location(
         "intervals.csv:3: column offered: expected a whole number >= 0, got 'many'"
     )
     assert err[2].endswith(
-        "intervals.csv:4: column queue: expected a queue of site main (phone, chat, email), got 'sales'"
+        "intervals.csv:4: column queue: expected a queue of site main (phone, chat, email), "
+        "got 'sales'"
     )
     assert not out.exists()

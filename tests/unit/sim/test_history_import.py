@@ -151,7 +151,8 @@ BAD_INTERVALS = [
     (H + f"{T0},phone,3,-1\n", "intervals.csv:2: column aht_s: expected a number >= 0, got '-1'"),
     (
         H + f"{T0},sales,3,240\n",
-        "intervals.csv:2: column queue: expected a queue of site main (phone, chat, email), got 'sales'",
+        "intervals.csv:2: column queue: expected a queue of site main (phone, chat, email), "
+        "got 'sales'",
     ),
     (
         H + "2026-03-02 08:00,phone,3,240\n",
@@ -261,7 +262,8 @@ BAD_ROSTERS = [
     ),
     (
         ROSTER + "fay,sales,phone,,\n",
-        "agents.csv:7: column skills: expected queue ids of the config (phone, chat, email), got 'sales'",
+        "agents.csv:7: column skills: expected queue ids of the config (phone, chat, email), "
+        "got 'sales'",
     ),
     (
         ROSTER + "fay,phone,chat,,\n",
@@ -312,7 +314,7 @@ def test_time_zone_problems(tmp_path: Path) -> None:
 
 def test_missing_file_and_site_choice(tmp_path: Path) -> None:
     i, r, c = day_files(tmp_path)
-    with pytest.raises(InputError, match="nope.csv: no such file"):
+    with pytest.raises(InputError, match=r"nope\.csv: no such file"):
         load_day(HistoryInputs(tmp_path / "nope.csv", r, c))
     two = CONFIG + '\n[[sites]]\nid = "other"\n'
     write(tmp_path, "two.toml", two)

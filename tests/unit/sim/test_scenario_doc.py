@@ -70,7 +70,7 @@ def test_named_agents_and_per_interval_handle_times() -> None:
 def test_outage_events_take_named_agents() -> None:
     data = _day()
     data["events"] = [{"prefix": "a", "agents": 1, "start_s": 0, "end_s": 7200}]
-    trace, kpis = run_policy(scenario_from_dict(data), "static", seed=1)
+    _, kpis = run_policy(scenario_from_dict(data), "static", seed=1)
     assert kpis.queues["q"].interval_agents == [1.0, 1.0]  # ann out all day
 
 
