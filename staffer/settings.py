@@ -30,7 +30,8 @@ class ConfigError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # attribute docstrings become field descriptions (docs/scenario-format.md shows them)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class MqttSettings(_Section):
@@ -76,23 +77,44 @@ class LogSettings(_Section):
 
 class PlannerSettings(_Section):
     interval_s: float = Field(300.0, gt=0, le=86400)
+    """Plans fall due at whole multiples of this, seconds, counted from midnight UTC."""
     horizon_s: float = Field(900.0, gt=0, le=86400)
+    """Forecasts and predictions cover this horizon, seconds."""
     clock: Clock = "wall"
+    """``wall``: plan every ``interval_s`` of real time; ``event``: the latest inbound
+    timestamp is the clock."""
     mode: Mode = "auto"
+    """``auto`` publishes commands, ``shadow`` plans only, ``manual`` no planner moves."""
     min_dwell_s: float = Field(600.0, ge=0)
+    """An agent stays at least this long in a queue before the planner moves them again, seconds."""
     max_moves_per_cycle: int = Field(10, ge=0)
+    """At most this many moves per plan."""
     move_timeout_s: float = Field(300.0, gt=0)
+    """A commanded move not confirmed within this time is dropped, seconds."""
     hysteresis: float = Field(0.02, ge=0, le=1)
+    """A move must improve the weighted objective by at least this much."""
     override_ttl_s: float = Field(3600.0, gt=0)
+    """Default lifetime of supervisor overrides, seconds."""
     smoothing_half_life_s: float = Field(900.0, gt=0)
+    """Half-life of the smoothing of live arrival rate and handle time, seconds."""
     forecast_weight: float = Field(0.5, ge=0, le=1)
+    """Weight of the scheduled forecast against the live estimate."""
     proposal_ttl_s: float = Field(600.0, gt=0)
+    """Approve mode: an open proposal expires after this long, seconds."""
     reject_cooldown_s: float = Field(1800.0, ge=0)
+    """After a rejected move the planner does not repeat it for this long, seconds."""
     accepted_timeout_s: float = Field(1800.0, gt=0)
+    """A move the bridge accepted stays in flight up to this long, seconds."""
     switch_cost_s: float = Field(60.0, ge=0)
+    """Seconds of capacity a channel switch costs; a move must be worth more."""
     min_return_s: float = Field(1800.0, ge=0)
+    """The planner never moves an agent back to the queue they left less than this long
+    ago, seconds."""
     min_remaining_s: float = Field(900.0, ge=0)
+    """The planner never moves an agent whose ``available_until`` is less than this far
+    ahead, seconds."""
     stale_after_s: float = Field(300.0, gt=0)
+    """A queue whose last snapshot is older than this is stale, seconds."""
 
 
 class ConsoleSettings(_Section):
@@ -106,17 +128,27 @@ class ClusterSettings(_Section):
 
 class QueueSettings(_Section):
     id: Identifier
+    """Queue id (the ``queue`` of agents, snapshots and moves)."""
     channel: Channel
+    """``voice``, ``chat`` (several contacts per agent) or ``email`` (deferred backlog)."""
     sl_target: float = Field(0.8, ge=0, le=1)
+    """Service-level goal: fraction answered within ``target_s`` (email: on time)."""
     target_s: float = Field(20.0, gt=0)
+    """Answer-time target, seconds (email: the deadline, e.g. 14400)."""
     patience_s: float | None = Field(None, gt=0)
+    """Mean caller patience, seconds; unset = Erlang C (nobody abandons)."""
     max_abandon: float | None = Field(None, ge=0, le=1)
+    """Abandonment cap; unset = 0.05 when patience is known."""
     concurrency: int = Field(1, ge=1, le=20)
+    """Chat only: contacts one agent serves at once."""
     weight: float = Field(1.0, gt=0)
+    """Relative importance of the queue in the planner."""
     aht_s: float = Field(300.0, gt=0)
+    """Mean handle time used until live data arrives, seconds."""
 
     @model_validator(mode="after")
     def _channel_rules(self) -> QueueSettings:
+        """``concurrency`` > 1 only on chat queues."""
         if self.concurrency > 1 and self.channel != "chat":
             raise ValueError("concurrency > 1 is only meaningful for chat queues")
         return self
@@ -135,14 +167,19 @@ def default_queues() -> list[QueueSettings]:
 
 class SiteSettings(_Section):
     id: Identifier
+    """Site id (the ``{site}`` topic segment)."""
     queues: list[QueueSettings] = Field(
         default_factory=default_queues, min_length=1, max_length=200
     )
+    """The site's queues (default: phone, chat, email)."""
     forecast_file: Path | None = None
+    """Optional scheduled forecast (CSV) blended with the live estimate."""
     max_agents: int = Field(5000, ge=1, le=100000)
+    """Roster bound: states of new agents beyond this many are refused."""
 
     @model_validator(mode="after")
     def _unique_queues(self) -> SiteSettings:
+        """Queue ids are unique within the site."""
         ids = [q.id for q in self.queues]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:

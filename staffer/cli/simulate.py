@@ -1,14 +1,22 @@
-"""``staffer simulate SCENARIO``: an offline simulated day; KPIs as a table or JSON."""
+"""``staffer simulate``: an offline simulated day (a scenario, or a real day replayed from an
+ACD export and a roster, contract §15); KPIs as a table or JSON, per interval on request."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
+from staffer.settings import ConfigError
+from staffer.sim.from_history import HistoryInputs
 from staffer.sim.kpis import DayKpis
 from staffer.sim.policies import POLICIES
+from staffer.sim.report import day_table, interval_tables, moves_list, rescued_lines
+
+if TYPE_CHECKING:
+    from staffer.sim.scenario import Scenario
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,17 +25,37 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="simulate a day of a site offline and report KPIs",
         description="Simulate one day of a contact-center site (SimPy discrete-event "
         "simulation) under a staffing policy and print per-queue KPIs: service level, ASA, "
-        "abandonment, email on time, moves per agent-hour, share of 30-minute intervals "
-        "that met target. Policies see identical contacts for a given seed.",
+        "abandonment, email on time, moves per agent-hour, share of intervals that met "
+        "target. Policies see identical contacts for a given seed. The day is a scenario "
+        "file, or a real day replayed from an ACD interval export (--history) and a roster "
+        "(--roster); see docs/history.md.",
     )
-    p.add_argument("scenario", help="scenario TOML file (or the name of a bundled one, e.g. surge)")
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        help="scenario TOML file (or the name of a bundled one, e.g. surge); not with --history",
+    )
     p.add_argument(
         "--policy",
-        default="staffer",
+        default=None,
         choices=[*POLICIES, "all"],
-        help="staffing policy (default: staffer); all = the three side by side",
+        help="staffing policy (default: staffer); all = the three side by side; a real "
+        "day (--history, or a scenario with actuals) always runs static too, as scheduled",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run seeds SEED..SEED+N-1 and show mean ± standard deviation (default 1)",
+    )
+    p.add_argument(
+        "--intervals",
+        action="store_true",
+        help="also print a table per queue and interval (SL, ASA, abandons, agents per "
+        "policy) and the moves with their reasons",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument(
         "--plot",
@@ -35,7 +63,49 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="write a PNG of service level and agents per queue over the day",
     )
+    h = p.add_argument_group("a real day (contract §15)")
+    add_history_arguments(h)
     p.set_defaults(func=run)
+
+
+def add_history_arguments(g: argparse._ActionsContainer) -> None:
+    """The options that read a real day; shared with ``staffer scenario from-history``."""
+    g.add_argument(
+        "--history",
+        metavar="INTERVALS.csv",
+        type=Path,
+        help="ACD interval export: interval_start,queue,offered,aht_s[,answered,abandoned,"
+        "answered_within_target,interval_s]",
+    )
+    g.add_argument(
+        "--roster",
+        metavar="AGENTS.csv",
+        type=Path,
+        help="agents: agent,skills,queue[,shift_start,shift_end] (skills separated by ; or |)",
+    )
+    g.add_argument(
+        "-c",
+        "--config",
+        metavar="staffer.toml",
+        type=Path,
+        help="targets, patience and concurrency of the queues, and the planner settings "
+        "(default: config/staffer.toml, else the built-in defaults)",
+    )
+    g.add_argument(
+        "--forecast",
+        metavar="FORECAST.csv",
+        type=Path,
+        help="what the schedule expected (the export's format); default: the history "
+        "flattened to its daily mean per queue",
+    )
+    g.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="IANA time zone of local times (YYYY-MM-DD HH:MM) in the files, e.g. Europe/Berlin",
+    )
+    g.add_argument(
+        "--site", metavar="ID", help="the site of the config to use (default: the only one)"
+    )
 
 
 class ProgressBar:
@@ -68,69 +138,93 @@ class ProgressBar:
 
 def format_table(results: dict[str, DayKpis]) -> str:
     """KPIs of several policies as an aligned text table, one row per queue and policy."""
-    head = (
-        f"{'queue':<8} {'policy':<10} {'offered':>7} {'SL':>6} {'target':>6} "
-        f"{'ASA s':>7} {'aband':>6} {'on-time':>7} {'met':>5} {'±5pt':>5}"
+    return day_table({p: [k] for p, k in results.items()})
+
+
+def history_inputs(args: argparse.Namespace, name: str | None = None) -> HistoryInputs:
+    """``--history`` and friends, checked (ConfigError naming the missing option)."""
+    if args.history is None or args.roster is None:
+        raise ConfigError("a real day needs both --history INTERVALS.csv and --roster AGENTS.csv")
+    return HistoryInputs(
+        args.history,
+        args.roster,
+        args.config,
+        args.forecast,
+        args.tz,
+        args.site,
+        name,
+        1 if getattr(args, "seed", None) is None else args.seed,
     )
-    lines = [head, "-" * len(head)]
-    first = next(iter(results.values()))
-    for q in first.queues:
-        for name, k in results.items():
-            kq = k.queues[q]
-            on_time = "" if kq.on_time is None else _pct(kq.on_time)
-            aband = "" if kq.channel == "email" else _pct(kq.abandon_ratio)
-            lines.append(
-                f"{q:<8} {name:<10} {kq.offered:>7d} {_pct(kq.service_level):>6} "
-                f"{_pct(kq.sl_target):>6} {_num(kq.asa_s):>7} {aband:>6} "
-                f"{on_time:>7} {_pct(kq.intervals_met):>5} "
-                f"{_pct(kq.intervals_within_5pt):>5}"
-            )
-    lines.append("")
-    for name, k in results.items():
-        lines.append(
-            f"{name:<10} moves {k.moves:>4d}  ({k.moves_per_agent_hour:.3f} per "
-            f"agent-hour over {k.agent_hours:.0f} agent-hours)"
+
+
+def _day(args: argparse.Namespace) -> tuple[Scenario, list[str], list[str]]:
+    """The scenario, the notes on its inputs and the policies to run."""
+    from staffer.sim.from_history import load_day
+    from staffer.sim.scenario import load_scenario
+
+    replay = args.history is not None or args.roster is not None
+    if replay and args.scenario is not None:
+        raise ConfigError("give either a SCENARIO or --history/--roster, not both")
+    if not replay and args.scenario is None:
+        raise ConfigError(
+            "give a SCENARIO (e.g. surge) or --history INTERVALS.csv --roster AGENTS.csv"
         )
-    return "\n".join(lines)
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None or v != v else f"{v * 100:.1f}"
-
-
-def _num(v: float) -> str:
-    return "-" if v != v or v == float("inf") else f"{v:.1f}"
+    notes: list[str] = []
+    if replay:
+        scenario, notes = load_day(history_inputs(args))
+    else:
+        extra = [o for o in ("config", "forecast", "tz", "site") if getattr(args, o) is not None]
+        if extra:
+            raise ConfigError(f"--{extra[0]} only goes with --history")
+        scenario = load_scenario(args.scenario)
+    policy = args.policy or "staffer"
+    # a real day is compared with its schedule: static runs beside the chosen policy
+    before = ["static"] if scenario.actuals else []
+    chosen = list(POLICIES) if policy == "all" else [*before, policy]
+    return scenario, notes, list(dict.fromkeys(chosen))
 
 
 def run(args: argparse.Namespace) -> int:
-    from staffer.sim.run import run_policies
-    from staffer.sim.scenario import load_scenario
+    from staffer.sim.intervals import actual_queues
+    from staffer.sim.jsonout import result_json
+    from staffer.sim.replay import days_of, mean_day, run_seeds
 
-    scenario = load_scenario(args.scenario)
-    policies = list(POLICIES) if args.policy == "all" else [args.policy]
-    bar = ProgressBar(sys.stderr, sys.stderr.isatty() and not args.json, len(policies))
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds: expected a count >= 1 (got {args.seeds})")
+    scenario, notes, policies = _day(args)
+    first = scenario.seed if args.seed is None else args.seed
+    seeds = list(range(first, first + args.seeds))
+    bar = ProgressBar(sys.stderr, sys.stderr.isatty() and not args.json, len(policies) * len(seeds))
     try:
-        runs = run_policies(scenario, policies, args.seed, bar)
+        runs = run_seeds(scenario, policies, seeds, bar)
     finally:
         bar.close()
-    kpis = {p: k for p, (_, k) in runs.items()}
+    actual = actual_queues(scenario)
+    days = days_of(runs)
     if args.plot:
         from staffer.sim.plot import plot_day
 
-        plot_day(kpis, scenario, args.plot)
+        shown = {p: mean_day(ds) for p, ds in days.items()}
+        plot_day(shown, scenario, args.plot, {q: a.interval_sl for q, a in actual.items()}, seeds)
     if args.json:
-        out = {
-            "scenario": scenario.name,
-            "seed": next(iter(kpis.values())).seed,
-            "policies": {p: k.as_dict() for p, k in kpis.items()},
-        }
+        out = result_json(scenario, runs, actual, notes)
         if args.plot:
             out["plot"] = args.plot
         print(json.dumps(out, allow_nan=False))
-    else:
-        seed = next(iter(kpis.values())).seed
-        print(f"scenario {scenario.name} (seed {seed}): {scenario.description}")
-        print(format_table(kpis))
-        if args.plot:
-            print(f"chart: {args.plot}")
+        return 0
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+    print(f"scenario {scenario.name} ({seed_text}): {scenario.description}")
+    for note in notes:
+        print(f"note: {note}")
+    print(day_table(days, actual))
+    rescued = rescued_lines(days)
+    if rescued:
+        print("\n" + "\n".join(rescued))
+    if args.intervals:
+        print("\n" + interval_tables(scenario, runs, actual))
+        moves = moves_list(scenario, runs)
+        if moves:
+            print("\n" + moves)
+    if args.plot:
+        print(f"chart: {args.plot}")
     return 0

@@ -143,7 +143,7 @@ class Engine:
         aht = self.sc.aht_of(qid)
         hts = handle_times(
             len(times), aht, d.handle, d.handle_cv, rng_stream(self.seed, qid, STREAM_HANDLE)
-        )
+        ) * self.sc.handle_scale(qid, times)
         patience = self.sc.patience_of(qid)
         if patience is None:
             pats = np.full(len(times), math.inf)
@@ -156,12 +156,12 @@ class Engine:
 
     def _build_agents(self) -> None:
         out_of: dict[str, list[tuple[float, float]]] = {}
+        groups = {g.prefix: g for g in self.sc.agents}
         for e in self.sc.events:
-            for i in range(e.agents):
-                out_of.setdefault(f"{e.prefix}{i + 1:03d}", []).append((e.start_s, e.end_s))
+            for aid in groups[e.prefix].agent_ids()[: e.agents]:
+                out_of.setdefault(aid, []).append((e.start_s, e.end_s))
         for g in self.sc.agents:
-            for i in range(g.count):
-                aid = f"{g.prefix}{i + 1:03d}"
+            for aid in g.agent_ids():
                 end = g.shift_end_s if g.shift_end_s is not None else math.inf
                 a = SimAgent(aid, frozenset(g.skills), g.queue, g.shift_start_s, end)
                 self.agents[aid] = a

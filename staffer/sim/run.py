@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from staffer.core.types import Move
 from staffer.sim.engine import Engine, SimTrace, staffed_seconds
 from staffer.sim.kpis import DayKpis, compute_kpis
 from staffer.sim.policies import make_policy
 from staffer.sim.scenario import Scenario
 
 Progress = Callable[[str, float], None]  # (policy, fraction done in [0, 1])
+OnMoves = Callable[[float, list[Move]], None]  # (seconds from the day's start, moves decided)
 
 
 def trace_of(engine: Engine, policy: str) -> SimTrace:
@@ -26,9 +28,14 @@ def trace_of(engine: Engine, policy: str) -> SimTrace:
 
 
 def run_policy(
-    scenario: Scenario, policy: str, seed: int | None = None, progress: Progress | None = None
+    scenario: Scenario,
+    policy: str,
+    seed: int | None = None,
+    progress: Progress | None = None,
+    on_moves: OnMoves | None = None,
 ) -> tuple[SimTrace, DayKpis]:
-    """Simulate the whole day (plus drain) under ``policy``; return trace and KPIs."""
+    """Simulate the whole day (plus drain) under ``policy``; return trace and KPIs.
+    ``on_moves(t, moves)`` sees every decision (with its reasons) as it is made."""
     engine = Engine(scenario, seed)
     pol = make_policy(policy, scenario)
     end = engine.end_s
@@ -37,7 +44,10 @@ def run_policy(
         t = min(t + pol.period_s, end)
         engine.run_until(t)
         if t < end:
-            engine.apply_moves(pol.decide(engine))
+            moves = pol.decide(engine)
+            if on_moves is not None:
+                on_moves(t, moves)
+            engine.apply_moves(moves)
         if progress is not None:
             progress(policy, t / end)
     trace = trace_of(engine, policy)
