@@ -82,6 +82,10 @@ class Client:
             if t == topic:
                 return seen
 
+    def take(self, n: int, timeout_s: float = TIMEOUT_S) -> list[tuple[str, bytes]]:
+        """The next ``n`` messages, in arrival order."""
+        return [self.messages.get(timeout=timeout_s)[:2] for _ in range(n)]
+
     def close(self) -> None:
         self._c.disconnect()
         self._c.loop_stop()

@@ -89,8 +89,10 @@ def test_console_user_over_websocket_reads_site_state_and_writes_only_its_reques
         ]
         for topic, payload in sent:
             daemon.publish(topic, payload)
-        assert alice.until("staffer/ws/override/alice/reply") == sent
-        assert observer.until("staffer/ws/override/alice/reply") == sent
+        # QoS 1 messages on different topics cross the cluster through different JetStream
+        # streams, so their order between topics is not guaranteed: compare as sets.
+        assert sorted(alice.take(len(sent))) == sorted(sent)
+        assert sorted(observer.take(len(sent))) == sorted(sent)
         alice.publish("staffer/ws/commands", b"forged")
         alice.publish("staffer/ws/override/alice", b'{"id": "ws1", "action": "replan"}')
         assert observer.until("staffer/ws/override/alice") == [
