@@ -251,15 +251,29 @@ def log_upper(p: ArrayLike, x: ArrayLike) -> Array:
 
 _LEG_X, _LEG_W = np.polynomial.legendre.leggauss(48)
 _DROP = 46.0  # integrand below e**-46 of its peak is ignored (relative 1e-20)
+# On a narrow interval (|v| < SERIES_SPAN, i.e. p >~ 2000) the exponent is formed from
+# e**v - 1 - v by its Taylor series, terms k = 2..13 (truncation < 2e-18 relative)
+SERIES_SPAN = 0.25
+_EXP_K = np.arange(2, 14)
+_EXP_INV_FACT = 1.0 / np.cumprod(np.arange(1.0, 14.0))[1:]
+_LEG_TAU_POW = ((1.0 - _LEG_X) / 2.0)[:, None] ** _EXP_K  # node lo + half (X+1) = lo tau
 
 
-def saddle_integral(p: Array, x: Array, h, v_min: Array | None = None) -> Array:
-    """x**-p e**x int_{x e**v_min}^x h(v) w**p e**-w dw with w = x e**v, v <= 0.
+def expm1mx_terms(v: ArrayLike) -> Array:
+    """The Taylor terms v**k / k!, k = 2..13, of e**v - 1 - v (last axis), |v| < 1/4."""
+    return np.asarray(v, dtype=np.float64)[..., None] ** _EXP_K * _EXP_INV_FACT
+
+
+def saddle_integral(p: Array, x: Array, h) -> Array:
+    """x**-p e**x int_0^x h(v) w**p e**-w dw with w = x e**v, v <= 0.
 
     Gauss-Legendre on the interval where the log-gamma integrand
     psi(v) = (p+1) v - x expm1(v) lies within e**-46 of its maximum; used between the
     tails, where the integrand is a near-Gaussian bump of width 1/sqrt(p+1) in v.
     ``h`` receives v (<= 0). Returns values scaled by the integrand's maximum undone.
+    On narrow intervals (large p) psi is a difference of two numbers ~ x |v| much larger
+    than itself, so there it is formed as (p+1-x) v - x (e**v - 1 - v) with the last
+    factor from its series (``expm1mx_terms``; otherwise 1e-12 is lost at p = 1e8).
     """
     q = p + 1.0
     vstar = np.minimum(np.log(q / x), 0.0)
@@ -272,10 +286,19 @@ def saddle_integral(p: Array, x: Array, h, v_min: Array | None = None) -> Array:
         f = psi_max - (q * v - x * np.expm1(v)) - _DROP
         fp = -(q - x * np.exp(v))
         v = v - f / fp
-    lo = v if v_min is None else np.maximum(v, v_min)
-    half = -0.5 * lo
-    nodes = lo[..., None] + half[..., None] * (_LEG_X + 1.0)
-    psi = q[..., None] * nodes - x[..., None] * np.expm1(nodes) - psi_max[..., None]
+    half = -0.5 * v
+    nodes = v[..., None] + half[..., None] * (_LEG_X + 1.0)
+    psi = np.empty_like(nodes)
+    ser = v > -SERIES_SPAN
+    wide = ~ser
+    if wide.any():
+        psi[wide] = q[wide, None] * nodes[wide] - x[wide, None] * np.expm1(nodes[wide])
+        psi[wide] -= psi_max[wide, None]
+    if ser.any():
+        qx, xs = (q - x)[ser], x[ser]
+        psi_max[ser] = qx * vstar[ser] - xs * expm1mx_terms(vstar[ser]).sum(axis=-1)
+        psi[ser] = qx[:, None] * nodes[ser] - xs[:, None] * (expm1mx_terms(v[ser]) @ _LEG_TAU_POW.T)
+        psi[ser] -= psi_max[ser, None]
     vals = np.exp(psi) * h(nodes)
     return x * np.exp(psi_max) * half * (vals @ _LEG_W)
 

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from scipy.special import gammainc, gammaincc
 
 from staffer.models._numerics import (
     _DROP,
     _LAG_S,
     _LAG_W,
+    _LEG_TAU_POW,
     _LEG_W,
     _LEG_X,
     LOG_SQRT_2PI,
+    SERIES_SPAN,
     TAIL_SIGMAS,
+    expm1mx_terms,
 )
 
 LAG = list(zip(_LAG_S.tolist(), _LAG_W.tolist(), strict=True))
@@ -247,7 +251,7 @@ def erlang_c_measures(
 
 
 def saddle_integral(p: float, x: float, h) -> float:
-    """Scalar twin of _numerics.saddle_integral (v_min = None)."""
+    """Scalar twin of _numerics.saddle_integral (the series branch on 48-node arrays)."""
     q = p + 1.0
     vstar = min(math.log(q / x), 0.0)
     psi_max = q * vstar - x * math.expm1(vstar)
@@ -258,6 +262,12 @@ def saddle_integral(p: float, x: float, h) -> float:
         fp = -(q - x * math.exp(v))
         v -= f / fp
     half = -0.5 * v
+    if v > SERIES_SPAN * -1.0:
+        qx = q - x
+        psi_max = qx * vstar - x * float(expm1mx_terms(vstar).sum())
+        nodes = v + half * (_LEG_X + 1.0)
+        psi = qx * nodes - x * (_LEG_TAU_POW @ expm1mx_terms(v)) - psi_max
+        return x * math.exp(psi_max) * half * float((np.exp(psi) * h(nodes)) @ _LEG_W)
     acc = 0.0
     for node, w in LEG:
         t = v + half * (node + 1.0)

@@ -27,7 +27,7 @@ def _log_minus_digamma(z: float) -> float:
     return math.log(z) - float(digamma(z))
 
 
-def _log_tr_log(a: float, x: float) -> float:
+def log_tr_log(a: float, x: float) -> float:
     cut = tail_cut(a)
     if x < a - cut:
         return slog(laguerre_lower(a, x, h=lambda t: -math.log1p(-t)))
@@ -100,7 +100,7 @@ def erlang_a_measures(
     if want_asa:
         if a > 0.0:
             log_den = logaddexp(log_e + math.log(x / a), log_lw)
-            asa = patience * math.exp(_log_tr_log(a, x) - log_den)
+            asa = patience * math.exp(log_tr_log(a, x) - log_den)
         else:
             asa = math.inf
     return p_wait, p_ab, sl, asa

@@ -50,7 +50,7 @@ def _log_minus_digamma(z: Array) -> Array:
     return out
 
 
-def _log_tr_log(a: Array, x: Array) -> Array:
+def log_tr_log(a: Array, x: Array) -> Array:
     """log Tr(a, x, log(x/w)) for a > 0, x > 0 (regime-split, all terms positive)."""
     out = np.empty_like(a)
     cut = tail_cut(a)
@@ -171,6 +171,6 @@ def erlang_a_metrics(
             ap, xp = a[pos], x[pos]
             # ASA = (1/theta) Tr_log / (x E / a + lower(a, x))
             log_den = np.logaddexp(log_e[pos] + np.log(xp / ap), log_lw[pos])
-            asa[pos] = patience[pos] * np.exp(_log_tr_log(ap, xp) - log_den)
+            asa[pos] = patience[pos] * np.exp(log_tr_log(ap, xp) - log_den)
         out["asa"] = asa
     return out
