@@ -9,8 +9,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from staffer.models import _scalar_a as erlang_a_scalar
-from staffer.models import abandon_ratio, asa, occupancy, p_wait, service_level
+from staffer.models import abandon_ratio, asa, erlang_a_scalar, occupancy, p_wait, service_level
 from staffer.models import erlang_a as erlang_a_vec
 from tests.unit.models._reference import ref_erlang_a as _ref_a
 from tests.unit.models._reference import ref_tr_log
