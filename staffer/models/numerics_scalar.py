@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy.special import gammainc, gammaincc
@@ -107,8 +108,8 @@ def tail_cut(p: float) -> float:
     return TAIL_SIGMAS * math.sqrt(max(p, 0.0) + 1.0) + 1.0
 
 
-def slog(v: float) -> float:
-    """log with log(0) = -inf (math.log raises)."""
+def slog(v: float | np.floating[Any]) -> float:
+    """log with log(0) = -inf (math.log raises); scipy's floats are numpy floats."""
     return math.log(v) if v > 0.0 else -math.inf
 
 
@@ -120,7 +121,7 @@ def log_lower(p: float, x: float) -> float:
     if x > p + cut:
         lp = log_pois(p, x)
         return -lp + math.log1p(-math.exp(lp) * laguerre_upper(p, x))
-    return slog(float(gammainc(p + 1.0, x))) - log_pois(p, x)
+    return slog(gammainc(p + 1.0, x)) - log_pois(p, x)
 
 
 def log_upper(p: float, x: float) -> float:
@@ -131,7 +132,7 @@ def log_upper(p: float, x: float) -> float:
     if x < p - cut:
         lp = log_pois(p, x)
         return -lp + math.log1p(-math.exp(lp) * laguerre_lower(p, x))
-    return slog(float(gammaincc(p + 1.0, x))) - log_pois(p, x)
+    return slog(gammaincc(p + 1.0, x)) - log_pois(p, x)
 
 
 def logaddexp(a: float, b: float) -> float:
