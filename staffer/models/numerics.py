@@ -262,17 +262,20 @@ def log_upper(p: ArrayLike, x: ArrayLike) -> Array:
 
 LEG_X, LEG_W = np.polynomial.legendre.leggauss(48)
 DROP = 46.0  # integrand below e**-46 of its peak is ignored (relative 1e-20)
-# On a narrow interval (|v| < SERIES_SPAN, i.e. p >~ 2000) the exponent is formed from
-# e**v - 1 - v by its Taylor series, terms k = 2..13 (truncation < 2e-18 relative)
+# On a narrow interval [lo, 0] (lo > -SERIES_SPAN, i.e. p >~ 2000) the exponent at the node
+# lo tau is a polynomial in tau: (p+1-x) lo tau - x (e**(lo tau) - 1 - lo tau), the last
+# factor by its Taylor series to k = 13 (truncation < 2e-18 relative).
 SERIES_SPAN = 0.25
-_EXP_K = np.arange(2, 14)
-_EXP_INV_FACT = 1.0 / np.cumprod(np.arange(1.0, 14.0))[1:]
-LEG_TAU_POW = ((1.0 - LEG_X) / 2.0)[:, None] ** _EXP_K  # node lo + half (X+1) = lo tau
+LEG_TAU = (1.0 - LEG_X) / 2.0  # the node lo + (-lo/2)(X + 1) is lo tau
+TAU_POWERS = LEG_TAU[None, :] ** np.arange(14)[:, None]  # tau**k, k = 0..13 (14 x 48)
+LEG_W_TAU = LEG_W * LEG_TAU
+_EXP_DIV = np.arange(1.0, 14.0, dtype=np.float64)  # 1, 2, ..., 13
 
 
 def expm1mx_terms(v: ArrayLike) -> Array:
     """The Taylor terms v**k / k!, k = 2..13, of e**v - 1 - v (last axis), |v| < 1/4."""
-    return np.asarray(v, dtype=np.float64)[..., None] ** _EXP_K * _EXP_INV_FACT
+    ratios = as_array(v)[..., None] / _EXP_DIV
+    return np.cumprod(ratios, axis=-1, dtype=np.float64)[..., 1:]
 
 
 def saddle_tr_log(p: Array, x: Array) -> Array:
@@ -283,7 +286,7 @@ def saddle_tr_log(p: Array, x: Array) -> Array:
     lies within e**-46 of its maximum (found by Newton), with that maximum scaled out.
     On narrow intervals (large p) psi is a difference of two numbers ~ x |v| much larger
     than itself, so there it is formed as (p+1-x) v - x (e**v - 1 - v) with the last
-    factor from its series (``expm1mx_terms``; otherwise 1e-12 is lost at p = 1e8).
+    factor from its series (otherwise 1e-12 is lost at p = 1e8).
     """
     q = p + 1.0
     vstar = np.minimum(np.log(q / x), 0.0)
@@ -296,21 +299,38 @@ def saddle_tr_log(p: Array, x: Array) -> Array:
         f = psi_max - (q * v - x * np.expm1(v)) - DROP
         fp = -(q - x * np.exp(v))
         v = v - f / fp
-    half = -0.5 * v
-    nodes = v[..., None] + half[..., None] * (LEG_X + 1.0)
-    psi = np.empty_like(nodes)
-    ser = v > -SERIES_SPAN
-    wide = ~ser
-    if wide.any():
-        psi[wide] = q[wide, None] * nodes[wide] - x[wide, None] * np.expm1(nodes[wide])
-        psi[wide] -= psi_max[wide, None]
-    if ser.any():
-        qx, xs = (q - x)[ser], x[ser]
-        psi_max[ser] = qx * vstar[ser] - xs * expm1mx_terms(vstar[ser]).sum(axis=-1)
-        psi[ser] = qx[:, None] * nodes[ser] - xs[:, None] * (expm1mx_terms(v[ser]) @ LEG_TAU_POW.T)
-        psi[ser] -= psi_max[ser, None]
-    vals = np.exp(psi) * -nodes
-    out: Array = x * np.exp(psi_max) * half * (vals @ LEG_W)
+    narrow = v > -SERIES_SPAN
+    if narrow.all():
+        return _narrow_tr_log(q, x, vstar, v)
+    wide = ~narrow
+    out = np.empty_like(q)
+    out[wide] = _wide_tr_log(q[wide], x[wide], psi_max[wide], v[wide])
+    if narrow.any():
+        out[narrow] = _narrow_tr_log(q[narrow], x[narrow], vstar[narrow], v[narrow])
+    return out
+
+
+def _wide_tr_log(q: Array, x: Array, psi_max: Array, lo: Array) -> Array:
+    """saddle_tr_log on [lo, 0] with psi formed directly (fine while x |v| is small)."""
+    half = -0.5 * lo
+    nodes = lo[..., None] + half[..., None] * (LEG_X + 1.0)
+    psi = q[..., None] * nodes - x[..., None] * np.expm1(nodes) - psi_max[..., None]
+    out: Array = x * np.exp(psi_max) * half * ((np.exp(psi) * -nodes) @ LEG_W)
+    return out
+
+
+def _narrow_tr_log(q: Array, x: Array, vstar: Array, lo: Array) -> Array:
+    """saddle_tr_log on a narrow [lo, 0]: psi(lo tau) - psi(vstar) as one polynomial in tau.
+
+    The weight -v = -lo tau and the interval's half-width -lo/2 leave lo**2 / 2 outside.
+    """
+    qx = q - x
+    top = qx * vstar - x * expm1mx_terms(vstar).sum(axis=-1)  # psi at the peak
+    coef = np.empty((*q.shape, 14))
+    coef[..., 0] = -top
+    coef[..., 1] = qx * lo
+    coef[..., 2:] = -x[..., None] * expm1mx_terms(lo)
+    out: Array = x * np.exp(top) * (0.5 * lo * lo) * (np.exp(coef @ TAU_POWERS) @ LEG_W_TAU)
     return out
 
 

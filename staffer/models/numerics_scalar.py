@@ -19,13 +19,13 @@ from staffer.models.numerics import (
     DROP,
     LAG_S,
     LAG_W,
-    LEG_TAU_POW,
     LEG_W,
+    LEG_W_TAU,
     LEG_X,
     LOG_SQRT_2PI,
     SERIES_SPAN,
     TAIL_SIGMAS,
-    expm1mx_terms,
+    TAU_POWERS,
 )
 
 LAG = list(zip(LAG_S.tolist(), LAG_W.tolist(), strict=True))
@@ -157,8 +157,18 @@ def two_prod(a: float, b: float) -> tuple[float, float]:
     return hi, ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 
 
+def expm1mx_terms(v: float) -> list[float]:
+    """Scalar twin of numerics.expm1mx_terms: v**k / k!, k = 2..13, as a running product."""
+    terms = []
+    term = v
+    for k in range(2, 14):
+        term *= v / k
+        terms.append(term)
+    return terms
+
+
 def saddle_tr_log(p: float, x: float) -> float:
-    """Scalar twin of numerics.saddle_tr_log (its series branch on 48-node arrays)."""
+    """Scalar twin of numerics.saddle_tr_log (its narrow branch on 48-node arrays)."""
     q = p + 1.0
     vstar = min(math.log(q / x), 0.0)
     psi_max = q * vstar - x * math.expm1(vstar)
@@ -168,13 +178,12 @@ def saddle_tr_log(p: float, x: float) -> float:
         f = psi_max - (q * v - x * math.expm1(v)) - DROP
         fp = -(q - x * math.exp(v))
         v -= f / fp
-    half = -0.5 * v
     if v > -SERIES_SPAN:
         qx = q - x
-        psi_max = qx * vstar - x * float(expm1mx_terms(vstar).sum())
-        nodes = v + half * (LEG_X + 1.0)
-        psi = qx * nodes - x * (LEG_TAU_POW @ expm1mx_terms(v)) - psi_max
-        return x * math.exp(psi_max) * half * float((np.exp(psi) * -nodes) @ LEG_W)
+        top = qx * vstar - x * sum(expm1mx_terms(vstar))
+        coef = [-top, qx * v, *[-x * t for t in expm1mx_terms(v)]]
+        return x * math.exp(top) * (0.5 * v * v) * float(np.exp(coef @ TAU_POWERS) @ LEG_W_TAU)
+    half = -0.5 * v
     acc = 0.0
     for node, w in LEG:
         t = v + half * (node + 1.0)
