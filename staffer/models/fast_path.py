@@ -43,7 +43,7 @@ def _parameters(fn: Callable[..., object]) -> list[tuple[str, object]]:
     out = []
     for p in inspect.signature(fn).parameters.values():
         if p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD or p.name.startswith("__fp_"):
-            raise TypeError(f"{fn.__qualname__}: parameter {p.name} is not positional-or-keyword")
+            raise TypeError(f"{fn.__qualname__}: {p.name} is not a plain positional parameter")
         out.append((p.name, p.default))
     return out
 
@@ -76,7 +76,8 @@ def scalar_fast_path(twin: Callable[..., object]) -> Callable[[F], F]:
             args=", ".join(names),
         )
         exec(compile(source, f"<scalar fast path of {vector.__qualname__}>", "exec"), namespace)
-        call = namespace["__fast_path"]
-        return cast(F, functools.update_wrapper(cast(F, call), vector))
+        call = cast(F, namespace["__fast_path"])
+        functools.update_wrapper(call, vector)
+        return call
 
     return decorate
