@@ -8,14 +8,9 @@ See docs/models.md for definitions, assumptions and numerical accuracy.
 from staffer.models.chat import effective_aht, servers_for
 from staffer.models.email import email_on_time_ratio, email_required_agents
 from staffer.models.erlang import erlang_b, erlang_c
-from staffer.models.metrics import abandon_ratio, asa, occupancy, p_wait, service_level
-from staffer.models.staffing import (
-    DEFAULT_MAX_ABANDON,
-    SL_GOAL_MAX,
-    SL_GOAL_MAX_PATIENCE,
-    required_agents,
-    required_agents_asa,
-)
+from staffer.models.measures import abandon_ratio, asa, occupancy, p_wait, service_level
+from staffer.models.staffing import required_agents, required_agents_asa
+from staffer.models.staffing_goals import DEFAULT_MAX_ABANDON, SL_GOAL_MAX, SL_GOAL_MAX_PATIENCE
 
 __all__ = [
     "DEFAULT_MAX_ABANDON",

@@ -15,20 +15,29 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from staffer.models._numerics import Array, as_array
+from staffer.models.numerics import Array, as_array
 
 
 def servers_for(agents: ArrayLike, concurrency: ArrayLike) -> Array:
-    """Number of servers (slots) offered by ``agents`` agents at ``concurrency``."""
+    """Number of servers (slots) offered by ``agents`` agents at ``concurrency``.
+
+    >>> float(servers_for(10, 3))
+    30.0
+    """
     return as_array(agents) * as_array(concurrency)
 
 
-def effective_aht(aht_single: ArrayLike, concurrency: ArrayLike, slowdown: ArrayLike = 0.0):
+def effective_aht(
+    aht_single: ArrayLike, concurrency: ArrayLike, slowdown: ArrayLike = 0.0
+) -> float | Array:
     """Per-chat handle time at concurrency k from the handle time at concurrency 1.
 
     aht_k = aht_1 * (1 + slowdown * (k - 1)): each extra parallel chat stretches every
     chat by ``slowdown`` (0 = no interference, 1 = agent time fully shared). Returns a
     float for scalar input.
+
+    >>> effective_aht(300.0, 3, slowdown=0.25)
+    450.0
     """
     out = as_array(aht_single) * (1.0 + as_array(slowdown) * (as_array(concurrency) - 1.0))
     return float(out) if np.ndim(out) == 0 else out

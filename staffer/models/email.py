@@ -16,14 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from staffer.models._numerics import Array, as_array, finish
-
-
-def _broadcast(*values: ArrayLike) -> tuple[list[Array], bool, tuple[int, ...]]:
-    raw = [as_array(v) for v in values]
-    scalar = all(r.ndim == 0 for r in raw)
-    arrs = np.broadcast_arrays(*raw)
-    return [np.ravel(a).astype(np.float64) for a in arrs], scalar, arrs[0].shape
+from staffer.models.numerics import Array, broadcast_flat, finish
 
 
 def email_required_agents(
@@ -43,9 +36,16 @@ def email_required_agents(
     means a sustained rate (H -> inf), i.e. N >= rate * aht as well. Invalid input -> -1.
     ``oldest_age_s`` is accepted for symmetry with :func:`email_on_time_ratio`; under the
     model it cannot change the requirement (documented in docs/models.md).
+
+    200 emails waiting, 60 more an hour, 300 s each, answered within 4 hours:
+
+    >>> email_required_agents(200, 60 / 3600, 300.0, 4 * 3600)
+    5
     """
     hor = np.inf if horizon_s is None else horizon_s
-    (b, r, h, d, o, hz), scalar, shape = _broadcast(backlog, rate, aht, target_s, oldest_age_s, hor)
+    (b, r, h, d, o, hz), scalar, shape = broadcast_flat(
+        backlog, rate, aht, target_s, oldest_age_s, hor
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         valid = (
             (b >= 0)
@@ -84,9 +84,14 @@ def email_on_time_ratio(
 
     ``horizon_s=None`` uses ``target_s``. Nothing to answer gives 1.0; no agents gives 0.0
     (when there is something to answer); invalid input gives NaN.
+
+    >>> round(email_on_time_ratio(200, 60 / 3600, 300.0, 3, 4 * 3600), 4)
+    0.3273
+    >>> email_on_time_ratio(200, 60 / 3600, 300.0, 5, 4 * 3600)
+    1.0
     """
     hor = target_s if horizon_s is None else horizon_s
-    (b, r, h, n, d, o, hz), scalar, shape = _broadcast(
+    (b, r, h, n, d, o, hz), scalar, shape = broadcast_flat(
         backlog, rate, aht, agents, target_s, oldest_age_s, hor
     )
     out = np.full(b.shape, np.nan)

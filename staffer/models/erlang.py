@@ -4,7 +4,7 @@ Both follow from one quantity, the Poisson cdf/pmf ratio
 
     1/B(N, A) = sum_{k<=N} A**k/k! / (A**N/N!) = Q(N+1, A) / pois(N; A),
 
-evaluated in log space by :func:`staffer.models._numerics.log_upper` (scipy near the
+evaluated in log space by :func:`staffer.models.numerics.log_upper` (scipy near the
 mode, Gauss-Laguerre in the tails, Loader's saddle-point pmf). Non-integer N gives the
 standard continuous (Jagerman) extension of Erlang B through the incomplete gamma
 function; Erlang C uses C = 1 / (1 + (1 - A/N) E) with E = 1/B - 1, which has no
@@ -13,16 +13,12 @@ cancellation.
 
 from __future__ import annotations
 
-import math
-from contextlib import suppress
-
 import numpy as np
 from numpy.typing import ArrayLike
 
-from staffer.models import _scalar
-from staffer.models._numerics import Array, as_array, finish, log_upper, two_prod
-
-_FAST = frozenset({int, float, np.float64, np.int64})
+from staffer.models import erlang_scalar
+from staffer.models.fast_path import scalar_fast_path
+from staffer.models.numerics import Array, Mask, as_array, finish, log_upper, two_prod
 
 
 def _prep(traffic: ArrayLike, agents: ArrayLike) -> tuple[Array, Array, bool]:
@@ -57,21 +53,21 @@ def log_e_ratio(traffic: Array, agents: Array) -> Array:
     return out
 
 
-def _valid(a: Array, n: Array) -> Array:
+def _valid(a: Array, n: Array) -> Mask:
     return np.isfinite(a) & (a >= 0.0) & (n >= 0.0) & ~np.isnan(n)
 
 
+@scalar_fast_path(erlang_scalar.erlang_b)
 def erlang_b(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
     """Blocking probability of M/M/N/N with offered load ``traffic`` (Erlangs).
 
     B(0, A) = 1; B(N>0, 0) = 0; B(inf, A) = 0. NaN or negative inputs give NaN.
+
+    >>> round(erlang_b(10.0, 12), 6)
+    0.119739
+    >>> erlang_b([1.0, 10.0], 0).tolist()
+    [1.0, 1.0]
     """
-    if type(traffic) in _FAST and type(agents) in _FAST:
-        a_s, n_s = float(traffic), float(agents)
-        if not (math.isfinite(a_s) and a_s >= 0.0 and n_s >= 0.0):
-            return math.nan
-        with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
-            return _scalar.erlang_b(a_s, n_s)
     a, n, scalar = _prep(traffic, agents)
     out = np.full(a.shape, np.nan)
     ok = _valid(a, n)
@@ -102,18 +98,18 @@ def erlang_c_core(a: Array, n: Array) -> Array:
     return out
 
 
+@scalar_fast_path(erlang_scalar.erlang_c)
 def erlang_c(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
     """Probability of waiting in M/M/N (Erlang C); 1.0 when agents <= traffic.
 
     C(A=0, N>0) = 0 and, literally following "agents <= traffic", C(0, 0) = 1.
     NaN or negative inputs give NaN.
+
+    >>> round(erlang_c(10.0, 12), 6)
+    0.449388
+    >>> erlang_c(10.0, [8, 10])
+    array([1., 1.])
     """
-    if type(traffic) in _FAST and type(agents) in _FAST:
-        a_s, n_s = float(traffic), float(agents)
-        if not (math.isfinite(a_s) and a_s >= 0.0 and n_s >= 0.0):
-            return math.nan
-        with suppress(ArithmeticError, ValueError):
-            return _scalar.erlang_c(a_s, n_s)
     a, n, scalar = _prep(traffic, agents)
     out = np.full(a.shape, np.nan)
     ok = _valid(a, n)
@@ -122,7 +118,7 @@ def erlang_c(traffic: ArrayLike, agents: ArrayLike) -> float | Array:
     return finish(out, scalar)
 
 
-def erlang_c_metrics(
+def erlang_c_measures(
     rate: Array,
     aht: Array,
     servers: Array,

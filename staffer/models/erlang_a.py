@@ -1,5 +1,7 @@
 """Erlang A (M/M/n+M): Poisson arrivals, n exponential servers, exponential patience.
 
+Scalar twin: :mod:`staffer.models.erlang_a_scalar`.
+
 Notation: lambda arrival rate, mu = 1/aht, theta = 1/patience, A = lambda/mu,
 a = n mu / theta, x = lambda / theta. With the weight of state n set to 1:
 
@@ -24,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma
 
-from staffer.models._numerics import (
+from staffer.models.erlang import log_e_ratio
+from staffer.models.numerics import (
     Array,
     laguerre_lower,
     laguerre_lower_sums,
@@ -32,10 +35,9 @@ from staffer.models._numerics import (
     log_lower,
     log_pois,
     log_upper,
-    saddle_integral,
+    saddle_tr_log,
     tail_cut,
 )
-from staffer.models.erlang import log_e_ratio
 
 
 def _log_minus_digamma(z: Array) -> Array:
@@ -50,7 +52,7 @@ def _log_minus_digamma(z: Array) -> Array:
     return out
 
 
-def _log_tr_log(a: Array, x: Array) -> Array:
+def log_tr_log(a: Array, x: Array) -> Array:
     """log Tr(a, x, log(x/w)) for a > 0, x > 0 (regime-split, all terms positive)."""
     out = np.empty_like(a)
     cut = tail_cut(a)
@@ -65,14 +67,14 @@ def _log_tr_log(a: Array, x: Array) -> Array:
         mean_log = np.log1p((xh - ah - 1.0) / (ah + 1.0)) + _log_minus_digamma(ah + 1.0)
         out[high] = -lp + np.log(mean_log + np.exp(lp) * laguerre_upper(ah, xh, h=np.log1p))
     if mid.any():
-        out[mid] = np.log(saddle_integral(a[mid], x[mid], h=lambda v: -v))
+        out[mid] = np.log(saddle_tr_log(a[mid], x[mid]))
     return out
 
 
 def _abandon_given_wait(a: Array, x: Array, log_lw: Array) -> Array:
     """P(abandon | wait) = (x + (x - a) lw) / (x (1 + lw)), lw = lower(a, x).
 
-    Used outside the overstaffed tail (there it cancels; erlang_a_metrics uses a
+    Used outside the overstaffed tail (there it cancels; erlang_a_measures uses a
     Laguerre ratio instead). For x >= a it is evaluated with 1/lw so that a huge lw
     (heavy overload) cannot overflow.
     """
@@ -119,7 +121,7 @@ def _log_tr_window(a: Array, x: Array, tt: Array, log_lw: Array) -> Array:
     return out
 
 
-def erlang_a_metrics(
+def erlang_a_measures(
     rate: Array,
     aht: Array,
     servers: Array,
@@ -171,6 +173,6 @@ def erlang_a_metrics(
             ap, xp = a[pos], x[pos]
             # ASA = (1/theta) Tr_log / (x E / a + lower(a, x))
             log_den = np.logaddexp(log_e[pos] + np.log(xp / ap), log_lw[pos])
-            asa[pos] = patience[pos] * np.exp(_log_tr_log(ap, xp) - log_den)
+            asa[pos] = patience[pos] * np.exp(log_tr_log(ap, xp) - log_den)
         out["asa"] = asa
     return out

@@ -5,7 +5,7 @@ fall), so the smallest N is certified by a pair "N - 1 fails, N meets". A vector
 search evaluates such pairs for all unresolved queues at once, starting from square-root
 staffing (Halfin-Whitt for Erlang C, the QED approximations for Erlang A; see _guess) and
 moving by secants of log-margins, chords of the bracket, galloping and finally bisection.
-Scalar calls use the plain-math twin in _staffing_scalar.
+Scalar twin: :mod:`staffer.models.staffing_scalar`; goal defaults: ``staffing_goals``.
 
 Without patience (Erlang C) a stable queue is required too (N k > A). With patience
 (Erlang A) the abandonment cap ``max_abandon`` (default 0.05) is always enforced,
@@ -15,32 +15,26 @@ Zero traffic needs 0 agents; invalid input (NaN, negative, aht <= 0) gives -1.
 
 from __future__ import annotations
 
-import math
-from contextlib import suppress
-
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-from staffer.models._guess import erlang_a_guess, halfin_whitt_guess
-from staffer.models._numerics import Array, as_array
-from staffer.models._staffing_scalar import search_scalar
-from staffer.models.erlang import erlang_c_metrics
-from staffer.models.erlang_a import erlang_a_metrics
-from staffer.models.metrics import SCALAR_TYPES, is_scalar
+from staffer.models import staffing_scalar
+from staffer.models.erlang import erlang_c_measures
+from staffer.models.erlang_a import erlang_a_measures
+from staffer.models.fast_path import scalar_fast_path
+from staffer.models.measures import valid_queues
+from staffer.models.numerics import Array, Mask, broadcast_flat
+from staffer.models.staffing_goals import (
+    DEFAULT_MAX_ABANDON,
+    MAX_AGENTS,
+    SL_GOAL_MAX,
+    SL_GOAL_MAX_PATIENCE,
+    GoalKind,
+)
+from staffer.models.staffing_guess import erlang_a_guess, halfin_whitt_guess
 
-DEFAULT_MAX_ABANDON = 0.05
-# Service-level goals are clipped to [0, SL_GOAL_MAX]. Erlang C computes SL = 1 - miss
-# near 1, which is monotone in N, so a goal of exactly 1.0 is honoured literally (the N at
-# which the computed SL rounds to 1.0). Erlang A's SL is not resolved that close to 1, so
-# with patience goals above SL_GOAL_MAX_PATIENCE are read as that value.
-SL_GOAL_MAX = 1.0
-SL_GOAL_MAX_PATIENCE = 1.0 - 1e-12
-_MAX_AGENTS = float(2**52)
-
-
-def _finish_int(values: Array, shape: tuple[int, ...], scalar: bool) -> int | np.ndarray:
-    out = values.astype(np.int64).reshape(shape)
-    return int(out.reshape(-1)[0]) if scalar else out
+Index = NDArray[np.intp]
+IntArray = NDArray[np.int64]
 
 
 class _Goal:
@@ -62,12 +56,12 @@ class _Goal:
         goal: Array,
         max_ab: Array,
         target: Array,
-        kind: str,
+        kind: GoalKind,
     ) -> None:
         self.rate, self.aht, self.k, self.patience = rate, aht, k, patience
         self.goal, self.max_ab, self.target, self.kind = goal, max_ab, target, kind
 
-    def __call__(self, idx: Array, agents: Array) -> tuple[Array, Array]:
+    def __call__(self, idx: Index, agents: Array) -> tuple[Mask, Array]:
         lam, h, pat = self.rate[idx], self.aht[idx], self.patience[idx]
         n = agents * self.k[idx]
         goal, target = self.goal[idx], self.target[idx]
@@ -84,19 +78,30 @@ class _Goal:
                 )
         return ok, margin
 
-    def _erlang_c(self, lam, h, n, goal, target):
+    def _erlang_c(
+        self, lam: Array, h: Array, n: Array, goal: Array, target: Array
+    ) -> tuple[Mask, Array]:
         if self.kind == "sl":
-            res = erlang_c_metrics(lam, h, n, target=target)
+            res = erlang_c_measures(lam, h, n, target=target)
             sl = res["service_level"]
             stable = n > lam * h
             gap = np.where(stable, n - lam * h, 0.0) / h
             log_miss = np.where(stable, np.log(res["p_wait"]) - gap * target, 0.0)
             return stable & (sl >= goal), np.log1p(-goal) - log_miss
-        res = erlang_c_metrics(lam, h, n, want_asa=True)
+        res = erlang_c_measures(lam, h, n, want_asa=True)
         return res["asa"] <= goal, np.log(goal) - np.log(res["asa"])
 
-    def _erlang_a(self, lam, h, n, pat, goal, target, max_ab):
-        res = erlang_a_metrics(
+    def _erlang_a(
+        self,
+        lam: Array,
+        h: Array,
+        n: Array,
+        pat: Array,
+        goal: Array,
+        target: Array,
+        max_ab: Array,
+    ) -> tuple[Mask, Array]:
+        res = erlang_a_measures(
             lam,
             h,
             n,
@@ -120,7 +125,7 @@ class _Goal:
 _SECANT_ROUNDS = 8
 
 
-def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array) -> Array:
+def _search(guess: Array, goal: _Goal, idx_map: Index, floor: Array) -> Array:
     """Smallest integer N >= floor meeting the goal, for every element (vectorised).
 
     Rounds evaluate the pair (cur - 1, cur); a pair (fail, meet) is the answer because
@@ -167,15 +172,15 @@ def _search(guess: Array, goal: _Goal, idx_map: Array, floor: Array) -> Array:
         gal = np.where(ok_c, c - st, c + st)
         nxt = np.where(local, sec, np.where(chord_ok, chord, np.where(good, sec, gal)))
         step[act] = np.where(good | chord_ok, 1.0, st * 2.0)
-        nxt = np.minimum(np.maximum(nxt, lo_a + 1.0), np.where(np.isinf(hi_a), _MAX_AGENTS, hi_a))
-        cur[act] = np.minimum(nxt, _MAX_AGENTS)
+        nxt = np.minimum(np.maximum(nxt, lo_a + 1.0), np.where(np.isinf(hi_a), MAX_AGENTS, hi_a))
+        cur[act] = np.minimum(nxt, MAX_AGENTS)
         act = act[hi[act] - lo[act] > 1.0]
     _bisect(goal, idx_map, act, lo, hi, floor)
     return hi
 
 
 def _update_bracket(
-    e: Array, n: Array, ok: Array, mg: Array, lo: Array, hi: Array, m_lo: Array, m_hi: Array
+    e: Index, n: Array, ok: Mask, mg: Array, lo: Array, hi: Array, m_lo: Array, m_hi: Array
 ) -> None:
     """Fold evaluated points into each element's bracket (and the margins at its ends).
 
@@ -194,14 +199,14 @@ def _update_bracket(
         m_hi[eo[hit]] = mo[hit]
 
 
-def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array, floor: Array) -> None:
+def _bisect(goal: _Goal, idx_map: Index, act: Index, lo: Array, hi: Array, floor: Array) -> None:
     """Gallop to a finite hi, then bisect [lo, hi] in place for elements ``act``."""
     up = act[np.isinf(hi[act])]
     s = np.ones(up.size)
     while up.size:
-        cand = np.minimum(np.maximum(lo[up], floor[up] - 1.0) + s, _MAX_AGENTS)
+        cand = np.minimum(np.maximum(lo[up], floor[up] - 1.0) + s, MAX_AGENTS)
         ok, _ = goal(idx_map[up], cand)
-        stuck = cand >= _MAX_AGENTS
+        stuck = cand >= MAX_AGENTS
         hi[up] = np.where(ok | stuck, cand, hi[up])
         lo[up] = np.where(ok | stuck, lo[up], cand)
         keep = ~ok & ~stuck
@@ -215,88 +220,54 @@ def _bisect(goal: _Goal, idx_map: Array, act: Array, lo: Array, hi: Array, floor
         act = act[hi[act] - lo[act] > 1.0]
 
 
-def _required_scalar(rate, aht, goal, target, patience, k, max_ab, kind: str) -> int:
-    r, h, g, t, p, kk, mb = (
-        float(rate),
-        float(aht),
-        float(goal),
-        float(target),
-        float(patience),
-        float(k),
-        float(max_ab),
-    )
-    if not (
-        math.isfinite(r)
-        and r >= 0
-        and math.isfinite(h)
-        and h > 0
-        and p > 0
-        and kk >= 1
-        and not math.isnan(g)
-        and t >= 0
-        and not math.isnan(mb)
-    ):
-        return -1
-    if r == 0.0:
-        return 0
-    cap_sl = SL_GOAL_MAX if math.isinf(p) else SL_GOAL_MAX_PATIENCE
-    g = min(max(g, 0.0), cap_sl) if kind == "sl" else max(g, 0.0)
-    return search_scalar(r, h, kk, p, g, min(max(mb, 0.0), 1.0), t, kind)
-
-
-def _required(rate, aht, goal, target, patience, concurrency, max_abandon, kind: str):
+def _required(
+    rate: ArrayLike,
+    aht: ArrayLike,
+    goal: ArrayLike,
+    target: ArrayLike,
+    patience: ArrayLike | None,
+    concurrency: ArrayLike,
+    max_abandon: ArrayLike | None,
+    kind: GoalKind,
+) -> int | IntArray:
+    """Validate, clip the goals into their ranges and search every valid queue."""
     pat = np.inf if patience is None else patience
     mab = DEFAULT_MAX_ABANDON if max_abandon is None else max_abandon
-    if is_scalar(rate, aht, goal, target, pat, concurrency, mab):
-        with suppress(ArithmeticError, ValueError):  # never raise: vector path instead
-            return _required_scalar(rate, aht, goal, target, pat, concurrency, mab, kind)
-    return _required_vec(rate, aht, goal, target, pat, concurrency, mab, kind)
-
-
-def _required_vec(rate, aht, goal, target, pat, concurrency, mab, kind: str):
-    raw = [as_array(v) for v in (rate, aht, goal, target, pat, concurrency, mab)]
-    scalar = all(r.ndim == 0 for r in raw)
-    arrs = np.broadcast_arrays(*raw)
-    shape = arrs[0].shape
-    r, h, g, t, p, k, mb = (np.ravel(v).astype(np.float64) for v in arrs)
+    (r, h, g, t, p, k, mb), scalar, shape = broadcast_flat(
+        rate, aht, goal, target, pat, concurrency, mab
+    )
     with np.errstate(invalid="ignore"):
-        valid = (
-            np.isfinite(r)
-            & (r >= 0)
-            & np.isfinite(h)
-            & (h > 0)
-            & (p > 0)
-            & (k >= 1)
-            & ~np.isnan(g)
-            & (t >= 0)
-            & ~np.isnan(mb)
-        )
+        valid = valid_queues(r, h, p, k) & ~np.isnan(g) & (t >= 0) & ~np.isnan(mb)
     out = np.full(r.shape, -1.0)
     out[valid & (r == 0.0)] = 0.0
     work = np.flatnonzero(valid & (r > 0.0))
     if work.size:
-        # clip goals into their meaningful ranges
         cap_sl = np.where(np.isinf(p), SL_GOAL_MAX, SL_GOAL_MAX_PATIENCE)
         g = np.clip(g, 0.0, cap_sl) if kind == "sl" else np.maximum(g, 0.0)
-        mb = np.clip(mb, 0.0, 1.0)
-        load = r * h / k
-        # Erlang C needs N k > A; Erlang A: carried load <= N k gives abandon >= 1 - Nk/A
-        floor = np.where(
-            np.isinf(p), np.floor(load) + 1.0, np.maximum(np.ceil(load * (1.0 - mb)) - 1.0, 0.0)
-        )
-        w = work
-        hw = halfin_whitt_guess(load[w], h[w], g[w], t[w], kind)
-        ea = ~np.isinf(p[w])
-        if ea.any():
-            we = w[ea]
-            beta_c = (hw[ea] - load[we]) / np.sqrt(load[we])
-            hw[ea] = erlang_a_guess(load[we], h[we], p[we], g[we], t[we], mb[we], beta_c, kind)
-        guess = np.maximum(np.ceil(np.minimum(hw, _MAX_AGENTS)), floor[w])
-        goal = _Goal(r, h, k, p, g, mb, t, kind)
-        out[w] = _search(guess, goal, w, floor[w])
-    return _finish_int(out, shape, scalar)
+        out[work] = _search_queues(_Goal(r, h, k, p, g, np.clip(mb, 0.0, 1.0), t, kind), work)
+    ints = out.astype(np.int64).reshape(shape)
+    return int(ints.reshape(-1)[0]) if scalar else ints
 
 
+def _search_queues(goal: _Goal, w: Index) -> Array:
+    """The search for elements ``w`` of validated, clipped goals, from the QED starts."""
+    load = goal.rate * goal.aht / goal.k
+    p, h, g, t, mb = goal.patience, goal.aht, goal.goal, goal.target, goal.max_ab
+    # Erlang C needs N k > A; Erlang A: carried load <= N k gives abandon >= 1 - Nk/A
+    floor = np.where(
+        np.isinf(p), np.floor(load) + 1.0, np.maximum(np.ceil(load * (1.0 - mb)) - 1.0, 0.0)
+    )
+    hw = halfin_whitt_guess(load[w], h[w], g[w], t[w], goal.kind)
+    ea = ~np.isinf(p[w])
+    if ea.any():
+        we = w[ea]
+        beta_c = (hw[ea] - load[we]) / np.sqrt(load[we])
+        hw[ea] = erlang_a_guess(load[we], h[we], p[we], g[we], t[we], mb[we], beta_c, goal.kind)
+    guess = np.maximum(np.ceil(np.minimum(hw, MAX_AGENTS)), floor[w])
+    return _search(guess, goal, w, floor[w])
+
+
+@scalar_fast_path(staffing_scalar.required_agents)
 def required_agents(
     rate: ArrayLike,
     aht: ArrayLike,
@@ -305,27 +276,27 @@ def required_agents(
     patience: ArrayLike | None = None,
     concurrency: ArrayLike = 1,
     max_abandon: ArrayLike | None = None,
-) -> int | np.ndarray:
-    """Smallest integer N with service_level(N) >= sl (and abandonment <= cap with patience)."""
-    # plain numbers (the planner's common case): straight to the scalar search
-    if (
-        type(rate) in SCALAR_TYPES
-        and type(aht) in SCALAR_TYPES
-        and type(sl) in SCALAR_TYPES
-        and type(target) in SCALAR_TYPES
-        and type(concurrency) in SCALAR_TYPES
-        and (patience is None or type(patience) in SCALAR_TYPES)
-        and (max_abandon is None or type(max_abandon) in SCALAR_TYPES)
-    ):
-        pat = math.inf if patience is None else patience
-        mab = DEFAULT_MAX_ABANDON if max_abandon is None else max_abandon
-        try:
-            return _required_scalar(rate, aht, sl, target, pat, concurrency, mab, "sl")
-        except (ArithmeticError, ValueError):  # never raise: vector path instead
-            return _required_vec(rate, aht, sl, target, pat, concurrency, mab, "sl")
+) -> int | IntArray:
+    """Smallest integer N with service_level(N) >= sl (and abandonment <= cap with patience).
+
+    80 % of 100 calls an hour (240 s) answered within 20 s; at 20,000 Erlangs with 60 s of
+    patience the 5 % abandonment cap decides, not the service level:
+
+    >>> required_agents(100 / 3600, 240.0, 20.0, 0.8)
+    10
+    >>> required_agents([100 / 3600, 200 / 3600], 240.0, 20.0, 0.8)
+    array([10, 17])
+    >>> required_agents(20000 / 240, 240.0, 20.0, 0.8, patience=60.0)
+    19001
+    >>> required_agents(20000 / 240, 240.0, 20.0, 0.8, patience=60.0, max_abandon=1.0)
+    16001
+    >>> required_agents(0.0, 240.0, 20.0, 0.8), required_agents(-1.0, 240.0, 20.0, 0.8)
+    (0, -1)
+    """
     return _required(rate, aht, sl, target, patience, concurrency, max_abandon, "sl")
 
 
+@scalar_fast_path(staffing_scalar.required_agents_asa)
 def required_agents_asa(
     rate: ArrayLike,
     aht: ArrayLike,
@@ -333,20 +304,10 @@ def required_agents_asa(
     patience: ArrayLike | None = None,
     concurrency: ArrayLike = 1,
     max_abandon: ArrayLike | None = None,
-) -> int | np.ndarray:
-    """Smallest integer N with asa(N) <= asa_target (and abandonment <= cap with patience)."""
-    if (
-        type(rate) in SCALAR_TYPES
-        and type(aht) in SCALAR_TYPES
-        and type(asa_target) in SCALAR_TYPES
-        and type(concurrency) in SCALAR_TYPES
-        and (patience is None or type(patience) in SCALAR_TYPES)
-        and (max_abandon is None or type(max_abandon) in SCALAR_TYPES)
-    ):
-        pat = math.inf if patience is None else patience
-        mab = DEFAULT_MAX_ABANDON if max_abandon is None else max_abandon
-        try:
-            return _required_scalar(rate, aht, asa_target, 0.0, pat, concurrency, mab, "asa")
-        except (ArithmeticError, ValueError):  # never raise: vector path instead
-            return _required_vec(rate, aht, asa_target, 0.0, pat, concurrency, mab, "asa")
+) -> int | IntArray:
+    """Smallest integer N with asa(N) <= asa_target (and abandonment <= cap with patience).
+
+    >>> required_agents_asa(100 / 3600, 240.0, 15.0)
+    10
+    """
     return _required(rate, aht, asa_target, 0.0, patience, concurrency, max_abandon, "asa")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from staffer.models import abandon_ratio, asa, erlang_b, erlang_c, occupancy, p_wait, service_level
@@ -17,6 +17,15 @@ offsets = st.floats(min_value=-0.5, max_value=0.5)
 EPS = 1e-12
 
 SETTINGS = settings(max_examples=60, deadline=None)
+# How closely the scalar twins and the vectorised code agree. Both run the same formulas,
+# but numpy's exp/log and libm's can round an argument differently by an ulp, and scipy's
+# incomplete gamma (accurate to ~6e-14 between the tails, docs/models.md) then returns a
+# different rounding. Erlang C measures stay within a few ulps (measured <= 7.5e-15 over
+# 90,000 random rows); Erlang A amplifies that noise where its formulas are ill-conditioned:
+# the abandonment closed form near the overstaffed tail (whose accuracy docs/models.md gives
+# as 1.4e-12), the SL window at huge shapes; measured up to 2.1e-13 over the same rows.
+AGREE_ERLANG_C = 1e-13
+AGREE_ERLANG_A = 1e-12
 
 
 def _agents(load: float, k: int, offset: float) -> int:
@@ -63,6 +72,9 @@ def test_erlang_b_below_c_and_in_unit_interval(load, n) -> None:
 
 @SETTINGS
 @given(st.lists(st.tuples(loads, ahts, targets, patiences, offsets), min_size=1, max_size=8))
+# found by hypothesis: an ASA integral of shape a = 4.6e6 whose exponent cancelled; the
+# paths differed by 2.5e-13 (fixed, and pinned to the reference in test_erlang_a.py)
+@example(rows=[(50000.0, 982.6292100826561, 0.0, 90675.61944207273, -0.140625)])
 def test_vectorised_equals_scalar(rows) -> None:
     load = np.array([r[0] for r in rows])
     aht = np.array([r[1] for r in rows])
@@ -85,9 +97,10 @@ def test_vectorised_equals_scalar(rows) -> None:
             "pw": p_wait(*args, p),
             "ab": abandon_ratio(*args, p),
         }
+        rtol = AGREE_ERLANG_C if np.isinf(p) else AGREE_ERLANG_A
         for key, val in scal.items():
             v = vec[key][i]
-            assert v == val or abs(v - val) <= 1e-13 * abs(val), (key, v, val)
+            assert v == val or abs(v - val) <= rtol * abs(val), (key, v, val)
 
 
 def test_found_edge_cases_do_not_raise() -> None:

@@ -1,20 +1,29 @@
-"""Scalar twin of the staffing search in :mod:`staffer.models.staffing` (plain math)."""
+"""Scalar twin of :mod:`staffer.models.staffing` (plain ``math``): the same search.
+
+For one queue the search starts from A + sqrt(A) without the QED start (numpy calls on
+scalars would cost more than the rounds they save); for Erlang C with at most 64 servers
+it instead walks N upwards with the exact 1/B recursion (see ``_small_erlang_c``).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from staffer.models._scalar import (
-    REC_MAX,
-    REC_MIN_TRAFFIC,
-    erlang_c_measures,
-    inv_b_rec,
-    two_prod,
+from staffer.models.erlang_a_scalar import erlang_a_measures
+from staffer.models.erlang_scalar import REC_MAX, REC_MIN_TRAFFIC, erlang_c_measures, inv_b_rec
+from staffer.models.measures_scalar import valid_queue
+from staffer.models.numerics_scalar import two_prod
+from staffer.models.staffing_goals import (
+    DEFAULT_MAX_ABANDON,
+    MAX_AGENTS,
+    SL_GOAL_MAX,
+    SL_GOAL_MAX_PATIENCE,
+    GoalKind,
 )
-from staffer.models._scalar_a import erlang_a_measures
 
-_MAX_AGENTS = float(2**52)
 _ROUNDS = 8
+Evaluate = Callable[[float], tuple[bool, float]]  # agents -> (meets the goal, log-margin)
 
 
 def _log(v: float) -> float:
@@ -29,9 +38,9 @@ def _goal(
     goal: float,
     max_ab: float,
     target: float,
-    kind: str,
-):
-    """Return ev(N) -> (ok, margin) exactly as _Goal does for one element."""
+    kind: GoalKind,
+) -> Evaluate:
+    """Return ev(N) -> (ok, margin) exactly as staffing._Goal does for one element."""
     erlang_c = math.isinf(patience)
 
     def ev(agents: float) -> tuple[bool, float]:
@@ -97,7 +106,7 @@ def _meets_small(
 
 
 def _small_erlang_c(
-    rate: float, aht: float, k: float, goal: float, target: float, kind: str
+    rate: float, aht: float, k: float, goal: float, target: float, kind: GoalKind
 ) -> int | None:
     """Walk N upwards with the 1/B recursion while N k <= 64 (Erlang C, small loads).
 
@@ -152,7 +161,7 @@ def search_scalar(
     goal: float,
     max_ab: float,
     target: float,
-    kind: str,
+    kind: GoalKind,
 ) -> int:
     """Smallest integer N meeting the goal; rate > 0, validated inputs."""
     if math.isinf(patience) and rate * aht / k < 0.75 * REC_MAX:
@@ -165,41 +174,49 @@ def search_scalar(
     else:
         floor = max(math.ceil(load * (1.0 - max_ab)) - 1.0, 0.0)
     ev = _goal(rate, aht, k, patience, goal, max_ab, target, kind)
+    start = max(math.ceil(load + math.sqrt(load)), floor)
+    lo, hi = _secant_rounds(ev, start, floor)
+    return _gallop_and_bisect(ev, lo, hi, floor)
+
+
+def _secant_rounds(ev: Evaluate, cur: float, floor: float) -> tuple[float, float]:
+    """Bracket (lo fails, hi meets) after up to 8 rounds of pairs (cur - 1, cur).
+
+    The next candidate is the secant of the log-margins through the pair, else a
+    galloping step; returns as soon as hi - lo <= 1 (hi is then the answer).
+    """
     lo, hi = floor - 1.0, math.inf
-    cur = max(math.ceil(load + math.sqrt(load)), floor)
     step = 1.0
     for _ in range(_ROUNDS):
         ok_c, m_c = ev(cur)
         p = cur - 1.0
         ok_p, m_p = ev(p) if p >= floor else (False, math.nan)
-        if ok_c:
-            hi = min(hi, cur)
-        else:
-            lo = max(lo, cur)
+        lo, hi = (lo, min(hi, cur)) if ok_c else (max(lo, cur), hi)
         if p >= floor:
-            if ok_p:
-                hi = min(hi, p)
-            else:
-                lo = max(lo, p)
+            lo, hi = (lo, min(hi, p)) if ok_p else (max(lo, p), hi)
         if hi - lo <= 1.0:
-            return int(hi)
+            break
         slope = m_c - m_p
         if math.isfinite(slope) and slope > 0 and math.isfinite(m_c):
-            nxt = math.ceil(cur - m_c / slope)
+            nxt = float(math.ceil(cur - m_c / slope))
             step = 1.0
         else:
             nxt = cur - step if ok_c else cur + step
             step *= 2.0
-        nxt = min(max(nxt, lo + 1.0), _MAX_AGENTS if math.isinf(hi) else hi)
+        nxt = min(max(nxt, lo + 1.0), MAX_AGENTS if math.isinf(hi) else hi)
         if nxt == cur and not ok_c:
             nxt = cur + 1.0
-        cur = min(nxt, _MAX_AGENTS)
-    # gallop to a finite upper end, then bisect
+        cur = min(nxt, MAX_AGENTS)
+    return lo, hi
+
+
+def _gallop_and_bisect(ev: Evaluate, lo: float, hi: float, floor: float) -> int:
+    """Gallop to a finite upper end, then bisect [lo, hi] down to the answer hi."""
     s = 1.0
     while math.isinf(hi):
-        cand = min(max(lo, floor - 1.0) + s, _MAX_AGENTS)
+        cand = min(max(lo, floor - 1.0) + s, MAX_AGENTS)
         ok, _ = ev(cand)
-        if ok or cand >= _MAX_AGENTS:
+        if ok or cand >= MAX_AGENTS:
             hi = cand
         else:
             lo = cand
@@ -212,3 +229,51 @@ def search_scalar(
         else:
             lo = mid
     return int(hi)
+
+
+def _required(
+    rate: float,
+    aht: float,
+    goal: float,
+    target: float,
+    patience: float | None,
+    k: float,
+    max_abandon: float | None,
+    kind: GoalKind,
+) -> int:
+    """Validate and clip as staffing._required does, then search."""
+    r, h, g, t, kk = float(rate), float(aht), float(goal), float(target), float(k)
+    p = math.inf if patience is None else float(patience)
+    mb = DEFAULT_MAX_ABANDON if max_abandon is None else float(max_abandon)
+    if not (valid_queue(r, h, p, kk) and not math.isnan(g) and t >= 0 and not math.isnan(mb)):
+        return -1
+    if r == 0.0:
+        return 0
+    cap_sl = SL_GOAL_MAX if math.isinf(p) else SL_GOAL_MAX_PATIENCE
+    g = min(max(g, 0.0), cap_sl) if kind == "sl" else max(g, 0.0)
+    return search_scalar(r, h, kk, p, g, min(max(mb, 0.0), 1.0), t, kind)
+
+
+def required_agents(
+    rate: float,
+    aht: float,
+    target: float,
+    sl: float,
+    patience: float | None = None,
+    concurrency: float = 1,
+    max_abandon: float | None = None,
+) -> int:
+    """Scalar twin of staffing.required_agents."""
+    return _required(rate, aht, sl, target, patience, concurrency, max_abandon, "sl")
+
+
+def required_agents_asa(
+    rate: float,
+    aht: float,
+    asa_target: float,
+    patience: float | None = None,
+    concurrency: float = 1,
+    max_abandon: float | None = None,
+) -> int:
+    """Scalar twin of staffing.required_agents_asa."""
+    return _required(rate, aht, asa_target, 0.0, patience, concurrency, max_abandon, "asa")

@@ -3,17 +3,21 @@
 The Poisson / gamma kernel x**a e**-x / Gamma(a+1) is evaluated in log space with
 Loader's saddle-point form (``-stirlerr(a) - bd0(a, x) - log(2 pi a)/2``), which keeps
 full relative accuracy where a naive ``lgamma`` closed form loses ~1e-11 at 1e4.
+Scalar twin: :mod:`staffer.models.numerics_scalar`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammainc, gammaincc, gammaln
 
 Array = NDArray[np.float64]
+Mask = NDArray[np.bool_]
+Weight = Callable[[Array], Array]  # h(t) of a quadrature, elementwise
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -24,12 +28,19 @@ _S2 = 1.0 / 1260.0
 _S3 = 1.0 / 1680.0
 _S4 = 1.0 / 1188.0
 _S5 = 691.0 / 360360.0
-_S6 = 1.0 / 156.0
 
 
 def as_array(x: ArrayLike) -> Array:
     """Float64 ndarray view of ``x`` (no copy when already float64)."""
     return np.asarray(x, dtype=np.float64)
+
+
+def broadcast_flat(*values: ArrayLike) -> tuple[list[Array], bool, tuple[int, ...]]:
+    """The values broadcast to one shape and flattened, whether all were scalars, the shape."""
+    raw = [as_array(v) for v in values]
+    scalar = all(r.ndim == 0 for r in raw)
+    arrs = np.broadcast_arrays(*raw)
+    return [np.ravel(a) for a in arrs], scalar, arrs[0].shape
 
 
 def finish(values: Array, scalar: bool) -> float | Array:
@@ -131,7 +142,7 @@ def log_pois(a: Array, x: Array) -> Array:
 # mpmath), whereas in the far tails scipy loses accuracy (2.6e-3 at P ~ 1e-49).
 # ---------------------------------------------------------------------------
 
-_LAG_S, _LAG_W = np.polynomial.laguerre.laggauss(16)
+LAG_S, LAG_W = np.polynomial.laguerre.laggauss(16)
 TAIL_SIGMAS = 4.5
 
 
@@ -140,29 +151,29 @@ def tail_cut(p: Array) -> Array:
     return TAIL_SIGMAS * np.sqrt(np.maximum(p, 0.0) + 1.0) + 1.0
 
 
-def laguerre_upper(p: Array, x: Array, h=None) -> Array:
+def laguerre_upper(p: Array, x: Array, h: Weight | None = None) -> Array:
     """x**-p e**x int_x^inf h(r/x) w**p e**-w dw with w = x + r, for x > p (p >= 0).
 
     ``h`` receives t = r/x >= 0 (default 1). Accurate when x - p >~ 4.5 sqrt(p).
     """
     gap = (x - p)[..., None]  # beta * x, formed without dividing by a tiny x
-    t = _LAG_S / gap
+    t = LAG_S / gap
     f = np.log1p(t)  # exp(p (log1p(t) - t)) in place
     f -= t
     f *= p[..., None]
     np.exp(f, out=f)
     if h is not None:
         f = f * h(t)
-    return (f @ _LAG_W) * x / gap[..., 0]
+    return (f @ LAG_W) * x / gap[..., 0]
 
 
-def laguerre_lower(p: Array, x: Array, h=None) -> Array:
+def laguerre_lower(p: Array, x: Array, h: Weight | None = None) -> Array:
     """x**-p e**x int_0^x h(r/x) w**p e**-w dw with w = x - r, for x < p.
 
     ``h`` receives t = r/x in [0, 1) (default 1). Accurate when p - x >~ 4.5 sqrt(p).
     """
     gap = (p - x)[..., None]
-    t = _LAG_S / gap
+    t = LAG_S / gap
     inside = t < 1.0
     all_in = bool(inside.all())  # the usual case: skip the masking
     tc = t if all_in else np.where(inside, t, 0.0)
@@ -171,7 +182,7 @@ def laguerre_lower(p: Array, x: Array, h=None) -> Array:
         f[~inside] = 0.0
     if h is not None:
         f = f * (h(tc) if all_in else np.where(inside, h(tc), 0.0))
-    return (f @ _LAG_W) * x / gap[..., 0]
+    return (f @ LAG_W) * x / gap[..., 0]
 
 
 def _lower_kernel(p: Array, tc: Array) -> Array:
@@ -183,18 +194,18 @@ def _lower_kernel(p: Array, tc: Array) -> Array:
     return np.exp(f, out=f)
 
 
-def laguerre_lower_sums(p: Array, x: Array, hs) -> Array:
+def laguerre_lower_sums(p: Array, x: Array, hs: Sequence[Weight]) -> Array:
     """Several laguerre_lower integrals sharing one evaluation of the kernel.
 
     Returns shape (len(p), len(hs)); column i uses weight ``hs[i](t)``.
     """
     gap = (p - x)[..., None]
     p = p[..., None]
-    t = _LAG_S / gap
+    t = LAG_S / gap
     inside = t < 1.0
     tc = np.where(inside, t, 0.0)
     f = np.where(inside, np.exp(p * (np.log1p(-tc) + tc)), 0.0)
-    cols = [(f * np.where(inside, h(tc), 0.0)) @ _LAG_W for h in hs]
+    cols = [(f * np.where(inside, h(tc), 0.0)) @ LAG_W for h in hs]
     return np.stack(cols, axis=-1) * (x[..., None] / gap)
 
 
@@ -249,35 +260,78 @@ def log_upper(p: ArrayLike, x: ArrayLike) -> Array:
     return out
 
 
-_LEG_X, _LEG_W = np.polynomial.legendre.leggauss(48)
-_DROP = 46.0  # integrand below e**-46 of its peak is ignored (relative 1e-20)
+LEG_X, LEG_W = np.polynomial.legendre.leggauss(48)
+DROP = 46.0  # integrand below e**-46 of its peak is ignored (relative 1e-20)
+# On a narrow interval [lo, 0] (lo > -SERIES_SPAN, i.e. p >~ 2000) the exponent at the node
+# lo tau is a polynomial in tau: (p+1-x) lo tau - x (e**(lo tau) - 1 - lo tau), the last
+# factor by its Taylor series to k = 13 (truncation < 2e-18 relative).
+SERIES_SPAN = 0.25
+LEG_TAU = (1.0 - LEG_X) / 2.0  # the node lo + (-lo/2)(X + 1) is lo tau
+TAU_POWERS = LEG_TAU[None, :] ** np.arange(14)[:, None]  # tau**k, k = 0..13 (14 x 48)
+LEG_W_TAU = LEG_W * LEG_TAU
+_EXP_DIV = np.arange(1.0, 14.0, dtype=np.float64)  # 1, 2, ..., 13
 
 
-def saddle_integral(p: Array, x: Array, h, v_min: Array | None = None) -> Array:
-    """x**-p e**x int_{x e**v_min}^x h(v) w**p e**-w dw with w = x e**v, v <= 0.
+def expm1mx_terms(v: ArrayLike) -> Array:
+    """The Taylor terms v**k / k!, k = 2..13, of e**v - 1 - v (last axis), |v| < 1/4."""
+    ratios = as_array(v)[..., None] / _EXP_DIV
+    return np.cumprod(ratios, axis=-1, dtype=np.float64)[..., 1:]
 
-    Gauss-Legendre on the interval where the log-gamma integrand
-    psi(v) = (p+1) v - x expm1(v) lies within e**-46 of its maximum; used between the
-    tails, where the integrand is a near-Gaussian bump of width 1/sqrt(p+1) in v.
-    ``h`` receives v (<= 0). Returns values scaled by the integrand's maximum undone.
+
+def saddle_tr_log(p: Array, x: Array) -> Array:
+    """Tr(p, x, log(x/w)) = x**-p e**x int_0^x log(x/w) w**p e**-w dw, between the tails.
+
+    In w = x e**v (v <= 0) the integrand is x (-v) e**psi(v), psi(v) = (p+1) v - x expm1(v),
+    a near-Gaussian bump of width 1/sqrt(p+1); Gauss-Legendre on the interval where psi
+    lies within e**-46 of its maximum (found by Newton), with that maximum scaled out.
+    On narrow intervals (large p) psi is a difference of two numbers ~ x |v| much larger
+    than itself, so there it is formed as (p+1-x) v - x (e**v - 1 - v) with the last
+    factor from its series (otherwise 1e-12 is lost at p = 1e8).
     """
     q = p + 1.0
     vstar = np.minimum(np.log(q / x), 0.0)
     psi_max = q * vstar - x * np.expm1(vstar)
     # initial point far enough left, then Newton on psi_max - psi(v) = DROP (convex)
-    c = _DROP / np.minimum(q, x)
+    c = DROP / np.minimum(q, x)
     d = c + np.sqrt(2.0 * c)
     v = vstar - d
     for _ in range(8):
-        f = psi_max - (q * v - x * np.expm1(v)) - _DROP
+        f = psi_max - (q * v - x * np.expm1(v)) - DROP
         fp = -(q - x * np.exp(v))
         v = v - f / fp
-    lo = v if v_min is None else np.maximum(v, v_min)
+    narrow = v > -SERIES_SPAN
+    if narrow.all():
+        return _narrow_tr_log(q, x, vstar, v)
+    wide = ~narrow
+    out = np.empty_like(q)
+    out[wide] = _wide_tr_log(q[wide], x[wide], psi_max[wide], v[wide])
+    if narrow.any():
+        out[narrow] = _narrow_tr_log(q[narrow], x[narrow], vstar[narrow], v[narrow])
+    return out
+
+
+def _wide_tr_log(q: Array, x: Array, psi_max: Array, lo: Array) -> Array:
+    """saddle_tr_log on [lo, 0] with psi formed directly (fine while x |v| is small)."""
     half = -0.5 * lo
-    nodes = lo[..., None] + half[..., None] * (_LEG_X + 1.0)
+    nodes = lo[..., None] + half[..., None] * (LEG_X + 1.0)
     psi = q[..., None] * nodes - x[..., None] * np.expm1(nodes) - psi_max[..., None]
-    vals = np.exp(psi) * h(nodes)
-    return x * np.exp(psi_max) * half * (vals @ _LEG_W)
+    out: Array = x * np.exp(psi_max) * half * ((np.exp(psi) * -nodes) @ LEG_W)
+    return out
+
+
+def _narrow_tr_log(q: Array, x: Array, vstar: Array, lo: Array) -> Array:
+    """saddle_tr_log on a narrow [lo, 0]: psi(lo tau) - psi(vstar) as one polynomial in tau.
+
+    The weight -v = -lo tau and the interval's half-width -lo/2 leave lo**2 / 2 outside.
+    """
+    qx = q - x
+    top = qx * vstar - x * expm1mx_terms(vstar).sum(axis=-1)  # psi at the peak
+    coef = np.empty((*q.shape, 14))
+    coef[..., 0] = -top
+    coef[..., 1] = qx * lo
+    coef[..., 2:] = -x[..., None] * expm1mx_terms(lo)
+    out: Array = x * np.exp(top) * (0.5 * lo * lo) * (np.exp(coef @ TAU_POWERS) @ LEG_W_TAU)
+    return out
 
 
 def two_prod(a: Array, b: Array) -> tuple[Array, Array]:

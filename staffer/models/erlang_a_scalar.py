@@ -6,15 +6,15 @@ import math
 
 from scipy.special import digamma
 
-from staffer.models._scalar import (
+from staffer.models.erlang_scalar import log_e_ratio
+from staffer.models.numerics_scalar import (
     laguerre_lower,
     laguerre_upper,
-    log_e_ratio,
     log_lower,
     log_pois,
     log_upper,
     logaddexp,
-    saddle_integral,
+    saddle_tr_log,
     slog,
     tail_cut,
 )
@@ -27,7 +27,7 @@ def _log_minus_digamma(z: float) -> float:
     return math.log(z) - float(digamma(z))
 
 
-def _log_tr_log(a: float, x: float) -> float:
+def log_tr_log(a: float, x: float) -> float:
     cut = tail_cut(a)
     if x < a - cut:
         return slog(laguerre_lower(a, x, h=lambda t: -math.log1p(-t)))
@@ -35,7 +35,7 @@ def _log_tr_log(a: float, x: float) -> float:
         lp = log_pois(a, x)
         mean_log = math.log1p((x - a - 1.0) / (a + 1.0)) + _log_minus_digamma(a + 1.0)
         return -lp + slog(mean_log + math.exp(lp) * laguerre_upper(a, x, h=math.log1p))
-    return slog(saddle_integral(a, x, h=lambda v: -v))
+    return slog(saddle_tr_log(a, x))
 
 
 def _abandon_given_wait(a: float, x: float, log_lw: float) -> float:
@@ -100,7 +100,7 @@ def erlang_a_measures(
     if want_asa:
         if a > 0.0:
             log_den = logaddexp(log_e + math.log(x / a), log_lw)
-            asa = patience * math.exp(_log_tr_log(a, x) - log_den)
+            asa = patience * math.exp(log_tr_log(a, x) - log_den)
         else:
             asa = math.inf
     return p_wait, p_ab, sl, asa

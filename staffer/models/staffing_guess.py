@@ -14,7 +14,8 @@ import math
 import numpy as np
 from scipy.special import erfcx
 
-from staffer.models._numerics import Array
+from staffer.models.numerics import Array
+from staffer.models.staffing_goals import GoalKind
 
 _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
 _ITER = 8
@@ -24,10 +25,13 @@ _ILLINOIS = 6
 
 def _ratio(beta: Array) -> Array:
     """R = Phi(beta) / phi(beta), without overflow for moderate beta."""
-    return _SQRT_HALF_PI * erfcx(-beta / math.sqrt(2.0))
+    ratio: Array = _SQRT_HALF_PI * erfcx(-beta / math.sqrt(2.0))
+    return ratio
 
 
-def halfin_whitt_guess(load: Array, aht: Array, goal: Array, target: Array, kind: str) -> Array:
+def halfin_whitt_guess(
+    load: Array, aht: Array, goal: Array, target: Array, kind: GoalKind
+) -> Array:
     """Real-valued servers A + beta sqrt(A) meeting the goal under Halfin-Whitt."""
     sq = np.sqrt(load)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -48,36 +52,14 @@ def halfin_whitt_guess(load: Array, aht: Array, goal: Array, target: Array, kind
                 dg = dg + 1.0 / beta
             beta = np.clip(beta - g / dg, 1e-3, _BETA_MAX)
         beta = np.where(np.isfinite(beta), beta, 1.0)
-    return load + beta * sq
+    servers: Array = load + beta * sq
+    return servers
 
 
 def _hazard(z: Array) -> Array:
     """Normal hazard phi(z) / (1 - Phi(z)), overflow-free."""
-    return math.sqrt(2.0 / math.pi) / erfcx(z / math.sqrt(2.0))
-
-
-def _qed_measures(beta: Array, load: Array, r: Array, delta: Array) -> tuple[Array, Array]:
-    """Garnett-Mandelbaum-Reiman QED approximations of Erlang A at N = A + beta sqrt(A).
-
-    With r = theta/mu and beta_hat = beta / sqrt(r) (derived from the exact formulas of
-    erlang_a by Gaussian approximations of the gamma/Poisson masses):
-    P(wait) ~ 1 / (1 + sqrt(r) h(beta_hat) / h(-beta)),
-    P(abandon) ~ P(wait) (sqrt(r) h(beta_hat) - beta) / sqrt(A),
-    1 - SL ~ P(wait) Phi(-beta_hat - delta) / Phi(-beta_hat), delta = mu T sqrt(A r),
-    ASA ~ P(wait) aht (h(beta_hat) - beta_hat) / sqrt(A r),
-    with h the normal hazard. Returns (log(1 - SL), log P(abandon), log ASA / aht).
-    """
-    sr = np.sqrt(r)
-    u = beta / (sr * math.sqrt(2.0))
-    ex_u = erfcx(u)
-    hb = math.sqrt(2.0 / math.pi) / ex_u  # h(beta_hat)
-    log_pw = -np.log1p(sr * hb / _hazard(-beta))
-    ab = np.maximum(sr * hb - beta, 1e-300) / np.sqrt(load)
-    ud = u + delta / math.sqrt(2.0)
-    log_tail = -(ud * ud - u * u) + np.log(erfcx(ud) / ex_u)
-    bh = beta / sr
-    log_asa = log_pw + np.log(np.maximum(hb - bh, 1e-300)) - 0.5 * np.log(load * r)
-    return log_pw + log_tail, log_pw + np.log(ab), log_asa
+    hazard: Array = math.sqrt(2.0 / math.pi) / erfcx(z / math.sqrt(2.0))
+    return hazard
 
 
 def erlang_a_guess(
@@ -88,7 +70,7 @@ def erlang_a_guess(
     target: Array,
     max_ab: Array,
     beta_c: Array,
-    kind: str = "sl",
+    kind: GoalKind = "sl",
 ) -> Array:
     """Real-valued servers meeting SL (or ASA) and the cap under the QED approximations.
 
@@ -98,6 +80,14 @@ def erlang_a_guess(
     the wrong way in beta and smooth apart from one kink, so 6 Illinois (regula falsi)
     steps on it, and a final interpolation, place the root as well as 13 bisections
     did, in 8-9 evaluations instead of 14.
+
+    The approximations (Garnett, Mandelbaum & Reiman 2002; derived from the exact formulas
+    of erlang_a by Gaussian approximation of the gamma/Poisson masses), with r = theta/mu,
+    beta_hat = beta / sqrt(r) and h the normal hazard:
+    P(wait) ~ 1 / (1 + sqrt(r) h(beta_hat) / h(-beta)),
+    P(abandon) ~ P(wait) (sqrt(r) h(beta_hat) - beta) / sqrt(A),
+    1 - SL ~ P(wait) Phi(-beta_hat - delta) / Phi(-beta_hat), delta = mu T sqrt(A r),
+    ASA ~ P(wait) aht (h(beta_hat) - beta_hat) / sqrt(A r).
     """
     r = aht / patience
     delta = target / aht * np.sqrt(load * r)
@@ -109,8 +99,7 @@ def erlang_a_guess(
             log_goal = np.log(np.maximum(goal, 1e-300) / aht)
         log_cap = np.log(np.maximum(max_ab, 1e-300))
 
-        # _qed_measures with its per-element constants hoisted out of the bisection and
-        # only the measures the goal needs (same expressions, so the same bits)
+        # the per-element constants of the approximations, hoisted out of the iteration
         sr = np.sqrt(r)
         s2 = sr * math.sqrt(2.0)
         d2 = delta / math.sqrt(2.0)
@@ -129,7 +118,8 @@ def erlang_a_guess(
                 l_goal = log_pw + (-(ud * ud - u * u) + np.log(erfcx(ud) / ex_u))
             else:
                 l_goal = log_pw + np.log(np.maximum(hb - beta / sr, 1e-300)) - l_asa0
-            return np.maximum(l_goal - log_goal, log_pw + np.log(ab) - log_cap)
+            worse: Array = np.maximum(l_goal - log_goal, log_pw + np.log(ab) - log_cap)
+            return worse
 
         lo = -max_ab * sq - 1.0
         hi = np.maximum(beta_c, lo + 1.0) + 1.0
