@@ -9,6 +9,7 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,6 +80,23 @@ async def test_the_project_bridge_passes_every_check(mosquitto: Broker, topic_pr
     assert statuses(out) == dict.fromkeys(CHECKS, "PASS")
     assert out.strip().endswith("result: all checks passed")
     assert "commanded skilled move" in err and "moved " in err  # progress, and the restore
+
+
+async def test_the_example_bridge_passes_every_check(mosquitto: Broker, topic_prefix: str) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "acd_bridge.py"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(example), "--url", mosquitto.url, "--prefix", topic_prefix,
+        "--period", "0.25",
+    )  # fmt: skip
+    try:
+        await asyncio.sleep(1.0)
+        code, out, err = await bridge_check(mosquitto.url, topic_prefix)
+        assert proc.returncode is None, "the example bridge survived the malformed command"
+    finally:
+        proc.terminate()
+        await proc.wait()
+    assert code == 0, out + err
+    assert statuses(out) == dict.fromkeys(CHECKS, "PASS")
 
 
 @pytest.mark.parametrize(
