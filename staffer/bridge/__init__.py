@@ -16,12 +16,8 @@ Everything published is validated with the daemon's own codec first
 (:class:`BridgePayloadError` otherwise). See docs/bridge-guide.md.
 """
 
-from staffer.bridge.client import (
-    Bridge,
-    BridgeConnectionError,
-    BridgeError,
-    BridgePayloadError,
-)
+from staffer.bridge.client import Bridge
+from staffer.bridge.validate import BridgeConnectionError, BridgeError, BridgePayloadError
 from staffer.codec.bridge_payloads import Command, PlanSummary
 from staffer.core.types import AckStatus, AgentStatus, Move, QueueSnapshot
 

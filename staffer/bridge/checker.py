@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from staffer.adapters.mqtt import Inbound, MqttPort, parse_url
-from staffer.bridge.conformance import Message, Purpose, Recording, Sent, choose_moves
+from staffer.bridge.conformance import choose_moves
+from staffer.bridge.recording import Message, Purpose, Recording, Sent
 from staffer.codec import payloads
 from staffer.codec.acks import decode_move_ack
 from staffer.codec.timefmt import format_ts
@@ -35,6 +36,7 @@ from staffer.settings import MqttSettings
 
 CONNECT_TIMEOUT_S = 10.0
 TICK_S = 0.1
+NARRATED_AGENTS = 5  # agents named in the progress output as they first appear
 
 
 class CheckerConnectionError(RuntimeError):
@@ -108,6 +110,7 @@ class Checker:
         self._t0 = 0.0
         self.states: dict[str, AgentState] = {}
         self.queues: set[str] = set()
+        self._told: set[tuple[str, str]] = set()  # (kind, reason) of rejections narrated
 
     def _on_state(self, up: bool) -> None:
         (self._up.set if up else self._up.clear)()
@@ -134,13 +137,17 @@ class Checker:
         self._note(route, value, msg.retain, error)
 
     def _note(self, route: Route, value: object, retained: bool, error: str | None) -> None:
-        """Remember agents and queues; narrate the first of each kind of message."""
+        """Remember agents and queues; narrate the first few of each kind of message."""
         where = "retained " if retained else ""
         if error is not None:
-            self.say(f"{route.kind} on .../{route.agent or route.queue or ''}: rejected ({error})")
+            if (route.kind, error) not in self._told:
+                self._told.add((route.kind, error))
+                self.say(f"{route.kind} the daemon would reject ({error}); first of its kind")
         elif isinstance(value, AgentState):
-            if value.agent not in self.states:
+            if value.agent not in self.states and len(self.states) < NARRATED_AGENTS:
                 self.say(f"{where}agent state: {value.agent} {value.status} in {value.queue}")
+            elif value.agent not in self.states and len(self.states) == NARRATED_AGENTS:
+                self.say("more agents: counted in the progress lines")
             self.states[value.agent] = value
             self.queues.update(value.skills)
         elif isinstance(value, QueueSnapshot):
@@ -240,9 +247,10 @@ class Checker:
     def _heartbeat(self) -> str:
         live = self.rec.live()
         snaps = sum(m.route.kind in ("queue_metrics", "site_metrics") for m in live)
+        bad = sum(m.error is not None for m in self.rec.messages)
         return (
             f"{snaps} snapshots, {len(self.states)} agents, "
-            f"{sum(m.route.kind == 'move_ack' for m in live)} acks so far"
+            f"{sum(m.route.kind == 'move_ack' for m in live)} acks, {bad} rejected so far"
         )
 
     async def _restore(self) -> None:

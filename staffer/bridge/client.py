@@ -19,11 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -31,49 +28,27 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from staffer.adapters.mqtt import Inbound, MqttPort
+from staffer.bridge.validate import (
+    BridgeConnectionError,
+    BridgeError,
+    BridgePayloadError,
+    QueueBody,
+    Timestamp,
+    Validator,
+    posix_time,
+    present,
+)
 from staffer.codec import payloads
 from staffer.codec.acks import decode_move_ack, encode_move_ack
-from staffer.codec.bridge_payloads import (
-    QUEUE_FIELDS,
-    Command,
-    PlanSummary,
-    decode_command,
-    decode_plan,
-    queue_body_json,
-)
-from staffer.codec.timefmt import format_ts
+from staffer.codec.bridge_payloads import Command, PlanSummary, decode_command, decode_plan
 from staffer.codec.topics import TopicError, Topics
-from staffer.core.types import AckStatus, AgentStatus, Move, MoveAck, QueueSnapshot
+from staffer.core.types import AckStatus, AgentStatus, Move, MoveAck
 from staffer.settings import MqttSettings
 
 log = logging.getLogger("staffer.bridge")
 
-Timestamp = float | datetime | None  # POSIX seconds, an aware datetime, or None for now
-QueueBody = Mapping[str, Any] | QueueSnapshot
 MAX_SEEN_COMMANDS = 4096  # command ids remembered to drop QoS 1 redeliveries
 MAX_QUEUED = 10000  # decoded commands/plans not yet consumed (oldest dropped beyond)
-
-
-class BridgeError(RuntimeError):
-    """Base class of the errors ``staffer.bridge`` raises."""
-
-
-class BridgeConnectionError(BridgeError):
-    """The broker could not be reached within ``connect_timeout_s``."""
-
-
-class BridgePayloadError(BridgeError, ValueError):
-    """A payload the daemon would reject; nothing was published.
-
-    ``reason`` is the daemon's code (``missing_field:offered``, ``bad_ts``, ...), the same
-    it would count in ``staffer_invalid_messages_total``.
-    """
-
-    def __init__(self, topic: str, reason: str, detail: str = "") -> None:
-        super().__init__(f"not published to {topic}: {reason}" + (f" ({detail})" if detail else ""))
-        self.topic = topic
-        self.reason = reason
-        self.detail = detail
 
 
 class Bridge:
@@ -134,8 +109,7 @@ class Bridge:
         )
         self._follow_plans = plans
         self._connect_timeout_s = connect_timeout_s
-        self._max_skew_s = max_clock_skew_s
-        self._max_bytes = max_payload_bytes
+        self._v = Validator(self.topics, site, max_clock_skew_s, max_payload_bytes)
         self._up = asyncio.Event()
         self._connects = 0
         self._task: asyncio.Task[None] | None = None
@@ -254,7 +228,7 @@ class Bridge:
         ts: Timestamp = None,
     ) -> bool:
         """One queue's interval (§3.1) on ``{p}/{site}/queues/{queue}/metrics``."""
-        topic = self._topic(self.topics.queue_metrics, queue)
+        topic = self._v.topic(self.topics.queue_metrics, queue)
         body = {
             "interval_s": interval_s,
             "offered": offered,
@@ -267,17 +241,17 @@ class Bridge:
             "backlog": backlog,
             "oldest_age_s": oldest_age_s,
         }
-        data = self._encode(topic, {"ts": self._ts(topic, ts), **_present(body)})
-        self._check(topic, payloads.decode_queue_snapshot, data)
+        data = self._v.encode(topic, {"ts": self._v.ts(topic, ts), **present(body)})
+        self._v.check(topic, payloads.decode_queue_snapshot, data)
         return await self._send(topic, data)
 
     async def site_snapshot(self, queues: Mapping[str, QueueBody], *, ts: Timestamp = None) -> bool:
         """Every queue of the site at one ``ts`` on ``{p}/{site}/metrics``; each body is a
         mapping of §3.1 fields (without ``ts``) or a ``QueueSnapshot``."""
-        topic = self._topic(self.topics.site_metrics)
-        bodies = {q: self._queue_body(topic, q, body) for q, body in queues.items()}
-        data = self._encode(topic, {"ts": self._ts(topic, ts), "queues": bodies})
-        self._check(topic, payloads.decode_site_snapshot, data)
+        topic = self._v.topic(self.topics.site_metrics)
+        bodies = {q: self._v.queue_body(topic, q, body) for q, body in queues.items()}
+        data = self._v.encode(topic, {"ts": self._v.ts(topic, ts), "queues": bodies})
+        self._v.check(topic, payloads.decode_site_snapshot, data)
         return await self._send(topic, data)
 
     async def agent_state(
@@ -294,16 +268,16 @@ class Bridge:
         """An agent's state (§3.2, §11) on ``{p}/{site}/agents/{agent}/state``, retained.
 
         ``skills`` None: the daemon takes the agent to be skilled for ``queue`` only."""
-        topic = self._topic(self.topics.agent_state, agent)
-        obj: dict[str, Any] = {"ts": self._ts(topic, ts), "status": status, "queue": queue}
+        topic = self._v.topic(self.topics.agent_state, agent)
+        obj: dict[str, Any] = {"ts": self._v.ts(topic, ts), "status": status, "queue": queue}
         if skills is not None:
             if isinstance(skills, str):
                 raise BridgePayloadError(topic, "bad_type:skills", "a list of queue ids, not a str")
             obj["skills"] = sorted(skills)
         if available_until is not None:
-            obj["available_until"] = self._ts(topic, available_until, future_ok=True)
-        data = self._encode(topic, obj)
-        self._check(topic, lambda d: payloads.decode_agent_state(agent, d), data)
+            obj["available_until"] = self._v.ts(topic, available_until, future_ok=True)
+        data = self._v.encode(topic, obj)
+        self._v.check(topic, lambda d: payloads.decode_agent_state(agent, d), data)
         if retain:
             self._states[agent] = data
         return await self._send(topic, data, retain=retain)
@@ -320,87 +294,21 @@ class Bridge:
         """Acknowledge one move of ``command`` (§10) on ``{p}/{site}/agents/{agent}/move``:
         ``accepted`` (will switch after the current contact), ``rejected`` (with a reason)
         or ``done`` (switched)."""
-        topic = self._topic(self.topics.move_ack, move.agent)
+        topic = self._v.topic(self.topics.move_ack, move.agent)
         if move not in command.moves:
             raise BridgePayloadError(topic, "unknown_command", "the move is not in that command")
-        posix = _posix(ts)
+        posix = posix_time(ts)
         ack = MoveAck(move.agent, posix, command.command_id, move.to_queue, status, reason or "")
-        self._ts(topic, posix)
+        self._v.ts(topic, posix)
         try:
             data = encode_move_ack(ack)
         except ValueError as err:
             raise BridgePayloadError(topic, "bad_ts", str(err)) from None
-        self._check(topic, lambda d: decode_move_ack(move.agent, d), data)
+        self._v.check(topic, lambda d: decode_move_ack(move.agent, d), data)
         return await self._send(topic, data)
-
-    # -- validation -------------------------------------------------------------------------
-    def _topic(self, build: Any, *segments: str) -> str:
-        try:
-            return str(build(self.site, *segments))
-        except TopicError as err:
-            where = f"{self.topics.prefix}/{self.site}/..."
-            raise BridgePayloadError(where, "bad_topic", str(err)) from None
-
-    def _ts(self, topic: str, ts: Timestamp, future_ok: bool = False) -> str:
-        posix = _posix(ts)
-        if not math.isfinite(posix):
-            raise BridgePayloadError(topic, "bad_ts", f"not a finite time: {ts!r}")
-        ahead = posix - time.time()
-        if not future_ok and self._max_skew_s > 0 and ahead > self._max_skew_s:
-            raise BridgePayloadError(
-                topic, "future_ts", f"{ahead:.0f} s ahead of this host's clock"
-            )
-        try:
-            return format_ts(posix)
-        except ValueError as err:
-            raise BridgePayloadError(topic, "bad_ts", str(err)) from None
-
-    def _queue_body(self, topic: str, queue: str, body: QueueBody) -> dict[str, Any]:
-        if isinstance(body, QueueSnapshot):
-            return queue_body_json(body)
-        unknown = sorted(set(body) - QUEUE_FIELDS)
-        if unknown:
-            raise BridgePayloadError(topic, "unknown_field", f"queue {queue!r}: {unknown[0]!r}")
-        return _present(body)
-
-    def _encode(self, topic: str, obj: dict[str, Any]) -> bytes:
-        try:
-            data = payloads.dumps(obj)
-        except ValueError as err:
-            raise BridgePayloadError(topic, "not_finite", str(err)) from None
-        except TypeError as err:
-            raise BridgePayloadError(topic, "bad_type", str(err)) from None
-        if len(data) > self._max_bytes:
-            raise BridgePayloadError(topic, "too_large", f"{len(data)} > {self._max_bytes} bytes")
-        return data
-
-    @staticmethod
-    def _check(topic: str, decode: Any, data: bytes) -> None:
-        """Decode with the daemon's decoder: what it rejects is never published."""
-        try:
-            decode(data)
-        except payloads.PayloadError as err:
-            raise BridgePayloadError(topic, err.reason, err.detail) from None
 
     async def _send(self, topic: str, data: bytes, retain: bool = False) -> bool:
         return await self._port.publish(topic, data, qos=1, retain=retain, wait_ack=True)
-
-
-def _posix(ts: Timestamp) -> float:
-    if ts is None:
-        return time.time()
-    if isinstance(ts, datetime):
-        if ts.tzinfo is None:
-            return math.nan  # a naive datetime has no zone: refused as bad_ts
-        return ts.timestamp()
-    if isinstance(ts, bool) or not isinstance(ts, int | float):
-        return math.nan
-    return float(ts)
-
-
-def _present(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields that are set (optional §3.1 fields are left out, not sent as null)."""
-    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _put_latest(queue: asyncio.Queue[Any], item: Any) -> None:

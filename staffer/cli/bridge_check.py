@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from staffer.bridge.conformance import CheckResult, Thresholds, evaluate
+from staffer.bridge.conformance import evaluate
+from staffer.bridge.recording import CheckResult, Thresholds
 
 
 def register(sub: argparse._SubParsersAction) -> None:

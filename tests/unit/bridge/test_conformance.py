@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from staffer.bridge.conformance import (
-    NO_SUCH_QUEUE,
-    Message,
-    Recording,
-    Thresholds,
-    choose_moves,
-    snapshot_cadence,
-)
+from staffer.bridge.conformance import NO_SUCH_QUEUE, choose_moves, snapshot_cadence
+from staffer.bridge.recording import Message, Recording, Thresholds
 from staffer.codec.topics import Route
 from staffer.core.types import AgentState, QueueSnapshot
 

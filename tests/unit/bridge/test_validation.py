@@ -102,7 +102,7 @@ async def test_accepted_payloads_decode_back_with_the_daemons_codec(bridge: Brid
 
 def test_skew_check_can_be_disabled_for_replayed_days() -> None:
     b = Bridge("mqtt://127.0.0.1:1", "main", max_clock_skew_s=0, connect_timeout_s=None)
-    assert b._ts("t", NOW + 86400 * 365)  # no error
+    assert b._v.ts("t", NOW + 86400 * 365)  # no error
 
 
 @pytest.mark.parametrize(
