@@ -125,6 +125,7 @@ class Daemon:
         self._ok = dict.fromkeys(KINDS, 0)  # valid messages, folded into metrics at scrape
         self._routes: dict[str, Route] = {}  # the same few topics arrive again and again
         self._bg: set[asyncio.Task[None]] = set()
+        self._per_agent = {"agent_state": self._agent_state, "move_ack": self._move_ack}
         self._connects = 0
         self._last_health = ""
 
@@ -342,10 +343,8 @@ class Daemon:
                     await self._site_snapshot(site, msg)
                 elif route.kind == "queue_metrics":
                     self._queue_snapshot(site, route, msg)
-                elif route.kind == "agent_state":
-                    await self._agent_state(site, route, msg)
-                elif route.kind == "move_ack":
-                    await self._move_ack(site, route, msg)
+                elif route.kind in self._per_agent:  # agents/{agent}/state and .../move
+                    await self._per_agent[route.kind](site, route, msg)
                 else:
                     request = payloads.decode_override_request_or_error(msg.payload)
                     if isinstance(request, MalformedRequest):

@@ -35,14 +35,7 @@ async def toy_bridge(
     agents = {"a1": ["phone", {"phone", "chat"}, "available"], "a2": ["phone", {"phone"}, "busy"]}
 
     def state(agent: str) -> bytes:
-        queue, skills, status = agents[agent]
-        if flaws.wrong_payloads:
-            return json.dumps(
-                {"ts": iso(time.time())[:-1], "status": "idle", "queue": queue}
-            ).encode()
-        return json.dumps(
-            {"ts": iso(time.time()), "status": status, "queue": queue, "skills": sorted(skills)}
-        ).encode()
+        return _state(agents[agent], flaws)
 
     async with aiomqtt.Client(host, port) as c:
         await c.subscribe(f"{base}/commands", qos=1)
@@ -95,6 +88,15 @@ async def toy_bridge(
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await listener
+
+
+def _state(agent: list, flaws: Flaws) -> bytes:
+    queue, skills, status = agent
+    if flaws.wrong_payloads:
+        return json.dumps({"ts": iso(time.time())[:-1], "status": "idle", "queue": queue}).encode()
+    return json.dumps(
+        {"ts": iso(time.time()), "status": status, "queue": queue, "skills": sorted(skills)}
+    ).encode()
 
 
 def _try_json(payload: bytes) -> dict:
