@@ -4,11 +4,13 @@ real daemon's moves; accepted, rejected, done, unknown, and a bridge that sends 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from staffer.app import Daemon
+from staffer.settings import Settings
 from tests.conftest import Broker
 from tests.integration.harness import (
     T0,
@@ -21,6 +23,22 @@ from tests.integration.harness import (
     staff_surge_site,
     surge_snapshot,
 )
+
+
+@contextlib.asynccontextmanager
+async def serving(broker: Broker, settings: Settings) -> AsyncIterator[tuple[Daemon, Peer]]:
+    """The daemon and a bridge peer, the surge site's agents published."""
+    async with (
+        running_daemon(settings) as daemon,
+        peer(broker.host, broker.port, settings.mqtt.topic_prefix) as p,
+    ):
+        await staff_surge_site(p)
+        yield daemon, p
+
+
+def first_command(p: Peer) -> dict:
+    [cmd] = [r.json() for r in p.on("main/commands")]
+    return cmd
 
 
 async def until(pred: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
@@ -68,13 +86,9 @@ async def test_accepted_moves_are_not_reissued_past_move_timeout_even_after_rest
         tmp_path,
         planner={"max_moves_per_cycle": 3, "move_timeout_s": 300, "accepted_timeout_s": 1800},
     )
-    async with (
-        running_daemon(settings) as daemon,
-        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
-    ):
-        await staff_surge_site(p)
+    async with serving(mosquitto, settings) as (daemon, p):
         first = await plan_at(p, T0)
-        [cmd] = [r.json() for r in p.on("main/commands")]
+        cmd = first_command(p)
         for m in cmd["moves"]:
             await ack(p, cmd, m, "accepted", T0 + 5)
         site = daemon.sites["main"]
@@ -106,8 +120,7 @@ async def test_a_bridge_without_acks_behaves_as_before(
         tmp_path,
         planner={"max_moves_per_cycle": 3, "move_timeout_s": 600, "accepted_timeout_s": 1800},
     )
-    async with running_daemon(settings), peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
-        await staff_surge_site(p)
+    async with serving(mosquitto, settings) as (_, p):
         first = await plan_at(p, T0)
         assert first and not set(first) & set(await plan_at(p, T0 + 300))  # still in flight
         assert set(first) & set(await plan_at(p, T0 + 600))  # timed out: commanded again
@@ -122,13 +135,9 @@ async def test_rejected_move_cools_down_is_audited_and_survives_restart(
         tmp_path,
         planner={"max_moves_per_cycle": 1, "reject_cooldown_s": 1800},
     )
-    async with (
-        running_daemon(settings) as daemon,
-        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
-    ):
-        await staff_surge_site(p)
+    async with serving(mosquitto, settings) as (daemon, p):
         [refused] = await plan_at(p, T0)
-        [cmd] = [r.json() for r in p.on("main/commands")]
+        cmd = first_command(p)
         await ack(p, cmd, cmd["moves"][0], "rejected", T0 + 2, reason="no phone licence")
         site = daemon.sites["main"]
         await until(lambda: len(site.cooldowns) == 1, "the cool-down")
@@ -156,13 +165,9 @@ async def test_done_ack_ends_the_flight(
     settings = make_settings(
         mosquitto.url, topic_prefix, tmp_path, planner={"max_moves_per_cycle": 1}
     )
-    async with (
-        running_daemon(settings) as daemon,
-        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
-    ):
-        await staff_surge_site(p)
+    async with serving(mosquitto, settings) as (daemon, p):
         [(agent_id, _)] = await plan_at(p, T0)
-        [cmd] = [r.json() for r in p.on("main/commands")]
+        cmd = first_command(p)
         await ack(p, cmd, cmd["moves"][0], "accepted", T0 + 1)
         await ack(p, cmd, cmd["moves"][0], "done", T0 + 60)
         flights = daemon.sites["main"].flights
@@ -179,13 +184,9 @@ async def test_unknown_and_mismatched_acks_are_invalid_and_change_nothing(
     settings = make_settings(
         mosquitto.url, topic_prefix, tmp_path, planner={"max_moves_per_cycle": 1}
     )
-    async with (
-        running_daemon(settings) as daemon,
-        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
-    ):
-        await staff_surge_site(p)
+    async with serving(mosquitto, settings) as (daemon, p):
         await plan_at(p, T0)
-        [cmd] = [r.json() for r in p.on("main/commands")]
+        cmd = first_command(p)
         [move] = cmd["moves"]
         wrong_target = {**move, "to": "chat"}
         other_agent = {**move, "agent": "p0"}
