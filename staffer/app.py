@@ -13,6 +13,9 @@
 * Output: every plan is published retained; in ``auto`` mode its moves go out as a
   command, except moves already in flight (same agent and target). In-flight moves
   end when the agent's state shows the new queue or after ``move_timeout_s``.
+* Move acks (contract §10): ``accepted`` keeps a move in flight up to ``accepted_timeout_s``,
+  ``rejected`` ends it and cools that agent and queue down for ``reject_cooldown_s`` (the
+  planner gets the pairs as ``Controls.blocked_moves``), ``done`` ends it.
 * Overrides: each request gets exactly one reply, persisted before replying;
   ``assign`` commands the move even in shadow mode and locks the agent.
 * State survives restarts through the store: overrides, locks, in-flight moves,
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import signal
@@ -41,8 +45,10 @@ from staffer.adapters.mqtt import Inbound, MqttPort
 from staffer.adapters.scheduler import Scheduler
 from staffer.adapters.store import StateStore
 from staffer.codec import payloads
+from staffer.codec.acks import decode_move_ack
 from staffer.codec.timefmt import format_ts
 from staffer.codec.topics import Route, Topics
+from staffer.core.acks import settle_ack
 from staffer.core.forecast import ForecastError, ScheduledForecast, load_forecast_csv
 from staffer.core.overrides import OverrideBook
 from staffer.core.planner import plan_site
@@ -57,7 +63,7 @@ log = logging.getLogger("staffer.app")
 SWEEP_EVERY_S = 1.0
 HOUSEKEEPING_EVERY_S = 60.0
 DRAIN_TIMEOUT_S = 5.0
-KINDS = ("queue_metrics", "site_metrics", "agent_state", "override")
+KINDS = ("queue_metrics", "site_metrics", "agent_state", "override", "move_ack")
 MAX_ROUTES_CACHED = 16384  # topic -> Route of valid inbound topics (cleared when full)
 
 Ready = Callable[["Daemon"], object] | asyncio.Event
@@ -120,6 +126,7 @@ class Daemon:
         self._ok = dict.fromkeys(KINDS, 0)  # valid messages, folded into metrics at scrape
         self._routes: dict[str, Route] = {}  # the same few topics arrive again and again
         self._bg: set[asyncio.Task[None]] = set()
+        self._per_agent = {"agent_state": self._agent_state, "move_ack": self._move_ack}
         self._connects = 0
         self._last_health = ""
 
@@ -258,6 +265,9 @@ class Daemon:
         for site_id, moves in (await store.load_in_flight()).items():
             for move in moves if site_id in self.sites else ():
                 self.sites[site_id].flights.add(move)
+        for site_id, cooldowns in (await store.load_cooldowns()).items():
+            for cooldown in cooldowns if site_id in self.sites else ():
+                self.sites[site_id].cooldowns.put(cooldown)
         for site_id, plan_json in (await store.load_plans()).items():
             if site_id in self.sites:
                 self.sites[site_id].last_plan_json = plan_json.encode()
@@ -334,8 +344,8 @@ class Daemon:
                     await self._site_snapshot(site, msg)
                 elif route.kind == "queue_metrics":
                     self._queue_snapshot(site, route, msg)
-                elif route.kind == "agent_state":
-                    await self._agent_state(site, route, msg)
+                elif route.kind in self._per_agent:  # agents/{agent}/state and .../move
+                    await self._per_agent[route.kind](site, route, msg)
                 else:
                     request = payloads.decode_override_request_or_error(msg.payload)
                     if isinstance(request, MalformedRequest):
@@ -380,6 +390,29 @@ class Daemon:
         if done is not None:
             await self.emit.forget_flights(site.id, [done.agent])
             self.metrics.set_in_flight(site.id, len(site.flights))
+
+    async def _move_ack(self, site: Site, route: Route, msg: Inbound) -> None:
+        ack = decode_move_ack(route.agent or "", msg.payload)
+        p = self.settings.planner
+        now = site.now(p.clock, time.time())
+        effect = settle_ack(site.id, site.flights, site.cooldowns, ack, now, p.reject_cooldown_s)
+        if not effect.known:
+            return self._invalid("move_ack", "unknown_command", msg.topic)
+        self._ok["move_ack"] += 1
+        self.metrics.move_ack(site.id, ack.status)
+        if ack.status == "rejected":
+            log.warning(
+                "site %s: the bridge rejected moving %s to %s (command %s): %s",
+                site.id,
+                ack.agent,
+                ack.to_queue,
+                ack.command_id,
+                ack.reason or "no reason given",
+            )
+        if effect.changes:
+            await self.emit.move_ack(site.id, effect)
+            self.metrics.set_in_flight(site.id, len(site.flights))
+        return None
 
     async def _override(
         self, site: Site, route: Route, msg: Inbound, request: OverrideRequest | MalformedRequest
@@ -426,6 +459,7 @@ class Daemon:
     async def plan(self, site: Site, now: float) -> Plan:
         """Plan ``site`` at ``now``; publish the plan and, in auto mode, its moves."""
         controls = self.book.controls(site.id, now, self.settings.planner.mode)
+        controls = dataclasses.replace(controls, blocked_moves=site.cooldowns.active(now))
         t0 = time.perf_counter()
         plan = plan_site(
             site.cfg,
@@ -475,11 +509,14 @@ class Daemon:
                 await self._sweep(site, site.now(clock, time.time()))
 
     async def _sweep(self, site: Site, now: float) -> None:
-        """Time out in-flight moves of one site at ``now`` (its clock)."""
+        """Time out in-flight moves and end cool-downs of one site at ``now`` (its clock)."""
         timed_out = site.flights.expire(now)
         if timed_out:
             await self.emit.forget_flights(site.id, [m.agent for m in timed_out])
             self.metrics.set_in_flight(site.id, len(site.flights))
+        cooled = site.cooldowns.expire(now)
+        if cooled:
+            await self.emit.forget_cooldowns(site.id, cooled)
 
     async def _housekeeping(self) -> None:
         """A one-line health summary, logged only when it changes."""

@@ -4,7 +4,8 @@
 2. the real daemon in-process (``staffer.app.run_daemon``) with the event clock, a temp
    state directory and HTTP on port 0;
 3. the simulated surge day driven through MQTT by :class:`staffer.sim.bridge.SimBridge`,
-   exactly as a contact-center bridge would;
+   a bridge built on ``staffer.bridge`` exactly as a contact-center bridge would be
+   (it acknowledges every move: accepted at once, done when the agent switches);
 4. the same day (same seed, identical contacts) under the static schedule, offline;
 5. a static-vs-staffer KPI table and a PNG chart.
 """
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from staffer.bridge import Bridge
 from staffer.settings import settings_from_dict
-from staffer.sim.bridge import SimBridge, TickReport
+from staffer.sim.bridge import BridgeStats, SimBridge, TickReport
 from staffer.sim.engine import Engine
 from staffer.sim.kpis import DayKpis, compute_kpis
 from staffer.sim.run import run_policy, trace_of
@@ -45,6 +47,7 @@ class DemoResult:
     plans: int
     missed_plans: int
     elapsed_s: float
+    bridge: BridgeStats
 
 
 def free_port() -> int:
@@ -116,7 +119,7 @@ class LiveView:
         self._last_line = -1
         self._emit(
             "time   per queue: contacts waiting (email: open), service level of the last "
-            "interval, agents assigned; moves commanded so far",
+            "interval, agents assigned; moves accepted so far",
             final=True,
         )
 
@@ -176,8 +179,6 @@ async def run_demo(
     scenario: Scenario | None = None,
 ) -> DemoResult:
     """Run the whole loop and return the KPIs (see the module docstring)."""
-    import aiomqtt
-
     from staffer.app import run_daemon
 
     t0 = time.perf_counter()
@@ -205,11 +206,16 @@ async def run_demo(
             try:
                 await _until_ready(online, daemon, 30.0)
                 metrics = _metrics_url(ready.get("daemon"))
-                async with aiomqtt.Client(
-                    "127.0.0.1",
-                    port,
-                    identifier="staffer-demo-bridge",
-                    protocol=aiomqtt.ProtocolVersion.V311,
+                async with Bridge(
+                    f"mqtt://127.0.0.1:{port}",
+                    sc.site.id,
+                    prefix=prefix,
+                    client_id="staffer-demo-bridge",
+                    protocol="3.1.1",
+                    reconnect_min_s=0.1,
+                    reconnect_max_s=1.0,
+                    max_clock_skew_s=0,  # a simulated day, not today's clock
+                    plans=True,
                 ) as client:
                     stream.write(
                         "daemon: online (event clock, mode auto)"
@@ -217,7 +223,7 @@ async def run_demo(
                         + "\n"
                     )
                     view = LiveView(stream, sc)
-                    bridge = SimBridge(engine, client, prefix, plan_timeout_s=3.0)
+                    bridge = SimBridge(engine, client, plan_timeout_s=3.0)
                     stats = await bridge.run(sc.planner.interval_s, view)
                     view.close()
             finally:
@@ -244,6 +250,7 @@ async def run_demo(
         stats.plans,
         stats.missed_plans,
         time.perf_counter() - t0,
+        stats,
     )
 
 

@@ -23,6 +23,8 @@ from staffer.adapters.outbox import Outbox
 from staffer.adapters.store import StateStore
 from staffer.codec import payloads
 from staffer.codec.topics import Topics
+from staffer.core.acks import AckEffect
+from staffer.core.cooldowns import Cooldown
 from staffer.core.inflight import InFlightBook
 from staffer.core.overrides import Outcome
 from staffer.core.types import InFlightMove, Move, Override
@@ -120,6 +122,13 @@ class Emitter:
         """Flights that ended (confirmed or timed out): removed from the store in batches."""
         for agent in agents:
             await self._coalesced("forget", (site, agent), None)
+
+    async def move_ack(self, site: str, effect: AckEffect) -> None:
+        """A bridge's move ack: accepted mark, ended flight, cool-down and audit, one write."""
+        await self._out(self._db.record_move_ack, site, effect)
+
+    async def forget_cooldowns(self, site: str, cooldowns: Sequence[Cooldown]) -> None:
+        await self._out(self._db.remove_cooldowns, site, cooldowns)
 
     async def republish_plan(self, site: str, body: bytes) -> None:
         await self._out(self.mqtt.publish, self.topics.plan(site), body, retain=True)

@@ -35,7 +35,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from staffer.core.types import Move, Plan, QueueSnapshot
 
 MODES = ("auto", "shadow", "manual")
-MESSAGE_KINDS = frozenset({"queue_metrics", "site_metrics", "agent_state", "override"})
+MESSAGE_KINDS = frozenset({"queue_metrics", "site_metrics", "agent_state", "override", "move_ack"})
+ACK_STATUSES = ("accepted", "rejected", "done")
 PLAN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_REASONS = 64
 OTHER = "other"
@@ -135,6 +136,12 @@ class Metrics:
             registry=r,
         )
         self.build_info = Info("staffer_build", "Build information.", registry=r)
+        self.move_acks = Counter(
+            "staffer_move_acks_total",
+            "Valid move acknowledgements from bridges, by status (contract §10).",
+            ["site", "status"],
+            registry=r,
+        )
         # extras
         self.invalid = Counter(
             "staffer_invalid_messages_total",
@@ -192,6 +199,8 @@ class Metrics:
             for site in self._sites:
                 self.overrides_active.labels(site).set(0)
                 self.commands.labels(site)
+                for status in ACK_STATUSES:
+                    self.move_acks.labels(site, status)
                 self.plan_duration.labels(site)
         for kind in sorted(MESSAGE_KINDS):
             for outcome in ("ok", "invalid"):
@@ -295,6 +304,11 @@ class Metrics:
                 src = OTHER
             dst = m.to_queue if known is None or m.to_queue in known else OTHER
             self.moves.labels(site, src, dst).inc()
+
+    def move_ack(self, site: str, status: str) -> None:
+        """Count one valid move ack (unknown ones are invalid ``move_ack`` messages)."""
+        if self._site_ok(site) and status in ACK_STATUSES:
+            self.move_acks.labels(site, status).inc()
 
     def override_request(self, site: str, outcome: str) -> None:
         """Count a supervisor request; ``outcome`` is ``accepted``/``duplicate``/an error code."""

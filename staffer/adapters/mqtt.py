@@ -7,7 +7,8 @@
 * MQTT v5 when ``protocol`` is "5" or "auto" ("auto" falls back to 3.1.1 when the
   broker refuses v5, e.g. NATS); works fully on 3.1.1 brokers;
 * a retained last will (the offline status) on the status topic, a retained online
-  status after each connect and a retained offline status on clean shutdown;
+  status after each connect and a retained offline status on clean shutdown (all left
+  out when ``status_topic`` is None: a bridge built on ``staffer.bridge`` has no status);
 * TLS for ``mqtts://`` (``ca_file``, ``cert_file``/``key_file``), username plus a
   password read from ``password_file`` at each connect (never logged);
 * payloads over ``max_payload_bytes`` are delivered as ``Inbound(oversized=True,
@@ -211,9 +212,9 @@ class MqttPort:
         settings: MqttSettings,
         *,
         client_id: str,
-        status_topic: str,
-        online_payload: bytes,
-        offline_payload: bytes,
+        status_topic: str | None,
+        online_payload: bytes = b"",
+        offline_payload: bytes = b"",
         subscriptions: Sequence[tuple[str, int]] = (),
         on_state: Callable[[bool], None] | None = None,
         coalescible: Callable[[str], bool] | None = None,
@@ -310,7 +311,11 @@ class MqttPort:
             password=password if username else None,
             identifier=self._client_id,
             protocol=aiomqtt.ProtocolVersion.V5 if self._v5 else aiomqtt.ProtocolVersion.V311,
-            will=aiomqtt.Will(self._status_topic, self._offline, qos=1, retain=True),
+            will=(
+                aiomqtt.Will(self._status_topic, self._offline, qos=1, retain=True)
+                if self._status_topic
+                else None
+            ),
             clean_session=None if self._v5 else True,
             keepalive=int(max(1, s.keepalive_s)),
             tls_params=tls,
@@ -338,7 +343,8 @@ class MqttPort:
                     client.pending_calls_threshold = _MAX_PENDING_PUBLISHES
                     self._client = client
                     await self._subscribe(client, self._subscriptions)
-                    await client.publish(self._status_topic, self._online, qos=1, retain=True)
+                    if self._status_topic:
+                        await client.publish(self._status_topic, self._online, qos=1, retain=True)
                     self._flush_pending(client)
                     self._set_connected(True)
                     delays = iter(backoff_delays(min_s, max_s))
@@ -364,9 +370,10 @@ class MqttPort:
     async def _publish_offline(self, client: aiomqtt.Client) -> None:
         self._set_connected(False)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(
-                client.publish(self._status_topic, self._offline, qos=1, retain=True), 2.0
-            )
+            if self._status_topic:
+                await asyncio.wait_for(
+                    client.publish(self._status_topic, self._offline, qos=1, retain=True), 2.0
+                )
         log.info("disconnecting from %s (clean shutdown)", self._address.display)
 
     def _lost(self, why: str) -> None:

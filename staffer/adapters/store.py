@@ -1,5 +1,6 @@
 """Durable daemon state in SQLite (WAL): overrides and locks, in-flight moves, last plans,
-audit log and command-id sequences (contract §7).
+audit log and command-id sequences (contract §7); move acks and cool-downs (§10, in
+``store_acks``).
 
 Every SQLite call runs on ONE dedicated worker thread (a 1-thread executor; the
 connection is opened there with ``check_same_thread=True``, so a stray call from
@@ -30,6 +31,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from staffer.adapters import store_acks
+from staffer.adapters.store_acks import IN_FLIGHT_COLUMNS
+from staffer.core.acks import AckEffect
+from staffer.core.cooldowns import Cooldown
 from staffer.core.overrides import Outcome, expiry_audit, override_from_record
 from staffer.core.types import AuditRecord, InFlightMove, Override
 
@@ -186,6 +191,8 @@ class StateStore:
                 f"{self.path}: unexpected schema (version {version}, "
                 f"missing tables {missing or 'none'})"
             )
+        with _tx(conn):
+            store_acks.add_missing(conn)
         with _tx(conn):  # write probe: fails here, not at the first acknowledgement
             conn.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('last_open', ?)", (repr(time.time()),)
@@ -307,8 +314,11 @@ class StateStore:
     def _op_add_in_flight(self, site: str, moves: Sequence[InFlightMove]) -> None:
         with _tx(self._db()):
             self._db().executemany(
-                "INSERT OR REPLACE INTO in_flight VALUES (?, ?, ?, ?, ?)",
-                [(site, m.agent, m.to_queue, m.command_id, m.issued_at) for m in moves],
+                f"INSERT OR REPLACE INTO in_flight ({IN_FLIGHT_COLUMNS}) VALUES (?,?,?,?,?,?)",
+                [
+                    (site, m.agent, m.to_queue, m.command_id, m.issued_at, m.accepted_at)
+                    for m in moves
+                ],
             )
 
     def _op_remove_in_flight(self, site: str, agents: Sequence[str]) -> None:
@@ -319,12 +329,24 @@ class StateStore:
 
     def _op_load_in_flight(self) -> dict[str, list[InFlightMove]]:
         out: dict[str, list[InFlightMove]] = {}
-        for site, agent, to_queue, cid, issued in self._db().execute(
-            "SELECT site, agent, to_queue, command_id, issued_at FROM in_flight "
-            "ORDER BY site, issued_at, agent"
+        for site, *move in self._db().execute(
+            f"SELECT {IN_FLIGHT_COLUMNS} FROM in_flight ORDER BY site, issued_at, agent"
         ):
-            out.setdefault(site, []).append(InFlightMove(agent, to_queue, cid, issued))
+            out.setdefault(site, []).append(InFlightMove(*move))
         return out
+
+    def _op_record_move_ack(self, site: str, effect: AckEffect) -> None:
+        with _tx(self._db()):
+            store_acks.record_move_ack(self._db(), site, effect)
+            if effect.audit is not None:
+                self._insert_audit([effect.audit])
+
+    def _op_remove_cooldowns(self, site: str, cooldowns: Sequence[Cooldown]) -> None:
+        with _tx(self._db()):
+            store_acks.remove_cooldowns(self._db(), site, cooldowns)
+
+    def _op_load_cooldowns(self) -> dict[str, list[Cooldown]]:
+        return store_acks.load_cooldowns(self._db())
 
     def _op_save_plan(self, site: str, plan_json: bytes | str, as_of: float) -> None:
         text = plan_json.decode("utf-8") if isinstance(plan_json, bytes) else plan_json
@@ -412,6 +434,22 @@ class StateStore:
 
     def load_in_flight_sync(self) -> dict[str, list[InFlightMove]]:
         return self._call(self._op_load_in_flight)
+
+    async def record_move_ack(self, site: str, effect: AckEffect) -> None:
+        """Persist one move ack atomically: accepted mark, ended flight, cool-down, audit."""
+        await self._acall(self._op_record_move_ack, site, effect)
+
+    def record_move_ack_sync(self, site: str, effect: AckEffect) -> None:
+        self._call(self._op_record_move_ack, site, effect)
+
+    async def remove_cooldowns(self, site: str, cooldowns: Iterable[Cooldown]) -> None:
+        await self._acall(self._op_remove_cooldowns, site, list(cooldowns))
+
+    async def load_cooldowns(self) -> dict[str, list[Cooldown]]:
+        return await self._acall(self._op_load_cooldowns)
+
+    def load_cooldowns_sync(self) -> dict[str, list[Cooldown]]:
+        return self._call(self._op_load_cooldowns)
 
     async def save_plan(self, site: str, plan_json: bytes | str, as_of: float) -> None:
         """Replace the site's last plan (the JSON as published)."""

@@ -52,6 +52,12 @@ def run(args: argparse.Namespace) -> int:
                 f"{k.service_level:.1%} (staffer), target {k.sl_target:.0%}\n"
             )
     out.write(f"daemon plans: {result.plans} ({result.missed_plans} missed)\n")
+    b = result.bridge
+    out.write(
+        f"bridge: {b.commands} commands, {b.moves} moves accepted; acks "
+        + ", ".join(f"{n} {status}" for status, n in b.acks.items())
+        + "\n"
+    )
     if result.chart is not None:
         out.write(f"chart: {result.chart}\n")
     out.write(

@@ -4,7 +4,7 @@ This is the only module that knows topic layouts. Builders validate every
 variable segment (non-empty, no ``/``, no wildcards, no NUL) so the daemon can
 never publish to, or subscribe with, a topic it did not mean. ``parse`` maps an
 inbound topic to a ``Route`` or returns None for anything that is not one of the
-four inbound shapes (including our own outbound topics and malformed names).
+five inbound shapes (including our own outbound topics and malformed names).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-RouteKind = Literal["queue_metrics", "site_metrics", "agent_state", "override"]
+RouteKind = Literal["queue_metrics", "site_metrics", "agent_state", "override", "move_ack"]
 
 MAX_TOPIC_BYTES = 65535  # MQTT limit on a topic name (UTF-8 bytes)
 MAX_SEGMENT_CHARS = 256  # our own bound on one variable segment
@@ -88,6 +88,10 @@ class Topics:
         """``{p}/{site}/agents/{agent}/state`` — one agent's state (in)."""
         return self._t(_seg(site, "site"), "agents", _seg(agent, "agent"), "state")
 
+    def move_ack(self, site: str, agent: str) -> str:
+        """``{p}/{site}/agents/{agent}/move`` — a bridge's ack of a move (in, §10)."""
+        return self._t(_seg(site, "site"), "agents", _seg(agent, "agent"), "move")
+
     def override(self, site: str, supervisor: str) -> str:
         """``{p}/{site}/override/{supervisor}`` — a supervisor's request (in)."""
         return self._t(_seg(site, "site"), "override", _seg(supervisor, "supervisor"))
@@ -115,17 +119,18 @@ class Topics:
 
     # -- subscriptions ----------------------------------------------------------
     def site_subscriptions(self, site: str) -> list[str]:
-        """The four inbound filters for one site."""
+        """The five inbound filters for one site."""
         s = _seg(site, "site")
         return [
             self._t(s, "queues", "+", "metrics"),
             self._t(s, "metrics"),
             self._t(s, "agents", "+", "state"),
             self._t(s, "override", "+"),
+            self._t(s, "agents", "+", "move"),
         ]
 
     def subscriptions(self, site_ids: Iterable[str] | None = None) -> list[str]:
-        """Inbound filters for the given sites (4 per site, deduplicated, in order).
+        """Inbound filters for the given sites (5 per site, deduplicated, in order).
 
         ``None`` returns the wildcard form (``wildcard_subscriptions``), which a
         replica with many sites should prefer; it must then drop routes for sites
@@ -143,12 +148,13 @@ class Topics:
         return out
 
     def wildcard_subscriptions(self) -> list[str]:
-        """Four filters covering every site (``{p}/+/...``)."""
+        """Five filters covering every site (``{p}/+/...``)."""
         return [
             self._t("+", "queues", "+", "metrics"),
             self._t("+", "metrics"),
             self._t("+", "agents", "+", "state"),
             self._t("+", "override", "+"),
+            self._t("+", "agents", "+", "move"),
         ]
 
     # -- parsing ----------------------------------------------------------------
@@ -176,4 +182,6 @@ class Topics:
             return Route("queue_metrics", site, queue=rest[2])
         if len(rest) == 4 and rest[3] == "state" and rest[1] == "agents":
             return Route("agent_state", site, agent=rest[2])
+        if len(rest) == 4 and rest[3] == "move" and rest[1] == "agents":
+            return Route("move_ack", site, agent=rest[2])
         return None

@@ -55,6 +55,7 @@ def build_roster(
     queues = set(queue_ids)
     flying = {m.agent: m.to_queue for m in in_flight.values()}
     locked = controls.locked_agents
+    blocked = controls.blocked_moves  # (agent, queue) pairs cooling down after a rejection
     since = state.assignment_starts
     cutoff = now - min_dwell_s
     rank_of = _RANK
@@ -85,7 +86,7 @@ def build_roster(
         entry = (rank, agent_id)
         listed = False
         for skill in a.skills:
-            if skill != cur and skill in queues:
+            if skill != cur and skill in queues and not (blocked and (agent_id, skill) in blocked):
                 key = (cur, skill)
                 lst = cands.get(key)
                 if lst is None:

@@ -1,4 +1,4 @@
-"""One served site at run time: live state, moves in flight and the planning clock.
+"""One served site at run time: live state, moves in flight, cool-downs, the planning clock.
 
 Pure (no I/O, no clock reads): the shell passes wall time in. The event-clock rule
 of contract §7 lives here: a site snapshot that moves the site clock to or past the
@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from staffer.core.clock import next_grid_time
+from staffer.core.cooldowns import CooldownBook
 from staffer.core.inflight import InFlightBook
 from staffer.core.state import SiteState
 from staffer.settings import PlannerSettings, SiteSettings
@@ -27,6 +28,7 @@ class Site:
     last_plan_json: bytes | None = None  # as published (retained), restored on restart
     plans: int = field(default=0)
     queue_ids: frozenset[str] = frozenset()
+    cooldowns: CooldownBook = field(default_factory=CooldownBook)  # rejected moves (§9, §10)
 
     @classmethod
     def new(cls, cfg: SiteSettings, planner: PlannerSettings) -> Site:
@@ -43,6 +45,7 @@ class Site:
         self.cfg = cfg
         self.queue_ids = frozenset(q.id for q in cfg.queues)
         self.flights.timeout_s = planner.move_timeout_s
+        self.flights.accepted_timeout_s = planner.accepted_timeout_s
         self.state.max_agents = cfg.max_agents
 
     @property

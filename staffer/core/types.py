@@ -12,6 +12,7 @@ from typing import Literal
 Channel = Literal["voice", "chat", "email"]
 Mode = Literal["auto", "shadow", "manual"]
 AgentStatus = Literal["available", "busy", "wrap_up", "break", "offline"]
+AckStatus = Literal["accepted", "rejected", "done"]  # a bridge's answer to a move (contract §10)
 STAFFED_STATUSES: frozenset[str] = frozenset({"available", "busy", "wrap_up"})
 MOVABLE_FIRST: tuple[str, ...] = ("available", "wrap_up", "busy")  # preferred order to move
 
@@ -79,6 +80,19 @@ class InFlightMove:
     to_queue: str
     command_id: str
     issued_at: float
+    accepted_at: float | None = None  # when the bridge acknowledged it ``accepted`` (§10)
+
+
+@dataclass(frozen=True, slots=True)
+class MoveAck:
+    """A bridge's acknowledgement of one move of one command (contract §10)."""
+
+    agent: str
+    ts: float
+    command_id: str
+    to_queue: str
+    status: AckStatus
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +154,7 @@ class Controls:
     pins: tuple[Pin, ...] = ()
     goals: tuple[GoalOverride, ...] = ()
     locked_agents: frozenset[str] = frozenset()
+    blocked_moves: frozenset[tuple[str, str]] = frozenset()  # (agent, queue) in cool-down
 
 
 @dataclass(frozen=True, slots=True)

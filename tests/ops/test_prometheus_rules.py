@@ -63,6 +63,7 @@ def test_every_alert_is_tested_firing_and_quiet() -> None:
         "StafferBrokerDisconnected",
         "StafferInvalidMessagesHigh",
         "StafferManualModeLong",
+        "StafferMoveRejectionsHigh",
     } <= alerts
     fired: set[str] = set()
     quiet: set[str] = set()

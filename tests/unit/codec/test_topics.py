@@ -88,6 +88,8 @@ def test_parse_roundtrips_builders() -> None:
     assert T.parse(T.queue_metrics("s", "q")) == Route("queue_metrics", "s", queue="q")
     assert T.parse(T.agent_state("s", "a")) == Route("agent_state", "s", agent="a")
     assert T.parse(T.override("s", "v")) == Route("override", "s", supervisor="v")
+    assert T.parse(T.move_ack("s", "a")) == Route("move_ack", "s", agent="a")
+    assert T.move_ack("s", "a") == "staffer/s/agents/a/move"
 
 
 def test_subscriptions_per_site_and_wildcard() -> None:
@@ -97,10 +99,12 @@ def test_subscriptions_per_site_and_wildcard() -> None:
         "staffer/s1/metrics",
         "staffer/s1/agents/+/state",
         "staffer/s1/override/+",
+        "staffer/s1/agents/+/move",
         "staffer/s2/queues/+/metrics",
         "staffer/s2/metrics",
         "staffer/s2/agents/+/state",
         "staffer/s2/override/+",
+        "staffer/s2/agents/+/move",
     ]
     assert (
         T.subscriptions(None)
@@ -110,6 +114,7 @@ def test_subscriptions_per_site_and_wildcard() -> None:
             "staffer/+/metrics",
             "staffer/+/agents/+/state",
             "staffer/+/override/+",
+            "staffer/+/agents/+/move",
         ]
     )
     with pytest.raises(TopicError):
@@ -118,7 +123,7 @@ def test_subscriptions_per_site_and_wildcard() -> None:
 
 def test_large_site_list() -> None:
     sites = [f"site{i:05d}" for i in range(5000)]
-    assert len(T.subscriptions(sites)) == 20000
+    assert len(T.subscriptions(sites)) == 25000
 
 
 _seg = st.text(

@@ -1,0 +1,72 @@
+"""SQL of move acknowledgements and cool-downs (contract §10) for ``StateStore``.
+
+Run by the store on its worker thread, inside the store's transactions. Both were added
+to schema 1 after its release: ``add_missing`` creates the ``in_flight.accepted_at``
+column and the ``cooldowns`` table when a state file predates them, so such files
+upgrade in place when opened.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from staffer.core.acks import AckEffect
+from staffer.core.cooldowns import Cooldown
+
+_ADDED_COLUMNS = (("in_flight", "accepted_at", "REAL"),)
+_ADDED_TABLES = """
+CREATE TABLE IF NOT EXISTS cooldowns (
+    site TEXT NOT NULL, agent TEXT NOT NULL, queue TEXT NOT NULL, until REAL NOT NULL,
+    reason TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (site, agent, queue));
+"""
+IN_FLIGHT_COLUMNS = "site, agent, to_queue, command_id, issued_at, accepted_at"
+
+
+def add_missing(db: sqlite3.Connection) -> None:
+    """Create the columns and tables added to schema 1 (call inside a transaction)."""
+    for table, column, kind in _ADDED_COLUMNS:
+        if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    for stmt in filter(str.strip, _ADDED_TABLES.split(";")):
+        db.execute(stmt)
+
+
+def record_move_ack(db: sqlite3.Connection, site: str, effect: AckEffect) -> None:
+    """The accepted mark, the ended flight and the cool-down of one ack (the audit row is
+    the store's); only the acknowledged command's row is touched."""
+    r = effect.result
+    if r.accepted is not None:
+        db.execute(
+            "UPDATE in_flight SET accepted_at = ? WHERE site = ? AND agent = ? AND command_id = ?",
+            (r.accepted.accepted_at, site, r.accepted.agent, r.accepted.command_id),
+        )
+    if r.ended is not None:
+        db.execute(
+            "DELETE FROM in_flight WHERE site = ? AND agent = ? AND command_id = ?",
+            (site, r.ended.agent, r.ended.command_id),
+        )
+    c = effect.cooldown
+    if c is not None:
+        db.execute(
+            "INSERT OR REPLACE INTO cooldowns VALUES (?, ?, ?, ?, ?, ?)",
+            (site, c.agent, c.queue, c.until, c.reason, c.source),
+        )
+
+
+def remove_cooldowns(db: sqlite3.Connection, site: str, cooldowns: Sequence[Cooldown]) -> None:
+    """Forget ended cool-downs; a newer, longer one of the same pair stays."""
+    db.executemany(
+        "DELETE FROM cooldowns WHERE site = ? AND agent = ? AND queue = ? AND until <= ?",
+        [(site, c.agent, c.queue, c.until) for c in cooldowns],
+    )
+
+
+def load_cooldowns(db: sqlite3.Connection) -> dict[str, list[Cooldown]]:
+    """Every stored cool-down by site (ended ones too: the site's clock drops them)."""
+    out: dict[str, list[Cooldown]] = {}
+    for site, agent, queue, until, reason, source in db.execute(
+        "SELECT site, agent, queue, until, reason, source FROM cooldowns ORDER BY site, until"
+    ):
+        out.setdefault(site, []).append(Cooldown(agent, queue, until, reason, source))
+    return out

@@ -1,0 +1,128 @@
+"""What ``staffer.bridge`` checks before it publishes: the daemon's own codec, run first.
+
+Every outbound payload is built here, encoded to bytes and decoded again with the decoder
+the daemon uses for that topic. Anything the daemon would count as invalid raises
+:class:`BridgePayloadError` with the daemon's reason code, before anything is sent. Two
+checks the daemon makes outside the decoders are made here too: a ``ts`` too far ahead
+of this host's clock (``future_ts``, contract §16) and a payload above the daemon's
+default ``max_payload_bytes`` (``too_large``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from staffer.codec import payloads
+from staffer.codec.bridge_payloads import QUEUE_FIELDS, queue_body_json
+from staffer.codec.timefmt import format_ts
+from staffer.codec.topics import TopicError, Topics
+from staffer.core.types import QueueSnapshot
+
+Timestamp = float | datetime | None  # POSIX seconds, an aware datetime, or None for now
+QueueBody = Mapping[str, Any] | QueueSnapshot
+
+
+class BridgeError(RuntimeError):
+    """Base class of the errors ``staffer.bridge`` raises."""
+
+
+class BridgeConnectionError(BridgeError):
+    """The broker could not be reached within ``connect_timeout_s``."""
+
+
+class BridgePayloadError(BridgeError, ValueError):
+    """A payload the daemon would reject; nothing was published.
+
+    ``reason`` is the daemon's code (``missing_field:offered``, ``bad_ts``, ...), the same
+    it would count in ``staffer_invalid_messages_total``.
+    """
+
+    def __init__(self, topic: str, reason: str, detail: str = "") -> None:
+        super().__init__(f"not published to {topic}: {reason}" + (f" ({detail})" if detail else ""))
+        self.topic = topic
+        self.reason = reason
+        self.detail = detail
+
+
+class Validator:
+    """Topics, timestamps and payloads for one site, checked as the daemon would."""
+
+    def __init__(
+        self, topics: Topics, site: str, max_clock_skew_s: float, max_payload_bytes: int
+    ) -> None:
+        self.topics = topics
+        self.site = site
+        self.max_skew_s = max_clock_skew_s
+        self.max_bytes = max_payload_bytes
+
+    def topic(self, build: Callable[..., str], *segments: str) -> str:
+        """``build(site, *segments)``; a bad segment is ``bad_topic``."""
+        try:
+            return build(self.site, *segments)
+        except TopicError as err:
+            where = f"{self.topics.prefix}/{self.site}/..."
+            raise BridgePayloadError(where, "bad_topic", str(err)) from None
+
+    def ts(self, topic: str, ts: Timestamp, future_ok: bool = False) -> str:
+        """RFC 3339 of ``ts`` (now when None); refuses naive, non-finite and future times."""
+        posix = posix_time(ts)
+        if not math.isfinite(posix):
+            raise BridgePayloadError(topic, "bad_ts", f"not a finite, zoned time: {ts!r}")
+        ahead = posix - time.time()
+        if not future_ok and self.max_skew_s > 0 and ahead > self.max_skew_s:
+            raise BridgePayloadError(
+                topic, "future_ts", f"{ahead:.0f} s ahead of this host's clock"
+            )
+        try:
+            return format_ts(posix)
+        except ValueError as err:
+            raise BridgePayloadError(topic, "bad_ts", str(err)) from None
+
+    def queue_body(self, topic: str, queue: str, body: QueueBody) -> dict[str, Any]:
+        """One queue of a site snapshot; unknown field names are refused (typos)."""
+        if isinstance(body, QueueSnapshot):
+            return queue_body_json(body)
+        unknown = sorted(set(body) - QUEUE_FIELDS)
+        if unknown:
+            raise BridgePayloadError(topic, "unknown_field", f"queue {queue!r}: {unknown[0]!r}")
+        return present(body)
+
+    def encode(self, topic: str, obj: dict[str, Any]) -> bytes:
+        """Compact JSON, as the daemon writes it; non-finite numbers and odd types refused."""
+        try:
+            data = payloads.dumps(obj)
+        except ValueError as err:
+            raise BridgePayloadError(topic, "not_finite", str(err)) from None
+        except TypeError as err:
+            raise BridgePayloadError(topic, "bad_type", str(err)) from None
+        if len(data) > self.max_bytes:
+            raise BridgePayloadError(topic, "too_large", f"{len(data)} > {self.max_bytes} bytes")
+        return data
+
+    @staticmethod
+    def check(topic: str, decode: Callable[[bytes], object], data: bytes) -> None:
+        """Decode with the daemon's decoder: what it rejects is never published."""
+        try:
+            decode(data)
+        except payloads.PayloadError as err:
+            raise BridgePayloadError(topic, err.reason, err.detail) from None
+
+
+def posix_time(ts: Timestamp) -> float:
+    """POSIX seconds of ``ts``; NaN for a naive datetime or a non-number (then refused)."""
+    if ts is None:
+        return time.time()
+    if isinstance(ts, datetime):
+        return ts.timestamp() if ts.tzinfo is not None else math.nan
+    if isinstance(ts, bool) or not isinstance(ts, int | float):
+        return math.nan
+    return float(ts)
+
+
+def present(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields that are set (optional §3.1 fields are left out, not sent as null)."""
+    return {k: v for k, v in fields.items() if v is not None}

@@ -1,0 +1,85 @@
+"""bridge-check's judgements as plain calls: which moves it commands, and what counts as a
+steady cadence (the edge cases the integration tests do not reach)."""
+
+from __future__ import annotations
+
+import pytest
+
+from staffer.bridge.conformance import NO_SUCH_QUEUE, choose_moves, snapshot_cadence
+from staffer.bridge.recording import Message, Recording, Thresholds
+from staffer.codec.topics import Route
+from staffer.core.types import AgentState, QueueSnapshot
+
+
+def _a(agent: str, status: str, queue: str | None, *skills: str) -> AgentState:
+    return AgentState(agent, 0.0, status, queue, frozenset(skills))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("states", "agent", "skilled", "unskilled"),
+    [
+        (  # the first movable agent, to a skill the site reports; another agent for the refusal
+            [
+                _a("b", "busy", "email", "email", "phone", "chat"),
+                _a("a", "break", "phone", "phone", "chat"),
+            ],
+            None,
+            ("b", "email", "chat"),
+            ("b", "email", NO_SUCH_QUEUE),
+        ),
+        (
+            [_a("a", "available", "phone", "phone", "chat"), _a("z", "busy", "phone", "phone")],
+            None,
+            ("a", "phone", "chat"),
+            ("z", "phone", "chat"),
+        ),
+        (
+            [_a("a", "available", "phone", "phone")],
+            None,
+            "no available or busy agent with a second skill",
+            ("a", "phone", "chat"),
+        ),
+        (
+            [_a("a", "wrap_up", "phone", "phone", "chat")],
+            "a",
+            "agent 'a' is wrap_up",
+            "no available",
+        ),
+        ([], "x", "agent 'x' never reported a state", "no available or busy agent"),
+    ],
+)
+def test_choose_moves(states, agent, skilled, unskilled) -> None:
+    got = choose_moves({s.agent: s for s in states}, {"phone", "chat"}, agent)
+    for want, have in zip((skilled, unskilled), got, strict=True):
+        if isinstance(want, str):
+            assert isinstance(have, str) and have.startswith(want)
+        else:
+            assert have == want
+
+
+def _stream(
+    times: list[float], stamps: list[float] | None = None, duration: float = 10.0
+) -> Recording:
+    rec = Recording("main", "staffer/main/commands", duration)
+    for at, ts in zip(times, stamps or times, strict=True):
+        snap = QueueSnapshot(ts, 1.0, 0, 0)
+        topic = "staffer/main/queues/phone/metrics"
+        rec.messages.append(
+            Message(at, topic, Route("queue_metrics", "main", queue="phone"), False, b"", snap)
+        )
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("times", "stamps", "status", "words"),
+    [
+        ([0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5], None, "PASS", "every 1.0 s"),
+        ([1.0, 2.0], None, "FAIL", "only 2 snapshot(s)"),
+        ([0.5, 1.5, 2.5, 6.5, 7.5, 8.5, 9.5], None, "FAIL", "irregular"),
+        ([0.5, 1.5, 2.5, 3.5], None, "FAIL", "stopped"),
+        ([7.0, 8.0, 9.0, 9.9], [1.0, 2.0, 2.0, 3.0], "FAIL", "does not advance"),
+    ],
+)
+def test_cadence(times, stamps, status, words) -> None:
+    result = snapshot_cadence(_stream(times, stamps), Thresholds())
+    assert result.status == status and words in result.summary
