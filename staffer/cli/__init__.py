@@ -15,7 +15,15 @@ from staffer import __version__
 from staffer.settings import ConfigError
 
 # Subcommand modules, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("run", "demo", "check_config", "simulate", "erlang")
+COMMANDS: tuple[str, ...] = (
+    "run",
+    "demo",
+    "check_config",
+    "simulate",
+    "erlang",
+    "ctl",
+    "audit",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
