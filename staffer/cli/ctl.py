@@ -166,43 +166,49 @@ class UsageError(ValueError):
     """A combination of arguments argparse cannot check (exit 2)."""
 
 
+def _some(**values: object) -> dict[str, object]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _pin(args: argparse.Namespace) -> dict[str, object]:
+    if args.min is None and args.max is None:
+        raise UsageError("pin needs --min and/or --max")
+    return _some(min=args.min, max=args.max)
+
+
+def _target(args: argparse.Namespace) -> dict[str, object]:
+    if args.sl is None and args.target_s is None:
+        raise UsageError("target needs --sl and/or --target-s")
+    return _some(sl_target=args.sl, target_s=args.target_s)
+
+
+def _selection(args: argparse.Namespace) -> dict[str, object]:
+    every = getattr(args, "all", False)
+    if every == bool(args.proposal_ids):
+        raise UsageError(f"{args.ctl_command} needs proposal ids or --all (not both)")
+    return selection_fields(Selection(all=True) if every else Selection(tuple(args.proposal_ids)))
+
+
+def _assign(args: argparse.Namespace) -> dict[str, object]:
+    return {"after_current_contact": False} if args.now else {}
+
+
+_FIELDS = {
+    "pin": _pin,
+    "target": _target,
+    "assign": _assign,
+    "approve": _selection,
+    "reject": _selection,
+}
+_POSITIONAL = ("queue", "agent", "override_id", "mode")  # same names as the request fields
+
+
 def build_request(args: argparse.Namespace) -> dict[str, Any]:
     """The §4/§9 request body (without ``id``) for a request subcommand."""
     cmd = args.ctl_command
     body: dict[str, Any] = {"action": ACTIONS[cmd]}
-    if cmd == "pin":
-        if args.min is None and args.max is None:
-            raise UsageError("pin needs --min and/or --max")
-        body.update({k: v for k, v in (("min", args.min), ("max", args.max)) if v is not None})
-    elif cmd == "target":
-        if args.sl is None and args.target_s is None:
-            raise UsageError("target needs --sl and/or --target-s")
-        body.update(
-            {
-                k: v
-                for k, v in (("sl_target", args.sl), ("target_s", args.target_s))
-                if v is not None
-            }
-        )
-    elif cmd in ("approve", "reject"):
-        if getattr(args, "all", False) == bool(args.proposal_ids):
-            raise UsageError("approve needs proposal ids or --all (not both)")
-        sel = (
-            Selection(all=True)
-            if getattr(args, "all", False)
-            else Selection(tuple(args.proposal_ids))
-        )
-        body.update(selection_fields(sel))
-    for key, field in (
-        ("queue", "queue"),
-        ("agent", "agent"),
-        ("override_id", "override_id"),
-        ("mode", "mode"),
-    ):
-        if getattr(args, key, None) is not None:
-            body[field] = getattr(args, key)
-    if cmd == "assign" and args.now:
-        body["after_current_contact"] = False
+    body.update({k: getattr(args, k) for k in _POSITIONAL if getattr(args, k, None) is not None})
+    body.update(_FIELDS[cmd](args) if cmd in _FIELDS else {})
     if "ttl" in args:  # absent: the daemon's default; None: permanent (mode only)
         if args.ttl is None and cmd != "mode":
             raise UsageError("--ttl permanent is only allowed for mode")

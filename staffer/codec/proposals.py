@@ -15,7 +15,8 @@ from typing import Any
 
 from staffer.codec.payloads import dumps, move_to_json, reply_to_json
 from staffer.codec.timefmt import format_ts
-from staffer.core.proposals import ApprovedMove, Decision, Proposal, Selection
+from staffer.core.proposal import Proposal
+from staffer.core.proposals import ApprovedMove, Decision, Selection
 from staffer.core.types import OverrideReply, RequestId
 
 MAX_IDS = 1000  # proposal ids in one request

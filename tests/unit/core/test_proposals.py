@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from staffer.core.proposal import stale_reason
 from staffer.core.proposals import (
     NO_PROPOSALS,
     SHADOW_MODE,
@@ -18,7 +19,6 @@ from staffer.core.proposals import (
     Closed,
     ProposalBook,
     Selection,
-    stale_reason,
     tally,
 )
 from staffer.core.types import AgentState, InFlightMove, Move
