@@ -200,7 +200,7 @@ _FIELDS = {
     "approve": _selection,
     "reject": _selection,
 }
-_POSITIONAL = ("queue", "agent", "override_id", "mode")  # same names as the request fields
+_POSITIONAL = ("agent", "queue", "override_id", "mode")  # same names as the request fields
 
 
 def build_request(args: argparse.Namespace) -> dict[str, Any]:

@@ -4,6 +4,7 @@ odd payload: a missing field shows as ``-``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -215,6 +216,12 @@ _LINES: dict[str, Callable[[Event], str]] = {
 }
 
 
+def _second(when: object) -> str:
+    """RFC 3339 to the second for the eye (``--json`` keeps the fraction)."""
+    text = str(when) if when else DASH
+    return re.sub(r"\.\d+(?=Z$)", "", text)
+
+
 def event_line(e: Event) -> str:
     """One ``watch`` line: time, then what happened."""
-    return f"{e.get('time') or DASH}  {_LINES[e['event']](e)}"
+    return f"{_second(e.get('time'))}  {_LINES[e['event']](e)}"

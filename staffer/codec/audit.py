@@ -163,7 +163,7 @@ def _override(rec: AuditRecord) -> AuditEntry:
     expires = d.get("expires_at")
     if isinstance(expires, int | float):
         parts.append(f"until {_time(math.floor(expires))}")
-    elif d.get("override_id") and "expires_at" in d:
+    elif d.get("action") == "mode" and d.get("outcome") == "accepted" and "expires_at" in d:
         parts.append("permanent")
     for key, label in LIST_LABELS:
         ids = d.get(key)

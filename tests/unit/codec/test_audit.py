@@ -138,3 +138,10 @@ def test_unknown_kind_shows_its_payload() -> None:
     e = describe(AuditRecord(T, "main", "bridge_rejected", "bridge", {"b": 1, "a": "x"}))
     assert (e.action, e.outcome, e.details) == ("bridge_rejected", "", '{"a": "x", "b": 1}')
     assert json.dumps(e.to_json())
+
+
+def test_only_a_mode_override_reads_permanent() -> None:
+    book = OverrideBook(id_factory=lambda _now: "ov1")
+    _request(book, "alice", OverrideRequest("r1", "pin", {"queue": "phone", "min": 3}))
+    e = describe(_request(book, "alice", OverrideRequest("r2", "cancel", {"override_id": "ov1"})))
+    assert e.details == "override_id=ov1, override ov1, replaced ov1"
