@@ -3,7 +3,9 @@
 The file is opened through an SQLite ``mode=ro`` URI with ``query_only`` set, so a
 reader can never create, change or lock out the daemon's database: in WAL mode readers
 do not block the daemon's writer and the daemon does not block them; a reader sees
-every transaction committed before its query started. Rows are read as the store
+every transaction committed before its query started. (Reading a WAL database needs its
+``-wal``/``-shm`` companions: when the daemon is stopped SQLite may create them next to the
+file, which changes nothing in it.) Rows are read as the store
 writes them (``audit`` table: ts, site, kind, actor, payload JSON); what each kind holds
 is documented in ``staffer.codec.audit``.
 """
