@@ -233,22 +233,13 @@ class Target:
     json: bool
 
 
-_FLAGS = {
-    "url": "url",
-    "username": "username",
-    "password_file": "password_file",
-    "ca_file": "ca_file",
-    "protocol": "protocol",
-    "topic_prefix": "topic_prefix",
-}
+_MQTT_FLAGS = ("url", "username", "password_file", "ca_file", "protocol", "topic_prefix")
 
 
 def resolve(args: argparse.Namespace) -> Target:
     """Configuration file + environment + flags -> Target; ConfigError names the bad one."""
     settings = load_settings(args.config)
-    updates = {
-        key: getattr(args, flag) for flag, key in _FLAGS.items() if getattr(args, flag) is not None
-    }
+    updates = {k: getattr(args, k) for k in _MQTT_FLAGS if getattr(args, k) is not None}
     try:
         mqtt = MqttSettings.model_validate({**settings.mqtt.model_dump(), **updates})
     except ValidationError as err:

@@ -30,9 +30,8 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
-async def staffer(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> Done:
-    """``python -m staffer ARGV`` to completion."""
-    proc = await asyncio.create_subprocess_exec(
+async def _spawn(argv: tuple[str, ...], cwd: Path, env: dict[str, str] | None):
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "staffer",
@@ -42,6 +41,11 @@ async def staffer(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> D
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def staffer(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> Done:
+    """``python -m staffer ARGV`` to completion."""
+    proc = await _spawn(argv, cwd, env)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), RUN_TIMEOUT_S)
     except TimeoutError:
@@ -57,16 +61,7 @@ async def staffer_background(
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """Start ``python -m staffer ARGV`` and wait until its stderr shows ``ready``; it is
     killed at the end of the block if still running."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "staffer",
-        *argv,
-        cwd=cwd,
-        env=env or clean_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _spawn(argv, cwd, env)
     assert proc.stderr is not None
     try:
         line = await asyncio.wait_for(proc.stderr.readline(), RUN_TIMEOUT_S)

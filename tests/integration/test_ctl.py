@@ -36,6 +36,12 @@ def ctl_for(broker: Broker, prefix: str, cwd: Path, *conn: str):
     return ctl
 
 
+def watching(broker: Broker, prefix: str, cwd: Path, *argv: str):
+    """``staffer ctl watch ARGV`` in the background, once it is subscribed."""
+    conn = ("--url", broker.url, "--topic-prefix", prefix)
+    return staffer_background("ctl", "watch", *argv, *conn, cwd=cwd, ready="watching site main")
+
+
 def _ok(done: Done) -> str:
     assert done.rc == 0, (done.rc, done.out, done.err)
     return done.out
@@ -165,20 +171,8 @@ async def test_watch_prints_moves_replies_and_proposals(
     async with (
         running_daemon(settings),
         peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
-        staffer_background(
-            "ctl",
-            "watch",
-            "--count",
-            "4",
-            "--json",
-            "--url",
-            mosquitto.url,
-            "--topic-prefix",
-            topic_prefix,
-            "--as",
-            "alice",
-            cwd=tmp_path,
-            ready="watching site main",
+        watching(
+            mosquitto, topic_prefix, tmp_path, "--count", "4", "--json", "--as", "alice"
         ) as watcher,
     ):
         await staff_surge_site(p)
@@ -213,18 +207,7 @@ async def test_watch_text_lines_carry_the_reason(
     async with (
         running_daemon(settings),
         peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
-        staffer_background(
-            "ctl",
-            "watch",
-            "--count",
-            "2",
-            "--url",
-            mosquitto.url,
-            "--topic-prefix",
-            topic_prefix,
-            cwd=tmp_path,
-            ready="watching site main",
-        ) as watcher,
+        watching(mosquitto, topic_prefix, tmp_path, "--count", "2") as watcher,
     ):
         await staff_surge_site(p)
         await p.publish("main/metrics", surge_snapshot(T0))  # the planner moves agents
