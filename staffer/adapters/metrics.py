@@ -199,15 +199,14 @@ class Metrics:
         self.mqtt_connected.set(0)
         self._sites: dict[str, frozenset[str]] | None = None
         self._reasons: set[str] = set()
+        self._proposal_sites: set[str] = set()
         if sites is not None:
             self._sites = {s: frozenset(qs) for s, qs in sites.items()}
             for site in self._sites:
                 self.overrides_active.labels(site).set(0)
                 self.commands.labels(site)
                 self.plan_duration.labels(site)
-                self.proposals_open.labels(site).set(0)
-                for outcome in PROPOSAL_OUTCOMES:
-                    self.proposals.labels(site, outcome)
+                self._proposal_series(site)
         for kind in sorted(MESSAGE_KINDS):
             for outcome in ("ok", "invalid"):
                 self.messages.labels(kind, outcome)
@@ -277,9 +276,21 @@ class Metrics:
         if not ok:
             self.invalid.labels(kind, self._reason(reason)).inc()
 
+    def _proposal_series(self, site: str) -> None:
+        """Approve-mode series of a site exist (at 0) from the moment the site is served,
+        so dashboards and alerts see "nothing open, nothing decided", not "no data"."""
+        if site not in self._proposal_sites:
+            self._proposal_sites.add(site)
+            self.proposals_open.labels(site).set(0)
+            for outcome in PROPOSAL_OUTCOMES:
+                self.proposals.labels(site, outcome)
+
     def set_mode(self, site: str, mode: str) -> None:
         """1 for ``mode``, 0 for the other modes of the site."""
-        if not self._site_ok(site) or mode not in MODES:
+        if not self._site_ok(site):
+            return
+        self._proposal_series(site)  # the daemon sets every served site's mode at start
+        if mode not in MODES:
             return
         for m in MODES:
             self.mode.labels(site, m).set(1 if m == mode else 0)

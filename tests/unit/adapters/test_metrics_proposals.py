@@ -36,3 +36,12 @@ def test_counts_from_a_tally_and_unknown_sites_ignored() -> None:
     assert 'staffer_proposals_total{outcome="approved",site="main"} 0.0' in text
     assert 'staffer_proposals_open{site="main"} 0.0' in text
     assert "elsewhere" not in text
+
+
+def test_a_daemon_without_a_site_list_gets_the_series_when_it_sets_the_mode() -> None:
+    m = Metrics("t")  # as staffer.app builds it
+    assert "staffer_proposals_open{" not in _text(m)
+    m.set_mode("main", "auto")
+    text = _text(m)
+    assert 'staffer_proposals_open{site="main"} 0.0' in text
+    assert 'staffer_proposals_total{outcome="expired",site="main"} 0.0' in text
