@@ -12,7 +12,8 @@ Extras (additive): ``staffer_invalid_messages_total{kind,reason}``,
 ``staffer_queue_sl_target{site,queue}`` and ``staffer_queue_target_seconds{site,queue}``
 (the effective goal of the last plan, overrides included) and
 ``staffer_site_last_input_timestamp_seconds{site}`` (wall-clock time of the last valid
-snapshot; the deploy/ alert rules use these).
+snapshot; the deploy/ alert rules use these). Approve mode (contract §9):
+``staffer_proposals_total{site,outcome}`` and ``staffer_proposals_open{site}``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from staffer.core.proposals import OUTCOMES as PROPOSAL_OUTCOMES
 from staffer.core.types import Move, Plan, QueueSnapshot
 
 MODES = ("auto", "shadow", "manual")
@@ -189,11 +191,22 @@ class Metrics:
         self.in_flight = Gauge(
             "staffer_moves_in_flight", "Moves commanded, not yet confirmed.", ["site"], registry=r
         )
+        # approve mode (contract §9)
+        self.proposals = Counter(
+            "staffer_proposals_total",
+            "Proposals closed, by outcome (approved, rejected, expired, withdrawn).",
+            ["site", "outcome"],
+            registry=r,
+        )
+        self.proposals_open = Gauge(
+            "staffer_proposals_open", "Open proposals awaiting a supervisor.", ["site"], registry=r
+        )
 
         self.build_info.info({"version": version})
         self.mqtt_connected.set(0)
         self._sites: dict[str, frozenset[str]] | None = None
         self._reasons: set[str] = set()
+        self._proposal_sites: set[str] = set()
         if sites is not None:
             self._sites = {s: frozenset(qs) for s, qs in sites.items()}
             for site in self._sites:
@@ -202,6 +215,7 @@ class Metrics:
                 for status in ACK_STATUSES:
                     self.move_acks.labels(site, status)
                 self.plan_duration.labels(site)
+                self._proposal_series(site)
         for kind in sorted(MESSAGE_KINDS):
             for outcome in ("ok", "invalid"):
                 self.messages.labels(kind, outcome)
@@ -271,9 +285,21 @@ class Metrics:
         if not ok:
             self.invalid.labels(kind, self._reason(reason)).inc()
 
+    def _proposal_series(self, site: str) -> None:
+        """Approve-mode series of a site exist (at 0) from the moment the site is served,
+        so dashboards and alerts see "nothing open, nothing decided", not "no data"."""
+        if site not in self._proposal_sites:
+            self._proposal_sites.add(site)
+            self.proposals_open.labels(site).set(0)
+            for outcome in PROPOSAL_OUTCOMES:
+                self.proposals.labels(site, outcome)
+
     def set_mode(self, site: str, mode: str) -> None:
         """1 for ``mode``, 0 for the other modes of the site."""
-        if not self._site_ok(site) or mode not in MODES:
+        if not self._site_ok(site):
+            return
+        self._proposal_series(site)  # the daemon sets every served site's mode at start
+        if mode not in MODES:
             return
         for m in MODES:
             self.mode.labels(site, m).set(1 if m == mode else 0)
@@ -314,6 +340,17 @@ class Metrics:
         """Count a supervisor request; ``outcome`` is ``accepted``/``duplicate``/an error code."""
         if self._site_ok(site):
             self.override_requests.labels(site, self._reason(outcome)).inc()
+
+    def count_proposals(self, site: str, counts: Mapping[str, int]) -> None:
+        """Add closed proposals per outcome (``core.proposals.tally``)."""
+        if self._site_ok(site):
+            for outcome, n in counts.items():
+                if outcome in PROPOSAL_OUTCOMES and n > 0:
+                    self.proposals.labels(site, outcome).inc(n)
+
+    def set_proposals_open(self, site: str, n: int) -> None:
+        if self._site_ok(site):
+            self.proposals_open.labels(site).set(n)
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format (``CONTENT_TYPE``)."""

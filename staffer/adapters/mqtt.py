@@ -188,6 +188,30 @@ def _read_password(path: Path | None) -> str | None:
     return path.read_text(encoding="utf-8").rstrip("\r\n")
 
 
+def broker_credentials(
+    settings: MqttSettings, address: BrokerAddress
+) -> tuple[str | None, str | None]:
+    """(username, password) to log in with: ``[mqtt] username`` else the URL's, and the
+    password from ``password_file`` (read at each call, so a rotated file applies at the
+    next connect) else the URL's; no password without a username. OSError when the file
+    cannot be read. Shared by the daemon and the tools (``adapters.mqtt_client``)."""
+    username = settings.username or address.username
+    password = _read_password(settings.password_file) or address.password
+    return username, password if username else None
+
+
+def tls_parameters(settings: MqttSettings, address: BrokerAddress) -> aiomqtt.TLSParameters | None:
+    """TLS for an ``mqtts://`` address (CA bundle, optional client certificate), else None."""
+    if not address.tls:
+        return None
+    return aiomqtt.TLSParameters(
+        ca_certs=str(settings.ca_file) if settings.ca_file else None,
+        certfile=str(settings.cert_file) if settings.cert_file else None,
+        keyfile=str(settings.key_file) if settings.key_file else None,
+        cert_reqs=ssl.CERT_REQUIRED,
+    )
+
+
 def coalesce_latest(
     messages: Sequence[M], topics: Sequence[str], coalescible: Callable[[str], bool]
 ) -> tuple[list[M], int]:
@@ -285,16 +309,8 @@ class MqttPort:
     # --- connection loop -----------------------------------------------------------
     def _make_client(self) -> aiomqtt.Client:
         s = self._settings
-        tls = None
-        if self._address.tls:
-            tls = aiomqtt.TLSParameters(
-                ca_certs=str(s.ca_file) if s.ca_file else None,
-                certfile=str(s.cert_file) if s.cert_file else None,
-                keyfile=str(s.key_file) if s.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-        username = s.username or self._address.username
-        password = _read_password(s.password_file) or self._address.password
+        tls = tls_parameters(s, self._address)
+        username, password = broker_credentials(s, self._address)
         port = self
 
         class _Queue(asyncio.Queue):  # type: ignore[type-arg]
@@ -308,7 +324,7 @@ class MqttPort:
             self._address.host,
             self._address.port,
             username=username,
-            password=password if username else None,
+            password=password,
             identifier=self._client_id,
             protocol=aiomqtt.ProtocolVersion.V5 if self._v5 else aiomqtt.ProtocolVersion.V311,
             will=(
@@ -355,7 +371,7 @@ class MqttPort:
                         await self._publish_offline(client)
                         raise
             except MqttConnectError as err:
-                if self._v5 and self._settings.protocol == "auto" and _is_v5_refusal(err):
+                if self._v5 and self._settings.protocol == "auto" and is_v5_refusal(err):
                     log.info("broker refused MQTT 5; falling back to 3.1.1")
                     self._v5 = False
                     continue
@@ -524,7 +540,8 @@ class MqttPort:
         return ok
 
 
-def _is_v5_refusal(err: aiomqtt.MqttCodeError) -> bool:
+def is_v5_refusal(err: aiomqtt.MqttCodeError) -> bool:
+    """True when a CONNACK refused MQTT 5 itself (retry with 3.1.1)."""
     rc = err.rc
     value = getattr(rc, "value", rc)
     return value in _V5_REFUSED or "protocol version" in str(err).lower()

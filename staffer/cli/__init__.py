@@ -23,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "scenario",
     "erlang",
     "bridge_check",
+    "ctl",
+    "audit",
 )
 
 

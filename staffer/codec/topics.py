@@ -113,6 +113,10 @@ class Topics:
         """``{p}/{site}/plan`` — retained current plan (out)."""
         return self._t(_seg(site, "site"), "plan")
 
+    def proposals(self, site: str) -> str:
+        """``{p}/{site}/proposals`` — retained open proposals of approve mode (out, §9)."""
+        return self._t(_seg(site, "site"), "proposals")
+
     def status(self) -> str:
         """``{p}/status`` — retained online/offline status and last will (out)."""
         return self._t("status")

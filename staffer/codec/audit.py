@@ -1,0 +1,223 @@
+"""The audit log's rows: what each kind holds, and how a person reads it (``staffer audit``).
+
+The store keeps an entry as ``(ts, site, kind, actor, payload JSON)``. The kinds:
+
+``override``
+    A supervisor request (``core.overrides``; approve/reject through ``decision_audit``).
+    actor: the supervisor. payload: ``request_id``, ``outcome`` (``accepted`` |
+    ``rejected`` | ``duplicate``), ``action``, ``fields``, ``ttl_s`` (seconds, null or
+    ``"default"``), ``reason``; when accepted ``override_id``, ``expires_at``, ``removed``
+    (approve/reject: ``approved``, ``rejected``, ``withdrawn`` proposal ids); when
+    rejected ``code`` and ``message``.
+``override_expired``
+    An override that ran out. actor ``system``; payload: ``override_id``, ``action``,
+    ``fields``, ``supervisor`` (who set it), ``expires_at``.
+``move``
+    One commanded move (contract §16; ``move_audit``). actor: who decided, ``planner``
+    or the supervisor. payload: ``command_id``, ``plan_id`` (null for an assign),
+    ``mode`` (``auto`` for a planner move, ``approve`` for an approved proposal,
+    ``assign``), ``agent``, ``from``, ``to``, ``reason``, ``after_current_contact``,
+    ``decided_by`` and, for an approved proposal, ``proposal_id``.
+
+``describe`` turns any row into an ``AuditEntry``: time, site, supervisor, action,
+outcome and one line of details. Unknown kinds are shown with their payload as JSON, so
+a newer daemon's rows stay readable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from staffer.codec.timefmt import format_ts
+from staffer.core.proposals import Decision
+from staffer.core.types import AuditRecord, Move, OverrideRequest
+
+OVERRIDE_KIND = "override"
+EXPIRY_KIND = "override_expired"
+MOVE_KIND = "move"
+PLANNER = "planner"
+LIST_LABELS = (
+    ("removed", "replaced"),
+    ("approved", "approved"),
+    ("rejected", "rejected"),
+    ("withdrawn", "stale"),
+)
+MOVE_OUTCOMES = {"auto": "commanded", "approve": "approved", "assign": "assigned"}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit row as ``staffer audit`` prints it; ``data`` is the stored payload."""
+
+    ts: float
+    site: str
+    supervisor: str
+    action: str
+    outcome: str
+    details: str
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": _time(self.ts),
+            "site": self.site,
+            "supervisor": self.supervisor,
+            "action": self.action,
+            "outcome": self.outcome,
+            "details": self.details,
+            "kind": self.kind,
+            "data": dict(self.data),
+        }
+
+
+# -- rows the daemon writes ----------------------------------------------------------------------
+
+
+def move_audit(
+    site: str,
+    ts: float,
+    *,
+    command_id: str,
+    plan_id: str | None,
+    mode: str,
+    move: Move,
+    decided_by: str,
+    proposal_id: str | None = None,
+) -> AuditRecord:
+    """The audit row of one commanded move: answers "why did this agent move?"."""
+    payload: dict[str, object] = {
+        "command_id": command_id,
+        "plan_id": plan_id,
+        "mode": mode,
+        "agent": move.agent,
+        "from": move.from_queue,
+        "to": move.to_queue,
+        "reason": move.reason,
+        "after_current_contact": move.after_current_contact,
+        "decided_by": decided_by,
+    }
+    if proposal_id is not None:
+        payload["proposal_id"] = proposal_id
+    return AuditRecord(ts=ts, site=site, kind=MOVE_KIND, actor=decided_by, payload=payload)
+
+
+def decision_audit(
+    site: str, supervisor: str, request: OverrideRequest, decision: Decision, now: float
+) -> AuditRecord:
+    """The audit row of an approve/reject request, in the shape of the other requests."""
+    payload: dict[str, object] = {
+        "request_id": request.id,
+        "outcome": "accepted" if decision.ok else "rejected",
+        "action": request.action,
+        "fields": dict(request.fields),
+        "ttl_s": request.ttl_s if request.ttl_given else "default",
+        "reason": request.reason,
+    }
+    if decision.ok:
+        for outcome in ("approved", "rejected", "withdrawn"):
+            ids = [c.proposal.proposal_id for c in decision.closed if c.outcome == outcome]
+            if ids:
+                payload[outcome] = ids
+    else:
+        payload.update(code=decision.code, message=decision.message)
+    return AuditRecord(ts=now, site=site, kind=OVERRIDE_KIND, actor=supervisor, payload=payload)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def _time(ts: float) -> str:
+    try:
+        return format_ts(ts)
+    except ValueError:
+        return str(ts)
+
+
+def _value(v: object) -> str:
+    if isinstance(v, str):
+        return v if v and " " not in v and "," not in v else json.dumps(v, ensure_ascii=False)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return json.dumps(v, ensure_ascii=False, default=str)
+
+
+def _fields(data: Mapping[str, Any]) -> list[str]:
+    fields = data.get("fields")
+    if not isinstance(fields, Mapping):
+        return []
+    return [f"{k}={_value(v)}" for k, v in fields.items()]
+
+
+def _override(rec: AuditRecord) -> AuditEntry:
+    d = rec.payload
+    parts = _fields(d)
+    if d.get("reason"):
+        parts.append(f"reason {_value(str(d['reason']))}")
+    if d.get("override_id"):
+        parts.append(f"override {d['override_id']}")
+    expires = d.get("expires_at")
+    if isinstance(expires, int | float):
+        parts.append(f"until {_time(math.floor(expires))}")
+    elif d.get("action") == "mode" and d.get("outcome") == "accepted" and "expires_at" in d:
+        parts.append("permanent")
+    for key, label in LIST_LABELS:
+        ids = d.get(key)
+        if isinstance(ids, list) and ids:
+            parts.append(f"{label} {' '.join(str(i) for i in ids)}")
+    outcome = str(d.get("outcome", ""))
+    if outcome == "rejected":
+        outcome = f"rejected ({d.get('code') or 'invalid'})"
+        if d.get("message"):
+            parts.append(str(d["message"]))
+    action = str(d.get("action") or "(malformed request)")
+    return AuditEntry(rec.ts, rec.site, rec.actor, action, outcome, ", ".join(parts), rec.kind, d)
+
+
+def _expired(rec: AuditRecord) -> AuditEntry:
+    d = rec.payload
+    parts = [*_fields(d), f"override {d.get('override_id')}"]
+    who = str(d.get("supervisor") or rec.actor)
+    return AuditEntry(
+        rec.ts, rec.site, who, str(d.get("action", "")), "expired", ", ".join(parts), rec.kind, d
+    )
+
+
+def _move(rec: AuditRecord) -> AuditEntry:
+    d = rec.payload
+    src = d.get("from") or "(none)"
+    details = f"{d.get('agent')} {src} -> {d.get('to')}"
+    if d.get("reason"):
+        details += f": {d['reason']}"
+    refs = [f"command {d['command_id']}"] if d.get("command_id") else []
+    if d.get("proposal_id"):
+        refs.append(f"proposal {d['proposal_id']}")
+    if refs:
+        details += f" ({', '.join(refs)})"
+    mode = str(d.get("mode", ""))
+    outcome = MOVE_OUTCOMES.get(mode, mode)
+    return AuditEntry(rec.ts, rec.site, rec.actor, "move", outcome, details, rec.kind, d)
+
+
+def _other(rec: AuditRecord) -> AuditEntry:
+    details = json.dumps(rec.payload, ensure_ascii=False, sort_keys=True, default=str)
+    return AuditEntry(rec.ts, rec.site, rec.actor, rec.kind, "", details, rec.kind, rec.payload)
+
+
+_DESCRIBE: dict[str, Callable[[AuditRecord], AuditEntry]] = {
+    OVERRIDE_KIND: _override,
+    EXPIRY_KIND: _expired,
+    MOVE_KIND: _move,
+}
+
+
+def describe(rec: AuditRecord) -> AuditEntry:
+    """One stored audit row as a person reads it (never raises on an odd payload)."""
+    try:
+        return _DESCRIBE.get(rec.kind, _other)(rec)
+    except (TypeError, ValueError, AttributeError):
+        return _other(rec)

@@ -1,0 +1,254 @@
+"""`staffer ctl` as a real process against a real mosquitto and the real daemon: every §4
+action, the retained topics as tables and JSON, watch, MQTT 5 and 3.1.1, exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from staffer.codec.proposals import encode_proposals
+from staffer.core.proposals import ProposalBook
+from staffer.core.types import Move
+from tests.conftest import Broker, free_port
+from tests.integration.cli_runner import Done, staffer, staffer_background
+from tests.integration.harness import (
+    T0,
+    make_settings,
+    peer,
+    running_daemon,
+    staff_surge_site,
+    surge_snapshot,
+)
+
+ONE_LINE_ERROR = re.compile(r"^staffer ctl: \S.*\n$")
+
+
+def ctl_for(broker: Broker, prefix: str, cwd: Path, *conn: str):
+    async def ctl(*argv: str) -> Done:
+        return await staffer(
+            "ctl", *argv, "--url", broker.url, "--topic-prefix", prefix, *conn, cwd=cwd
+        )
+
+    return ctl
+
+
+def watching(broker: Broker, prefix: str, cwd: Path, *argv: str):
+    """``staffer ctl watch ARGV`` in the background, once it is subscribed."""
+    conn = ("--url", broker.url, "--topic-prefix", prefix)
+    return staffer_background("ctl", "watch", *argv, *conn, cwd=cwd, ready="watching site main")
+
+
+def _ok(done: Done) -> str:
+    assert done.rc == 0, (done.rc, done.out, done.err)
+    return done.out
+
+
+async def test_every_action_through_ctl(mosquitto: Broker, topic_prefix: str, tmp_path: Path):
+    settings = make_settings(mosquitto.url, topic_prefix, tmp_path)
+    ctl = ctl_for(mosquitto, topic_prefix, tmp_path, "--as", "alice")
+    async with (
+        running_daemon(settings) as daemon,
+        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
+    ):
+        await staff_surge_site(p)
+        pin = _ok(await ctl("pin", "phone", "--min", "6", "--max", "30", "--ttl", "15m"))
+        oid = re.match(r"ok, override (\w+), until ", pin).group(1)  # type: ignore[union-attr]
+        [ov] = daemon.book.active("main", T0)
+        assert (ov.override_id, ov.fields, ov.supervisor) == (
+            oid,
+            {"queue": "phone", "min": 6, "max": 30},
+            "alice",
+        )
+        assert ov.expires_at is not None and ov.expires_at - ov.created_at == 900
+
+        table = _ok(await ctl("overrides"))
+        assert oid in table and "queue=phone min=6 max=30" in table
+        listed = json.loads(_ok(await ctl("overrides", "--json")))
+        assert [o["override_id"] for o in listed["overrides"]] == [oid]
+
+        assert _ok(await ctl("unpin", "phone")).startswith("ok")
+        assert daemon.book.active("main", T0) == []
+        _ok(await ctl("lock", "e00", "--reason", "training"))
+        assert "e00" in daemon.book.controls("main", T0, "auto").locked_agents
+        _ok(await ctl("unlock", "e00"))
+        assert "e00" not in daemon.book.controls("main", T0, "auto").locked_agents
+
+        _ok(await ctl("assign", "e01", "phone", "--reason", "VIP caller"))
+        [command] = await p.wait_for("main/commands")
+        [move] = command["moves"]
+        assert (move["agent"], move["from"], move["to"]) == ("e01", "email", "phone")
+        assert move["reason"] == "assigned by alice: VIP caller"
+
+        _ok(await ctl("mode", "shadow", "--ttl", "permanent"))
+        goal = _ok(await ctl("target", "phone", "--sl", "0.9", "--target-s", "15s"))
+        goal_id = goal.split()[2].rstrip(",")
+        controls = daemon.book.controls("main", T0, "auto")
+        assert controls.mode == "shadow"
+        assert [(g.sl_target, g.target_s) for g in controls.goals] == [(0.9, 15.0)]
+
+        _ok(await ctl("replan"))
+        plan = _ok(await ctl("plan"))
+        assert "mode shadow" in plan.splitlines()[0]
+        phone = next(line for line in plan.splitlines() if line.startswith("phone"))
+        assert "90%" in phone and "voice" in phone
+        as_json = json.loads(_ok(await ctl("plan", "--json")))
+        assert as_json["mode"] == "shadow" and as_json["queues"]["phone"]["sl_target"] == 0.9
+
+        assert _ok(await ctl("cancel", goal_id)).startswith(f"ok, override {goal_id}")
+        assert daemon.book.controls("main", T0, "auto").goals == ()
+
+        status = _ok(await ctl("status"))
+        assert re.search(r"^status\s+online$", status, re.M)
+        assert json.loads(_ok(await ctl("status", "--json")))["sites"] == ["main"]
+
+        assert daemon.store is not None
+        audit = [a for a in await daemon.store.audit("main", limit=100) if a.kind == "override"]
+        assert [a.payload["action"] for a in audit] == [
+            "pin",
+            "unpin",
+            "lock_agent",
+            "unlock_agent",
+            "assign",
+            "mode",
+            "target",
+            "replan",
+            "cancel",
+        ]
+        assert {a.actor for a in audit} == {"alice"}
+
+
+async def test_the_daemon_saying_no_exits_1(mosquitto: Broker, topic_prefix: str, tmp_path: Path):
+    settings = make_settings(mosquitto.url, topic_prefix, tmp_path)
+    ctl = ctl_for(mosquitto, topic_prefix, tmp_path, "--as", "bob")
+    async with running_daemon(settings), peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
+        await staff_surge_site(p)
+        cases = [
+            (("cancel", "nope"), "not_found"),
+            (("pin", "fax", "--max", "1"), "unknown_queue"),
+            (("pin", "phone", "--min", "9", "--max", "3"), "invalid: min 9 > max 3"),
+            (("assign", "ghost", "phone"), "unknown_agent"),
+            (("target", "phone", "--sl", "1.5"), "invalid"),
+        ]
+        for argv, needle in cases:
+            done = await ctl(*argv)
+            assert done.rc == 1, (argv, done)
+            assert ONE_LINE_ERROR.match(done.err) and needle in done.err, done.err
+            assert "Traceback" not in done.err and done.out == ""
+        done = await ctl("--json", "unpin", "phone")
+        assert done.rc == 1
+        reply = json.loads(done.out)
+        assert reply["ok"] is False and reply["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("daemon_protocol", "ctl_protocol"), [("auto", "3.1.1"), ("3.1.1", "5"), ("3.1.1", "3.1.1")]
+)
+async def test_mqtt_5_and_311(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path, daemon_protocol: str, ctl_protocol: str
+):
+    """Request/response with the response topic (v5) and the reply-topic fallback (3.1.1),
+    whichever side speaks which."""
+    settings = make_settings(
+        mosquitto.url, topic_prefix, tmp_path, mqtt={"protocol": daemon_protocol}
+    )
+    ctl = ctl_for(mosquitto, topic_prefix, tmp_path, "--protocol", ctl_protocol, "--as", "carol")
+    async with running_daemon(settings) as daemon:
+        assert daemon.mqtt.protocol == ("3.1.1" if daemon_protocol == "3.1.1" else "5")
+        assert _ok(await ctl("lock", "x1")).startswith("ok, override ")
+        done = await ctl("cancel", "nope")
+        assert done.rc == 1 and "not_found" in done.err
+
+
+async def test_watch_prints_moves_replies_and_proposals(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+):
+    settings = make_settings(mosquitto.url, topic_prefix, tmp_path)
+    ctl = ctl_for(mosquitto, topic_prefix, tmp_path, "--as", "alice")
+    async with (
+        running_daemon(settings),
+        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
+        watching(
+            mosquitto, topic_prefix, tmp_path, "--count", "4", "--json", "--as", "alice"
+        ) as watcher,
+    ):
+        await staff_surge_site(p)
+        _ok(await ctl("assign", "e03", "phone", "--reason", "VIP caller"))
+        # the daemon publishes no proposals before phase 2: stand in for it with the codec
+        book = ProposalBook("main", ttl_s=600, cooldown_s=1800, id_factory=lambda: "p-1")
+        book.update("plan-1", [Move("e04", "email", "phone", "phone SL 0.52 -> 0.81")], T0)
+        await p.publish("main/proposals", None, raw=encode_proposals("main", T0, book.open()))
+        await p.publish("main/proposals", None, raw=encode_proposals("main", T0 + 300, []))
+        out, _ = await asyncio.wait_for(watcher.communicate(), 30)
+        assert watcher.returncode == 0
+    events = [json.loads(line) for line in out.decode().splitlines()]
+    assert sorted(e["event"] for e in events) == [
+        "move",
+        "proposal_closed",
+        "proposal_open",
+        "reply",
+    ]
+    move = next(e for e in events if e["event"] == "move")
+    assert (move["agent"], move["from"], move["to"]) == ("e03", "email", "phone")
+    assert move["reason"] == "assigned by alice: VIP caller" and move["mode"] == "assign"
+    reply = next(e for e in events if e["event"] == "reply")
+    assert reply["supervisor"] == "alice" and reply["ok"] is True
+    opened = next(e for e in events if e["event"] == "proposal_open")
+    assert (opened["proposal_id"], opened["reason"]) == ("p-1", "phone SL 0.52 -> 0.81")
+
+
+async def test_watch_text_lines_carry_the_reason(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+):
+    settings = make_settings(mosquitto.url, topic_prefix, tmp_path)
+    async with (
+        running_daemon(settings),
+        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
+        watching(mosquitto, topic_prefix, tmp_path, "--count", "2") as watcher,
+    ):
+        await staff_surge_site(p)
+        await p.publish("main/metrics", surge_snapshot(T0))  # the planner moves agents
+        out, _ = await asyncio.wait_for(watcher.communicate(), 30)
+    lines = out.decode().splitlines()
+    assert len(lines) == 2 and watcher.returncode == 0
+    for line in lines:
+        assert re.match(
+            r"^2026-11-22T08:00:00Z  move \S+ \[auto\] e\d\d email -> phone: phone SL ", line
+        ), line
+
+
+async def test_proposals_table_from_the_retained_topic(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+):
+    ctl = ctl_for(mosquitto, topic_prefix, tmp_path)
+    book = ProposalBook("main", ttl_s=600, cooldown_s=1800, id_factory=lambda: "p-3f2a9c1b4d5e")
+    book.update("plan-1", [Move("a17", "email", "phone", "phone SL 0.52 -> 0.81")], T0)
+    async with peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
+        await p.publish(
+            "main/proposals", None, raw=encode_proposals("main", T0, book.open()), retain=True
+        )
+        table = _ok(await ctl("proposals")).splitlines()
+        assert table[0] == "site main  as of 2026-11-22T08:00:00Z"
+        assert table[1].split() == ["proposal", "move", "expires", "reason"]
+        assert table[2].split()[:5] == ["p-3f2a9c1b4d5e", "a17", "email", "->", "phone"]
+        assert json.loads(_ok(await ctl("proposals", "--json")))["proposals"][0]["agent"] == "a17"
+        await p.publish("main/proposals", None, raw=b"", retain=True)  # clear the retained
+
+
+async def test_no_reply_dead_broker_and_nothing_retained_exit_3(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+):
+    ctl = ctl_for(mosquitto, topic_prefix, tmp_path)
+    done = await ctl("replan", "--timeout", "1")  # no daemon serves this prefix
+    assert done.rc == 3 and ONE_LINE_ERROR.match(done.err)
+    assert "no reply from the daemon within 1 s" in done.err
+    done = await ctl("plan", "--timeout", "1")
+    assert done.rc == 3 and "nothing retained on" in done.err
+    dead = f"mqtt://user:s3cret@127.0.0.1:{free_port()}"
+    done = await staffer("ctl", "--url", dead, "replan", cwd=tmp_path)
+    assert done.rc == 3 and ONE_LINE_ERROR.match(done.err)
+    assert "cannot reach the MQTT broker at mqtt://127.0.0.1:" in done.err
+    assert "s3cret" not in done.err + done.out

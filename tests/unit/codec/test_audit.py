@@ -1,0 +1,147 @@
+"""codec.audit: every audit row kind as a person reads it, and the rows of moves and of
+approve/reject decisions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from staffer.codec.audit import decision_audit, describe, move_audit
+from staffer.codec.timefmt import parse_ts
+from staffer.core.overrides import OverrideBook, expiry_audit
+from staffer.core.proposals import ProposalBook, Selection
+from staffer.core.types import AgentState, AuditRecord, MalformedRequest, Move, OverrideRequest
+
+T = parse_ts("2026-11-22T10:15:00Z")
+QUEUES = frozenset({"phone", "email"})
+
+
+def _request(book: OverrideBook, sup: str, req, now: float = T) -> AuditRecord:
+    return book.handle("main", sup, req, now, QUEUES, 3600.0).audit
+
+
+def test_accepted_pin() -> None:
+    book = OverrideBook(id_factory=lambda _now: "ov1")
+    req = OverrideRequest("r1", "pin", {"queue": "phone", "min": 3}, 900.0, True, "mail-out day")
+    e = describe(_request(book, "alice", req))
+    assert (e.site, e.supervisor, e.action, e.outcome) == ("main", "alice", "pin", "accepted")
+    assert e.details == (
+        'queue=phone, min=3, reason "mail-out day", override ov1, until 2026-11-22T10:30:00Z'
+    )
+
+
+@pytest.mark.parametrize(
+    ("sup", "req", "outcome", "details"),
+    [
+        (
+            "bob",
+            OverrideRequest("r2", "pin", {"queue": "fax", "max": 1}),
+            "rejected (unknown_queue)",
+            "queue=fax, max=1, unknown queue 'fax'",
+        ),
+        (
+            "bob",
+            MalformedRequest(None, "not_json"),
+            "rejected (invalid)",
+            "malformed request (not_json)",
+        ),
+        (
+            "carol",
+            OverrideRequest("r3", "mode", {"mode": "shadow"}, None, True),
+            "accepted",
+            "mode=shadow, override ov1, permanent",
+        ),
+    ],
+)
+def test_other_requests(sup, req, outcome, details) -> None:
+    e = describe(_request(OverrideBook(id_factory=lambda _now: "ov1"), sup, req))
+    assert (e.supervisor, e.outcome, e.details) == (sup, outcome, details)
+
+
+def test_duplicate_and_expiry() -> None:
+    book = OverrideBook(id_factory=lambda _now: "ov1")
+    req = OverrideRequest("r1", "lock_agent", {"agent": "a17"}, 60.0, True)
+    _request(book, "alice", req)
+    assert describe(_request(book, "alice", req, T + 1)).outcome == "duplicate"
+    [ov] = book.expire(T + 60)
+    e = describe(expiry_audit(ov, T + 60))
+    assert (e.supervisor, e.action, e.outcome, e.details) == (
+        "alice",
+        "lock_agent",
+        "expired",
+        "agent=a17, override ov1",
+    )
+
+
+def test_move_rows_answer_why_an_agent_moved() -> None:
+    planner = move_audit(
+        "main",
+        T,
+        command_id="main-00000042-9f1c2a",
+        plan_id="main-20261122T101500Z-42",
+        mode="auto",
+        move=Move("a17", "email", "phone", "phone SL 0.52 -> 0.81 (target 0.80)"),
+        decided_by="planner",
+    )
+    assert (planner.kind, planner.actor) == ("move", "planner")
+    e = describe(planner)
+    assert (e.supervisor, e.action, e.outcome) == ("planner", "move", "commanded")
+    assert e.details == (
+        "a17 email -> phone: phone SL 0.52 -> 0.81 (target 0.80) (command main-00000042-9f1c2a)"
+    )
+    approved = move_audit(
+        "main",
+        T,
+        command_id="main-00000043-000000",
+        plan_id="p",
+        mode="approve",
+        move=Move("a3", None, "chat", "chat ASA 80 -> 20"),
+        decided_by="alice",
+        proposal_id="p-1",
+    )
+    e = describe(approved)
+    assert (e.supervisor, e.outcome) == ("alice", "approved")
+    assert e.details.endswith("(command main-00000043-000000, proposal p-1)")
+    assert e.details.startswith("a3 (none) -> chat")
+    assert e.to_json()["data"]["proposal_id"] == "p-1"
+
+
+def test_decision_rows() -> None:
+    book = ProposalBook("main", ttl_s=600, cooldown_s=1800, id_factory=iter(["p-1"]).__next__)
+    book.update("plan", [Move("a17", "email", "phone", "why")], T)
+    roster = {"a17": AgentState("a17", T, "busy", "email", frozenset({"phone", "email"}))}
+    req = OverrideRequest("r9", "approve", {"proposal_id": "p-1"})
+    d = book.approve(Selection(("p-1",)), "alice", T + 1, mode="approve", agents=roster)
+    e = describe(decision_audit("main", "alice", req, d, T + 1))
+    assert (e.action, e.outcome, e.details) == (
+        "approve",
+        "accepted",
+        "proposal_id=p-1, approved p-1",
+    )
+    again = book.approve(Selection(("p-1",)), "alice", T + 2, mode="approve", agents=roster)
+    e = describe(decision_audit("main", "alice", req, again, T + 2))
+    assert e.outcome == "rejected (unknown_proposal)"
+    assert "already approved by alice" in e.details
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"fields": "not a mapping"}, {"approved": "p-1"}, {"outcome": 5, "action": None}],
+)
+def test_odd_payloads_are_still_readable(payload) -> None:
+    e = describe(AuditRecord(T, "main", "override", "x", payload))
+    assert e.supervisor == "x" and isinstance(e.details, str)
+
+
+def test_unknown_kind_shows_its_payload() -> None:
+    e = describe(AuditRecord(T, "main", "bridge_rejected", "bridge", {"b": 1, "a": "x"}))
+    assert (e.action, e.outcome, e.details) == ("bridge_rejected", "", '{"a": "x", "b": 1}')
+    assert json.dumps(e.to_json())
+
+
+def test_only_a_mode_override_reads_permanent() -> None:
+    book = OverrideBook(id_factory=lambda _now: "ov1")
+    _request(book, "alice", OverrideRequest("r1", "pin", {"queue": "phone", "min": 3}))
+    e = describe(_request(book, "alice", OverrideRequest("r2", "cancel", {"override_id": "ov1"})))
+    assert e.details == "override_id=ov1, override ov1, replaced ov1"
