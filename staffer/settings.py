@@ -16,9 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-Channel = Literal["voice", "chat", "email"]
-Mode = Literal["auto", "shadow", "manual"]
-Clock = Literal["wall", "event"]
+from staffer.vocabulary import Channel, Clock, Mode
 
 DEFAULT_CONFIG_PATH = Path("config/staffer.toml")
 ENV_PREFIX = "STAFFER_"

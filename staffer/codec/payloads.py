@@ -21,7 +21,7 @@ import json
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -37,6 +37,7 @@ from staffer.core.types import (
     QueueSnapshot,
     RequestId,
 )
+from staffer.vocabulary import AgentStatus
 
 MAX_PAYLOAD_BYTES = 1 << 20  # hard guard; the MQTT adapter enforces the configured limit
 MAX_DEPTH = 16
@@ -217,7 +218,7 @@ class _QueueSnapshotIn(_QueueBody):
 
 class _AgentStateIn(_Strict):
     ts: str
-    status: Literal["available", "busy", "wrap_up", "break", "offline"]
+    status: AgentStatus
     queue: Ident | None = None
     skills: Annotated[list[Ident], Field(max_length=MAX_SKILLS)] | None = None
     available_until: str | None = None

@@ -40,6 +40,7 @@ from staffer.core.types import (
     OverrideRequest,
     Pin,
 )
+from staffer.vocabulary import MODES
 
 MAX_OVERRIDES_PER_SITE = 1000
 MAX_TTL_S = 31 * 86400.0
@@ -47,7 +48,6 @@ MAX_PIN = 100_000
 MAX_TARGET_S = 1e7
 DEDUP_WINDOW_S = 600.0
 MAX_DEDUP_PER_SITE = 1000
-MODES: tuple[Mode, ...] = ("auto", "shadow", "manual")
 ACTION_FIELDS: dict[str, frozenset[str]] = {
     "pin": frozenset({"queue", "min", "max"}),
     "unpin": frozenset({"queue"}),
@@ -419,7 +419,7 @@ class OverrideBook:
             stored = _compact(queue=_queue(f, known), sl_target=sl, target_s=ts)
         elif req.action == "mode":
             if f.get("mode") not in MODES:
-                raise _Reject("invalid", "mode must be one of auto, shadow, manual")
+                raise _Reject("invalid", f"mode must be one of {', '.join(MODES)}")
             stored = {"mode": f["mode"]}
         elif req.action == "lock_agent":
             stored = {"agent": _str_field(f, "agent")}

@@ -7,13 +7,31 @@ The wire codec converts to and from RFC 3339 and JSON at the edge.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Channel = Literal["voice", "chat", "email"]
-Mode = Literal["auto", "shadow", "manual"]
-AgentStatus = Literal["available", "busy", "wrap_up", "break", "offline"]
-STAFFED_STATUSES: frozenset[str] = frozenset({"available", "busy", "wrap_up"})
-MOVABLE_FIRST: tuple[str, ...] = ("available", "wrap_up", "busy")  # preferred order to move
+from staffer.vocabulary import MOVABLE_FIRST, STAFFED_STATUSES, AgentStatus, Channel, Mode
+
+__all__ = [  # the vocabulary's names are re-exported for the core's callers
+    "MOVABLE_FIRST",
+    "STAFFED_STATUSES",
+    "AgentState",
+    "AgentStatus",
+    "AuditRecord",
+    "Channel",
+    "Controls",
+    "GoalOverride",
+    "InFlightMove",
+    "MalformedRequest",
+    "Mode",
+    "Move",
+    "Override",
+    "OverrideReply",
+    "OverrideRequest",
+    "Pin",
+    "Plan",
+    "QueuePlan",
+    "QueueSnapshot",
+    "RequestId",
+]
 
 
 @dataclass(frozen=True, slots=True)
