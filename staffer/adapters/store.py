@@ -30,7 +30,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from staffer.core.overrides import Outcome, expiry_audit, override_from_record
+from staffer.core.overrides import (
+    Outcome,
+    expiry_audit,
+    override_from_record,
+    override_to_record,
+)
 from staffer.core.types import AuditRecord, InFlightMove, Override
 
 SCHEMA_VERSION = 1
@@ -240,17 +245,18 @@ class StateStore:
         )
 
     def _insert_override(self, ov: Override) -> None:
+        rec = override_to_record(ov)
         self._db().execute(
             "INSERT OR REPLACE INTO overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                ov.override_id,
-                ov.site,
-                ov.supervisor,
-                ov.action,
-                _json(ov.fields),
-                ov.created_at,
-                ov.expires_at,
-                ov.reason,
+                rec["override_id"],
+                rec["site"],
+                rec["supervisor"],
+                rec["action"],
+                _json(rec["fields"]),
+                rec["created_at"],
+                rec["expires_at"],
+                rec["reason"],
             ),
         )
 
@@ -268,11 +274,6 @@ class StateStore:
         with _tx(self._db()):
             self._delete_overrides(o.override_id for o in overrides)
             self._insert_audit(expiry_audit(o, now) for o in overrides)
-
-    def _op_save_overrides(self, overrides: Sequence[Override]) -> None:
-        with _tx(self._db()):
-            for ov in overrides:
-                self._insert_override(ov)
 
     def _op_load_overrides(self) -> list[Override]:
         rows = (
@@ -378,13 +379,6 @@ class StateStore:
 
     def record_expired_sync(self, overrides: Sequence[Override], now: float) -> None:
         self._call(self._op_record_expired, list(overrides), now)
-
-    async def save_overrides(self, overrides: Sequence[Override]) -> None:
-        """Upsert overrides (e.g. an imported set); normal flow uses record_outcome."""
-        await self._acall(self._op_save_overrides, list(overrides))
-
-    def save_overrides_sync(self, overrides: Sequence[Override]) -> None:
-        self._call(self._op_save_overrides, list(overrides))
 
     async def load_overrides(self) -> list[Override]:
         """Every stored override (expired ones too; ``OverrideBook.expire`` drops them)."""

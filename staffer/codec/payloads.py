@@ -26,6 +26,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from staffer.codec.timefmt import TimeFormatError, format_ts, parse_ts
+from staffer.core.override_actions import action_of, payload_fields
 from staffer.core.types import (
     AgentState,
     MalformedRequest,
@@ -552,24 +553,19 @@ def encode_reply(reply: OverrideReply) -> bytes:
 
 def override_to_json(ov: Override) -> dict[str, Any]:
     """One active override: envelope plus its fields flattened (like the request)."""
-    out: dict[str, Any] = {k: v for k, v in ov.fields.items() if k not in _OVERRIDE_KEYS}
+    out: dict[str, Any] = payload_fields(ov.payload)
     out.update(
         {
             "override_id": ov.override_id,
             "site": ov.site,
             "supervisor": ov.supervisor,
-            "action": ov.action,
+            "action": action_of(ov.payload),
             "created_at": _ts_or_null(ov.created_at),
             "expires_at": _ts_or_null(ov.expires_at),
             "reason": ov.reason,
         }
     )
     return out
-
-
-_OVERRIDE_KEYS = frozenset(
-    {"override_id", "site", "supervisor", "action", "created_at", "expires_at", "reason"}
-)
 
 
 def encode_overrides(overrides: Iterable[Override]) -> bytes:

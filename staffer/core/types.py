@@ -13,8 +13,10 @@ from staffer.vocabulary import MOVABLE_FIRST, STAFFED_STATUSES, AgentStatus, Cha
 __all__ = [  # the vocabulary's names are re-exported for the core's callers
     "MOVABLE_FIRST",
     "STAFFED_STATUSES",
+    "AgentLock",
     "AgentState",
     "AgentStatus",
+    "Assignment",
     "AuditRecord",
     "Channel",
     "Controls",
@@ -22,8 +24,10 @@ __all__ = [  # the vocabulary's names are re-exported for the core's callers
     "InFlightMove",
     "MalformedRequest",
     "Mode",
+    "ModeOverride",
     "Move",
     "Override",
+    "OverridePayload",
     "OverrideReply",
     "OverrideRequest",
     "Pin",
@@ -146,14 +150,39 @@ class Controls:
 
 
 @dataclass(frozen=True, slots=True)
+class ModeOverride:
+    """Run the site in ``mode`` instead of the configured one."""
+
+    mode: Mode
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLock:
+    """Never move ``agent``."""
+
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """``agent`` was assigned to ``queue`` by a supervisor (and is locked there)."""
+
+    agent: str
+    queue: str
+
+
+OverridePayload = Pin | GoalOverride | ModeOverride | AgentLock | Assignment
+"""What an override holds, by action: pin, target, mode, lock_agent, assign."""
+
+
+@dataclass(frozen=True, slots=True)
 class Override:
     """An accepted supervisor override (contract §4); ``expires_at`` None = permanent."""
 
     override_id: str
     site: str
     supervisor: str
-    action: str
-    fields: dict[str, object] = field(default_factory=dict)
+    payload: OverridePayload
     created_at: float = 0.0
     expires_at: float | None = None
     reason: str = ""
