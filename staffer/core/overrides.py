@@ -32,12 +32,10 @@ from staffer.core.override_actions import (
     Rejected,
     Remove,
     Request,
-    action_of,
     decide,
-    payload_fields,
-    payload_from_fields,
     slot_of,
 )
+from staffer.core.override_records import override_from_record, override_to_record
 from staffer.core.types import (
     AgentLock,
     AgentState,
@@ -60,7 +58,6 @@ MAX_TTL_S = 31 * 86400.0
 DEDUP_WINDOW_S = 600.0
 MAX_DEDUP_PER_SITE = 1000
 AUDIT_KIND = "override"
-EXPIRY_KIND = "override_expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,52 +382,3 @@ class OverrideBook:
         book = cls(**kwargs)
         book.restore(override_from_record(r) for r in records)
         return book
-
-
-def override_to_record(ov: Override) -> dict[str, Any]:
-    """Override -> JSON-safe dict (POSIX seconds kept as floats); the store's row."""
-    return {
-        "override_id": ov.override_id,
-        "site": ov.site,
-        "supervisor": ov.supervisor,
-        "action": action_of(ov.payload),
-        "fields": payload_fields(ov.payload),
-        "created_at": ov.created_at,
-        "expires_at": ov.expires_at,
-        "reason": ov.reason,
-    }
-
-
-def override_from_record(rec: Mapping[str, Any]) -> Override:
-    """Inverse of ``override_to_record``; raises ValueError when a record is unusable."""
-    try:
-        payload = payload_from_fields(str(rec["action"]), dict(rec["fields"]))
-        expires = rec.get("expires_at")
-        return Override(
-            override_id=str(rec["override_id"]),
-            site=str(rec["site"]),
-            supervisor=str(rec["supervisor"]),
-            payload=payload,
-            created_at=float(rec["created_at"]),
-            expires_at=None if expires is None else float(expires),
-            reason=str(rec.get("reason", "")),
-        )
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"bad override record: {err}") from None
-
-
-def expiry_audit(ov: Override, now: float) -> AuditRecord:
-    """Audit record for an override that ran out (actor ``system``)."""
-    return AuditRecord(
-        ts=now,
-        site=ov.site,
-        kind=EXPIRY_KIND,
-        actor="system",
-        payload={
-            "override_id": ov.override_id,
-            "action": action_of(ov.payload),
-            "fields": payload_fields(ov.payload),
-            "supervisor": ov.supervisor,
-            "expires_at": ov.expires_at,
-        },
-    )

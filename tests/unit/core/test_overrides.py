@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from staffer.core.override_records import expiry_audit
 from staffer.core.overrides import (
     DEDUP_WINDOW_S,
     MAX_TTL_S,
     Outcome,
     OverrideBook,
-    expiry_audit,
 )
 from staffer.core.types import (
     AgentState,
