@@ -302,7 +302,7 @@ async def run_daemon(
     stop = stop or asyncio.Event()
     daemon = Daemon(settings, reload=reload)
     loop = asyncio.get_running_loop()
-    installed: list[int] = []
+    installed: list[signal.Signals] = []
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)

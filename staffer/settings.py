@@ -244,7 +244,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read a TOML file (or defaults when ``path`` is None and the default file is absent)."""
     explicit = path is not None
-    p = Path(path) if explicit else DEFAULT_CONFIG_PATH
+    p = DEFAULT_CONFIG_PATH if path is None else Path(path)
     if not p.exists():
         if explicit:
             raise ConfigError(f"{p}: no such configuration file")

@@ -27,6 +27,9 @@ Clock = Literal["wall", "event"]
 AgentStatus = Literal["available", "busy", "wrap_up", "break", "offline"]
 """An agent's reported status (contract §3.2)."""
 
+Policy = Literal["static", "threshold", "staffer"]
+"""A staffing policy of the simulator (``staffer simulate --policy``)."""
+
 MessageKind = Literal["queue_metrics", "site_metrics", "agent_state", "override"]
 """The inbound message kinds, one per inbound topic shape (contract §2)."""
 
@@ -35,6 +38,7 @@ MODES: tuple[Mode, ...] = get_args(Mode)
 CLOCKS: tuple[Clock, ...] = get_args(Clock)
 AGENT_STATUSES: tuple[AgentStatus, ...] = get_args(AgentStatus)
 MESSAGE_KINDS: tuple[MessageKind, ...] = get_args(MessageKind)
+POLICIES: tuple[Policy, ...] = get_args(Policy)
 
 STAFFED_STATUSES: frozenset[AgentStatus] = frozenset({"available", "busy", "wrap_up"})
 """Statuses that count as staffed (contract §3.2)."""
@@ -49,10 +53,12 @@ __all__ = [
     "MESSAGE_KINDS",
     "MODES",
     "MOVABLE_FIRST",
+    "POLICIES",
     "STAFFED_STATUSES",
     "AgentStatus",
     "Channel",
     "Clock",
     "MessageKind",
     "Mode",
+    "Policy",
 ]

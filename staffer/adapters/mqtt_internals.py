@@ -105,7 +105,7 @@ def install_shared_table_properties() -> bool:
         return True
     if current is not Properties:
         return False
-    paho_packet.Properties = SharedTableProperties  # type: ignore[misc]  # the patch itself
+    vars(paho_packet)["Properties"] = SharedTableProperties  # the patch itself
     return True
 
 

@@ -11,21 +11,14 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from typing import NoReturn
 
 from staffer.cli.erlang_calc import run_b, run_checked, run_email, run_metrics, run_required
+from staffer.cli.parser import OneLineParser
 
 UNITS = (
     "Units: rates per second (or --rate-per-hour), times in seconds, ratios in [0, 1]. "
     "Traffic (Erlangs) = rate x aht."
 )
-
-
-def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn]:
-    def error(message: str) -> NoReturn:
-        parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
-
-    return error
 
 
 def _number(
@@ -129,7 +122,7 @@ def _add_queue(
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "erlang",
         help="queueing calculator (Erlang B/C/A, chat, email)",
@@ -137,13 +130,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="Example: staffer erlang required --rate-per-hour 360 --aht 240 "
         "--target 20 --sl 0.8 --patience 120 --json",
     )
-    p.error = _one_line_error(p)  # type: ignore[method-assign]
-    ss = p.add_subparsers(dest="erlang_command", metavar="MODEL", required=True)
+    ss = p.add_subparsers(
+        dest="erlang_command", metavar="MODEL", required=True, parser_class=OneLineParser
+    )
 
     def add(name: str, help_: str, desc: str) -> argparse.ArgumentParser:
-        q = ss.add_parser(name, help=help_, description=f"{desc} {UNITS}")
-        q.error = _one_line_error(q)  # type: ignore[method-assign]
-        return q
+        return ss.add_parser(name, help=help_, description=f"{desc} {UNITS}")
 
     b = add(
         "b",

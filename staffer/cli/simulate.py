@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from staffer.sim.kpis import DayKpis
-from staffer.sim.policies import POLICIES
+from staffer.cli.extras import require
+from staffer.vocabulary import POLICIES
+
+if TYPE_CHECKING:
+    from staffer.sim.kpis import DayKpis
+
+SIM_MODULES = ("simpy",)  # the simulator; --plot also needs matplotlib
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "simulate",
         help="simulate a day of a site offline and report KPIs",
@@ -103,6 +108,7 @@ def _num(v: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("simulate", *SIM_MODULES, *(("matplotlib",) if args.plot else ()))
     from staffer.sim.run import run_policies
     from staffer.sim.scenario import load_scenario
 

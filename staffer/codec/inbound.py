@@ -74,7 +74,7 @@ def _wire_fields(cls: type, skip: str, special: Mapping[str, object]) -> dict[st
         hint = hints[f.name]
         optional = get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint)
         base = next(a for a in get_args(hint) if a is not type(None)) if optional else hint
-        wire = special.get(f.name) or {int: Count, float: Seconds}[base]
+        wire: Any = special.get(f.name) or {int: Count, float: Seconds}[base]
         out[f.name] = (wire | None, None) if optional else (wire, ...)
     return out
 
@@ -246,37 +246,46 @@ def decode_override_request(data: bytes) -> OverrideRequest:
     if not id_ok:
         raise PayloadError("bad_type:id", "id must be a string, an integer or null")
 
-    def fail(reason: str, detail: str = "") -> PayloadError:
-        return PayloadError(reason, detail, request_id=rid)
-
-    action = obj.get("action")
-    if action is None:
-        raise fail("missing_field:action")
-    if not isinstance(action, str):
-        raise fail("bad_type:action")
-    if not 0 < len(action) <= 64:
-        raise fail("bad_length:action")
-    ttl_given = "ttl_s" in obj
-    ttl = obj.get("ttl_s")
-    if ttl is not None:
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float):
-            raise fail("bad_type:ttl_s")
-        if not math.isfinite(ttl) or ttl <= 0:
-            raise fail("out_of_range:ttl_s", "ttl_s must be a positive number of seconds")
-        ttl = float(ttl)
-    reason = obj.get("reason", "")
-    if reason is None:
-        reason = ""
-    if not isinstance(reason, str):
-        raise fail("bad_type:reason")
-    if len(reason) > MAX_REASON_CHARS:
-        raise fail("bad_length:reason")
+    action = _envelope_str(obj, "action", rid, required=True, limit=64)
+    ttl = _envelope_ttl(obj, rid)
+    reason = _envelope_str(obj, "reason", rid, required=False, limit=MAX_REASON_CHARS)
     fields = {k: v for k, v in obj.items() if k not in _ENVELOPE}
     if len(fields) > MAX_FIELDS:
-        raise fail("too_many_fields", f"{len(fields)} > {MAX_FIELDS}")
+        raise PayloadError("too_many_fields", f"{len(fields)} > {MAX_FIELDS}", rid)
     return OverrideRequest(
-        id=rid, action=action, fields=fields, ttl_s=ttl, ttl_given=ttl_given, reason=reason
+        id=rid, action=action, fields=fields, ttl_s=ttl, ttl_given="ttl_s" in obj, reason=reason
     )
+
+
+def _envelope_str(
+    obj: Mapping[str, Any], name: str, rid: RequestId, *, required: bool, limit: int
+) -> str:
+    """A string of the request envelope: ``action`` (1-64 chars) or ``reason`` (may be
+    absent or null: empty)."""
+    value = obj.get(name)
+    if value is None:
+        if required:
+            raise PayloadError(f"missing_field:{name}", request_id=rid)
+        return ""
+    if not isinstance(value, str):
+        raise PayloadError(f"bad_type:{name}", request_id=rid)
+    if len(value) > limit or (required and not value):
+        raise PayloadError(f"bad_length:{name}", request_id=rid)
+    return value
+
+
+def _envelope_ttl(obj: Mapping[str, Any], rid: RequestId) -> float | None:
+    """``ttl_s``: a positive finite number of seconds, or null/absent (None)."""
+    ttl = obj.get("ttl_s")
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+        raise PayloadError("bad_type:ttl_s", request_id=rid)
+    if not math.isfinite(ttl) or ttl <= 0:
+        raise PayloadError(
+            "out_of_range:ttl_s", "ttl_s must be a positive number of seconds", request_id=rid
+        )
+    return float(ttl)
 
 
 def decode_override_request_or_error(data: bytes) -> OverrideRequest | MalformedRequest:

@@ -1,0 +1,56 @@
+"""The pure core: live state, forecasts, planning, moves and supervisor overrides.
+
+No I/O, no asyncio, no clocks (time is passed in). The names below are the core's
+public API; they are imported on first use, so ``import staffer.core.types`` stays
+cheap for callers that need only the value types (the codec, a bridge).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    # value types (staffer.core.types)
+    **dict.fromkeys(
+        (
+            "AgentLock",
+            "AgentState",
+            "Assignment",
+            "AuditRecord",
+            "Controls",
+            "GoalOverride",
+            "InFlightMove",
+            "MalformedRequest",
+            "ModeOverride",
+            "Move",
+            "Override",
+            "OverridePayload",
+            "OverrideReply",
+            "OverrideRequest",
+            "Pin",
+            "Plan",
+            "QueuePlan",
+            "QueueSnapshot",
+        ),
+        "staffer.core.types",
+    ),
+    "Applied": "staffer.core.state",
+    "SiteState": "staffer.core.state",
+    "InFlightBook": "staffer.core.inflight",
+    "Site": "staffer.core.site",
+    "Outcome": "staffer.core.overrides",
+    "OverrideBook": "staffer.core.overrides",
+    "next_grid_time": "staffer.core.clock",
+    "owned_sites": "staffer.core.sharding",
+    "plan_site": "staffer.core.planner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'staffer.core' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

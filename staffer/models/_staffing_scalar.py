@@ -144,7 +144,7 @@ def _small_erlang_c(
     return None
 
 
-def search_scalar(
+def search_scalar(  # noqa: C901  # TODO(issue 12/16): split
     rate: float,
     aht: float,
     k: float,
