@@ -10,31 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from staffer.core import types as _types  # cheap: dataclasses and the vocabulary
+
 _EXPORTS = {
-    # value types (staffer.core.types)
-    **dict.fromkeys(
-        (
-            "AgentLock",
-            "AgentState",
-            "Assignment",
-            "AuditRecord",
-            "Controls",
-            "GoalOverride",
-            "InFlightMove",
-            "MalformedRequest",
-            "ModeOverride",
-            "Move",
-            "Override",
-            "OverridePayload",
-            "OverrideReply",
-            "OverrideRequest",
-            "Pin",
-            "Plan",
-            "QueuePlan",
-            "QueueSnapshot",
-        ),
-        "staffer.core.types",
-    ),
+    **dict.fromkeys(_types.__all__, "staffer.core.types"),  # the value types
     "Applied": "staffer.core.state",
     "SiteState": "staffer.core.state",
     "InFlightBook": "staffer.core.inflight",
