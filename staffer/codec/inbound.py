@@ -143,7 +143,7 @@ def _snapshot(body: BaseModel, ts: float) -> QueueSnapshot:
         raise PayloadError(
             "inconsistent:answered_within_target", "answered_within_target exceeds answered"
         )
-    return QueueSnapshot(ts=ts, **{k: v for k, v in values.items() if k != "ts"})
+    return QueueSnapshot(**{**values, "ts": ts})  # the wire's ts string -> POSIX seconds
 
 
 # -- decoders ------------------------------------------------------------------------------------
