@@ -8,10 +8,14 @@
 # MQTT password file); state (SQLite: overrides, locks, in-flight moves, audit log)
 # lives on the /var/lib/staffer volume. Any key can be overridden with
 # STAFFER_<SECTION>__<KEY> environment variables.
+#
+# The image is the lean install (the daemon and its tools). `--build-arg EXTRAS=demo` adds
+# the demo extra (simulator, charts, embedded broker): compose's `bridge-sim` uses that.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- build: install the package and its runtime dependencies into a venv -------------
 FROM ${PYTHON_IMAGE} AS build
+ARG EXTRAS=""
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -20,6 +24,7 @@ COPY pyproject.toml README.md ./
 COPY staffer ./staffer
 RUN python -m venv /opt/staffer \
  && /opt/staffer/bin/pip install --no-cache-dir . \
+ && if [ -n "$EXTRAS" ]; then /opt/staffer/bin/pip install --no-cache-dir ".[$EXTRAS]"; fi \
  && /opt/staffer/bin/python -m compileall -q /opt/staffer/lib
 
 # --- runtime: the venv only, no compilers, no sources, no dev dependencies -------------

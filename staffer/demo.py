@@ -234,11 +234,12 @@ async def run_demo(
                     daemon.cancel()
     staffer_k = compute_kpis(trace_of(engine, "staffer"), engine.end_s)
     _, static_k = run_policy(sc, "static", seed)
-    chart: Path | None = out / f"demo-{sc.name}-seed{seed}.png"
+    png = out / f"demo-{sc.name}-seed{seed}.png"
+    chart: Path | None = png
     try:
         from staffer.sim.plot import plot_day
 
-        plot_day({"static": static_k, "staffer (daemon)": staffer_k}, sc, chart)
+        plot_day({"static": static_k, "staffer (daemon)": staffer_k}, sc, png)
     except Exception as err:  # a chart must never sink the demo
         stream.write(f"chart: not written ({err})\n")
         chart = None

@@ -16,9 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-Channel = Literal["voice", "chat", "email"]
-Mode = Literal["auto", "shadow", "manual"]
-Clock = Literal["wall", "event"]
+from staffer.vocabulary import Channel, Clock, Mode
 
 DEFAULT_CONFIG_PATH = Path("config/staffer.toml")
 ENV_PREFIX = "STAFFER_"
@@ -283,7 +281,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read a TOML file (or defaults when ``path`` is None and the default file is absent)."""
     explicit = path is not None
-    p = Path(path) if explicit else DEFAULT_CONFIG_PATH
+    p = DEFAULT_CONFIG_PATH if path is None else Path(path)
     if not p.exists():
         if explicit:
             raise ConfigError(f"{p}: no such configuration file")

@@ -128,3 +128,16 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 def topic_prefix() -> str:
     """A unique topic prefix per test, so tests can share one broker."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+INTEGRATION_DIRS = ("integration", "ops")  # every test there needs real brokers or tools
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark broker tests ``integration`` (``-m "not integration"`` is the fast loop):
+    everything under tests/integration and tests/ops, and any test using a broker."""
+    for item in items:
+        parts = item.path.relative_to(config.rootpath).parts
+        in_dir = len(parts) > 1 and parts[0] == "tests" and parts[1] in INTEGRATION_DIRS
+        if in_dir or "mosquitto" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)

@@ -18,8 +18,8 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from staffer.adapters.mqtt import Inbound, MqttPort
 from staffer.adapters.outbox import Outbox
+from staffer.adapters.port import Inbound, MqttPort
 from staffer.adapters.store import StateStore
 from staffer.codec import payloads
 from staffer.codec.topics import Topics

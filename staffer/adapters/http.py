@@ -113,9 +113,8 @@ class HttpServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port, reuse_address=True)
         await site.start()
-        server = site._server  # aiohttp exposes no public bound-address accessor
-        sockets = getattr(server, "sockets", None) or []
-        self._bound = int(sockets[0].getsockname()[1]) if sockets else self._port
+        addresses = self._runner.addresses  # public: the bound (host, port, ...) per socket
+        self._bound = int(addresses[0][1]) if addresses else self._port
         log.info("HTTP listening on %s", self.url)
 
     async def stop(self) -> None:

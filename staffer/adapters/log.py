@@ -62,15 +62,18 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+HANDLER_NAME = "staffer"  # marks our handler, so setup_logging can replace it
+
+
 def setup_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | None = None) -> None:
     """Configure the root logger once (idempotent: replaces our previous handler)."""
     root = logging.getLogger()
     for h in list(root.handlers):
-        if getattr(h, "_staffer", False):
+        if h.get_name() == HANDLER_NAME:
             root.removeHandler(h)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    handler._staffer = True  # type: ignore[attr-defined]
+    handler.set_name(HANDLER_NAME)
     root.addHandler(handler)
     root.setLevel(level)
     # libraries are chatty at DEBUG; keep them at WARNING unless we debug ourselves

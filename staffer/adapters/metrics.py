@@ -35,10 +35,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from staffer.core.proposals import OUTCOMES as PROPOSAL_OUTCOMES
 from staffer.core.types import Move, Plan, QueueSnapshot
+from staffer.vocabulary import ACK_STATUSES, MESSAGE_KINDS, MODES
 
-MODES = ("auto", "shadow", "manual")
-MESSAGE_KINDS = frozenset({"queue_metrics", "site_metrics", "agent_state", "override", "move_ack"})
-ACK_STATUSES = ("accepted", "rejected", "done")
 PLAN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_REASONS = 64
 OTHER = "other"

@@ -1,6 +1,9 @@
-"""The MQTT port: the only module that imports aiomqtt/paho.
+"""`AiomqttPort`: the real `staffer.adapters.port.MqttPort`, on aiomqtt (paho underneath).
 
-`MqttPort.run(handler)` keeps a connection alive for the daemon's lifetime:
+With `mqtt_internals` (what it relies on inside those libraries) and the tools' one-shot
+client (`mqtt_client`, which shares `tls_parameters` and `is_v5_refusal` from here), the
+only module that imports them. `AiomqttPort.run(handler)` keeps a connection alive for
+the daemon's lifetime:
 
 * connect with exponential backoff + full jitter between ``reconnect_min_s`` and
   ``reconnect_max_s``; re-subscribe after every (re)connect;
@@ -8,7 +11,8 @@
   broker refuses v5, e.g. NATS); works fully on 3.1.1 brokers;
 * a retained last will (the offline status) on the status topic, a retained online
   status after each connect and a retained offline status on clean shutdown (all left
-  out when ``status_topic`` is None: a bridge built on ``staffer.bridge`` has no status);
+  out when the session's ``status_topic`` is None: a bridge built on ``staffer.bridge``
+  has no status);
 * TLS for ``mqtts://`` (``ca_file``, ``cert_file``/``key_file``), username plus a
   password read from ``password_file`` at each connect (never logged);
 * payloads over ``max_payload_bytes`` are delivered as ``Inbound(oversized=True,
@@ -24,236 +28,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import socket
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Coroutine, Sequence
 
 import aiomqtt
-import paho.mqtt._packet as paho_packet
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from staffer.adapters import mqtt_internals
 from staffer.adapters.log import RateLimitedLog
+from staffer.adapters.mqtt_policy import (
+    BrokerAddress,
+    backoff_delays,
+    broker_credentials,
+    coalesce_latest,
+    parse_url,
+)
+from staffer.adapters.port import Handler, Inbound, Session, Subscription, respond_twice
 from staffer.settings import MqttSettings
 
-M = TypeVar("M")
 log = logging.getLogger("staffer.mqtt")
 _DROPPED = RateLimitedLog(log, period_s=10.0)  # outbound messages lost while disconnected
 
 _V5_REFUSED = {1, 0x84}  # 3.1.1 "unacceptable protocol version" / v5 "unsupported protocol"
 _SUBSCRIBE_BATCH = 100
-_READ_CHUNK = 65536
 _MAX_HELD = 10000  # outbound messages held while disconnected
 _MAX_PENDING_PUBLISHES = 10000  # aiomqtt warns above this many unacknowledged calls
 _YIELD_EVERY = 16  # messages handled back to back before yielding to the loop
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    """One received message, library-neutral."""
+class AiomqttPort:
+    """A long-lived MQTT connection with presence, reconnects and request/response
+    (implements `staffer.adapters.port.MqttPort`)."""
 
-    topic: str
-    payload: bytes
-    retain: bool = False
-    response_topic: str | None = None  # MQTT v5 request/response
-    correlation_data: bytes | None = None
-    oversized: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    """Where and how to connect, parsed from ``[mqtt] url``."""
-
-    host: str
-    port: int
-    tls: bool
-    username: str | None
-    password: str | None
-
-    @property
-    def display(self) -> str:
-        """The URL without credentials, safe to log."""
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
-def parse_url(url: str) -> BrokerAddress:
-    """``mqtt[s]://[user[:password]@]host[:port]`` -> BrokerAddress (ValueError if bad)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError("mqtt.url must start with mqtt:// or mqtts://")
-    tls = parts.scheme == "mqtts"
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError as err:
-        raise ValueError(f"mqtt.url: bad port: {err}") from None
-    if not parts.hostname:
-        raise ValueError("mqtt.url: missing host")
-    return BrokerAddress(parts.hostname, port, tls, parts.username, parts.password)
-
-
-def backoff_delays(min_s: float, max_s: float, rng: random.Random | None = None) -> Iterable[float]:
-    """Endless exponential backoff with full jitter: uniform(min, min(max, min*2**n))."""
-    r = rng or random.Random()
-    ceiling = min_s
-    while True:
-        yield r.uniform(min_s, max(min_s, ceiling))
-        ceiling = min(max_s, ceiling * 2)
-
-
-class _ReadBuffer:
-    """A socket wrapper that reads 64 KiB at a time and serves paho's small reads.
-
-    paho reads a packet with three ``recv`` calls (type, length, body) and aiomqtt
-    parses one packet per readiness callback, but keeps reading while the socket
-    reports ``pending()`` bytes (meant for TLS). Buffering here turns ~3 syscalls and
-    one event-loop iteration per message into one of each per 64 KiB, which more than
-    doubles the sustained ingest rate. Everything else is delegated to the socket.
-    """
-
-    __slots__ = ("_buf", "_sock")
-
-    def __init__(self, sock: object) -> None:
-        self._sock = sock
-        self._buf = bytearray()
-
-    def recv(self, bufsize: int) -> bytes:
-        if not self._buf:
-            data = self._sock.recv(_READ_CHUNK)  # type: ignore[attr-defined]
-            if not data:
-                return b""
-            self._buf += data
-        out = bytes(self._buf[:bufsize])
-        del self._buf[:bufsize]
-        return out
-
-    def pending(self) -> int:
-        inner = getattr(self._sock, "pending", None)
-        return len(self._buf) + (inner() if inner is not None else 0)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._sock, name)
-
-
-def _install_read_buffer(client: aiomqtt.Client) -> None:
-    """Wrap the connected paho socket in `_ReadBuffer` (skipped if paho changes shape)."""
-    paho = getattr(client, "_client", None)
-    sock = getattr(paho, "_sock", None)
-    if sock is not None and not isinstance(sock, _ReadBuffer) and hasattr(sock, "recv"):
-        paho._sock = _ReadBuffer(sock)  # type: ignore[union-attr]
-
-
-class _SharedTableProperties(Properties):
-    """paho's MQTT 5 ``Properties`` with its lookup tables built once, not per packet,
-    and an empty property list read without ``clear()``.
-
-    paho decodes every received PUBLISH into a new ``Properties``, whose constructor
-    builds two dicts of ~27 entries and whose ``unpack`` first deletes each absent
-    attribute: ~23 µs per message here, about as much as decoding our JSON. The tables
-    are read-only in paho; non-empty property lists take paho's own ``unpack``.
-    """
-
-    _shared: Properties | None = None
-
-    def __init__(self, packetType: int) -> None:  # paho's parameter name
-        shared = _SharedTableProperties._shared
-        if shared is None:
-            shared = _SharedTableProperties._shared = Properties(packetType)
-        object.__setattr__(self, "packetType", packetType)
-        object.__setattr__(self, "types", shared.types)
-        object.__setattr__(self, "names", shared.names)
-        object.__setattr__(self, "properties", shared.properties)
-
-    def unpack(self, buffer: bytes) -> tuple[Properties, int]:
-        if buffer[:1] == b"\x00":  # property length 0: nothing to read or clear
-            return self, 1
-        return super().unpack(buffer)  # type: ignore[no-any-return]
-
-
-def _install_shared_table_properties() -> None:
-    """Make paho's packet decoder use `_SharedTableProperties` (skipped if paho changes)."""
-    if getattr(paho_packet, "Properties", None) is Properties:
-        paho_packet.Properties = _SharedTableProperties  # type: ignore[misc]
-
-
-def _read_password(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    return path.read_text(encoding="utf-8").rstrip("\r\n")
-
-
-def broker_credentials(
-    settings: MqttSettings, address: BrokerAddress
-) -> tuple[str | None, str | None]:
-    """(username, password) to log in with: ``[mqtt] username`` else the URL's, and the
-    password from ``password_file`` (read at each call, so a rotated file applies at the
-    next connect) else the URL's; no password without a username. OSError when the file
-    cannot be read. Shared by the daemon and the tools (``adapters.mqtt_client``)."""
-    username = settings.username or address.username
-    password = _read_password(settings.password_file) or address.password
-    return username, password if username else None
-
-
-def tls_parameters(settings: MqttSettings, address: BrokerAddress) -> aiomqtt.TLSParameters | None:
-    """TLS for an ``mqtts://`` address (CA bundle, optional client certificate), else None."""
-    if not address.tls:
-        return None
-    return aiomqtt.TLSParameters(
-        ca_certs=str(settings.ca_file) if settings.ca_file else None,
-        certfile=str(settings.cert_file) if settings.cert_file else None,
-        keyfile=str(settings.key_file) if settings.key_file else None,
-        cert_reqs=ssl.CERT_REQUIRED,
-    )
-
-
-def coalesce_latest(
-    messages: Sequence[M], topics: Sequence[str], coalescible: Callable[[str], bool]
-) -> tuple[list[M], int]:
-    """Keep arrival order, but only the last message of each coalescible topic.
-
-    The overload rule: a newer snapshot of a queue supersedes the queued older ones.
-    Returns the kept messages and how many were dropped.
-    """
-    last: dict[str, int] = {}
-    for i, topic in enumerate(topics):
-        if coalescible(topic):
-            last[topic] = i
-    kept = [m for i, (m, t) in enumerate(zip(messages, topics, strict=True)) if last.get(t, i) == i]
-    return kept, len(messages) - len(kept)
-
-
-class MqttPort:
-    """A long-lived MQTT connection with presence, reconnects and request/response."""
-
-    def __init__(
-        self,
-        settings: MqttSettings,
-        *,
-        client_id: str,
-        status_topic: str | None,
-        online_payload: bytes = b"",
-        offline_payload: bytes = b"",
-        subscriptions: Sequence[tuple[str, int]] = (),
-        on_state: Callable[[bool], None] | None = None,
-        coalescible: Callable[[str], bool] | None = None,
-        on_coalesced: Callable[[int], None] | None = None,
-    ) -> None:
+    def __init__(self, settings: MqttSettings, session: Session) -> None:
         self._settings = settings
         self._address = parse_url(settings.url)
-        self._client_id = client_id
-        self._status_topic = status_topic
-        self._online = online_payload
-        self._offline = offline_payload
-        self._subscriptions: dict[str, int] = dict(subscriptions)  # filter -> QoS
-        self._on_state = on_state
-        self._coalescible = coalescible
-        self._on_coalesced = on_coalesced
+        self._session = session
+        self._status_topic = session.status_topic
+        self._subscriptions: dict[str, int] = dict(session.subscriptions)  # filter -> QoS
         self._client: aiomqtt.Client | None = None
         self._connected = False
         self._v5 = settings.protocol in ("5", "auto")
@@ -274,19 +90,14 @@ class MqttPort:
         """The protocol in use (or to be tried next): "5" or "3.1.1"."""
         return "5" if self._v5 else "3.1.1"
 
-    @property
-    def backlog(self) -> int:
-        """Received messages not yet handled (for benchmarks and health)."""
-        return self._queue.qsize() if self._queue is not None else 0
-
     def _set_connected(self, value: bool) -> None:
         if value != self._connected:
             self._connected = value
-            if self._on_state is not None:
-                self._on_state(value)
+            if self._session.on_state is not None:
+                self._session.on_state(value)
 
     # --- subscriptions -------------------------------------------------------------
-    async def set_subscriptions(self, subscriptions: Sequence[tuple[str, int]]) -> None:
+    async def set_subscriptions(self, subscriptions: Sequence[Subscription]) -> None:
         """Replace the (filter, QoS) set (config reload); applied live when connected."""
         old, new = self._subscriptions, dict(subscriptions)
         self._subscriptions = new
@@ -309,58 +120,53 @@ class MqttPort:
     # --- connection loop -----------------------------------------------------------
     def _make_client(self) -> aiomqtt.Client:
         s = self._settings
-        tls = tls_parameters(s, self._address)
         username, password = broker_credentials(s, self._address)
-        port = self
-
-        class _Queue(asyncio.Queue):  # type: ignore[type-arg]
-            """aiomqtt's incoming queue, kept so we can drain it without a task per message."""
-
-            def __init__(self, maxsize: int = 0) -> None:
-                super().__init__(maxsize)
-                port._queue = self
-
-        return aiomqtt.Client(
+        status = self._status_topic
+        client = aiomqtt.Client(
             self._address.host,
             self._address.port,
             username=username,
             password=password,
-            identifier=self._client_id,
+            identifier=self._session.client_id,
             protocol=aiomqtt.ProtocolVersion.V5 if self._v5 else aiomqtt.ProtocolVersion.V311,
             will=(
-                aiomqtt.Will(self._status_topic, self._offline, qos=1, retain=True)
-                if self._status_topic
+                aiomqtt.Will(status, self._session.offline_payload, qos=1, retain=True)
+                if status
                 else None
             ),
             clean_session=None if self._v5 else True,
             keepalive=int(max(1, s.keepalive_s)),
-            tls_params=tls,
+            tls_params=tls_parameters(s, self._address),
             timeout=10,
-            queue_type=_Queue,
             max_inflight_messages=1000,
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),  # no Nagle delay
             logger=logging.getLogger("mqtt"),
         )
+        mqtt_internals.check_once(client)
+        self._queue = mqtt_internals.incoming_queue(client)  # drained without a task each
+        return client
 
-    async def run(self, handler: Callable[[Inbound], Awaitable[None]]) -> None:
+    async def run(self, handler: Handler) -> None:
         """Connect, subscribe and feed ``handler`` until cancelled.
 
         Cancelling the task is the clean shutdown: a retained offline status is
         published, then the session is closed (so the last will is not sent).
         """
-        _install_shared_table_properties()
+        mqtt_internals.install_shared_table_properties()
         min_s, max_s = self._settings.reconnect_min_s, self._settings.reconnect_max_s
         delays = iter(backoff_delays(min_s, max_s))
         while True:
             try:
                 client = self._make_client()
                 async with client:
-                    _install_read_buffer(client)
+                    mqtt_internals.install_read_buffer(client)
                     client.pending_calls_threshold = _MAX_PENDING_PUBLISHES
                     self._client = client
                     await self._subscribe(client, self._subscriptions)
                     if self._status_topic:
-                        await client.publish(self._status_topic, self._online, qos=1, retain=True)
+                        await client.publish(
+                            self._status_topic, self._session.online_payload, qos=1, retain=True
+                        )
                     self._flush_pending(client)
                     self._set_connected(True)
                     delays = iter(backoff_delays(min_s, max_s))
@@ -388,7 +194,10 @@ class MqttPort:
         with contextlib.suppress(Exception):
             if self._status_topic:
                 await asyncio.wait_for(
-                    client.publish(self._status_topic, self._offline, qos=1, retain=True), 2.0
+                    client.publish(
+                        self._status_topic, self._session.offline_payload, qos=1, retain=True
+                    ),
+                    2.0,
                 )
         log.info("disconnecting from %s (clean shutdown)", self._address.display)
 
@@ -398,9 +207,7 @@ class MqttPort:
         else:
             log.warning("cannot connect to %s: %s", self._address.display, why)
 
-    async def _consume(
-        self, client: aiomqtt.Client, handler: Callable[[Inbound], Awaitable[None]]
-    ) -> None:
+    async def _consume(self, client: aiomqtt.Client, handler: Handler) -> None:
         limit = self._settings.max_payload_bytes
         async for first in client.messages:
             ready: deque[aiomqtt.Message] = deque([first])
@@ -421,22 +228,18 @@ class MqttPort:
     def _coalesce(self, q: asyncio.Queue[aiomqtt.Message]) -> list[aiomqtt.Message]:
         """Overload: take everything queued; older snapshots of a topic give way to newer."""
         batch = [q.get_nowait() for _ in range(q.qsize())]
-        if self._coalescible is None:
-            return batch
-        kept, dropped = coalesce_latest(batch, [str(m.topic) for m in batch], self._coalescible)
+        topics = [str(m.topic) for m in batch]
+        kept, dropped = coalesce_latest(batch, topics, self._session.coalescible)
         if dropped:
             log.warning(
                 "overloaded: %d queued messages, %d superseded snapshots dropped",
                 len(batch),
                 dropped,
             )
-            if self._on_coalesced is not None:
-                self._on_coalesced(dropped)
+            self._session.on_coalesced(dropped)
         return kept
 
-    async def _dispatch(
-        self, msg: aiomqtt.Message, handler: Callable[[Inbound], Awaitable[None]], limit: int
-    ) -> None:
+    async def _dispatch(self, msg: aiomqtt.Message, handler: Handler, limit: int) -> None:
         raw = msg.payload
         payload = raw if isinstance(raw, bytes) else str(raw or "").encode()
         props = msg.properties
@@ -529,15 +332,20 @@ class MqttPort:
     async def respond(self, reply_topic: str, payload: bytes, request: Inbound) -> bool:
         """Send a reply on the contract's reply topic and, for a v5 request with a
         response topic, also there (with its correlation data)."""
-        ok = await self.publish(reply_topic, payload)
-        if request.response_topic and request.response_topic != reply_topic:
-            ok = (
-                await self.publish(
-                    request.response_topic, payload, correlation_data=request.correlation_data
-                )
-                and ok
-            )
-        return ok
+        return await respond_twice(self, reply_topic, payload, request)
+
+
+def tls_parameters(settings: MqttSettings, address: BrokerAddress) -> aiomqtt.TLSParameters | None:
+    """TLS for an ``mqtts://`` address (CA bundle, optional client certificate), else None.
+    Shared by the daemon's port and the tools' client (``adapters.mqtt_client``)."""
+    if not address.tls:
+        return None
+    return aiomqtt.TLSParameters(
+        ca_certs=str(settings.ca_file) if settings.ca_file else None,
+        certfile=str(settings.cert_file) if settings.cert_file else None,
+        keyfile=str(settings.key_file) if settings.key_file else None,
+        cert_reqs=ssl.CERT_REQUIRED,
+    )
 
 
 def is_v5_refusal(err: aiomqtt.MqttCodeError) -> bool:

@@ -63,10 +63,6 @@ class Scheduler:
     def __init__(self) -> None:
         self._sched = AsyncIOScheduler(timezone=UTC)
 
-    @property
-    def running(self) -> bool:
-        return bool(self._sched.running)
-
     def start(self) -> None:
         """Start inside the running event loop."""
         self._sched.start()
@@ -104,8 +100,3 @@ class Scheduler:
         """Remove a job if present."""
         if self._sched.get_job(job_id) is not None:
             self._sched.remove_job(job_id)
-
-    def next_run(self, job_id: str) -> datetime | None:
-        """When the job fires next (None when absent or paused)."""
-        job = self._sched.get_job(job_id)
-        return None if job is None else job.next_run_time

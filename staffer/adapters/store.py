@@ -9,9 +9,9 @@ never block the event loop; tests and tools use the ``*_sync`` twins. Each write
 is one transaction committed (``synchronous=FULL``) before the method returns,
 so the daemon acknowledges only what is on disk.
 
-``StateStore.open`` refuses unusable files with ``StoreError`` (missing
-directory, not a database, corrupt, foreign or newer schema, read-only) rather
-than silently starting from an empty state. Agent locks are overrides
+``StateStore.open`` refuses unusable files with ``StoreError`` (the checks and the
+schema are in `staffer.adapters.state_file`) rather than silently starting from an
+empty state. Agent locks are overrides
 (``lock_agent``/``assign`` rows of the ``overrides`` table), not a separate table.
 """
 
@@ -25,44 +25,23 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from staffer.adapters import store_acks
+from staffer.adapters.state_file import SCHEMA_VERSION, StoreError, open_state_file, transaction
 from staffer.adapters.store_acks import IN_FLIGHT_COLUMNS
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
-from staffer.core.overrides import Outcome, expiry_audit, override_from_record
+from staffer.core.override_records import expiry_audit, override_from_record, override_to_record
+from staffer.core.overrides import Outcome
 from staffer.core.types import AuditRecord, InFlightMove, Override
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "StateStore", "StoreError"]
+
 T = TypeVar("T")
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE overrides (
-    override_id TEXT PRIMARY KEY, site TEXT NOT NULL, supervisor TEXT NOT NULL,
-    action TEXT NOT NULL, fields TEXT NOT NULL, created_at REAL NOT NULL,
-    expires_at REAL, reason TEXT NOT NULL);
-CREATE INDEX overrides_site ON overrides (site);
-CREATE TABLE in_flight (
-    site TEXT NOT NULL, agent TEXT NOT NULL, to_queue TEXT NOT NULL,
-    command_id TEXT NOT NULL, issued_at REAL NOT NULL, PRIMARY KEY (site, agent));
-CREATE TABLE plans (site TEXT PRIMARY KEY, as_of REAL NOT NULL, plan TEXT NOT NULL);
-CREATE TABLE audit (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, site TEXT NOT NULL,
-    kind TEXT NOT NULL, actor TEXT NOT NULL, payload TEXT NOT NULL);
-CREATE INDEX audit_site_ts ON audit (site, ts);
-CREATE TABLE command_seq (site TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-"""
-_TABLES = frozenset({"meta", "overrides", "in_flight", "plans", "audit", "command_seq"})
-
-
-class StoreError(RuntimeError):
-    """The state database is unusable or a read/write failed; the message says why."""
 
 
 def _json(obj: object) -> str:
@@ -129,74 +108,8 @@ class StateStore:
         self.close()
 
     def _connect(self) -> None:
-        path = self.path
-        if path.is_dir():
-            raise StoreError(f"state path {path} is a directory, not a database file")
-        if not path.parent.is_dir():
-            raise StoreError(f"state directory {path.parent} does not exist")
-        try:
-            conn = sqlite3.connect(
-                path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=True
-            )
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot open state database {path}: {err}") from None
-        try:
-            self._check_and_prepare(conn)
-        except sqlite3.Error as err:
-            conn.close()
-            raise StoreError(f"state database {path} is unusable: {err}") from None
-        except StoreError:
-            conn.close()
-            raise
-        self._conn = conn
+        self._conn = open_state_file(self.path, self._busy_timeout_s)
         self.thread_id = threading.get_ident()
-
-    def _check_and_prepare(self, conn: sqlite3.Connection) -> None:
-        ok = conn.execute("PRAGMA quick_check").fetchone()
-        if ok is None or ok[0] != "ok":
-            raise StoreError(
-                f"state database {self.path} is corrupt (quick_check: "
-                f"{ok[0] if ok else 'no result'}); restore it or move it away"
-            )
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreError(f"state database {self.path}: cannot enable WAL (got {mode})")
-        conn.execute("PRAGMA synchronous=FULL")
-        tables = {
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-            )
-        }
-        if not tables:
-            with _tx(conn):
-                for stmt in filter(str.strip, _SCHEMA.split(";")):
-                    conn.execute(stmt)
-                conn.execute(
-                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
-            tables = set(_TABLES)
-        elif "meta" not in tables:
-            raise StoreError(f"{self.path} is an SQLite database but not a staffer state file")
-        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        version = int(row[0]) if row and str(row[0]).isdigit() else -1
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} has schema version {version}, newer than this "
-                f"staffer supports ({SCHEMA_VERSION}); upgrade staffer"
-            )
-        missing = sorted(_TABLES - tables)
-        if version != SCHEMA_VERSION or missing:
-            raise StoreError(
-                f"{self.path}: unexpected schema (version {version}, "
-                f"missing tables {missing or 'none'})"
-            )
-        with _tx(conn):
-            store_acks.add_missing(conn)
-        with _tx(conn):  # write probe: fails here, not at the first acknowledgement
-            conn.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('last_open', ?)", (repr(time.time()),)
-            )
 
     def _disconnect(self) -> None:
         if self._conn is not None:
@@ -247,17 +160,18 @@ class StateStore:
         )
 
     def _insert_override(self, ov: Override) -> None:
+        rec = override_to_record(ov)
         self._db().execute(
             "INSERT OR REPLACE INTO overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                ov.override_id,
-                ov.site,
-                ov.supervisor,
-                ov.action,
-                _json(ov.fields),
-                ov.created_at,
-                ov.expires_at,
-                ov.reason,
+                rec["override_id"],
+                rec["site"],
+                rec["supervisor"],
+                rec["action"],
+                _json(rec["fields"]),
+                rec["created_at"],
+                rec["expires_at"],
+                rec["reason"],
             ),
         )
 
@@ -265,21 +179,16 @@ class StateStore:
         self._db().executemany("DELETE FROM overrides WHERE override_id = ?", [(i,) for i in ids])
 
     def _op_record_outcome(self, outcome: Outcome) -> None:
-        with _tx(self._db()):
+        with transaction(self._db()):
             self._delete_overrides(o.override_id for o in outcome.removed)
             if outcome.accepted is not None:
                 self._insert_override(outcome.accepted)
             self._insert_audit([outcome.audit])
 
     def _op_record_expired(self, overrides: Sequence[Override], now: float) -> None:
-        with _tx(self._db()):
+        with transaction(self._db()):
             self._delete_overrides(o.override_id for o in overrides)
             self._insert_audit(expiry_audit(o, now) for o in overrides)
-
-    def _op_save_overrides(self, overrides: Sequence[Override]) -> None:
-        with _tx(self._db()):
-            for ov in overrides:
-                self._insert_override(ov)
 
     def _op_load_overrides(self) -> list[Override]:
         rows = (
@@ -312,7 +221,7 @@ class StateStore:
         return out
 
     def _op_add_in_flight(self, site: str, moves: Sequence[InFlightMove]) -> None:
-        with _tx(self._db()):
+        with transaction(self._db()):
             self._db().executemany(
                 f"INSERT OR REPLACE INTO in_flight ({IN_FLIGHT_COLUMNS}) VALUES (?,?,?,?,?,?)",
                 [
@@ -322,7 +231,7 @@ class StateStore:
             )
 
     def _op_remove_in_flight(self, site: str, agents: Sequence[str]) -> None:
-        with _tx(self._db()):
+        with transaction(self._db()):
             self._db().executemany(
                 "DELETE FROM in_flight WHERE site = ? AND agent = ?", [(site, a) for a in agents]
             )
@@ -336,13 +245,13 @@ class StateStore:
         return out
 
     def _op_record_move_ack(self, site: str, effect: AckEffect) -> None:
-        with _tx(self._db()):
+        with transaction(self._db()):
             store_acks.record_move_ack(self._db(), site, effect)
             if effect.audit is not None:
                 self._insert_audit([effect.audit])
 
     def _op_remove_cooldowns(self, site: str, cooldowns: Sequence[Cooldown]) -> None:
-        with _tx(self._db()):
+        with transaction(self._db()):
             store_acks.remove_cooldowns(self._db(), site, cooldowns)
 
     def _op_load_cooldowns(self) -> dict[str, list[Cooldown]]:
@@ -350,14 +259,14 @@ class StateStore:
 
     def _op_save_plan(self, site: str, plan_json: bytes | str, as_of: float) -> None:
         text = plan_json.decode("utf-8") if isinstance(plan_json, bytes) else plan_json
-        with _tx(self._db()):
+        with transaction(self._db()):
             self._db().execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?)", (site, as_of, text))
 
     def _op_load_plans(self) -> dict[str, str]:
         return {s: p for s, p in self._db().execute("SELECT site, plan FROM plans ORDER BY site")}
 
     def _op_append_audit(self, records: Sequence[AuditRecord]) -> None:
-        with _tx(self._db()):
+        with transaction(self._db()):
             self._insert_audit(records)
 
     def _op_audit(self, site: str | None, limit: int) -> list[AuditRecord]:
@@ -372,12 +281,12 @@ class StateStore:
         ]
 
     def _op_prune_audit(self, before_ts: float) -> int:
-        with _tx(self._db()):
+        with transaction(self._db()):
             return self._db().execute("DELETE FROM audit WHERE ts < ?", (before_ts,)).rowcount
 
     def _op_next_command_id(self, site: str) -> str:
         db = self._db()
-        with _tx(db):
+        with transaction(db):
             db.execute(
                 "INSERT INTO command_seq VALUES (?, 1) ON CONFLICT(site) "
                 "DO UPDATE SET seq = seq + 1",
@@ -400,13 +309,6 @@ class StateStore:
 
     def record_expired_sync(self, overrides: Sequence[Override], now: float) -> None:
         self._call(self._op_record_expired, list(overrides), now)
-
-    async def save_overrides(self, overrides: Sequence[Override]) -> None:
-        """Upsert overrides (e.g. an imported set); normal flow uses record_outcome."""
-        await self._acall(self._op_save_overrides, list(overrides))
-
-    def save_overrides_sync(self, overrides: Sequence[Override]) -> None:
-        self._call(self._op_save_overrides, list(overrides))
 
     async def load_overrides(self) -> list[Override]:
         """Every stored override (expired ones too; ``OverrideBook.expire`` drops them)."""
@@ -492,15 +394,3 @@ class StateStore:
 
     def next_command_id_sync(self, site: str) -> str:
         return self._call(self._op_next_command_id, site)
-
-
-@contextmanager
-def _tx(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

@@ -1,9 +1,8 @@
 """SQL of move acknowledgements and cool-downs (contract §10) for ``StateStore``.
 
-Run by the store on its worker thread, inside the store's transactions. Both were added
-to schema 1 after its release: ``add_missing`` creates the ``in_flight.accepted_at``
-column and the ``cooldowns`` table when a state file predates them, so such files
-upgrade in place when opened.
+Run by the store on its worker thread, inside the store's transactions. The
+``in_flight.accepted_at`` column and the ``cooldowns`` table are created at open by
+``state_file.add_missing`` (they were added to schema 1 after its release).
 """
 
 from __future__ import annotations
@@ -14,22 +13,7 @@ from collections.abc import Sequence
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
 
-_ADDED_COLUMNS = (("in_flight", "accepted_at", "REAL"),)
-_ADDED_TABLES = """
-CREATE TABLE IF NOT EXISTS cooldowns (
-    site TEXT NOT NULL, agent TEXT NOT NULL, queue TEXT NOT NULL, until REAL NOT NULL,
-    reason TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (site, agent, queue));
-"""
 IN_FLIGHT_COLUMNS = "site, agent, to_queue, command_id, issued_at, accepted_at"
-
-
-def add_missing(db: sqlite3.Connection) -> None:
-    """Create the columns and tables added to schema 1 (call inside a transaction)."""
-    for table, column, kind in _ADDED_COLUMNS:
-        if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-    for stmt in filter(str.strip, _ADDED_TABLES.split(";")):
-        db.execute(stmt)
 
 
 def record_move_ack(db: sqlite3.Connection, site: str, effect: AckEffect) -> None:

@@ -24,11 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from staffer.adapters.mqtt import Inbound, MqttPort, parse_url
+from staffer.adapters.mqtt import AiomqttPort
+from staffer.adapters.mqtt_policy import parse_url
+from staffer.adapters.port import Inbound, Session
 from staffer.bridge.conformance import choose_moves
 from staffer.bridge.recording import Message, Purpose, Recording, Sent
 from staffer.codec import payloads
-from staffer.codec.acks import decode_move_ack
 from staffer.codec.timefmt import format_ts
 from staffer.codec.topics import Route, Topics
 from staffer.core.types import AgentState, Move, MoveAck, QueueSnapshot
@@ -68,7 +69,7 @@ def _decode(route: Route, payload: bytes) -> object:
         return payloads.decode_site_snapshot(payload)
     if route.kind == "agent_state":
         return payloads.decode_agent_state(route.agent or "", payload)
-    return decode_move_ack(route.agent or "", payload)
+    return payloads.decode_move_ack(route.agent or "", payload)
 
 
 def _ts_of(value: object) -> float | None:
@@ -99,12 +100,14 @@ class Checker:
             reconnect_min_s=0.2,
             reconnect_max_s=2.0,
         )
-        self.port = MqttPort(
+        self.port = AiomqttPort(
             settings,
-            client_id=settings.client_id,
-            status_topic=None,
-            subscriptions=[(t, 1) for t in subs],
-            on_state=self._on_state,
+            Session(
+                client_id=settings.client_id,
+                status_topic=None,
+                subscriptions=[(t, 1) for t in subs],
+                on_state=self._on_state,
+            ),
         )
         self._up = asyncio.Event()
         self._t0 = 0.0

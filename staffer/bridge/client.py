@@ -6,7 +6,7 @@ encoded and then decoded again with the daemon's own codec, so a payload the dae
 reject raises :class:`BridgePayloadError` here, naming the topic and the reason code the
 daemon would have counted, and nothing is sent.
 
-The connection is the daemon's own MQTT adapter (``staffer.adapters.mqtt.MqttPort``):
+The connection is the daemon's own MQTT adapter (``staffer.adapters.mqtt.AiomqttPort``):
 reconnects with backoff and resubscribes, MQTT 5 with 3.1.1 fallback, TLS and a password
 file. Everything is QoS 1. Agent states are retained by default and, after a reconnect,
 the latest state of every agent is published again (a broker restarted without
@@ -27,7 +27,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from staffer.adapters.mqtt import Inbound, MqttPort
+from staffer.adapters.mqtt import AiomqttPort
+from staffer.adapters.port import Inbound, Session
 from staffer.bridge.validate import (
     BridgeConnectionError,
     BridgeError,
@@ -39,8 +40,13 @@ from staffer.bridge.validate import (
     present,
 )
 from staffer.codec import payloads
-from staffer.codec.acks import decode_move_ack, encode_move_ack
-from staffer.codec.bridge_payloads import Command, PlanSummary, decode_command, decode_plan
+from staffer.codec.bridge_payloads import (
+    Command,
+    PlanSummary,
+    decode_command,
+    decode_plan,
+    encode_move_ack,
+)
 from staffer.codec.topics import TopicError, Topics
 from staffer.core.types import AckStatus, AgentStatus, Move, MoveAck
 from staffer.settings import MqttSettings
@@ -100,12 +106,14 @@ class Bridge:
         except (TopicError, ValidationError) as err:
             raise ValueError(f"Bridge: {err}") from None
         subscriptions = [(self._commands_topic, 1)] + ([(self._plan_topic, 1)] if plans else [])
-        self._port = MqttPort(
+        self._port = AiomqttPort(
             settings,
-            client_id=settings.client_id,
-            status_topic=None,
-            subscriptions=subscriptions,
-            on_state=self._on_state,
+            Session(
+                client_id=settings.client_id,
+                status_topic=None,
+                subscriptions=subscriptions,
+                on_state=self._on_state,
+            ),
         )
         self._follow_plans = plans
         self._connect_timeout_s = connect_timeout_s
@@ -304,7 +312,7 @@ class Bridge:
             data = encode_move_ack(ack)
         except ValueError as err:
             raise BridgePayloadError(topic, "bad_ts", str(err)) from None
-        self._v.check(topic, lambda d: decode_move_ack(move.agent, d), data)
+        self._v.check(topic, lambda d: payloads.decode_move_ack(move.agent, d), data)
         return await self._send(topic, data)
 
     async def _send(self, topic: str, data: bytes, retain: bool = False) -> bool:

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from staffer import __version__
+from staffer.cli.extras import MissingExtra
+from staffer.cli.parser import OneLineParser
 from staffer.settings import ConfigError
 
 # Subcommand modules, in the order --help lists them.
@@ -29,13 +31,15 @@ COMMANDS: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="staffer",
         description="Real-time staffing for contact centers: forecasts queues with "
         "Erlang C/A models and moves agents between phone, chat and email.",
     )
     parser.add_argument("--version", action="version", version=f"staffer {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=OneLineParser
+    )
     for name in COMMANDS:
         importlib.import_module(f"staffer.cli.{name}").register(sub)
     return parser
@@ -46,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except ConfigError as err:
+    except (ConfigError, MissingExtra) as err:
         print(f"staffer: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 from staffer.cli.durations import parse_time
 from staffer.codec.audit import AuditEntry, describe
@@ -53,11 +53,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.set_defaults(func=run)
-
-    def one_line_error(message: str) -> NoReturn:
-        p.exit(2, f"{p.prog}: error: {message} (see --help)\n")
-
-    p.error = one_line_error  # type: ignore[method-assign]
 
 
 def _fail(message: str) -> int:

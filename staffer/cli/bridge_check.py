@@ -22,7 +22,7 @@ from staffer.bridge.conformance import evaluate
 from staffer.bridge.recording import CheckResult, Thresholds
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "bridge-check",
         help="test a running bridge against the protocol (plays the daemon on a site)",
@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _usage_error(args: argparse.Namespace) -> str | None:
-    from staffer.adapters.mqtt import parse_url
+    from staffer.adapters.mqtt_policy import parse_url
     from staffer.codec.topics import valid_segment
 
     try:

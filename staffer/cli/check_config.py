@@ -7,7 +7,7 @@ import argparse
 from staffer.settings import load_settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "check-config",
         help="validate a configuration file",

@@ -22,7 +22,7 @@ import json
 import secrets
 import sys
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -82,19 +82,11 @@ def _connection_options(p: argparse.ArgumentParser, *, top: bool) -> None:
     add("--json", action="store_true", help="print the reply or payload as one JSON object")
 
 
-def _one_line_errors(p: argparse.ArgumentParser) -> None:
-    def one_line_error(message: str) -> NoReturn:
-        p.exit(USAGE, f"{p.prog}: error: {message} (see --help)\n")
-
-    p.error = one_line_error  # type: ignore[method-assign]
-
-
 def _add(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
 ) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help, description=help)
     _connection_options(p, top=False)
-    _one_line_errors(p)
     if name in ACTIONS:
         p.add_argument("--reason", default=None, help="free text for the audit log")
     if name in TTL_COMMANDS:
@@ -123,7 +115,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "publishes. Exit 0 ok, 1 refused by the daemon, 2 usage, 3 no reply or no broker.",
     )
     _connection_options(p, top=True)
-    _one_line_errors(p)
     cmds = p.add_subparsers(dest="ctl_command", metavar="COMMAND", required=True)
     q = _add(cmds, "pin", "keep a queue's target within [min, max]")
     q.add_argument("queue")
@@ -261,7 +252,7 @@ def resolve(args: argparse.Namespace) -> Target:
 
 
 def _url_user(url: str) -> str | None:
-    from staffer.adapters.mqtt import parse_url
+    from staffer.adapters.mqtt_policy import parse_url
 
     try:
         return parse_url(url).username

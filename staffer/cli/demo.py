@@ -7,8 +7,10 @@ import asyncio
 import sys
 from pathlib import Path
 
+from staffer.cli.extras import require
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo",
         help="run broker, simulated contact center and daemon together",
@@ -33,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("demo", "simpy", "matplotlib", "amqtt")
     from staffer.cli.simulate import format_table
     from staffer.demo import run_demo
     from staffer.sim.bridge import BridgeError

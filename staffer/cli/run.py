@@ -13,12 +13,11 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from staffer.settings import DEFAULT_CONFIG_PATH, Settings, load_settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "run",
         help="run the staffing daemon",
@@ -52,11 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="override [http] port (0 = ephemeral)",
     )
     p.set_defaults(func=run)
-
-    def one_line_error(message: str) -> NoReturn:
-        p.exit(2, f"{p.prog}: error: {message} (see --help)\n")
-
-    p.error = one_line_error  # type: ignore[method-assign]
 
 
 def _port(text: str) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from staffer.cli.simulate import add_history_arguments, history_inputs
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "scenario",
         help="write scenario files (from an ACD export and a roster)",

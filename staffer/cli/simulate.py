@@ -9,17 +9,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from staffer.cli.extras import require
 from staffer.settings import ConfigError
-from staffer.sim.from_history import HistoryInputs
-from staffer.sim.kpis import DayKpis
-from staffer.sim.policies import POLICIES
-from staffer.sim.report import day_table, interval_tables, moves_list, rescued_lines
+from staffer.vocabulary import POLICIES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the simulator needs the demo extra: imported when a command runs
+    from staffer.sim.from_history import HistoryInputs
+    from staffer.sim.kpis import DayKpis
     from staffer.sim.scenario import Scenario
 
+SIM_MODULES = ("simpy",)  # the simulator; --plot also needs matplotlib
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "simulate",
         help="simulate a day of a site offline and report KPIs",
@@ -138,11 +140,15 @@ class ProgressBar:
 
 def format_table(results: dict[str, DayKpis]) -> str:
     """KPIs of several policies as an aligned text table, one row per queue and policy."""
+    from staffer.sim.report import day_table
+
     return day_table({p: [k] for p, k in results.items()})
 
 
 def history_inputs(args: argparse.Namespace, name: str | None = None) -> HistoryInputs:
     """``--history`` and friends, checked (ConfigError naming the missing option)."""
+    from staffer.sim.from_history import HistoryInputs
+
     if args.history is None or args.roster is None:
         raise ConfigError("a real day needs both --history INTERVALS.csv and --roster AGENTS.csv")
     return HistoryInputs(
@@ -185,9 +191,11 @@ def _day(args: argparse.Namespace) -> tuple[Scenario, list[str], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("simulate", *SIM_MODULES, *(("matplotlib",) if args.plot else ()))
     from staffer.sim.intervals import actual_queues
     from staffer.sim.jsonout import result_json
     from staffer.sim.replay import days_of, mean_day, run_seeds
+    from staffer.sim.report import day_table, interval_tables, moves_list, rescued_lines
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds: expected a count >= 1 (got {args.seeds})")

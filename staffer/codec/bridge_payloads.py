@@ -1,7 +1,7 @@
-"""The payloads seen from a bridge's side of the broker (contract §3, §14).
+"""The payloads seen from a bridge's side of the broker (contract §3, §10, §14).
 
 * Encoders for what a bridge publishes and the daemon decodes (``payloads.decode_*``):
-  queue snapshots, site snapshots and agent states. ``staffer.bridge`` encodes with these
+  queue snapshots, site snapshots, agent states and move acks. ``staffer.bridge`` encodes with these
   and then decodes the result with the daemon's own decoder before publishing.
 * Decoders for what the daemon publishes to bridges: commands (``payloads.encode_command``)
   and plans (``payloads.encode_plan``). Unknown fields are ignored, so later additive
@@ -13,38 +13,31 @@ The pydantic models here double as the source of the shipped JSON Schemas
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
-from staffer.codec.payloads import (
+from staffer.codec.inbound import (
     MAX_QUEUES,
     MAX_REASON_CHARS,
     Count,
     Ident,
-    PayloadError,
-    _load_object,
-    _reason_from,
-    _Strict,
-    _ts,
-    dumps,
+    Strict,
+    reason_from,
+    wire_ts,
 )
+from staffer.codec.jsonio import PayloadError, dumps, load_object
 from staffer.codec.timefmt import format_ts
-from staffer.core.types import AgentState, Move, QueueSnapshot
+from staffer.core.types import AgentState, Move, MoveAck, QueueSnapshot
 
 MAX_MOVES = 10000
-_OPTIONAL_FIELDS = (
-    "answered",
-    "abandoned",
-    "answered_within_target",
-    "aht_s",
-    "oldest_wait_s",
-    "backlog",
-    "oldest_age_s",
-)
-QUEUE_FIELDS = frozenset({"interval_s", "offered", "waiting", *_OPTIONAL_FIELDS})
+# a queue snapshot's body: QueueSnapshot's fields but ts (optional ones: default None)
+_BODY = [f for f in dataclasses.fields(QueueSnapshot) if f.name != "ts"]
+_OPTIONAL_FIELDS = tuple(f.name for f in _BODY if f.default is None)
+QUEUE_FIELDS = frozenset(f.name for f in _BODY)
 
 # -- what a bridge publishes ---------------------------------------------------------------------
 
@@ -86,6 +79,19 @@ def encode_agent_state(state: AgentState) -> bytes:
     return dumps(out)
 
 
+def encode_move_ack(ack: MoveAck) -> bytes:
+    """``{p}/{site}/agents/{agent}/move`` payload (§10; ``reason`` left out when empty)."""
+    out: dict[str, object] = {
+        "ts": format_ts(ack.ts),
+        "command_id": ack.command_id,
+        "to": ack.to_queue,
+        "status": ack.status,
+    }
+    if ack.reason:
+        out["reason"] = ack.reason
+    return dumps(out)
+
+
 # -- what the daemon publishes -------------------------------------------------------------------
 
 Reason = Annotated[str, Field(max_length=MAX_REASON_CHARS)]
@@ -93,7 +99,7 @@ Ratio = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class MoveOut(_Strict):
+class MoveOut(Strict):
     """One move of a command (§3.3)."""
 
     agent: Ident
@@ -103,7 +109,7 @@ class MoveOut(_Strict):
     reason: Reason = ""
 
 
-class CommandOut(_Strict):
+class CommandOut(Strict):
     """``{p}/{site}/commands`` (§3.3). ``plan_id`` is null for a supervisor's ``assign``."""
 
     command_id: Ident
@@ -114,7 +120,7 @@ class CommandOut(_Strict):
     moves: Annotated[list[MoveOut], Field(max_length=MAX_MOVES)]
 
 
-class PlanQueueOut(_Strict):
+class PlanQueueOut(Strict):
     """One queue of a plan (§3.4); predictions are null when not finite."""
 
     channel: Ident
@@ -130,7 +136,7 @@ class PlanQueueOut(_Strict):
     target_s: Number
 
 
-class PlanOut(_Strict):
+class PlanOut(Strict):
     """``{p}/{site}/plan`` (§3.4, retained); ``moves`` is the number of moves."""
 
     plan_id: Ident
@@ -164,12 +170,12 @@ class PlanSummary:
     moves: int
 
 
-def _validated(model: type[_Strict], data: bytes) -> Any:
-    obj = _load_object(data)
+def _validated(model: type[Strict], data: bytes) -> Any:
+    obj = load_object(data)
     try:
         return model.model_validate(obj)
     except ValidationError as err:
-        raise PayloadError(*_reason_from(err, model.model_fields)) from None
+        raise PayloadError(*reason_from(err, model.model_fields)) from None
 
 
 def decode_command(data: bytes) -> Command:
@@ -178,10 +184,10 @@ def decode_command(data: bytes) -> Command:
     moves = tuple(
         Move(m.agent, m.from_, m.to, m.reason, m.after_current_contact) for m in body.moves
     )
-    return Command(body.command_id, body.plan_id, body.site, _ts(body.ts), body.mode, moves)
+    return Command(body.command_id, body.plan_id, body.site, wire_ts(body.ts), body.mode, moves)
 
 
 def decode_plan(data: bytes) -> PlanSummary:
     """A ``plan`` payload -> PlanSummary; raises PayloadError."""
     body: PlanOut = _validated(PlanOut, data)
-    return PlanSummary(body.plan_id, body.site, _ts(body.as_of), body.mode, body.moves)
+    return PlanSummary(body.plan_id, body.site, wire_ts(body.as_of), body.mode, body.moves)

@@ -22,16 +22,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from staffer.codec.acks import MoveAckIn
 from staffer.codec.bridge_payloads import CommandOut, PlanOut
-from staffer.codec.payloads import (
+from staffer.codec.inbound import (
     MAX_FIELDS,
     MAX_ID_CHARS,
     MAX_QUEUES,
     MAX_REASON_CHARS,
-    _AgentStateIn,
-    _QueueBody,
-    _QueueSnapshotIn,
+    AgentStateIn,
+    MoveAckIn,
+    QueueBodyIn,
+    QueueSnapshotIn,
 )
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -184,7 +184,7 @@ class _StatusOut(BaseModel):
 
 
 def _site_snapshot() -> dict[str, Any]:
-    body = _describe(_QueueBody.model_json_schema(), SNAPSHOT_TEXT)
+    body = _describe(QueueBodyIn.model_json_schema(), SNAPSHOT_TEXT)
     body.pop("title", None)
     return {
         "$schema": DRAFT,
@@ -210,14 +210,14 @@ def build() -> dict[str, dict[str, Any]]:
     return {
         "queue_snapshot": _model(
             "queue_snapshot",
-            _QueueSnapshotIn,
+            QueueSnapshotIn,
             "Queue snapshot (in): staffer/{site}/queues/{queue}/metrics",
             "One queue's figures for the interval_s seconds ending at ts (contract §3.1).",
         ),
         "site_snapshot": _site_snapshot(),
         "agent_state": _model(
             "agent_state",
-            _AgentStateIn,
+            AgentStateIn,
             "Agent state (in): staffer/{site}/agents/{agent}/state",
             "One agent's state (contract §3.2, §11); the agent id is the topic level.",
         ),

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
-RouteKind = Literal["queue_metrics", "site_metrics", "agent_state", "override", "move_ack"]
+from staffer.vocabulary import MessageKind
+
+RouteKind = MessageKind  # a route is named after the kind of message it carries
 
 MAX_TOPIC_BYTES = 65535  # MQTT limit on a topic name (UTF-8 bytes)
 MAX_SEGMENT_CHARS = 256  # our own bound on one variable segment

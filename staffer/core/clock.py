@@ -34,8 +34,3 @@ def next_grid_time(t: float, interval_s: float) -> float:
         candidate = midnight + k * interval_s
     next_midnight = midnight + DAY_S
     return min(candidate, next_midnight)
-
-
-def is_due(clock: float, due_at: float) -> bool:
-    """True when ``clock`` has reached or passed the planning time ``due_at``."""
-    return clock >= due_at

@@ -40,7 +40,7 @@ class Roster:
     candidates: dict[tuple[str | None, str], list[tuple[int, str]]] = field(default_factory=dict)
 
 
-def build_roster(
+def build_roster(  # noqa: C901  # TODO(issue 12/16): split
     queue_ids: Sequence[str],
     state: SiteState,
     controls: Controls,

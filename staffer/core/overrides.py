@@ -27,13 +27,25 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from staffer.core.override_actions import (
+    Hold,
+    Rejected,
+    Remove,
+    Request,
+    decide,
+    slot_of,
+)
+from staffer.core.override_records import override_from_record, override_to_record
 from staffer.core.types import (
+    AgentLock,
     AgentState,
+    Assignment,
     AuditRecord,
     Controls,
     GoalOverride,
     MalformedRequest,
     Mode,
+    ModeOverride,
     Move,
     Override,
     OverrideReply,
@@ -43,32 +55,9 @@ from staffer.core.types import (
 
 MAX_OVERRIDES_PER_SITE = 1000
 MAX_TTL_S = 31 * 86400.0
-MAX_PIN = 100_000
-MAX_TARGET_S = 1e7
 DEDUP_WINDOW_S = 600.0
 MAX_DEDUP_PER_SITE = 1000
-MODES: tuple[Mode, ...] = ("auto", "shadow", "manual")
-ACTION_FIELDS: dict[str, frozenset[str]] = {
-    "pin": frozenset({"queue", "min", "max"}),
-    "unpin": frozenset({"queue"}),
-    "mode": frozenset({"mode"}),
-    "target": frozenset({"queue", "sl_target", "target_s"}),
-    "lock_agent": frozenset({"agent"}),
-    "unlock_agent": frozenset({"agent"}),
-    "assign": frozenset({"agent", "queue", "after_current_contact"}),
-    "replan": frozenset(),
-    "cancel": frozenset({"override_id"}),
-}
-LOCK_ACTIONS = frozenset({"lock_agent", "assign"})
 AUDIT_KIND = "override"
-EXPIRY_KIND = "override_expired"
-
-
-class _Reject(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,61 +89,6 @@ def _fingerprint(req: OverrideRequest) -> str:
     )
 
 
-# -- field validation -----------------------------------------------------------------------------
-
-
-def _str_field(fields: Mapping[str, object], name: str) -> str:
-    value = fields.get(name)
-    if value is None:
-        raise _Reject("invalid", f"{name} is required")
-    if not isinstance(value, str) or not 0 < len(value) <= 256:
-        raise _Reject("invalid", f"{name} must be a non-empty string")
-    return value
-
-
-def _queue(fields: Mapping[str, object], known: set[str] | frozenset[str]) -> str:
-    queue = _str_field(fields, "queue")
-    if queue not in known:
-        raise _Reject("unknown_queue", f"unknown queue {queue[:64]!r}")
-    return queue
-
-
-def _bound(fields: Mapping[str, object], name: str) -> int | None:
-    value = fields.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PIN:
-        raise _Reject("invalid", f"{name} must be an integer in [0, {MAX_PIN}]")
-    return value
-
-
-def _number(
-    fields: Mapping[str, object], name: str, lo: float, hi: float, lo_open: bool = False
-) -> float | None:
-    value = fields.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _Reject("invalid", f"{name} must be a finite number")
-    if value > hi or value < lo or (lo_open and value == lo):
-        bracket = "(" if lo_open else "["
-        raise _Reject("invalid", f"{name} must be in {bracket}{lo:g}, {hi:g}]")
-    return float(value)
-
-
-def _compact(**values: object) -> dict[str, object]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def _slot(action: str, fields: Mapping[str, object]) -> tuple[str, str]:
-    """What an override occupies; a newer override in the same slot replaces the older."""
-    if action in LOCK_ACTIONS:
-        return ("lock", str(fields.get("agent")))
-    if action == "mode":
-        return ("mode", "")
-    return (action, str(fields.get("queue")))
-
-
 class OverrideBook:
     """The active overrides of every site plus request de-duplication state."""
 
@@ -182,10 +116,6 @@ class OverrideBook:
     def count(self, site: str, now: float) -> int:
         return len(self.active(site, now))
 
-    def sites(self) -> list[str]:
-        """Sites that hold at least one (possibly expired, not yet purged) override."""
-        return sorted(s for s, ovs in self._by_site.items() if ovs)
-
     def controls(self, site: str, now: float, base_mode: Mode) -> Controls:
         """What the planner must obey for ``site`` at ``now`` (newest override wins)."""
         mode: Mode = base_mode
@@ -193,16 +123,15 @@ class OverrideBook:
         goals: dict[str, GoalOverride] = {}
         locked: set[str] = set()
         for ov in self.active(site, now):
-            f = ov.fields
-            q = str(f.get("queue"))
-            if ov.action == "mode":
-                mode = f["mode"]  # type: ignore[assignment]
-            elif ov.action == "pin":
-                pins[q] = Pin(q, f.get("min"), f.get("max"))  # type: ignore[arg-type]
-            elif ov.action == "target":
-                goals[q] = GoalOverride(q, f.get("sl_target"), f.get("target_s"))  # type: ignore[arg-type]
-            elif ov.action in LOCK_ACTIONS:
-                locked.add(str(f["agent"]))
+            match ov.payload:
+                case ModeOverride(mode=m):
+                    mode = m
+                case Pin() as pin:
+                    pins[pin.queue] = pin
+                case GoalOverride() as goal:
+                    goals[goal.queue] = goal
+                case AgentLock(agent=agent) | Assignment(agent=agent):
+                    locked.add(agent)
         return Controls(
             mode=mode,
             pins=tuple(pins[q] for q in sorted(pins)),
@@ -254,7 +183,7 @@ class OverrideBook:
                 rid,
                 req,
                 now,
-                _Reject("unavailable", "the site clock has not started yet; retry later"),
+                Rejected("unavailable", "the site clock has not started yet; retry later"),
             )
         if isinstance(request, MalformedRequest):
             detail = f"{request.reason}: {request.message}" if request.message else request.reason
@@ -264,7 +193,7 @@ class OverrideBook:
                 request.id,
                 None,
                 now,
-                _Reject("invalid", f"malformed request ({detail})"),
+                Rejected("invalid", f"malformed request ({detail})"),
             )
         dup = self._check_duplicate(site, supervisor, request, now)
         if dup is not None:
@@ -273,7 +202,7 @@ class OverrideBook:
             outcome = self._apply(
                 site, supervisor, request, now, known_queues, default_ttl_s, agents
             )
-        except _Reject as rej:
+        except Rejected as rej:
             outcome = self._reject(site, supervisor, request.id, request, now, rej)
         self._remember(site, supervisor, request, now, outcome.reply)
         return outcome
@@ -295,7 +224,7 @@ class OverrideBook:
                 req.id,
                 req,
                 now,
-                _Reject("conflict", "request id reused with a different request"),
+                Rejected("conflict", "request id reused with a different request"),
             )
         reply = entry[2]
         audit = self._audit(site, supervisor, req.id, req, now, "duplicate", reply)
@@ -348,7 +277,7 @@ class OverrideBook:
         rid: Any,
         req: OverrideRequest | None,
         now: float,
-        rej: _Reject,
+        rej: Rejected,
     ) -> Outcome:
         reply = OverrideReply(id=rid, ok=False, code=rej.code, message=rej.message)
         return Outcome(
@@ -360,10 +289,10 @@ class OverrideBook:
             return default_ttl_s
         if req.ttl_s is None:
             if req.action != "mode":
-                raise _Reject("invalid", "ttl_s null (permanent) is only allowed for mode")
+                raise Rejected("invalid", "ttl_s null (permanent) is only allowed for mode")
             return None
         if req.ttl_s > MAX_TTL_S:
-            raise _Reject("invalid", f"ttl_s must be at most {MAX_TTL_S:g} s")
+            raise Rejected("invalid", f"ttl_s must be at most {MAX_TTL_S:g} s")
         return req.ttl_s
 
     def _apply(
@@ -376,74 +305,20 @@ class OverrideBook:
         default_ttl_s: float,
         agents: Mapping[str, AgentState] | None,
     ) -> Outcome:
-        allowed = ACTION_FIELDS.get(req.action)
-        if allowed is None:
-            raise _Reject("unknown_action", f"unknown action {req.action[:64]!r}")
-        extra = sorted(set(req.fields) - allowed)
-        if extra:
-            raise _Reject("invalid", f"unknown field {extra[0][:64]!r} for {req.action}")
-        f, live = req.fields, self.active(site, now)
-        if req.action == "replan":
-            return self._accept(site, supervisor, req, now, None, (), replan=True)
-        if req.action in ("cancel", "unpin", "unlock_agent"):
-            if req.action == "cancel":
-                oid = _str_field(f, "override_id")
-                hit = tuple(o for o in live if o.override_id == oid)
-                missing = f"no active override {oid[:64]!r} on this site"
-            else:
-                slot = (
-                    ("pin", _queue(f, known))
-                    if req.action == "unpin"
-                    else ("lock", _str_field(f, "agent"))
-                )
-                hit = tuple(o for o in live if _slot(o.action, o.fields) == slot)
-                missing = f"nothing to remove: no active {slot[0]} on {slot[1][:64]!r}"
+        decision = decide(req.action, Request(req.fields, supervisor, req.reason, known, agents))
+        live = self.active(site, now)
+        if isinstance(decision, Remove):
+            hit = tuple(o for o in live if decision.matches(o))
             if not hit:
-                raise _Reject("not_found", missing)
+                raise Rejected("not_found", decision.missing)
             return self._accept(site, supervisor, req, now, None, hit)
-
-        move: Move | None = None
-        stored: dict[str, object]
-        if req.action == "pin":
-            lo, hi = _bound(f, "min"), _bound(f, "max")
-            if lo is None and hi is None:
-                raise _Reject("invalid", "pin needs min and/or max")
-            if lo is not None and hi is not None and lo > hi:
-                raise _Reject("invalid", f"min {lo} > max {hi}")
-            stored = _compact(queue=_queue(f, known), min=lo, max=hi)
-        elif req.action == "target":
-            sl = _number(f, "sl_target", 0.0, 1.0)
-            ts = _number(f, "target_s", 0.0, MAX_TARGET_S, lo_open=True)
-            if sl is None and ts is None:
-                raise _Reject("invalid", "target needs sl_target and/or target_s")
-            stored = _compact(queue=_queue(f, known), sl_target=sl, target_s=ts)
-        elif req.action == "mode":
-            if f.get("mode") not in MODES:
-                raise _Reject("invalid", "mode must be one of auto, shadow, manual")
-            stored = {"mode": f["mode"]}
-        elif req.action == "lock_agent":
-            stored = {"agent": _str_field(f, "agent")}
-        else:  # assign
-            agent, queue = _str_field(f, "agent"), _queue(f, known)
-            acc = f.get("after_current_contact", True)
-            if not isinstance(acc, bool):
-                raise _Reject("invalid", "after_current_contact must be true or false")
-            why = f"assigned by {supervisor}" + (f": {req.reason}" if req.reason else "")
-            current = self._check_agent(agents, agent, queue)
-            if current != queue:  # already there: lock only, no command
-                move = Move(
-                    agent=agent,
-                    from_queue=current,
-                    to_queue=queue,
-                    reason=why,
-                    after_current_contact=acc,
-                )
-            stored = {"agent": agent, "queue": queue}
-        slot = _slot(req.action, stored)
-        replaced = [o for o in live if _slot(o.action, o.fields) == slot]
+        if not isinstance(decision, Hold):  # Replan
+            return self._accept(site, supervisor, req, now, None, (), replan=True)
+        slot = slot_of(decision.payload)
+        replaced = tuple(o for o in live if slot_of(o.payload) == slot)
         ttl = self._ttl(req, default_ttl_s)
         if len(live) - len(replaced) >= self._max:
-            raise _Reject("limit", f"site has {len(live)} active overrides (max {self._max})")
+            raise Rejected("limit", f"site has {len(live)} active overrides (max {self._max})")
         oid = self._new_id(now)
         while any(oid in b for b in self._by_site.values()):
             oid = self._new_id(now) + uuid.uuid4().hex[:8]
@@ -451,25 +326,13 @@ class OverrideBook:
             override_id=oid,
             site=site,
             supervisor=supervisor,
-            action=req.action,
-            fields=stored,
+            payload=decision.payload,
             created_at=now,
             expires_at=None if ttl is None else now + ttl,
             reason=req.reason,
         )
-        mode: Mode | None = stored["mode"] if req.action == "mode" else None  # type: ignore[assignment]
-        return self._accept(site, supervisor, req, now, ov, tuple(replaced), move=move, mode=mode)
-
-    @staticmethod
-    def _check_agent(agents: Mapping[str, AgentState] | None, agent: str, queue: str) -> str | None:
-        if agents is None:
-            return None
-        state = agents.get(agent)
-        if state is None:
-            raise _Reject("unknown_agent", f"unknown agent {agent[:64]!r}")
-        if queue not in state.skills:
-            raise _Reject("no_skill", f"agent {agent[:64]!r} is not skilled for {queue!r}")
-        return state.queue
+        mode = decision.payload.mode if isinstance(decision.payload, ModeOverride) else None
+        return self._accept(site, supervisor, req, now, ov, replaced, move=decision.move, mode=mode)
 
     def _accept(
         self,
@@ -519,56 +382,3 @@ class OverrideBook:
         book = cls(**kwargs)
         book.restore(override_from_record(r) for r in records)
         return book
-
-
-def override_to_record(ov: Override) -> dict[str, Any]:
-    """Override -> JSON-safe dict (POSIX seconds kept as floats)."""
-    return {
-        "override_id": ov.override_id,
-        "site": ov.site,
-        "supervisor": ov.supervisor,
-        "action": ov.action,
-        "fields": dict(ov.fields),
-        "created_at": ov.created_at,
-        "expires_at": ov.expires_at,
-        "reason": ov.reason,
-    }
-
-
-def override_from_record(rec: Mapping[str, Any]) -> Override:
-    """Inverse of ``override_to_record``; raises ValueError when a record is unusable."""
-    try:
-        action = str(rec["action"])
-        fields = dict(rec["fields"])
-        if action not in ACTION_FIELDS:
-            raise ValueError(f"unknown action {action!r}")
-        expires = rec.get("expires_at")
-        return Override(
-            override_id=str(rec["override_id"]),
-            site=str(rec["site"]),
-            supervisor=str(rec["supervisor"]),
-            action=action,
-            fields=fields,
-            created_at=float(rec["created_at"]),
-            expires_at=None if expires is None else float(expires),
-            reason=str(rec.get("reason", "")),
-        )
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"bad override record: {err}") from None
-
-
-def expiry_audit(ov: Override, now: float) -> AuditRecord:
-    """Audit record for an override that ran out (actor ``system``)."""
-    return AuditRecord(
-        ts=now,
-        site=ov.site,
-        kind=EXPIRY_KIND,
-        actor="system",
-        payload={
-            "override_id": ov.override_id,
-            "action": ov.action,
-            "fields": dict(ov.fields),
-            "supervisor": ov.supervisor,
-            "expires_at": ov.expires_at,
-        },
-    )

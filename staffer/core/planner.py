@@ -35,7 +35,7 @@ from staffer.settings import PlannerSettings, QueueSettings, SiteSettings
 
 FLOOR_PENALTY = 10.0  # per agent below the email floor, times the site's largest weight
 PIN_PENALTY = 100.0  # per agent outside a pin, times the site's largest weight
-DEFAULT_MAX_ABANDON = 0.05
+DEFAULT_MAX_ABANDON = models.DEFAULT_MAX_ABANDON  # one owner: staffer.models.staffing
 MAX_AGENTS = 1_000_000  # search ceiling for unreachable goals
 _ARITY = 16  # candidates per queue and round in the staffing search
 MAX_SWEEP = 600  # at most this many counts per queue in the sweep's search range

@@ -7,14 +7,44 @@ The wire codec converts to and from RFC 3339 and JSON at the edge.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Channel = Literal["voice", "chat", "email"]
-Mode = Literal["auto", "shadow", "manual"]
-AgentStatus = Literal["available", "busy", "wrap_up", "break", "offline"]
-AckStatus = Literal["accepted", "rejected", "done"]  # a bridge's answer to a move (contract §10)
-STAFFED_STATUSES: frozenset[str] = frozenset({"available", "busy", "wrap_up"})
-MOVABLE_FIRST: tuple[str, ...] = ("available", "wrap_up", "busy")  # preferred order to move
+from staffer.vocabulary import (
+    MOVABLE_FIRST,
+    STAFFED_STATUSES,
+    AckStatus,
+    AgentStatus,
+    Channel,
+    Mode,
+)
+
+__all__ = [  # the vocabulary's names are re-exported for the core's callers
+    "MOVABLE_FIRST",
+    "STAFFED_STATUSES",
+    "AckStatus",
+    "AgentLock",
+    "AgentState",
+    "AgentStatus",
+    "Assignment",
+    "AuditRecord",
+    "Channel",
+    "Controls",
+    "GoalOverride",
+    "InFlightMove",
+    "MalformedRequest",
+    "Mode",
+    "ModeOverride",
+    "Move",
+    "MoveAck",
+    "Override",
+    "OverridePayload",
+    "OverrideReply",
+    "OverrideRequest",
+    "Pin",
+    "Plan",
+    "QueuePlan",
+    "QueueSnapshot",
+    "RequestId",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,14 +188,39 @@ class Controls:
 
 
 @dataclass(frozen=True, slots=True)
+class ModeOverride:
+    """Run the site in ``mode`` instead of the configured one."""
+
+    mode: Mode
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLock:
+    """Never move ``agent``."""
+
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """``agent`` was assigned to ``queue`` by a supervisor (and is locked there)."""
+
+    agent: str
+    queue: str
+
+
+OverridePayload = Pin | GoalOverride | ModeOverride | AgentLock | Assignment
+"""What an override holds, by action: pin, target, mode, lock_agent, assign."""
+
+
+@dataclass(frozen=True, slots=True)
 class Override:
     """An accepted supervisor override (contract §4); ``expires_at`` None = permanent."""
 
     override_id: str
     site: str
     supervisor: str
-    action: str
-    fields: dict[str, object] = field(default_factory=dict)
+    payload: OverridePayload
     created_at: float = 0.0
     expires_at: float | None = None
     reason: str = ""

@@ -17,7 +17,6 @@ or queue, missing skill), ``done`` when the switch happens. Two ways to run:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import sys
@@ -284,10 +283,11 @@ def _refusal(engine: Engine, move: Move) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m staffer.sim.bridge``: a simulated site in (accelerated) real time."""
     from staffer.bridge import BridgeConnectionError
+    from staffer.cli.parser import OneLineParser
     from staffer.settings import ConfigError
     from staffer.sim.scenario import load_scenario
 
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="python -m staffer.sim.bridge",
         description="A simulated contact center publishing to a staffer broker in real time "
         "(SPEED times faster), applying and acknowledging the daemon's moves.",

@@ -20,8 +20,7 @@ from typing import Protocol
 from staffer.core.types import AgentState, Controls, InFlightMove, Move, Plan, QueueSnapshot
 from staffer.sim.engine import Engine
 from staffer.sim.scenario import Scenario
-
-POLICIES: tuple[str, ...] = ("static", "threshold", "staffer")
+from staffer.vocabulary import POLICIES  # one owner: staffer.vocabulary
 
 
 class Policy(Protocol):

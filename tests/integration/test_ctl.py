@@ -12,7 +12,7 @@ import pytest
 
 from staffer.codec.proposals import encode_proposals
 from staffer.core.proposals import ProposalBook
-from staffer.core.types import Move
+from staffer.core.types import Move, Pin
 from tests.conftest import Broker, free_port
 from tests.integration.cli_runner import Done, staffer, staffer_background
 from tests.integration.harness import (
@@ -58,11 +58,7 @@ async def test_every_action_through_ctl(mosquitto: Broker, topic_prefix: str, tm
         pin = _ok(await ctl("pin", "phone", "--min", "6", "--max", "30", "--ttl", "15m"))
         oid = re.match(r"ok, override (\w+), until ", pin).group(1)  # type: ignore[union-attr]
         [ov] = daemon.book.active("main", T0)
-        assert (ov.override_id, ov.fields, ov.supervisor) == (
-            oid,
-            {"queue": "phone", "min": 6, "max": 30},
-            "alice",
-        )
+        assert (ov.override_id, ov.payload, ov.supervisor) == (oid, Pin("phone", 6, 30), "alice")
         assert ov.expires_at is not None and ov.expires_at - ov.created_at == 900
 
         table = _ok(await ctl("overrides"))

@@ -36,7 +36,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from staffer.adapters.mqtt import Inbound
+from staffer.adapters.port import Inbound
 from tests.conftest import Broker, free_port, start_mosquitto
 from tests.integration.harness import (
     T0,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from staffer.adapters.mqtt import MqttPort, coalesce_latest
+from staffer.adapters.mqtt import AiomqttPort
+from staffer.adapters.mqtt_policy import coalesce_latest
+from staffer.adapters.port import Session
 from staffer.settings import MqttSettings
 
 
@@ -42,14 +44,16 @@ class FakeMessage:
 
 def test_port_drains_and_coalesces_an_overloaded_queue() -> None:
     counted: list[int] = []
-    port = MqttPort(
+    port = AiomqttPort(
         MqttSettings(max_backlog=100),
-        client_id="t",
-        status_topic="s/status",
-        online_payload=b"1",
-        offline_payload=b"0",
-        coalescible=is_snapshot,
-        on_coalesced=counted.append,
+        Session(
+            client_id="t",
+            status_topic="s/status",
+            online_payload=b"1",
+            offline_payload=b"0",
+            coalescible=is_snapshot,
+            on_coalesced=counted.append,
+        ),
     )
     q: asyncio.Queue[FakeMessage] = asyncio.Queue()
     for i in range(300):

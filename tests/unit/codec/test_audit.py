@@ -9,7 +9,8 @@ import pytest
 
 from staffer.codec.audit import decision_audit, describe, move_audit
 from staffer.codec.timefmt import parse_ts
-from staffer.core.overrides import OverrideBook, expiry_audit
+from staffer.core.override_records import expiry_audit
+from staffer.core.overrides import OverrideBook
 from staffer.core.proposals import ProposalBook, Selection
 from staffer.core.types import AgentState, AuditRecord, MalformedRequest, Move, OverrideRequest
 

@@ -21,11 +21,14 @@ from staffer.codec.payloads import (
 )
 from staffer.codec.timefmt import parse_ts
 from staffer.core.types import (
+    AgentLock,
     MalformedRequest,
+    ModeOverride,
     Move,
     Override,
     OverrideReply,
     OverrideRequest,
+    Pin,
     Plan,
     QueuePlan,
 )
@@ -378,19 +381,8 @@ def test_encode_reply_ok_and_error() -> None:
 
 
 def test_encode_overrides_sorted_and_flattened() -> None:
-    a = Override(
-        "o2",
-        "main",
-        "bob",
-        "pin",
-        {"queue": "phone", "min": 2, "site": "evil"},
-        created_at=T0 + 10,
-        expires_at=None,
-        reason="r",
-    )
-    b = Override(
-        "o1", "main", "alice", "lock_agent", {"agent": "a1"}, created_at=T0, expires_at=T0 + 60
-    )
+    a = Override("o2", "main", "bob", Pin("phone", min=2), created_at=T0 + 10, reason="r")
+    b = Override("o1", "main", "alice", AgentLock("a1"), created_at=T0, expires_at=T0 + 60)
     arr = json.loads(encode_overrides([a, b]))
     assert [o["override_id"] for o in arr] == ["o1", "o2"]
     assert arr[1] == {
@@ -430,7 +422,7 @@ def test_non_ascii_is_utf8_not_escaped() -> None:
 def test_reply_and_overrides_always_encode_even_with_bad_times() -> None:
     raw = encode_reply(OverrideReply(id="r", ok=True, override_id="o", expires_at=math.inf))
     assert json.loads(raw)["expires_at"] is None
-    ov = Override("o", "main", "a", "mode", {"mode": "auto"}, created_at=math.nan)
+    ov = Override("o", "main", "a", ModeOverride("auto"), created_at=math.nan)
     assert json.loads(encode_overrides([ov]))[0]["created_at"] is None
 
 

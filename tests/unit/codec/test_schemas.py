@@ -21,11 +21,22 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from staffer import schemas
 from staffer.codec import payloads
-from staffer.codec.acks import decode_move_ack
 from staffer.codec.bridge_payloads import decode_command, decode_plan
 from staffer.codec.schemas import SCHEMA_DIR, build, render
 from staffer.codec.timefmt import format_ts
-from staffer.core.types import Move, Override, OverrideReply, Plan, QueuePlan
+from staffer.core.types import (
+    AgentLock,
+    Assignment,
+    GoalOverride,
+    ModeOverride,
+    Move,
+    Override,
+    OverrideReply,
+    Pin,
+    Plan,
+    QueuePlan,
+)
+from staffer.vocabulary import MODES
 
 BUILT = build()
 
@@ -121,7 +132,7 @@ NEAR_VALID: dict[str, tuple[st.SearchStrategy[dict[str, Any]], Callable[[bytes],
             },
             optional={"reason": _opt(st.text(max_size=20))},
         ),
-        lambda b: decode_move_ack("a1", b),
+        lambda b: payloads.decode_move_ack("a1", b),
     ),
     "override_request": (
         st.fixed_dictionaries(
@@ -307,12 +318,18 @@ def test_encoded_commands_and_plans_validate(moves, plan_id, ts, queues) -> None
     ok=st.booleans(),
     rid=_opt(_ident | st.integers(-(2**62), 2**62)),
     until=_opt(st.floats(0, 7.2e9)),
-    fields=st.dictionaries(st.sampled_from(["queue", "min", "agent"]), _ident | st.integers(0, 9)),
+    payload=st.one_of(
+        st.builds(Pin, _ident, _opt(st.integers(0, 9)), _opt(st.integers(0, 9))),
+        st.builds(GoalOverride, _ident, _opt(st.floats(0, 1)), _opt(st.floats(1, 600))),
+        st.builds(ModeOverride, st.sampled_from(MODES)),
+        st.builds(AgentLock, _ident),
+        st.builds(Assignment, _ident, _ident),
+    ),
 )
-def test_encoded_replies_overrides_and_status_validate(ok, rid, until, fields) -> None:
+def test_encoded_replies_overrides_and_status_validate(ok, rid, until, payload) -> None:
     reply = OverrideReply(rid, ok, "ov-1" if ok else None, until, None if ok else "invalid", "m")
     assert validator("override_reply").is_valid(json.loads(payloads.encode_reply(reply)))
-    ov = Override("ov-1", "main", "alice", "pin", fields, 1.8e9, until, "why")
+    ov = Override("ov-1", "main", "alice", payload, 1.8e9, until, "why")
     assert validator("overrides").is_valid(json.loads(payloads.encode_overrides([ov, ov])))
     status = payloads.encode_status(
         ok, "0.1.0", ts=until, sites=["main"], shard_index=0, shard_count=1

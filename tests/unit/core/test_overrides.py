@@ -7,18 +7,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from staffer.core.override_records import expiry_audit
 from staffer.core.overrides import (
     DEDUP_WINDOW_S,
     MAX_TTL_S,
     Outcome,
     OverrideBook,
-    expiry_audit,
 )
 from staffer.core.types import (
     AgentState,
     Controls,
     GoalOverride,
     MalformedRequest,
+    ModeOverride,
     OverrideRequest,
     Pin,
 )
@@ -74,11 +75,7 @@ def test_pin_accepted_with_default_ttl_and_audit() -> None:
     assert out.reply.ok and out.reply.id == "r1"
     assert out.reply.override_id == "o1"
     assert out.reply.expires_at == NOW + TTL
-    assert out.accepted is not None and out.accepted.fields == {
-        "queue": "phone",
-        "min": 3,
-        "max": 5,
-    }
+    assert out.accepted is not None and out.accepted.payload == Pin("phone", 3, 5)
     assert out.changed and not out.replan
     assert out.audit.actor == "alice" and out.audit.site == "main" and out.audit.ts == NOW
     assert out.audit.payload["outcome"] == "accepted"
@@ -135,7 +132,7 @@ def test_mode_permanent_and_ttl() -> None:
     assert out.reply.ok and out.reply.expires_at is None and out.mode == "manual"
     assert book.controls("main", NOW + 10 * MAX_TTL_S, "auto").mode == "manual"
     out = run(book, req("mode", ttl=60, mode="shadow"))
-    assert out.removed[0].fields == {"mode": "manual"}
+    assert out.removed[0].payload == ModeOverride("manual")
     assert book.controls("main", NOW + 59, "auto").mode == "shadow"
     assert book.controls("main", NOW + 60, "auto").mode == "auto"  # expired -> base mode
     assert_rejected(run(book, req("mode", mode="turbo")), "invalid")

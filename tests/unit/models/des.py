@@ -62,7 +62,7 @@ class SimResult:
         return Estimate(mean, float(resid.std(ddof=1) / math.sqrt(len(w))))
 
 
-def simulate(
+def simulate(  # noqa: C901  # TODO(issue 12/16): split
     rate: float,
     aht: float,
     agents: int,

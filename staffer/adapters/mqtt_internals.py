@@ -1,0 +1,166 @@
+"""What the MQTT adapter relies on inside aiomqtt and paho that they do not promise.
+
+Three speed-ups reach past the libraries' public API; each is kept here, behind one
+function, so a new library version that changes shape is found in one place:
+
+* `install_read_buffer` wraps paho's socket (``aiomqtt.Client._client._sock``) in
+  `ReadBuffer`: one 64 KiB ``recv`` serves many small packets (more than doubles ingest);
+* `install_shared_table_properties` swaps paho's packet decoder's ``Properties`` class
+  (``paho.mqtt._packet.Properties``) for `SharedTableProperties`, which builds its
+  lookup tables once instead of per received message (~23 µs each);
+* `incoming_queue` returns aiomqtt's incoming message queue (``Client._queue``) so the
+  adapter can drain it without a task per message and coalesce it under overload.
+
+`shape_problems` lists every assumption that no longer holds (versions outside the
+tested range, renamed attributes); ``tests/unit/adapters/test_mqtt_internals.py``
+fails on any, and at run time `check_once` logs them as one warning: the daemon keeps
+working without the speed-up, but nobody loses it silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib import metadata
+from typing import Any
+
+import aiomqtt
+import paho.mqtt._packet as paho_packet
+import paho.mqtt.client as paho_client
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger("staffer.mqtt")
+
+TESTED_MAJOR = {"aiomqtt": 2, "paho-mqtt": 2}  # the versions these shapes were checked on
+READ_CHUNK = 65536
+_warned = False
+
+
+class ReadBuffer:
+    """A socket wrapper that reads 64 KiB at a time and serves paho's small reads.
+
+    paho reads a packet with three ``recv`` calls (type, length, body) and aiomqtt
+    parses one packet per readiness callback, but keeps reading while the socket
+    reports ``pending()`` bytes (meant for TLS). Buffering here turns ~3 syscalls and
+    one event-loop iteration per message into one of each per 64 KiB. Everything else
+    is delegated to the socket.
+    """
+
+    __slots__ = ("_buf", "_sock")
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._buf = bytearray()
+
+    def recv(self, bufsize: int) -> bytes:
+        if not self._buf:
+            data: bytes = self._sock.recv(READ_CHUNK)
+            if not data:
+                return b""
+            self._buf += data
+        out = bytes(self._buf[:bufsize])
+        del self._buf[:bufsize]
+        return out
+
+    def pending(self) -> int:
+        inner = getattr(self._sock, "pending", None)
+        return len(self._buf) + (inner() if inner is not None else 0)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._sock, name)
+
+
+class SharedTableProperties(Properties):
+    """paho's MQTT 5 ``Properties`` with its lookup tables built once, not per packet,
+    and an empty property list read without ``clear()``.
+
+    paho decodes every received PUBLISH into a new ``Properties``, whose constructor
+    builds two dicts of ~27 entries and whose ``unpack`` first deletes each absent
+    attribute. The tables are read-only in paho; non-empty property lists take paho's
+    own ``unpack``.
+    """
+
+    _shared: Properties | None = None
+
+    def __init__(self, packetType: int) -> None:  # paho's parameter name
+        shared = SharedTableProperties._shared
+        if shared is None:
+            shared = SharedTableProperties._shared = Properties(packetType)
+        object.__setattr__(self, "packetType", packetType)
+        object.__setattr__(self, "types", shared.types)
+        object.__setattr__(self, "names", shared.names)
+        object.__setattr__(self, "properties", shared.properties)
+
+    def unpack(self, buffer: bytes) -> tuple[Properties, int]:
+        if buffer[:1] == b"\x00":  # property length 0: nothing to read or clear
+            return self, 1
+        return super().unpack(buffer)
+
+
+def install_shared_table_properties() -> bool:
+    """Make paho's packet decoder use `SharedTableProperties`; False when paho changed."""
+    current = getattr(paho_packet, "Properties", None)
+    if current is SharedTableProperties:
+        return True
+    if current is not Properties:
+        return False
+    vars(paho_packet)["Properties"] = SharedTableProperties  # the patch itself
+    return True
+
+
+def install_read_buffer(client: aiomqtt.Client) -> bool:
+    """Wrap the connected paho socket in `ReadBuffer`; False when aiomqtt/paho changed."""
+    paho = getattr(client, "_client", None)
+    sock = getattr(paho, "_sock", None)
+    if isinstance(sock, ReadBuffer):
+        return True
+    if paho is None or sock is None or not hasattr(sock, "recv"):
+        return False
+    paho._sock = ReadBuffer(sock)
+    return True
+
+
+def incoming_queue(client: aiomqtt.Client) -> asyncio.Queue[aiomqtt.Message] | None:
+    """aiomqtt's queue of received messages (what ``client.messages`` reads), or None."""
+    queue = getattr(client, "_queue", None)
+    return queue if isinstance(queue, asyncio.Queue) else None
+
+
+def shape_problems() -> list[str]:
+    """Every assumption above that does not hold for the installed libraries."""
+    problems = []
+    for dist, major in TESTED_MAJOR.items():
+        found = metadata.version(dist)
+        if not found.startswith(f"{major}."):
+            problems.append(f"{dist} {found} is untested (the shapes were checked on {major}.x)")
+    if getattr(paho_packet, "Properties", None) not in (Properties, SharedTableProperties):
+        problems.append("paho.mqtt._packet.Properties is gone: packet decoding changed")
+    probe = Properties(PacketTypes.PUBLISH)
+    for attr in ("types", "names", "properties", "packetType"):
+        if not hasattr(probe, attr):
+            problems.append(f"paho Properties has no {attr!r}: SharedTableProperties is wrong")
+    if not hasattr(paho_client.Client(paho_client.CallbackAPIVersion.VERSION2), "_sock"):
+        problems.append("paho Client has no _sock: the read buffer cannot be installed")
+    return problems
+
+
+def client_problems(client: aiomqtt.Client) -> list[str]:
+    """Assumptions about one constructed aiomqtt client (call inside a running loop)."""
+    problems = []
+    if not isinstance(getattr(client, "_client", None), paho_client.Client):
+        problems.append("aiomqtt.Client._client is not a paho Client")
+    if incoming_queue(client) is None:
+        problems.append("aiomqtt.Client._queue is not an asyncio.Queue")
+    return problems
+
+
+def check_once(client: aiomqtt.Client) -> None:
+    """Log (once per process) which speed-ups are lost with the installed libraries."""
+    global _warned
+    if _warned:
+        return
+    _warned = True
+    problems = shape_problems() + client_problems(client)
+    if problems:
+        log.warning("MQTT speed-ups disabled or at risk: %s", "; ".join(problems))

@@ -1,0 +1,125 @@
+"""The daemon's MQTT port: what the daemon needs from a broker connection, library-neutral.
+
+``MqttPort`` is a ``typing.Protocol``; two implementations exist:
+
+* `staffer.adapters.mqtt.AiomqttPort` — the real connection (aiomqtt/paho);
+* `staffer.adapters.mqtt_fake.MemoryMqtt` — an in-memory fake for fast unit tests of the
+  daemon's behaviour (routing, replies, ordering of effects) without a broker.
+
+A port is built by a `PortFactory` from the ``[mqtt]`` settings and a `Session`: the
+daemon's side of the connection (presence topic and payloads, subscriptions, callbacks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from staffer.settings import MqttSettings
+
+Subscription = tuple[str, int]  # (topic filter, QoS)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One received message, library-neutral."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+    response_topic: str | None = None  # MQTT v5 request/response
+    correlation_data: bytes | None = None
+    oversized: bool = False  # over ``max_payload_bytes``: delivered with an empty payload
+
+
+Handler = Callable[[Inbound], Awaitable[None]]
+
+
+def _never(_topic: str) -> bool:
+    return False
+
+
+def _ignore(_n: int) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """What the daemon asks of its broker connection.
+
+    ``online_payload`` is published retained on ``status_topic`` after each connect,
+    ``offline_payload`` is the last will and the retained status on clean shutdown;
+    ``status_topic`` None means no presence at all (no will, no status: a bridge's
+    connection, ``staffer.bridge``).
+    ``on_state(up)`` is called on every connect/disconnect. Under overload, queued
+    messages whose topic is ``coalescible`` give way to newer ones of the same topic
+    (``on_coalesced(n)`` counts them).
+    """
+
+    client_id: str
+    status_topic: str | None
+    online_payload: bytes = b""
+    offline_payload: bytes = b""
+    subscriptions: Sequence[Subscription] = ()
+    on_state: Callable[[bool], None] | None = None
+    coalescible: Callable[[str], bool] = _never
+    on_coalesced: Callable[[int], None] = _ignore
+
+
+class MqttPort(Protocol):
+    """A long-lived MQTT connection with presence, reconnects and request/response."""
+
+    @property
+    def connected(self) -> bool:
+        """True while a broker session is up."""
+        ...
+
+    @property
+    def protocol(self) -> str:
+        """The protocol in use (or to be tried next): "5" or "3.1.1"."""
+        ...
+
+    async def run(self, handler: Handler) -> None:
+        """Connect, subscribe and feed ``handler`` one message at a time, in arrival order,
+        until cancelled (the clean shutdown: a retained offline status is published)."""
+        ...
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        retain: bool = False,
+        qos: int = 1,
+        correlation_data: bytes | None = None,
+        wait_ack: bool = False,
+    ) -> bool:
+        """Send in call order; False when disconnected (the message is held and sent after
+        the next connect)."""
+        ...
+
+    async def respond(self, reply_topic: str, payload: bytes, request: Inbound) -> bool:
+        """Reply on ``reply_topic`` and, for a v5 request with a response topic, also there
+        (with its correlation data)."""
+        ...
+
+    async def set_subscriptions(self, subscriptions: Sequence[Subscription]) -> None:
+        """Replace the (filter, QoS) set (config reload); applied live when connected."""
+        ...
+
+
+PortFactory = Callable[[MqttSettings, Session], MqttPort]
+"""Builds a port: ``AiomqttPort`` by default, ``MemoryMqtt`` in unit tests."""
+
+
+async def respond_twice(port: MqttPort, reply_topic: str, payload: bytes, request: Inbound) -> bool:
+    """The ``respond`` rule shared by every port: the contract's reply topic, plus the
+    request's v5 response topic (with its correlation data) when it names another one."""
+    ok = await port.publish(reply_topic, payload)
+    if request.response_topic and request.response_topic != reply_topic:
+        sent = await port.publish(
+            request.response_topic, payload, correlation_data=request.correlation_data
+        )
+        ok = sent and ok
+    return ok

@@ -1,0 +1,227 @@
+"""Inbound routing: topic -> `Route` -> the handler of its kind (one table, `ROUTES`).
+
+Each inbound message kind (``staffer.vocabulary.MessageKind``) has one `RouteSpec` in
+`ROUTES`: the async handler that decodes the payload, applies it to the site and asks
+the `Runtime` for effects. The `Router` resolves a topic (cached), drops what is not
+ours (unknown topic or site), counts every outcome and never lets bad input escape:
+
+* a `PayloadError` from a decoder is counted ``invalid`` with its reason code and
+  logged at a bounded rate;
+* a payload over ``[mqtt] max_payload_bytes`` arrives empty with ``oversized`` set; it
+  is counted ``too_large`` and reaches only handlers that must answer anyway
+  (``answers_oversized``: supervisor requests get exactly one reply, contract §4).
+
+To add a route kind: a word in ``MessageKind``, its topic in ``codec.topics``
+(builder, subscription filter, ``parse``), a decoder in ``codec``, a handler here and
+its entry in `ROUTES` (a unit test checks that every kind has one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from staffer.adapters.log import RateLimitedLog
+from staffer.adapters.metrics import Metrics
+from staffer.adapters.port import Inbound
+from staffer.codec import payloads
+from staffer.codec.topics import Route, Topics
+from staffer.core.acks import settle_ack
+from staffer.core.site import Site
+from staffer.core.state import Applied
+from staffer.core.types import MalformedRequest, OverrideRequest
+from staffer.runtime import Runtime
+from staffer.vocabulary import MESSAGE_KINDS, MessageKind
+
+log = logging.getLogger("staffer.app")
+
+MAX_ROUTES_CACHED = 16384  # topic -> Route of valid inbound topics (cleared when full)
+
+RouteHandler = Callable[["Router", Site, Route, Inbound], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """How one message kind is handled."""
+
+    handle: RouteHandler
+    snapshot: bool = False  # superseded by the next one: may be coalesced under overload
+    answers_oversized: bool = False  # called even for an oversized (empty) payload
+
+
+class Router:
+    """Resolves inbound topics and dispatches messages to `ROUTES` (see module doc)."""
+
+    def __init__(self, topics: Topics, runtime: Runtime, metrics: Metrics) -> None:
+        self.topics = topics
+        self.runtime = runtime
+        self.metrics = metrics
+        self._routes: dict[str, Route] = {}  # the same few topics arrive again and again
+        self._ok = dict.fromkeys(MESSAGE_KINDS, 0)  # valid messages, folded in at scrape
+        self._bad = RateLimitedLog(log)
+
+    def route(self, topic: str) -> Route | None:
+        """The route of an inbound topic (cached), or None when it is not one of ours."""
+        route = self._routes.get(topic)
+        if route is None:
+            route = self.topics.parse(topic)
+            if route is None:
+                return None
+            if len(self._routes) >= MAX_ROUTES_CACHED:
+                self._routes.clear()
+            self._routes[topic] = route
+        return route
+
+    def is_snapshot(self, topic: str) -> bool:
+        """Queue and site snapshots: under overload only the latest per topic matters."""
+        route = self.route(topic)
+        return route is not None and ROUTES[route.kind].snapshot
+
+    def resolve(self, msg: Inbound) -> tuple[Site, Route] | None:
+        """The owned site and route of a message; None (counted invalid) when neither."""
+        route = self.route(msg.topic)
+        if route is None:
+            self.invalid("unknown", "bad_topic", msg.topic)
+            return None
+        site = self.runtime.sites.get(route.site)
+        if site is None:
+            self.invalid(route.kind, "unknown_site", msg.topic)
+            return None
+        return site, route
+
+    async def dispatch(self, site: Site, route: Route, msg: Inbound) -> None:
+        """Run the kind's handler; never raises for bad input."""
+        spec = ROUTES[route.kind]
+        if msg.oversized:
+            self.invalid(route.kind, "too_large", msg.topic)
+            if not spec.answers_oversized:
+                return
+        try:
+            await spec.handle(self, site, route, msg)
+        except payloads.PayloadError as err:
+            self.invalid(route.kind, err.reason, msg.topic)
+
+    # -- counting -------------------------------------------------------------------------
+    def ok(self, kind: MessageKind) -> None:
+        self._ok[kind] += 1
+
+    def invalid(self, kind: str, reason: str, topic: str) -> None:
+        self.metrics.message(kind, ok=False, reason=reason)
+        self._bad.warning(
+            f"{kind}:{reason}", f"dropped invalid {kind} message: {reason}", topic=topic[:200]
+        )
+
+    def fold_counts(self) -> None:
+        """Add the valid-message counts to ``staffer_messages_total`` (at scrape time)."""
+        for kind, n in self._ok.items():
+            if n:
+                self.metrics.messages.labels(kind, "ok").inc(n)
+                self._ok[kind] = 0
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+async def site_snapshot(router: Router, site: Site, route: Route, msg: Inbound) -> None:
+    """All queues of a site in one snapshot; in event mode it may trigger the plan."""
+    ts, queues = payloads.decode_site_snapshot(msg.payload)
+    for qid, snap in queues.items():
+        if qid in site.queue_ids:  # other queues of the bridge are not ours to plan
+            site.state.apply_snapshot(qid, snap)
+    router.ok("site_metrics")
+    rt, p = router.runtime, router.runtime.settings.planner
+    if p.clock == "event":
+        await rt.sweep(site, site.state.clock)
+        if site.snapshot_triggers_plan(ts, p.interval_s):
+            await rt.plan(site, ts)
+
+
+async def queue_snapshot(router: Router, site: Site, route: Route, msg: Inbound) -> None:
+    """One queue's snapshot (a configured queue of the site)."""
+    qid = route.queue or ""
+    if qid not in site.queue_ids:
+        return router.invalid("queue_metrics", "unknown_queue", msg.topic)
+    site.state.apply_snapshot(qid, payloads.decode_queue_snapshot(msg.payload))
+    router.ok("queue_metrics")
+    return None
+
+
+async def agent_state(router: Router, site: Site, route: Route, msg: Inbound) -> None:
+    """An agent's state; a state showing the target queue ends that agent's move."""
+    agent = payloads.decode_agent_state(route.agent or "", msg.payload)
+    if site.state.apply_agent(agent) is Applied.FULL:
+        return router.invalid("agent_state", "roster_full", msg.topic)
+    router.ok("agent_state")
+    done = site.flights.confirm(site.state.roster[agent.agent])
+    if done is not None:
+        await router.runtime.emit.forget_flights(site.id, [done.agent])
+        router.metrics.set_in_flight(site.id, len(site.flights))
+    return None
+
+
+async def move_ack(router: Router, site: Site, route: Route, msg: Inbound) -> None:
+    """A bridge's ack of a move (contract §10): an ack of no command the daemon issued for
+    that agent and target is ``unknown_command``; a rejection cools the pair down."""
+    ack = payloads.decode_move_ack(route.agent or "", msg.payload)
+    rt = router.runtime
+    now = rt.now(site)
+    cooldown_s = rt.settings.planner.reject_cooldown_s
+    effect = settle_ack(site.id, site.flights, site.cooldowns, ack, now, cooldown_s)
+    if not effect.known:
+        return router.invalid("move_ack", "unknown_command", msg.topic)
+    router.ok("move_ack")
+    router.metrics.move_ack(site.id, ack.status)
+    if ack.status == "rejected":
+        log.warning(
+            "site %s: the bridge rejected moving %s to %s (command %s): %s",
+            site.id,
+            ack.agent,
+            ack.to_queue,
+            ack.command_id,
+            ack.reason or "no reason given",
+        )
+    if effect.changes:
+        await rt.emit.move_ack(site.id, effect)
+        router.metrics.set_in_flight(site.id, len(site.flights))
+    return None
+
+
+async def override_request(router: Router, site: Site, route: Route, msg: Inbound) -> None:
+    """A supervisor request: exactly one reply (persisted first), then its effects."""
+    request: OverrideRequest | MalformedRequest
+    if msg.oversized:
+        request = MalformedRequest(None, "too_large", "payload exceeds mqtt.max_payload_bytes")
+    else:
+        request = payloads.decode_override_request_or_error(msg.payload)
+        if isinstance(request, MalformedRequest):
+            router.invalid("override", request.reason, msg.topic)
+        else:
+            router.ok("override")
+    rt, sid, sup = router.runtime, site.id, route.supervisor or ""
+    now = rt.now(site)
+    p = rt.settings.planner
+    outcome = rt.book.handle(
+        sid, sup, request, now, site.queue_ids, p.override_ttl_s, site.state.roster
+    )
+    reply = outcome.reply
+    result = "duplicate" if outcome.duplicate else "accepted" if reply.ok else reply.code
+    router.metrics.override_request(sid, result or "invalid")
+    if outcome.mode is not None:
+        router.metrics.set_mode(sid, outcome.mode)
+    await rt.emit.reply(sid, sup, outcome, msg)  # persisted, then replied
+    if outcome.changed:
+        await rt.publish_overrides(site, now)
+    if outcome.move is not None:  # none when already there; in flight: not re-issued
+        await rt.command(site, [outcome.move], None, now, "assign")
+    if outcome.replan:
+        await rt.plan(site, now)
+
+
+ROUTES: dict[MessageKind, RouteSpec] = {
+    "queue_metrics": RouteSpec(queue_snapshot, snapshot=True),
+    "site_metrics": RouteSpec(site_snapshot, snapshot=True),
+    "agent_state": RouteSpec(agent_state),
+    "move_ack": RouteSpec(move_ack),
+    "override": RouteSpec(override_request, answers_oversized=True),
+}

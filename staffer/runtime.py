@@ -1,0 +1,194 @@
+"""The owned sites at run time, and what the daemon does with each: plan, command, sweep.
+
+`Runtime` holds the core's per-site objects (`staffer.core.site.Site`: live state, moves
+in flight, planning clock) and the `OverrideBook`, and turns their decisions into
+effects through the `Emitter` (ordered: store writes, then publishes). It is the
+shell's half of a site; the pure half is in `staffer.core`.
+
+* ``plan(site, now)`` plans one site, publishes the plan (retained) and, in ``auto``
+  mode, commands the moves not already in flight (same agent and target);
+* ``command(...)`` is the one way a move leaves the daemon (planner or ``assign``);
+* ``sweep_all()`` expires overrides, times out moves in flight and ends cool-downs
+  (rejected moves, contract §10), each site on its own clock (``now``);
+* ``restore(store)`` resumes overrides, locks, moves in flight, cool-downs and last plans.
+
+The caller (``staffer.app.Daemon``) serialises every call: one message or job at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from staffer.adapters.emitter import Emitter
+from staffer.adapters.metrics import Metrics
+from staffer.adapters.store import StateStore
+from staffer.codec import payloads
+from staffer.codec.timefmt import format_ts
+from staffer.core.forecast import ForecastError, ScheduledForecast, load_forecast_csv
+from staffer.core.overrides import OverrideBook
+from staffer.core.planner import plan_site
+from staffer.core.site import Site
+from staffer.core.types import Move, Plan
+from staffer.settings import ConfigError, Settings
+
+log = logging.getLogger("staffer.app")
+
+
+class Runtime:
+    """The daemon's owned sites and the effects of their decisions."""
+
+    def __init__(self, settings: Settings, metrics: Metrics, emit: Emitter) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.emit = emit
+        self.book = OverrideBook()
+        self.sites: dict[str, Site] = {}
+
+    # -- configuration --------------------------------------------------------------------
+    def configure(self, settings: Settings, owned: Iterable[str]) -> None:
+        """(Re)build the owned-site table, keeping the live state of kept sites.
+        Raises ConfigError (before changing anything) on an unusable forecast file."""
+        p, mine = settings.planner, set(owned)
+        cfgs = [s for s in settings.sites if s.id in mine]
+        schedules = {c.id: _read_forecast(c.forecast_file) for c in cfgs if c.forecast_file}
+        old, self.sites = self.sites, {}
+        self.settings = settings
+        for cfg in cfgs:
+            site = old.get(cfg.id) or Site.new(cfg, p)
+            site.configure(cfg, p)
+            site.state.schedule = schedules.get(cfg.id)
+            self.sites[cfg.id] = site
+            self.metrics.set_mode(cfg.id, p.mode)
+            self.metrics.set_in_flight(cfg.id, len(site.flights))
+
+    async def restore(self, store: StateStore) -> None:
+        """Resume overrides, locks, in-flight moves, cool-downs and last plans from the store."""
+        self.book.restore(await store.load_overrides())
+        for site_id, moves in (await store.load_in_flight()).items():
+            for move in moves if site_id in self.sites else ():
+                self.sites[site_id].flights.add(move)
+        for site_id, cooldowns in (await store.load_cooldowns()).items():
+            for cooldown in cooldowns if site_id in self.sites else ():
+                self.sites[site_id].cooldowns.put(cooldown)
+        for site_id, plan_json in (await store.load_plans()).items():
+            if site_id in self.sites:
+                self.sites[site_id].last_plan_json = plan_json.encode()
+        for sid, site in self.sites.items():
+            self.metrics.set_overrides_active(sid, self.book.count(sid, self.view_time(site)))
+            self.metrics.set_in_flight(sid, len(site.flights))
+        log.info(
+            "restored %d override(s), %d in-flight move(s)",
+            len(self.book.to_records()),
+            sum(len(s.flights) for s in self.sites.values()),
+        )
+
+    # -- clocks ---------------------------------------------------------------------------
+    def now(self, site: Site) -> float:
+        """The site's clock: wall time, or in event mode its latest inbound ts (when any)."""
+        return site.now(self.settings.planner.clock, time.time())
+
+    def view_time(self, site: Site) -> float:
+        """When to show a site's overrides: wall time, or its event clock (-inf before its
+        first message after a restart: show everything restored)."""
+        return time.time() if self.settings.planner.clock == "wall" else site.state.clock
+
+    # -- planning and output --------------------------------------------------------------
+    async def plan(self, site: Site, now: float) -> Plan:
+        """Plan ``site`` at ``now``; publish the plan and, in auto mode, its moves."""
+        controls = self.book.controls(site.id, now, self.settings.planner.mode)
+        controls = dataclasses.replace(controls, blocked_moves=site.cooldowns.active(now))
+        t0 = time.perf_counter()
+        plan = plan_site(
+            site.cfg,
+            self.settings.planner,
+            site.state,
+            controls,
+            site.flights.by_agent,
+            now,
+            site.next_plan_id(format_ts(now)),
+        )
+        self.metrics.observe_plan(plan, time.perf_counter() - t0)
+        site.last_plan_json = payloads.encode_plan(plan)
+        await self.emit.plan(site.id, site.last_plan_json, plan.as_of)
+        if controls.mode == "auto":  # shadow and manual: the plan only (contract §3.3)
+            await self.command(site, plan.moves, plan.plan_id, now, "auto")
+        self.metrics.set_in_flight(site.id, len(site.flights))
+        return plan
+
+    async def plan_all(self) -> None:
+        """Wall clock: plan every site at the current time."""
+        for site in list(self.sites.values()):
+            await self.plan(site, time.time())
+
+    async def command(
+        self, site: Site, moves: Sequence[Move], plan_id: str | None, now: float, mode: str
+    ) -> None:
+        """Command the moves that are real (an agent not already in the target queue) and
+        not already in flight: the daemon never re-issues a move (contract §3.3)."""
+        fresh = [
+            m
+            for m in moves
+            if m.from_queue != m.to_queue and not site.flights.is_in_flight(m.agent, m.to_queue)
+        ]
+        if fresh:
+            await self.emit.command(site.id, site.flights, fresh, plan_id, now, mode)
+            self.metrics.count_moves(site.id, fresh)
+
+    async def publish_overrides(self, site: Site, now: float) -> None:
+        """The retained list of the site's active overrides, and its gauge."""
+        active = self.book.active(site.id, now)
+        self.metrics.set_overrides_active(site.id, len(active))
+        await self.emit.overrides(site.id, active)
+
+    async def republish(self) -> None:
+        """After (re)connect: retained overrides and last plans, in case the broker lost them."""
+        for site in self.sites.values():
+            await self.publish_overrides(site, self.view_time(site))
+            if site.last_plan_json is not None:
+                await self.emit.republish_plan(site.id, site.last_plan_json)
+
+    # -- sweeps ---------------------------------------------------------------------------
+    async def sweep_all(self) -> None:
+        """Expire overrides (all sites) and time out in-flight moves (each site's clock).
+        Event clock: overrides expire at the earliest site clock (never early for a site);
+        ``controls`` ignores an expired override even before it is purged."""
+        wall = self.settings.planner.clock == "wall"
+        clocks = [s.state.clock for s in self.sites.values() if math.isfinite(s.state.clock)]
+        now = time.time() if wall else min(clocks, default=-math.inf)
+        expired = self.book.expire(now) if math.isfinite(now) else []
+        if expired:
+            await self.emit.expired(expired, now)
+            for sid in sorted({o.site for o in expired} & set(self.sites)):
+                await self.publish_overrides(self.sites[sid], now)
+            log.info("%d override(s) expired", len(expired))
+        for site in list(self.sites.values()):
+            await self.sweep(site, self.now(site))
+
+    async def sweep(self, site: Site, now: float) -> None:
+        """Time out in-flight moves and end cool-downs of one site at ``now`` (its clock)."""
+        timed_out = site.flights.expire(now)
+        if timed_out:
+            await self.emit.forget_flights(site.id, [m.agent for m in timed_out])
+            self.metrics.set_in_flight(site.id, len(site.flights))
+        cooled = site.cooldowns.expire(now)
+        if cooled:
+            await self.emit.forget_cooldowns(site.id, cooled)
+
+    def health(self) -> str:
+        """The sites' part of the one-line health summary."""
+        overrides = sum(self.book.count(sid, self.view_time(s)) for sid, s in self.sites.items())
+        in_flight = sum(len(s.flights) for s in self.sites.values())
+        return f"sites={len(self.sites)} overrides={overrides} in_flight={in_flight}"
+
+
+def _read_forecast(path: Path) -> ScheduledForecast:
+    """A site's scheduled forecast file; ConfigError (one line) when unusable."""
+    try:
+        return load_forecast_csv(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ForecastError) as err:
+        raise ConfigError(f"sites.forecast_file: {path}: {err}") from None
