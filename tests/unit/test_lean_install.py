@@ -1,5 +1,7 @@
-"""Without the ``demo`` extra (simpy, matplotlib, amqtt) the daemon and its CLI still work,
-and ``staffer demo`` / ``staffer simulate`` say in one line what to install (exit 2).
+"""Without the ``demo`` extra (simpy, matplotlib, amqtt) the daemon and its CLI still work
+(``run``, ``check-config``, ``erlang``, ``ctl``, ``audit``, ``bridge-check``, ``scenario
+from-history``), and ``staffer demo`` / ``staffer simulate`` say in one line what to install
+(exit 2).
 
 Each case runs in a fresh interpreter in which those packages cannot be imported
 (``sys.modules[name] = None`` makes ``import name`` fail, as when it is not installed).
@@ -13,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from staffer.adapters.store import StateStore
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 BOOT = (
     "import sys\n"
@@ -24,12 +29,12 @@ BOOT = (
 )
 
 
-def staffer(*argv: str) -> subprocess.CompletedProcess[str]:
+def staffer(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", BOOT, *argv],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         timeout=120,
         check=False,
     )
@@ -37,7 +42,17 @@ def staffer(*argv: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["run", "--help"], ["simulate", "--help"], ["erlang", "c", "--help"]],
+    [
+        ["--help"],
+        ["run", "--help"],
+        ["simulate", "--help"],
+        ["erlang", "c", "--help"],
+        ["ctl", "--help"],
+        ["ctl", "pin", "--help"],
+        ["audit", "--help"],
+        ["bridge-check", "--help"],
+        ["scenario", "from-history", "--help"],
+    ],
 )
 def test_cli_and_daemon_import_without_the_extra(argv: list[str]) -> None:
     done = staffer(*argv)
@@ -49,6 +64,41 @@ def test_check_config_works_without_the_extra() -> None:
     done = staffer("check-config", "config/staffer.toml")
     assert done.returncode == 0, done.stderr
     assert ": OK (" in done.stdout
+
+
+def test_audit_reads_a_state_file_without_the_extra(tmp_path: Path) -> None:
+    StateStore.open(tmp_path / "state.db").close()
+    done = staffer("audit", "--state", str(tmp_path / "state.db"), "--format", "json")
+    assert done.returncode == 0, done.stderr
+
+
+def test_ctl_and_bridge_check_reach_for_the_broker_without_the_extra(tmp_path: Path) -> None:
+    dead = f"mqtt://127.0.0.1:{free_port()}"
+    done = staffer("ctl", "--url", dead, "--site", "main", "replan", cwd=tmp_path)
+    assert done.returncode == 3 and "cannot reach the MQTT broker" in done.stderr, done.stderr
+    done = staffer("bridge-check", "--url", dead, "--site", "main", "--json", cwd=tmp_path)
+    assert done.returncode == 3 and "cannot reach the broker" in done.stdout, done.stderr
+
+
+def test_scenario_from_history_works_without_the_extra(tmp_path: Path) -> None:
+    lakeside = ROOT / "examples" / "lakeside"
+    out = tmp_path / "day.toml"
+    done = staffer(
+        "scenario",
+        "from-history",
+        "--history",
+        str(lakeside / "intervals-2026-03-02.csv"),
+        "--roster",
+        str(lakeside / "agents.csv"),
+        "-c",
+        str(lakeside / "staffer.toml"),
+        "--tz",
+        "Europe/Amsterdam",
+        "-o",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8").count("[[agents]]") > 0
 
 
 @pytest.mark.parametrize("argv", [["demo", "--short"], ["simulate", "surge"]])

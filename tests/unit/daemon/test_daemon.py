@@ -136,6 +136,39 @@ async def test_shadow_mode_plans_without_commands_but_assign_still_commands(
         assert "e00" in daemon.book.controls("main", T0, "auto").locked_agents
 
 
+async def test_rejected_move_ack_ends_the_flight_and_cools_the_pair_down(tmp_path: Path) -> None:
+    async with memory_daemon(tmp_path, mode="shadow", reject_cooldown_s=600) as (daemon, fake):
+        assert daemon.store is not None
+        await staff_surge(fake)
+        await fake.deliver(f"{PREFIX}/main/metrics", surge_snapshot(T0))  # the site clock
+        assign = {"id": "a", "action": "assign", "agent": "e00", "queue": "phone"}
+        await fake.deliver(f"{PREFIX}/main/override/ann", assign)
+        await settled(daemon)
+        [command] = json_on(fake, "main/commands")
+        ack = {"ts": iso(T0), "to": "phone", "status": "rejected", "reason": "on a call"}
+        await fake.deliver(f"{PREFIX}/main/agents/e00/move", {**ack, "command_id": "nope"})
+        await fake.deliver(
+            f"{PREFIX}/main/agents/e00/move", {**ack, "command_id": command["command_id"]}
+        )
+        await settled(daemon)
+        assert "e00" not in daemon.store.load_in_flight_sync().get("main", [])
+        [cooldown] = daemon.store.load_cooldowns_sync()["main"]
+        assert (cooldown.agent, cooldown.queue, cooldown.until) == ("e00", "phone", T0 + 600)
+        assert daemon.sites["main"].cooldowns.active(T0) == {("e00", "phone")}
+        [rejected] = [r for r in daemon.store.audit_sync() if r.kind == "move_rejected"]
+        assert rejected.payload["reason"] == "on a call" and rejected.payload["in_flight"]
+        text = daemon.exposition().decode()
+        assert 'staffer_move_acks_total{site="main",status="rejected"} 1.0' in text
+        assert (
+            'staffer_invalid_messages_total{kind="move_ack",reason="unknown_command"} 1.0' in text
+        )
+        # the sweep on the site's clock ends the cool-down, in memory and on disk
+        await fake.deliver(f"{PREFIX}/main/metrics", surge_snapshot(T0 + 600))
+        await settled(daemon)
+        assert daemon.store.load_cooldowns_sync() == {}
+        assert len(daemon.sites["main"].cooldowns) == 0
+
+
 @pytest.mark.parametrize(
     ("payload", "oversized", "code"),
     [
