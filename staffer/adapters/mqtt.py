@@ -31,7 +31,6 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 import aiomqtt
 import paho.mqtt._packet as paho_packet
@@ -64,37 +63,6 @@ class Inbound:
     response_topic: str | None = None  # MQTT v5 request/response
     correlation_data: bytes | None = None
     oversized: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    """Where and how to connect, parsed from ``[mqtt] url``."""
-
-    host: str
-    port: int
-    tls: bool
-    username: str | None
-    password: str | None
-
-    @property
-    def display(self) -> str:
-        """The URL without credentials, safe to log."""
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
-def parse_url(url: str) -> BrokerAddress:
-    """``mqtt[s]://[user[:password]@]host[:port]`` -> BrokerAddress (ValueError if bad)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError("mqtt.url must start with mqtt:// or mqtts://")
-    tls = parts.scheme == "mqtts"
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError as err:
-        raise ValueError(f"mqtt.url: bad port: {err}") from None
-    if not parts.hostname:
-        raise ValueError("mqtt.url: missing host")
-    return BrokerAddress(parts.hostname, port, tls, parts.username, parts.password)
 
 
 def backoff_delays(min_s: float, max_s: float, rng: random.Random | None = None) -> Iterable[float]:
@@ -220,7 +188,7 @@ class MqttPort:
         on_coalesced: Callable[[int], None] | None = None,
     ) -> None:
         self._settings = settings
-        self._address = parse_url(settings.url)
+        self._address = settings.broker  # parsed and validated once, in settings
         self._client_id = client_id
         self._status_topic = status_topic
         self._online = online_payload
