@@ -10,8 +10,10 @@ so the daemon acknowledges only what is on disk.
 
 ``StateStore.open`` refuses unusable files with ``StoreError`` (missing
 directory, not a database, corrupt, foreign or newer schema, read-only) rather
-than silently starting from an empty state. Agent locks are overrides
-(``lock_agent``/``assign`` rows of the ``overrides`` table), not a separate table.
+than silently starting from an empty state; a file another store holds, with
+``StateFileInUse`` (one daemon per state file: `staffer.adapters.instance_lock`).
+Agent locks are overrides (``lock_agent``/``assign`` rows of the ``overrides``
+table), not a separate table.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from staffer.adapters.instance_lock import InstanceLock
 from staffer.core.overrides import Outcome, expiry_audit, override_from_record
 from staffer.core.types import AuditRecord, InFlightMove, Override
 
@@ -81,6 +84,7 @@ class StateStore:
         self._executor = executor
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._instance: InstanceLock | None = None  # one daemon per state file
         self.thread_id: int | None = None  # the worker thread's ident, for diagnostics
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -93,8 +97,10 @@ class StateStore:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staffer-store")
         store = cls(Path(path), executor, busy_timeout_s)
         try:
+            store._instance = InstanceLock.acquire(store.path)  # StateFileInUse: exit 2
             executor.submit(store._connect).result()
         except BaseException:
+            store._release_instance()
             executor.shutdown(wait=True)
             raise
         return store
@@ -113,6 +119,11 @@ class StateStore:
             self._executor.submit(self._disconnect).result()
         finally:
             self._executor.shutdown(wait=True)
+            self._release_instance()
+
+    def _release_instance(self) -> None:
+        if self._instance is not None:
+            self._instance.release()
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)
