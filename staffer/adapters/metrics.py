@@ -12,7 +12,9 @@ Extras (additive): ``staffer_invalid_messages_total{kind,reason}``,
 ``staffer_queue_sl_target{site,queue}`` and ``staffer_queue_target_seconds{site,queue}``
 (the effective goal of the last plan, overrides included) and
 ``staffer_site_last_input_timestamp_seconds{site}`` (wall-clock time of the last valid
-snapshot; the deploy/ alert rules use these).
+snapshot), ``staffer_site_last_plan_timestamp_seconds{site}`` (wall-clock time of the
+last plan) and ``staffer_move_timeouts_total{site}`` (commanded moves never confirmed
+within ``move_timeout_s``); the deploy/ alert rules use these.
 """
 
 from __future__ import annotations
@@ -182,11 +184,24 @@ class Metrics:
         self.in_flight = Gauge(
             "staffer_moves_in_flight", "Moves commanded, not yet confirmed.", ["site"], registry=r
         )
+        self.last_plan = Gauge(
+            "staffer_site_last_plan_timestamp_seconds",
+            "Wall-clock time of the site's last plan (either clock).",
+            ["site"],
+            registry=r,
+        )
+        self.move_timeouts = Counter(
+            "staffer_move_timeouts_total",
+            "Commanded moves not confirmed by an agent state within move_timeout_s.",
+            ["site"],
+            registry=r,
+        )
 
         self.build_info.info({"version": version})
         self.mqtt_connected.set(0)
         self._sites: dict[str, frozenset[str]] | None = None
         self._reasons: set[str] = set()
+        self._last_snapshot: dict[tuple[str, str], QueueSnapshot] = {}
         if sites is not None:
             self._sites = {s: frozenset(qs) for s, qs in sites.items()}
             for site in self._sites:
@@ -236,6 +251,7 @@ class Metrics:
             self.sl_target.labels(site, qid).set(q.sl_target)
             self.target_s.labels(site, qid).set(q.target_s)
         self.set_mode(site, plan.mode)
+        self.last_plan.labels(site).set_to_current_time()
         if math.isfinite(duration_s) and duration_s >= 0:
             self.plan_duration.labels(site).observe(duration_s)
 
@@ -246,10 +262,15 @@ class Metrics:
         snapshot has ``answered`` (abandoned contacts then do not count against
         it); left unchanged when there is no denominator or no
         ``answered_within_target``.
+
+        The daemon calls this at every scrape with each queue's latest snapshot; only a
+        snapshot not seen before is new input and moves the site's last-input time.
         """
         if not self._queue_ok(site, queue):
             return
-        self.last_input.labels(site).set_to_current_time()
+        if self._last_snapshot.get((site, queue)) is not snap:
+            self._last_snapshot[site, queue] = snap
+            self.last_input.labels(site).set_to_current_time()
         self.waiting.labels(site, queue).set(snap.waiting)
         sl = observed_service_level(snap)
         if sl is not None:
@@ -274,8 +295,15 @@ class Metrics:
             self.overrides_active.labels(site).set(n)
 
     def set_in_flight(self, site: str, n: int) -> None:
+        """The site's moves in flight (its timeout counter starts at 0 with it, so that
+        ``increase()`` counts the first timeout too)."""
         if self._site_ok(site):
             self.in_flight.labels(site).set(n)
+            self.move_timeouts.labels(site)
+
+    def moves_timed_out(self, site: str, n: int) -> None:
+        if self._site_ok(site):
+            self.move_timeouts.labels(site).inc(n)
 
     def set_connected(self, connected: bool) -> None:
         self.mqtt_connected.set(1 if connected else 0)
