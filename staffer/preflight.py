@@ -2,11 +2,11 @@
 
 `load_checked` (settings, then `check_files`) is how both ``staffer check-config`` and
 ``staffer run`` read their configuration, so the two accept and refuse exactly the same
-configurations with the same message. Every
-problem raises `ConfigError` with one line naming the key: a file that is missing or
-cannot be read, an empty password, a password that would never be sent (no username),
-a CA bundle, certificate or key that TLS would refuse, a forecast that does not parse.
-The broker URL itself is checked when the settings are built (`parse_broker_url`).
+configurations with the same message. Every problem raises `ConfigError` with one line
+naming the key: a file that is missing or cannot be read, an empty password, a password
+that would never be sent (no username), a CA bundle, certificate or key that TLS would
+refuse, a forecast that does not parse. The broker URL itself is checked when the
+settings are built (`parse_broker_url`).
 
 Paths are used as ``run`` uses them: relative ones are relative to the working
 directory, not to the configuration file.

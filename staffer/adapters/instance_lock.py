@@ -45,8 +45,7 @@ def lock_path(db: Path) -> Path:
 class InstanceLock:
     """A held lock; `release` (or process exit) gives it up."""
 
-    def __init__(self, path: Path, fd: int) -> None:
-        self.path = path
+    def __init__(self, fd: int) -> None:
         self._fd: int | None = fd
 
     @classmethod
@@ -74,7 +73,7 @@ class InstanceLock:
             raise
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
-        return cls(path, fd)
+        return cls(fd)
 
     def release(self) -> None:
         """Give the lock up (idempotent). The file stays, see the module docstring."""
