@@ -1,5 +1,9 @@
 """Prometheus metrics of contract §8 (names, types and labels exactly), plus a few extras.
 
+For the on-call alerts (issue 15): ``staffer_site_last_plan_timestamp_seconds{site}``
+(wall-clock time of the site's last plan) and ``staffer_move_timeouts_total{site}``
+(commanded moves never confirmed within ``move_timeout_s``).
+
 ``Metrics`` owns its own ``CollectorRegistry`` (no global state, so tests and
 several daemons in one process do not collide). Label values stay bounded:
 sites and queues come from configuration (when ``sites`` is given, anything
@@ -12,9 +16,7 @@ Extras (additive): ``staffer_invalid_messages_total{kind,reason}``,
 ``staffer_queue_sl_target{site,queue}`` and ``staffer_queue_target_seconds{site,queue}``
 (the effective goal of the last plan, overrides included) and
 ``staffer_site_last_input_timestamp_seconds{site}`` (wall-clock time of the last valid
-snapshot), ``staffer_site_last_plan_timestamp_seconds{site}`` (wall-clock time of the
-last plan) and ``staffer_move_timeouts_total{site}`` (commanded moves never confirmed
-within ``move_timeout_s``); the deploy/ alert rules use these.
+snapshot; the deploy/ alert rules use these).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Metrics:
         (enable_created_metrics if created_series else disable_created_metrics)()
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self._last_snapshot: dict[tuple[str, str], QueueSnapshot] = {}  # last one observed
         sq = ["site", "queue"]
         self.queue_agents = Gauge(
             "staffer_queue_agents",
@@ -181,9 +184,6 @@ class Metrics:
             ["site"],
             registry=r,
         )
-        self.in_flight = Gauge(
-            "staffer_moves_in_flight", "Moves commanded, not yet confirmed.", ["site"], registry=r
-        )
         self.last_plan = Gauge(
             "staffer_site_last_plan_timestamp_seconds",
             "Wall-clock time of the site's last plan (either clock).",
@@ -196,12 +196,14 @@ class Metrics:
             ["site"],
             registry=r,
         )
+        self.in_flight = Gauge(
+            "staffer_moves_in_flight", "Moves commanded, not yet confirmed.", ["site"], registry=r
+        )
 
         self.build_info.info({"version": version})
         self.mqtt_connected.set(0)
         self._sites: dict[str, frozenset[str]] | None = None
         self._reasons: set[str] = set()
-        self._last_snapshot: dict[tuple[str, str], QueueSnapshot] = {}
         if sites is not None:
             self._sites = {s: frozenset(qs) for s, qs in sites.items()}
             for site in self._sites:
