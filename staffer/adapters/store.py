@@ -10,10 +10,8 @@ so the daemon acknowledges only what is on disk.
 
 ``StateStore.open`` refuses unusable files with ``StoreError`` (missing
 directory, not a database, corrupt, foreign or newer schema, read-only) rather
-than silently starting from an empty state; a file another store holds, with
-``StateFileInUse`` (one daemon per state file: `staffer.adapters.instance_lock`).
-Agent locks are overrides (``lock_agent``/``assign`` rows of the ``overrides``
-table), not a separate table.
+than silently starting from an empty state. Agent locks are overrides
+(``lock_agent``/``assign`` rows of the ``overrides`` table), not a separate table.
 """
 
 from __future__ import annotations
