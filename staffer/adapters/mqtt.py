@@ -39,7 +39,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from staffer.adapters.log import RateLimitedLog
-from staffer.settings import MqttSettings
+from staffer.settings import BrokerAddress, MqttSettings, parse_broker_url
 
 M = TypeVar("M")
 log = logging.getLogger("staffer.mqtt")
@@ -63,6 +63,11 @@ class Inbound:
     response_topic: str | None = None  # MQTT v5 request/response
     correlation_data: bytes | None = None
     oversized: bool = False
+
+
+# The broker URL has one parser, in settings (it validates ``[mqtt] url`` at load); the
+# names stay importable from here for the tools that connect with them.
+parse_url = parse_broker_url
 
 
 def backoff_delays(min_s: float, max_s: float, rng: random.Random | None = None) -> Iterable[float]:
@@ -188,7 +193,7 @@ class MqttPort:
         on_coalesced: Callable[[int], None] | None = None,
     ) -> None:
         self._settings = settings
-        self._address = settings.broker  # parsed and validated once, in settings
+        self._address: BrokerAddress = settings.broker  # parsed and validated once
         self._client_id = client_id
         self._status_topic = status_topic
         self._online = online_payload
