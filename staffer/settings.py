@@ -66,12 +66,12 @@ def parse_broker_url(url: str) -> BrokerAddress:
     except ValueError:
         raw = parts.netloc.rpartition("@")[2].rpartition(":")[2]
         if raw.isdigit():
-            raise ValueError(f"port {raw} is outside 1..65535") from None
-        raise ValueError(f"port {raw!r} is not a number") from None
+            raise ValueError(f"bad port {raw}: outside 1..65535") from None
+        raise ValueError(f"bad port {raw!r}: not a number") from None
     if port is None:
         port = 8883 if tls else 1883
     elif not 1 <= port <= 65535:
-        raise ValueError(f"port {port} is outside 1..65535")
+        raise ValueError(f"bad port {port}: outside 1..65535")
     host = parts.hostname
     if not host or any(c.isspace() or c in "/?#@" for c in host):
         raise ValueError("missing or malformed host")

@@ -92,13 +92,17 @@ CASES: list[tuple[str, Callable[[Config, Path, dict[str, Path]], None], str]] = 
     (
         "url-port-too-large",
         _mqtt(url="mqtts://127.0.0.1:99999"),
-        "mqtt.url: Value error, port 99999 is outside 1..65535",
+        "mqtt.url: Value error, bad port 99999: outside 1..65535",
     ),
-    ("url-port-zero", _mqtt(url="mqtts://127.0.0.1:0"), "mqtt.url: Value error, port 0 is outside"),
+    (
+        "url-port-zero",
+        _mqtt(url="mqtts://127.0.0.1:0"),
+        "mqtt.url: Value error, bad port 0: outside",
+    ),
     (
         "url-port-not-a-number",
         _mqtt(url="mqtts://broker:tls"),
-        "mqtt.url: Value error, port 'tls' is not a number",
+        "mqtt.url: Value error, bad port 'tls': not a number",
     ),
     ("url-no-host", _mqtt(url="mqtts://:8883"), "mqtt.url: Value error, missing or malformed host"),
     (
