@@ -1,5 +1,9 @@
 # syntax=docker/dockerfile:1
-# staffer daemon image: multi-stage, slim Python 3.11, non-root, runtime deps only.
+# staffer daemon image: multi-stage, slim Python 3.11, non-root, runtime deps only, built
+# from the release wheel (the same artefact `python -m build` makes for PyPI).
+#
+# The image is the lean install (the daemon and its tools). `--build-arg EXTRAS=demo` adds
+# the demo extra (simulator, charts, embedded broker): compose's `bridge-sim` uses that.
 #
 #   docker build -t staffer .
 #   docker run -v ./deploy/staffer:/etc/staffer:ro -v staffer-state:/var/lib/staffer staffer
@@ -8,26 +12,20 @@
 # MQTT password file); state (SQLite: overrides, locks, in-flight moves, audit log)
 # lives on the /var/lib/staffer volume. Any key can be overridden with
 # STAFFER_<SECTION>__<KEY> environment variables.
-#
-# The image is the lean install (the daemon and its tools). `--build-arg EXTRAS=demo` adds
-# the demo extra (simulator, charts, embedded broker): compose's `bridge-sim` uses that.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- build: install the package and its runtime dependencies into a venv -------------
+# --- build: the release wheel, made as `python -m build --wheel` makes it --------------
 FROM ${PYTHON_IMAGE} AS build
-ARG EXTRAS=""
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY staffer ./staffer
-RUN python -m venv /opt/staffer \
- && /opt/staffer/bin/pip install --no-cache-dir . \
- && if [ -n "$EXTRAS" ]; then /opt/staffer/bin/pip install --no-cache-dir ".[$EXTRAS]"; fi \
- && /opt/staffer/bin/python -m compileall -q /opt/staffer/lib
+RUN pip install --no-cache-dir build==1.6.1 \
+ && python -m build --wheel --outdir /dist .
 
-# --- runtime: the venv only, no compilers, no sources, no dev dependencies -------------
+# --- runtime: that wheel installed into a venv; no compilers, no sources, no dev deps ---
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="staffer" \
       org.opencontainers.image.description="Real-time staffing daemon for contact centers" \
@@ -43,7 +41,13 @@ RUN groupadd --system --gid 10001 staffer \
       --no-create-home --shell /usr/sbin/nologin staffer \
  && install -d -o staffer -g staffer -m 0750 /var/lib/staffer \
  && install -d -m 0755 /etc/staffer
-COPY --from=build /opt/staffer /opt/staffer
+# The wheel is bind-mounted from the build stage, so it never becomes a layer here.
+ARG EXTRAS=""
+RUN --mount=type=bind,from=build,source=/dist,target=/dist \
+    python -m venv /opt/staffer \
+ && wheel="$(ls /dist/staffer-*.whl)" \
+ && /opt/staffer/bin/pip install --no-cache-dir "${wheel}${EXTRAS:+[$EXTRAS]}" \
+ && /opt/staffer/bin/python -m compileall -q /opt/staffer/lib
 USER 10001:10001
 WORKDIR /var/lib/staffer
 VOLUME ["/var/lib/staffer"]

@@ -64,3 +64,8 @@ system-deps:
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+
+## make k8s-rules: regenerate deploy/k8s/prometheusrule.yaml from the Prometheus rule file
+.PHONY: k8s-rules
+k8s-rules:
+	$(PYTHON) deploy/k8s/gen_prometheusrule.py

@@ -173,6 +173,7 @@ class Runtime:
         """Time out in-flight moves and end cool-downs of one site at ``now`` (its clock)."""
         timed_out = site.flights.expire(now)
         if timed_out:
+            self.metrics.moves_timed_out(site.id, len(timed_out))
             await self.emit.forget_flights(site.id, [m.agent for m in timed_out])
             self.metrics.set_in_flight(site.id, len(site.flights))
         cooled = site.cooldowns.expire(now)

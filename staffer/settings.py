@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -30,6 +33,50 @@ class ConfigError(ValueError):
 class _Section(BaseModel):
     # attribute docstrings become field descriptions (docs/scenario-format.md shows them)
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where and how to connect, parsed from ``[mqtt] url`` (see `parse_broker_url`)."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line
+
+    @property
+    def display(self) -> str:
+        """The URL without credentials, safe to log."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'mqtts' if self.tls else 'mqtt'}://{host}:{self.port}"
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    """``mqtt[s]://[user[:password]@]host[:port]`` -> BrokerAddress; ValueError saying what
+    is wrong. The one parser of the broker URL: settings validate with it, the MQTT
+    adapter connects with its result, so ``check-config`` and ``run`` cannot disagree."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ValueError("must start with mqtt:// or mqtts://")
+    tls = parts.scheme == "mqtts"
+    try:
+        port = parts.port
+    except ValueError:
+        raw = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        if raw.isdigit():
+            raise ValueError(f"bad port {raw}: outside 1..65535") from None
+        raise ValueError(f"bad port {raw!r}: not a number") from None
+    if port is None:
+        port = 8883 if tls else 1883
+    elif not 1 <= port <= 65535:
+        raise ValueError(f"bad port {port}: outside 1..65535")
+    host = parts.hostname
+    if not host or any(c.isspace() or c in "/?#@" for c in host):
+        raise ValueError("missing or malformed host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("must be scheme://host:port only (no path, query or fragment)")
+    return BrokerAddress(host, port, tls, parts.username, parts.password)
 
 
 class MqttSettings(_Section):
@@ -51,10 +98,14 @@ class MqttSettings(_Section):
 
     @field_validator("url")
     @classmethod
-    def _scheme(cls, v: str) -> str:
-        if not v.startswith(("mqtt://", "mqtts://")):
-            raise ValueError("must start with mqtt:// or mqtts://")
+    def _url(cls, v: str) -> str:
+        parse_broker_url(v)
         return v
+
+    @property
+    def broker(self) -> BrokerAddress:
+        """``url`` parsed (validated when the settings were built, so this never raises)."""
+        return parse_broker_url(self.url)
 
 
 class HttpSettings(_Section):
@@ -243,6 +294,9 @@ def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+_CREDENTIALS = re.compile(r"(://[^/@:]*:)[^/@]*@")
+
+
 def _describe(err: ValidationError) -> str:
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"]) or "config"
@@ -251,6 +305,8 @@ def _describe(err: ValidationError) -> str:
         msg = "unknown key"
     extra = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
     value = first.get("input")
+    if isinstance(value, str):
+        value = _CREDENTIALS.sub(r"\1***@", value)  # a password in a URL is never echoed
     shown = (
         ""
         if first["type"] in ("missing", "extra_forbidden") or isinstance(value, dict | list)

@@ -1,5 +1,9 @@
 """Prometheus metrics of contract §8 (names, types and labels exactly), plus a few extras.
 
+For the on-call alerts (issue 15): ``staffer_site_last_plan_timestamp_seconds{site}``
+(wall-clock time of the site's last plan) and ``staffer_move_timeouts_total{site}``
+(commanded moves never confirmed within ``move_timeout_s``).
+
 ``Metrics`` owns its own ``CollectorRegistry`` (no global state, so tests and
 several daemons in one process do not collide). Label values stay bounded:
 sites and queues come from configuration (when ``sites`` is given, anything
@@ -64,6 +68,7 @@ class Metrics:
         (enable_created_metrics if created_series else disable_created_metrics)()
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self._last_snapshot: dict[tuple[str, str], QueueSnapshot] = {}  # last one observed
         sq = ["site", "queue"]
         self.queue_agents = Gauge(
             "staffer_queue_agents",
@@ -186,6 +191,18 @@ class Metrics:
             ["site"],
             registry=r,
         )
+        self.last_plan = Gauge(
+            "staffer_site_last_plan_timestamp_seconds",
+            "Wall-clock time of the site's last plan (either clock).",
+            ["site"],
+            registry=r,
+        )
+        self.move_timeouts = Counter(
+            "staffer_move_timeouts_total",
+            "Commanded moves not confirmed by an agent state within move_timeout_s.",
+            ["site"],
+            registry=r,
+        )
         self.in_flight = Gauge(
             "staffer_moves_in_flight", "Moves commanded, not yet confirmed.", ["site"], registry=r
         )
@@ -257,6 +274,7 @@ class Metrics:
             self.sl_target.labels(site, qid).set(q.sl_target)
             self.target_s.labels(site, qid).set(q.target_s)
         self.set_mode(site, plan.mode)
+        self.last_plan.labels(site).set_to_current_time()
         if math.isfinite(duration_s) and duration_s >= 0:
             self.plan_duration.labels(site).observe(duration_s)
 
@@ -267,10 +285,15 @@ class Metrics:
         snapshot has ``answered`` (abandoned contacts then do not count against
         it); left unchanged when there is no denominator or no
         ``answered_within_target``.
+
+        The daemon calls this at every scrape with each queue's latest snapshot; only a
+        snapshot not seen before is new input and moves the site's last-input time.
         """
         if not self._queue_ok(site, queue):
             return
-        self.last_input.labels(site).set_to_current_time()
+        if self._last_snapshot.get((site, queue)) is not snap:
+            self._last_snapshot[site, queue] = snap
+            self.last_input.labels(site).set_to_current_time()
         self.waiting.labels(site, queue).set(snap.waiting)
         sl = snap.observed_service_level
         if sl is not None:
@@ -307,8 +330,15 @@ class Metrics:
             self.overrides_active.labels(site).set(n)
 
     def set_in_flight(self, site: str, n: int) -> None:
+        """The site's moves in flight (its timeout counter starts at 0 with it, so that
+        ``increase()`` counts the first timeout too)."""
         if self._site_ok(site):
             self.in_flight.labels(site).set(n)
+            self.move_timeouts.labels(site)
+
+    def moves_timed_out(self, site: str, n: int) -> None:
+        if self._site_ok(site):
+            self.move_timeouts.labels(site).inc(n)
 
     def set_connected(self, connected: bool) -> None:
         self.mqtt_connected.set(1 if connected else 0)

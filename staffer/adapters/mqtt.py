@@ -45,7 +45,6 @@ from staffer.adapters.mqtt_policy import (
     backoff_delays,
     broker_credentials,
     coalesce_latest,
-    parse_url,
 )
 from staffer.adapters.port import Handler, Inbound, Session, Subscription, respond_twice
 from staffer.settings import MqttSettings
@@ -66,7 +65,7 @@ class AiomqttPort:
 
     def __init__(self, settings: MqttSettings, session: Session) -> None:
         self._settings = settings
-        self._address = parse_url(settings.url)
+        self._address: BrokerAddress = settings.broker  # parsed and validated once
         self._session = session
         self._status_topic = session.status_topic
         self._subscriptions: dict[str, int] = dict(session.subscriptions)  # filter -> QoS

@@ -44,7 +44,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from staffer.adapters.mqtt import is_v5_refusal, tls_parameters
-from staffer.adapters.mqtt_policy import broker_credentials, parse_url
+from staffer.adapters.mqtt_policy import broker_credentials
 from staffer.settings import MqttSettings
 
 log = logging.getLogger("staffer.mqtt_client")
@@ -79,7 +79,7 @@ class BrokerClient:
         self, settings: MqttSettings, *, client_id: str | None = None, timeout_s: float = 10.0
     ) -> None:
         self._settings = settings
-        self.address = parse_url(settings.url)  # ValueError on a bad URL
+        self.address = settings.broker  # validated with the settings
         self._client_id = client_id or f"staffer-tool-{secrets.token_hex(4)}"
         self._timeout_s = timeout_s
         self._v5 = settings.protocol in ("5", "auto")

@@ -2,7 +2,7 @@
 
 No MQTT library here, so each rule is tested with plain calls:
 
-* `parse_url` — ``[mqtt] url`` -> `BrokerAddress` (credentials never in ``display``);
+* `parse_url` — settings' `parse_broker_url` (``[mqtt] url`` -> `BrokerAddress`);
 * `broker_credentials` — who logs in: ``[mqtt] username``/``password_file`` else the URL's;
 * `backoff_delays` — exponential reconnect backoff with full jitter;
 * `coalesce_latest` — the overload rule: a newer snapshot of a topic supersedes the
@@ -13,49 +13,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
-from staffer.settings import MqttSettings
+from staffer.settings import BrokerAddress, MqttSettings, parse_broker_url
 
 M = TypeVar("M")
 
 
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    """Where and how to connect, parsed from ``[mqtt] url``."""
-
-    host: str
-    port: int
-    tls: bool
-    username: str | None
-    password: str | None
-
-    @property
-    def display(self) -> str:
-        """The URL without credentials, safe to log."""
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
-
-
-def parse_url(url: str) -> BrokerAddress:
-    """``mqtt[s]://[user[:password]@]host[:port]`` -> BrokerAddress (ValueError if bad).
-
-    >>> parse_url("mqtts://ann:secret@broker").display
-    'mqtts://broker:8883'
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError("mqtt.url must start with mqtt:// or mqtts://")
-    tls = parts.scheme == "mqtts"
-    try:
-        port = parts.port or (8883 if tls else 1883)
-    except ValueError as err:
-        raise ValueError(f"mqtt.url: bad port: {err}") from None
-    if not parts.hostname:
-        raise ValueError("mqtt.url: missing host")
-    return BrokerAddress(parts.hostname, port, tls, parts.username, parts.password)
+# The broker URL has one parser, in settings (it validates ``[mqtt] url`` at load, so
+# ``check-config`` and ``run`` cannot disagree); tools that take a URL on their command
+# line use the same one under this name.
+parse_url = parse_broker_url
 
 
 def read_password(path: Path | None) -> str | None:

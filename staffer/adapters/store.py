@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from staffer.adapters import store_acks
+from staffer.adapters.instance_lock import InstanceLock
 from staffer.adapters.state_file import SCHEMA_VERSION, StoreError, open_state_file, transaction
 from staffer.adapters.store_acks import IN_FLIGHT_COLUMNS
 from staffer.core.acks import AckEffect
@@ -65,6 +66,7 @@ class StateStore:
         self._executor = executor
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._instance: InstanceLock | None = None  # one daemon per state file
         self.thread_id: int | None = None  # the worker thread's ident, for diagnostics
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -77,8 +79,10 @@ class StateStore:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staffer-store")
         store = cls(Path(path), executor, busy_timeout_s)
         try:
+            store._instance = InstanceLock.acquire(store.path)  # StateFileInUse: exit 2
             executor.submit(store._connect).result()
         except BaseException:
+            store._release_instance()
             executor.shutdown(wait=True)
             raise
         return store
@@ -97,6 +101,11 @@ class StateStore:
             self._executor.submit(self._disconnect).result()
         finally:
             self._executor.shutdown(wait=True)
+            self._release_instance()
+
+    def _release_instance(self) -> None:
+        if self._instance is not None:
+            self._instance.release()
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)

@@ -14,7 +14,8 @@ import logging
 import sys
 from pathlib import Path
 
-from staffer.settings import DEFAULT_CONFIG_PATH, Settings, load_settings
+from staffer.preflight import load_checked
+from staffer.settings import DEFAULT_CONFIG_PATH, Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,8 +65,9 @@ def _port(text: str) -> int:
 
 
 def load(args: argparse.Namespace) -> Settings:
-    """The configuration file (or defaults) plus this command line's overrides."""
-    settings = load_settings(Path(args.config) if args.config else None)
+    """The configuration file (or defaults) plus this command line's overrides, with the
+    files it names checked (ConfigError, as `staffer check-config` reports it)."""
+    settings = load_checked(Path(args.config) if args.config else None)
     log = settings.log.model_copy(
         update={
             k: v

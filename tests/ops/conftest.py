@@ -34,6 +34,9 @@ _INSTALL = {
     "docker-compose": "Debian: apt-get install docker-compose (see .ci/system-deps.sh)",
     "systemd-analyze": "Debian: apt-get install systemd (see .ci/system-deps.sh)",
     "prometheus": "Debian: apt-get install prometheus (see .ci/system-deps.sh)",
+    "prometheus-alertmanager": "Debian: apt-get install prometheus-alertmanager "
+    "(see .ci/system-deps.sh)",
+    "amtool": "Debian: apt-get install prometheus-alertmanager (see .ci/system-deps.sh)",
 }
 
 

@@ -1,6 +1,7 @@
 """Real processes for the live deployment tests: the shipped Mosquitto configuration,
-`staffer run` daemons, a Prometheus server with the shipped config and rules, and a
-scripted bridge speaking contract JSON."""
+`staffer run` daemons, a Prometheus server with the shipped config and rules, an
+Alertmanager with the shipped configuration, and a scripted bridge speaking contract
+JSON."""
 
 from __future__ import annotations
 
@@ -298,11 +299,19 @@ class Prometheus:
             time.sleep(0.25)
 
 
-def shipped_prometheus_config(targets: list[str], self_port: int) -> dict:
+def shipped_prometheus_config(
+    targets: list[str], self_port: int, alertmanager: str | None = None
+) -> dict:
     """deploy/prometheus/prometheus.yml scraping ``targets`` every second, with the shipped
-    rules evaluated every second."""
+    rules evaluated every second and alerts sent to ``alertmanager`` (host:port; none when
+    None)."""
     cfg = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     cfg["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    (managers,) = cfg["alerting"]["alertmanagers"]
+    if alertmanager is None:
+        del cfg["alerting"]
+    else:
+        managers["static_configs"] = [{"targets": [alertmanager]}]
     cfg["rule_files"] = [str(DEPLOY / "prometheus" / r) for r in cfg["rule_files"]]
     jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
     jobs["staffer"]["static_configs"] = [{"targets": targets}]
@@ -311,12 +320,14 @@ def shipped_prometheus_config(targets: list[str], self_port: int) -> dict:
 
 
 @contextlib.contextmanager
-def prometheus_server(workdir: Path, targets: list[str]) -> Iterator[Prometheus]:
+def prometheus_server(
+    workdir: Path, targets: list[str], alertmanager: str | None = None
+) -> Iterator[Prometheus]:
     binary = require_tool("prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cfg = workdir / "prometheus.yml"
-    cfg.write_text(yaml.safe_dump(shipped_prometheus_config(targets, port)))
+    cfg.write_text(yaml.safe_dump(shipped_prometheus_config(targets, port, alertmanager)))
     with running(
         [
             binary,
@@ -337,3 +348,65 @@ def prometheus_server(workdir: Path, targets: list[str]) -> Iterator[Prometheus]
                 assert time.monotonic() < deadline, (workdir / "prometheus.log").read_text()
                 time.sleep(0.2)
         yield prom
+
+
+# -- Alertmanager with the shipped configuration ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Alertmanager:
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def alerts(self, **filters: str) -> list[dict]:
+        """GET /api/v2/alerts: the alerts it holds (``filter`` matchers, as label=value)."""
+        query = urllib.parse.urlencode([("filter", f'{k}="{v}"') for k, v in filters.items()])
+        with urllib.request.urlopen(
+            f"http://{self.address}/api/v2/alerts?{query}", timeout=10
+        ) as r:
+            return json.loads(r.read())
+
+    def post(self, *alerts: dict) -> None:
+        """POST /api/v2/alerts, as Prometheus does."""
+        req = urllib.request.Request(
+            f"http://{self.address}/api/v2/alerts",
+            data=json.dumps(list(alerts)).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200
+
+    def wait(self, pred, timeout_s: float = 60, **filters: str) -> dict:
+        """The first alert matching ``filters`` that satisfies ``pred``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = [a for a in self.alerts(**filters) if pred(a)]
+            if found:
+                return found[0]
+            assert time.monotonic() < deadline, f"no alert {filters}: {self.alerts()}"
+            time.sleep(0.25)
+
+
+@contextlib.contextmanager
+def alertmanager_server(workdir: Path) -> Iterator[Alertmanager]:
+    """Debian's prometheus-alertmanager with deploy/alertmanager/alertmanager.yml, on a free
+    port, clustering off (no gossip port)."""
+    binary = require_tool("prometheus-alertmanager")
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    with running(
+        [
+            binary,
+            f"--config.file={DEPLOY / 'alertmanager' / 'alertmanager.yml'}",
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        port,
+        workdir / "alertmanager.log",
+    ):
+        yield Alertmanager(port)

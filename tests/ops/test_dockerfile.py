@@ -91,15 +91,28 @@ def test_multi_stage_slim_python_311(stages) -> None:
     assert base and re.fullmatch(r"python:3\.11-slim(-\w+)?", base.group(1)), base
     assert len(stages) >= 2
     assert all(args_of(s, "FROM")[0].startswith("${PYTHON_IMAGE}") for s in stages)
+
+
+def test_build_stage_makes_the_release_wheel(stages) -> None:
+    """The image is built from the wheel `python -m build` makes (tests/ops/test_release.py
+    installs that wheel in a fresh venv), not from the source tree."""
     build = stages[0]
-    assert any(re.search(r"pip install (--\S+ )*\.(\s|$)", r) for r in args_of(build, "RUN"))
+    assert args_of(build, "FROM")[0].endswith(" AS build")
+    runs = " && ".join(args_of(build, "RUN"))
+    assert re.search(r"pip install --no-cache-dir build==\d[\w.]*", runs), runs
+    assert "python -m build --wheel --outdir /dist ." in runs
 
 
-def test_runtime_stage_has_only_the_installed_package(stages) -> None:
+def test_runtime_stage_installs_only_that_wheel(stages) -> None:
     runtime = stages[-1]
-    assert not any("pip install" in r for r in args_of(runtime, "RUN"))
-    copies = args_of(runtime, "COPY")
-    assert copies and all(c.startswith("--from=") for c in copies), copies
+    installs = [r for r in args_of(runtime, "RUN") if "pip install" in r]
+    assert len(installs) == 1, installs
+    (install,) = installs
+    # the wheel is bind-mounted from the build stage: it is never a layer of the image
+    assert install.startswith("--mount=type=bind,from=build,source=/dist,target=/dist ")
+    assert re.search(r"/opt/staffer/bin/pip install --no-cache-dir /dist/staffer-\*\.whl", install)
+    # nothing from the build context (no sources) reaches the runtime stage
+    assert all(c.startswith("--from=") for c in args_of(runtime, "COPY"))
 
 
 def test_runs_as_non_root_with_state_volume(stages) -> None:

@@ -1,10 +1,14 @@
 """deploy/k8s and deploy/nats manifests: schema-valid (kubernetes-validate, strict) and
 wired consistently: shards = replicas, every site owned by exactly one replica, probes,
-ports, volumes, selectors, and the NATS routes and secrets."""
+ports, volumes, selectors, the NATS routes and secrets, the NetworkPolicy; the
+PrometheusRule generated from the rule file and checked against the operator's CRD."""
 
 from __future__ import annotations
 
+import copy
+import importlib.util
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,7 @@ import yaml
 from staffer.core.sharding import owned_sites, resolve_shard_index
 from staffer.settings import load_settings
 
-from .conftest import DEPLOY
+from .conftest import DEPLOY, require_tool
 
 K8S = DEPLOY / "k8s"
 NATS = DEPLOY / "nats"
@@ -62,7 +66,7 @@ def test_manifests_are_schema_valid(directory: Path) -> None:
     for res in kust["resources"]:
         for d in docs(directory / res):
             if d["apiVersion"].startswith("monitoring.coreos.com/"):
-                continue  # a CRD: checked by hand below
+                continue  # CRDs: ServiceMonitor by hand, PrometheusRule against its CRD below
             kubernetes_validate.validate(d, "1.30.0", strict=True)
             checked += 1
     for gen in kust.get("configMapGenerator", []):
@@ -178,3 +182,133 @@ def test_console_reaches_the_nats_websocket_listener(sts) -> None:
     settings = load_settings(K8S / "staffer.toml", env=container_env(sts))
     assert settings.console.mqtt_ws_url == f"ws://127.0.0.1:{svc['port']}/mqtt"
     assert '"MQTT_WS"' in conf  # supervisors may connect over WebSocket at all
+
+
+# -- NetworkPolicy ------------------------------------------------------------------------------
+
+
+def test_network_policy_admits_prometheus_and_reaches_broker_and_dns(k8s, sts) -> None:
+    pol = k8s["NetworkPolicy"]["spec"]
+    pod_labels = sts["spec"]["template"]["metadata"]["labels"]
+    assert pol["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert sorted(pol["policyTypes"]) == ["Egress", "Ingress"]  # both directions closed
+    (c,) = sts["spec"]["template"]["spec"]["containers"]
+    (ingress,) = pol["ingress"]
+    assert [p["port"] for p in ingress["ports"]] == [p["name"] for p in c["ports"]] == ["http"]
+    (source,) = ingress["from"]  # Prometheus in the monitoring namespace, nobody else
+    assert source["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "monitoring"
+    }
+    assert source["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+
+    broker, dns = pol["egress"]
+    nats = by_kind(NATS)
+    nats_pod = nats["StatefulSet"]["spec"]["template"]["metadata"]["labels"]
+    (to_nats,) = broker["to"]
+    assert "namespaceSelector" not in to_nats  # the staffer namespace, where deploy/nats runs
+    assert to_nats["podSelector"]["matchLabels"].items() <= nats_pod.items()
+    settings = load_settings(K8S / "staffer.toml", env=container_env(sts))
+    (nats_c,) = nats["StatefulSet"]["spec"]["template"]["spec"]["containers"]
+    mqtt_port = {p["name"]: p["containerPort"] for p in nats_c["ports"]}["mqtt"]
+    assert [p["port"] for p in broker["ports"]] == [settings.mqtt.broker.port] == [mqtt_port]
+    assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")}
+    assert dns["to"][0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+
+
+# -- PrometheusRule -------------------------------------------------------------------------------
+
+RULES = DEPLOY / "prometheus" / "rules" / "staffer.rules.yml"
+# What the Prometheus Operator's PrometheusRule CRD (monitoring.coreos.com/v1, operator
+# v0.82) accepts. Its structural schema *prunes* unknown fields instead of refusing them,
+# so a misspelt key would vanish silently: the keys are checked exactly.
+CRD_GROUP_KEYS = {
+    "name",
+    "interval",
+    "labels",
+    "limit",
+    "partial_response_strategy",
+    "query_offset",
+    "rules",
+}
+CRD_RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
+CRD_DURATION = re.compile(
+    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+)
+
+
+def generator():
+    spec = importlib.util.spec_from_file_location("gen", K8S / "gen_prometheusrule.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def crd_problems(doc: dict) -> list[str]:
+    """Where ``doc`` breaks the PrometheusRule CRD's schema (empty when it does not)."""
+    problems = []
+    if (doc.get("apiVersion"), doc.get("kind")) != ("monitoring.coreos.com/v1", "PrometheusRule"):
+        problems.append("apiVersion/kind")
+    if set(doc) - {"apiVersion", "kind", "metadata", "spec"} or set(doc["spec"]) != {"groups"}:
+        problems.append("top-level keys")
+    names = [g.get("name") for g in doc["spec"]["groups"]]
+    if len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+        problems.append(f"group names {names}")  # a list-map keyed by name
+    for g in doc["spec"]["groups"]:
+        problems += [f"{g.get('name')}: key {k}" for k in set(g) - CRD_GROUP_KEYS]
+        for r in g["rules"]:
+            name = r.get("alert") or r.get("record")
+            problems += [f"{name}: key {k}" for k in set(r) - CRD_RULE_KEYS]
+            if ("alert" in r) == ("record" in r) or not isinstance(r.get("expr"), str | int):
+                problems.append(f"{name}: needs expr and exactly one of alert/record")
+            for key in ("for", "keep_firing_for"):
+                if key in r and not CRD_DURATION.fullmatch(str(r[key])):
+                    problems.append(f"{name}: {key} {r[key]!r}")
+            for key in ("labels", "annotations"):
+                if not all(isinstance(v, str) for v in r.get(key, {}).values()):
+                    problems.append(f"{name}: {key} must be strings")
+    return problems
+
+
+def test_prometheusrule_is_generated_from_the_rule_file(k8s) -> None:
+    """Fails when the rules changed and `make k8s-rules` was not run."""
+    assert (K8S / "prometheusrule.yaml").read_text() == generator().render(RULES.read_text()), (
+        "deploy/k8s/prometheusrule.yaml is out of date: run `make k8s-rules`"
+    )
+    rule = k8s["PrometheusRule"]
+    assert rule["spec"]["groups"] == yaml.safe_load(RULES.read_text())["groups"]
+
+
+def test_prometheusrule_is_valid(k8s, tmp_path) -> None:
+    """The parts that can be checked without a cluster: the CRD's schema (by hand, above),
+    the metadata (kubernetes-validate on the same metadata in a core kind) and the rules
+    themselves (promtool, on spec.groups written out as a rule file)."""
+    import kubernetes_validate
+
+    rule = k8s["PrometheusRule"]
+    assert crd_problems(rule) == []
+    stand_in = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": rule["metadata"]}
+    kubernetes_validate.validate(stand_in, "1.30.0", strict=True)
+    extracted = tmp_path / "rules.yml"
+    extracted.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+    proc = subprocess.run(
+        [require_tool("promtool"), "check", "rules", str(extracted)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_crd_check_has_teeth(k8s) -> None:
+    good = k8s["PrometheusRule"]
+    for breakage in (
+        lambda r: r["spec"]["groups"][1]["rules"][0].update({"expression": "up"}),
+        lambda r: r["spec"]["groups"][1]["rules"][0].update({"for": "10 minutes"}),
+        lambda r: r["spec"]["groups"][1]["rules"][0].update({"record": "x"}),
+        lambda r: r["spec"]["groups"][0].update({"name": r["spec"]["groups"][1]["name"]}),
+        lambda r: r["spec"]["groups"][1]["rules"][0]["labels"].update({"severity": 1}),
+    ):
+        bad = copy.deepcopy(good)
+        breakage(bad)
+        assert crd_problems(bad), breakage
