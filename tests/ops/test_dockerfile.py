@@ -110,7 +110,9 @@ def test_runtime_stage_installs_only_that_wheel(stages) -> None:
     (install,) = installs
     # the wheel is bind-mounted from the build stage: it is never a layer of the image
     assert install.startswith("--mount=type=bind,from=build,source=/dist,target=/dist ")
-    assert re.search(r"/opt/staffer/bin/pip install --no-cache-dir /dist/staffer-\*\.whl", install)
+    assert 'wheel="$(ls /dist/staffer-*.whl)"' in install
+    # the wheel itself, with the optional extras of `--build-arg EXTRAS=demo`
+    assert '/opt/staffer/bin/pip install --no-cache-dir "${wheel}${EXTRAS:+[$EXTRAS]}"' in install
     # nothing from the build context (no sources) reaches the runtime stage
     assert all(c.startswith("--from=") for c in args_of(runtime, "COPY"))
 

@@ -240,15 +240,10 @@ def test_broker_url_parsed_once_in_settings(url: str, host: str, port: int, tls:
 
 
 def test_adapter_connects_where_settings_say() -> None:
-    from staffer.adapters.mqtt import MqttPort
+    from staffer.adapters.mqtt import AiomqttPort
+    from staffer.adapters.port import Session
 
     settings = settings_from_dict({}, env={"STAFFER_MQTT__URL": "mqtts://[::1]:9883"})
-    port = MqttPort(
-        settings.mqtt,
-        client_id="x",
-        status_topic="s",
-        online_payload=b"1",
-        offline_payload=b"0",
-    )
+    port = AiomqttPort(settings.mqtt, Session(client_id="x", status_topic="s"))
     assert port._address == settings.mqtt.broker
     assert port._address.display == "mqtts://[::1]:9883"
