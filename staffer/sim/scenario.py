@@ -3,7 +3,13 @@
 A scenario names its site in the same format as staffer's ``[[sites.queues]]``, the
 planner settings the ``staffer`` policy uses, per-queue demand profiles (arrivals per
 hour for each profile interval), the agents (skills, starting queue, shift) and
-events (outages). Times inside the day are seconds from the day's ``start``.
+events (unannounced outages, announced breaks). Times inside the day are seconds from
+the day's ``start``. ``switch_cost_s`` is the simulated site's truth about a channel
+switch (the switched agent takes no contact for that long), independent of what the
+planner assumes (``[planner] switch_cost_s``).
+
+Format history (all additive, older files load unchanged): ``events.kind = "break"``,
+``events.stagger_s`` and ``switch_cost_s`` (default 60 s) came with issue 12.
 """
 
 from __future__ import annotations
@@ -70,13 +76,25 @@ class AgentGroup(_Model):
 
 
 class Event(_Model):
-    """An outage: the first ``agents`` agents of group ``prefix`` go offline in [start, end)."""
+    """The first ``agents`` agents of group ``prefix`` are away in [start, end).
 
-    kind: Literal["outage"] = "outage"
+    ``outage``: unannounced (a lost desktop): the agents just go offline. ``break``:
+    scheduled, so the agents' states announce it beforehand (``available_until``,
+    contract §11) and show status ``break`` meanwhile. Agent k of the event (0-based)
+    is away ``k * stagger_s`` later than the first, e.g. staggered lunch breaks.
+    """
+
+    kind: Literal["outage", "break"] = "outage"
     prefix: str
     agents: int = Field(ge=1)
     start_s: float = Field(ge=0)
     end_s: float = Field(gt=0)
+    stagger_s: float = Field(0.0, ge=0)
+
+    def window(self, k: int) -> tuple[float, float]:
+        """When agent ``k`` (0-based) of the event is away."""
+        shift = k * self.stagger_s
+        return self.start_s + shift, self.end_s + shift
 
     @model_validator(mode="after")
     def _order(self) -> Event:
@@ -106,6 +124,7 @@ class Scenario(_Model):
     report_interval_s: float = Field(1800.0, gt=0, le=86400)
     drain_s: float = Field(1800.0, ge=0)
     seed: int = Field(1, ge=0)
+    switch_cost_s: float = Field(60.0, ge=0, le=3600)  # a switched agent takes no contact
     site: SiteSettings
     planner: PlannerSettings = PlannerSettings()
     demand: dict[str, Demand]
