@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,24 +25,15 @@ from staffer.sim.policies import decision_times
 
 
 def snapshot_payload(snap: QueueSnapshot) -> dict[str, Any]:
-    """A queue snapshot as contract §3.1 JSON, without ``ts`` (the site snapshot has it)."""
-    out: dict[str, Any] = {
-        "interval_s": round(snap.interval_s, 3),
-        "offered": snap.offered,
-        "waiting": snap.waiting,
-    }
-    for k in (
-        "answered",
-        "abandoned",
-        "answered_within_target",
-        "aht_s",
-        "oldest_wait_s",
-        "backlog",
-        "oldest_age_s",
-    ):
-        v = getattr(snap, k)
-        if v is not None:
-            out[k] = round(v, 3) if isinstance(v, float) else v
+    """A queue snapshot as contract §3.1 JSON, without ``ts`` (the site snapshot has it).
+
+    The fields are ``QueueSnapshot``'s own (not listed again here); absent ones are left out.
+    """
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(snap):
+        v = getattr(snap, f.name)
+        if f.name != "ts" and v is not None:
+            out[f.name] = round(v, 3) if isinstance(v, float) else v
     return out
 
 
@@ -52,9 +44,15 @@ def site_snapshot_payload(ts: float, snaps: dict[str, QueueSnapshot]) -> bytes:
 
 
 def agent_payload(a: AgentState) -> bytes:
-    return json.dumps(
-        {"ts": format_ts(a.ts), "status": a.status, "queue": a.queue, "skills": sorted(a.skills)}
-    ).encode()
+    body: dict[str, Any] = {
+        "ts": format_ts(a.ts),
+        "status": a.status,
+        "queue": a.queue,
+        "skills": sorted(a.skills),
+    }
+    if a.available_until is not None:
+        body["available_until"] = format_ts(a.available_until)
+    return json.dumps(body).encode()
 
 
 def parse_moves(payload: bytes) -> tuple[str | None, list[Move]]:
@@ -132,7 +130,7 @@ class SimBridge:
         self._plans: dict[float, dict[str, Any]] = {}
         self._commands: dict[str, list[Move]] = {}
         self._arrived = asyncio.Event()
-        self._published: dict[str, tuple[str, str | None]] = {}
+        self._published: dict[str, tuple[str, str | None, float | None]] = {}
 
     async def _listen(self) -> None:
         async for msg in self.client.messages:
@@ -152,7 +150,7 @@ class SimBridge:
     async def publish_agents(self, force: bool = False) -> None:
         """Publish agent states that changed since last published (all when ``force``)."""
         for a in self.engine.agent_states():
-            key = (a.status, a.queue)
+            key = (a.status, a.queue, a.available_until)
             if force or self._published.get(a.agent) != key:
                 await self.client.publish(
                     f"{self.base}/agents/{a.agent}/state", agent_payload(a), qos=1, retain=True
