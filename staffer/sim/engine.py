@@ -248,9 +248,13 @@ class Engine:
         return self.env.now
 
     def run_until(self, t: float) -> None:
-        """Advance the simulation to time ``t`` (seconds from the day's start)."""
+        """Advance the simulation to time ``t`` (seconds from the day's start), including
+        what happens at ``t`` itself (an agent whose shift starts at 09:00 is logged in
+        when the 09:00 snapshot is taken)."""
         if t > self.env.now:
             self.env.run(until=t)
+        while self.env.peek() <= t:
+            self.env.step()
 
     def apply_moves(self, moves: list[Move] | tuple[Move, ...]) -> int:
         """Queue moves; each applies once the agent's current contacts end. Returns accepted."""
@@ -282,8 +286,8 @@ class Engine:
         An online agent is busy or available, and announces when it leaves next
         (``available_until``: the next break or the shift end; an agent working "all
         day" leaves when the site closes, at the end of the run). An agent away or off
-        shift is busy while it finishes a contact, then ``break`` during a break, else
-        ``offline``. Outages are not announced.
+        shift is busy while it finishes a contact (leaving now), then ``break`` during a
+        break, else ``offline``. Outages are not announced.
         """
         now = self.env.now
         t0 = self.sc.start_ts
@@ -295,8 +299,8 @@ class Engine:
                 status = "busy" if a.active or a.ready_at > now else "available"
                 nxt = min((s for s in a.break_starts if s > now), default=math.inf)
                 until = t0 + min(nxt, a.shift_end, self.end_s)
-            elif a.active:
-                status = "busy"
+            elif a.active:  # finishing a last contact before a break or the shift's end
+                status, until = "busy", t0 + now
             else:
                 status = "break" if a.away == "break" else "offline"
             out.append(AgentState(a.id, t0 + now, status, a.queue, a.skills, until))
