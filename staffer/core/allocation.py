@@ -16,8 +16,10 @@ greedily, one agent (or one chain of two) at a time:
   whole onset batch, within the move budget);
 * every move must be worth more than ``min_gain``: tiny gains move nobody;
 * a queue predicted short (``donor_ok`` false) never gives an agent, except to a queue
-  below a supervisor's pin minimum; a deferred queue at
-  or above its floor (``release``) takes agents only from queues with a sustained surplus
+  below a supervisor's pin minimum; a real-time queue takes agents only up to the count
+  predicted to meet its goal (``take_max``: no moves to hedge a queue already at goal); a
+  deferred queue at or above its floor (``release``) takes agents only from queues with a
+  sustained surplus
   (``surplus_ok``): agents go back to email when the real-time queue can spare them;
 * the whole set must beat standing still by more than ``hysteresis``, else nothing moves.
 
@@ -58,6 +60,7 @@ class Problem:
     floor: np.ndarray  # (Q,) int: a deferred queue below it is not a release
     deferred: np.ndarray  # bool (Q,)
     pin_need: np.ndarray  # (Q,): a count change below this leaves a queue under a pin minimum
+    take_max: np.ndarray  # (Q,): most agents a queue takes (count change; inf: no cap)
     budget: int
     min_gain: float
     hysteresis: float
@@ -139,6 +142,7 @@ def _values(
     release = p.deferred & (col - p.reach >= p.floor)  # a deferred queue above its floor
     may = t.src_ok[:, None] & (~release[None, :] | t.surplus[:, None])
     may |= (col - p.reach < p.pin_need)[None, :]  # a pin's minimum is not a suggestion
+    may &= ((col - p.reach < p.take_max) | (col - p.reach < p.pin_need))[None, :]
     value = np.where(may, gain[None, :] - loss[:, None], -np.inf)
     value[rows, rows] = -np.inf
     direct = np.where(a, value, -np.inf)

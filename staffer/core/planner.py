@@ -106,6 +106,7 @@ class Outlook:
     donor_ok: np.ndarray
     surplus_ok: np.ndarray
     floor: np.ndarray  # email floor, 0 for real-time queues
+    take_max: np.ndarray  # most agents a queue takes (real-time: until predicted at goal)
 
 
 def _observed_surplus(state: SiteState, q: QueueSettings, level: float, now: float) -> bool:
@@ -138,6 +139,9 @@ def _realtime_part(c: Cycle, ix: list[int], rt: Curves, out: dict[str, np.ndarra
         out["sl"][i], out["abandon"][i], out["asa"][i] = rt.sl[r], rt.abandon[r], rt.asa[r]
         out["required"][i] = rt.required[r]
         out["donor_ok"][i] = not rt.short_now[r]
+        meets = (rt.sl[r, c.reach :] >= goal - 1e-9) & (rt.abandon[r, c.reach :] <= cap)
+        at_goal = np.flatnonzero(meets)  # k = 0, 1, ...
+        out["take_max"][i] = at_goal[0] if at_goal.size else c.reach
         # release only with room even at the high rate level, nothing rising ahead, and a
         # surplus already seen for a while
         spare = c.reach >= 1 and rt.sl_levels[r, -1, c.reach - 1] >= goal
@@ -180,6 +184,7 @@ def build_outlook(c: Cycle) -> Outlook:
         "donor_ok": np.ones(nq, bool),
         "surplus_ok": np.ones(nq, bool),
         "floor": np.zeros(nq, dtype=np.int64),
+        "take_max": np.full(nq, float(c.reach)),
     }
     rt_ix, em_ix = c.where(email=False), c.where(email=True)
     if rt_ix:
@@ -322,6 +327,7 @@ def plan_site(
         o.floor,
         np.array([q.channel == "email" for q in qs]),
         np.array([p[0] for p in pins], dtype=float) - counts,  # changes short of a pin min
+        o.take_max,
         reach,
         MIN_MOVE_GAIN,
         planner.hysteresis,

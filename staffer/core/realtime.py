@@ -39,7 +39,7 @@ class Curves:
     sl_levels: np.ndarray  # at each rate level (Q, M, W), weights ``GH_W``
     abandon_levels: np.ndarray
     required: np.ndarray  # (Q,)
-    short_now: np.ndarray  # bool (Q,): predicted below goal at the count it has now
+    short_now: np.ndarray  # bool (Q,): predicted below goal (or over the abandonment cap) now
 
 
 def residual_s(q: QueueSettings, aht: float) -> float:
@@ -155,7 +155,7 @@ def realtime_curves(
     ]
     sl, ab, asa = (np.einsum("qmw,m->qw", v, GH_W) for v in levels)
     required = from_sweep(g, lo, hi, p_sl, p_ab)
-    short = sl[:, reach] < g.goal - 1e-9
+    short = (sl[:, reach] < g.goal - 1e-9) | (ab[:, reach] > g.cap)
     return Curves(
         np.clip(sl, 0, 1),
         np.clip(ab, 0, 1),

@@ -43,6 +43,7 @@ def problem(
         np.array(floor if floor is not None else [0] * q),
         np.array(deferred if deferred is not None else [False] * q),
         np.array(pin_need if pin_need is not None else [-np.inf] * q),
+        np.full(q, np.inf),
         budget,
         min_gain,
         hysteresis,
