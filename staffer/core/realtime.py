@@ -57,12 +57,10 @@ def sparse_changes(reach: int) -> np.ndarray:
     """The count changes evaluated: every one within ``DENSE`` of now, then about doubling
     out to the edge (the curves are smooth there; ``_widen`` interpolates)."""
     near = np.arange(-min(DENSE, reach), min(DENSE, reach) + 1)
-    far = (
-        np.unique(np.round(np.geomspace(DENSE + 1, reach, 3)).astype(np.int64))
-        if reach > DENSE
-        else []
-    )
-    return np.unique(np.concatenate((near, far, -np.asarray(far, dtype=np.int64))))
+    if reach <= DENSE:
+        return near
+    far = np.unique(np.round(np.geomspace(DENSE + 1, reach, 3)).astype(np.int64))
+    return np.unique(np.concatenate((near, far, -far)))
 
 
 def _paths(roster: Roster, q: str, ks: np.ndarray, mids: np.ndarray, switch_s: float) -> np.ndarray:
