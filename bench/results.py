@@ -187,6 +187,20 @@ def target_lines(res: Results) -> list[str]:
     return rows
 
 
+def rescue_table(res: Results) -> list[str]:
+    """Rescued intervals of every scenario and queue, before and after."""
+    lines = [
+        "| scenario | queue | missed by static | threshold | today | staffer |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in res.items():
+        for q in ("phone", "chat"):
+            missed = rescued(r, "today", q)[1]
+            cells = [_share(rescued(r, p, q)) for p in ("threshold", "today", "staffer")]
+            lines.append(f"| {name} | {q} | {missed} | {' | '.join(cells)} |")
+    return lines
+
+
 def kpi_table(r: dict[str, list[DayKpis]]) -> list[str]:
     """One row per queue and policy, mean ± sd over seeds."""
     lines = [
@@ -270,6 +284,10 @@ def write_markdown(
         "## Targets (issue 12), before and after, from this run",
         "",
         *target_lines(res),
+        "",
+        "Rescued intervals on every day (the same definition; `lunch_rush` is held out):",
+        "",
+        *rescue_table(res),
         "",
     ]
     for name, r in res.items():

@@ -39,7 +39,6 @@ CHANGE_PRIOR = 10.0  # expected contacts of shrinkage towards the level before a
 PRIOR_CONTACTS = 10.0
 DRIFT = 0.05
 REVERT_S = 3600.0
-REVERT_TO_SCHEDULE = 0.0  # 0: revert to the day's ratio, 1: to the schedule
 RATIO_BOUNDS = (0.2, 5.0)
 
 
@@ -55,8 +54,7 @@ class Ratio:
 
     def at(self, ahead_s: np.ndarray) -> np.ndarray:
         """The ratio expected ``ahead_s`` from now: reverting from near-term to the day's."""
-        toward = self.day + REVERT_TO_SCHEDULE * (1.0 - self.day)
-        return toward + (self.near - toward) * np.exp(-np.asarray(ahead_s) / REVERT_S)
+        return self.day + (self.near - self.day) * np.exp(-np.asarray(ahead_s) / REVERT_S)
 
 
 NO_DATA = Ratio(1.0, 1.0, DRIFT)

@@ -25,12 +25,8 @@ NAMES = sorted(QUEUES)
 STATUSES = ["available", "busy", "wrap_up", "break", "offline"]
 
 
-@st.composite
-def scenarios(
-    draw: st.DrawFn,
-) -> tuple[SiteSettings, SiteState, Controls, dict[str, InFlightMove], int]:
-    names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
-    site = SiteSettings(id="main", queues=[QUEUES[n] for n in sorted(names)])
+def queue_state(draw: st.DrawFn, names: list[str]) -> SiteState:
+    """Three snapshots per queue with drawn traffic, queue, backlog and abandons."""
     state = SiteState("main")
     for q in names:
         feed(
@@ -44,6 +40,16 @@ def scenarios(
             oldest_age_s=float(draw(st.integers(0, 14000))),
             abandoned=draw(st.integers(0, 5)),
         )
+    return state
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn,
+) -> tuple[SiteSettings, SiteState, Controls, dict[str, InFlightMove], int]:
+    names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
+    site = SiteSettings(id="main", queues=[QUEUES[n] for n in sorted(names)])
+    state = queue_state(draw, names)
     people = draw(
         st.lists(
             st.tuples(
@@ -124,19 +130,7 @@ def friendly_cases(draw: st.DrawFn) -> tuple[SiteSettings, SiteState, Controls]:
     """Sites whose agents announce when they leave and have recently switched queues."""
     names = sorted(draw(st.lists(st.sampled_from(NAMES), min_size=2, max_size=4, unique=True)))
     site = SiteSettings(id="main", queues=[QUEUES[n] for n in names])
-    state = SiteState("main")
-    for q in names:
-        feed(
-            state,
-            q,
-            draw(st.integers(0, 120)),
-            waiting=draw(st.integers(0, 20)),
-            aht_s=QUEUES[q].aht_s,
-            intervals=3,
-            backlog=draw(st.integers(0, 300)),
-            oldest_age_s=float(draw(st.integers(0, 12000))),
-            abandoned=draw(st.integers(0, 3)),
-        )
+    state = queue_state(draw, names)
     for i in range(draw(st.integers(0, 30))):
         skills = draw(st.sets(st.sampled_from(names), min_size=1, max_size=len(names)))
         came_from, now_in = draw(st.sampled_from(names)), draw(st.sampled_from(names))
