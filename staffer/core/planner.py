@@ -10,10 +10,11 @@ move the agents whose moves pay their way.
    over the look-ahead (``required``), on-time ratio and backlog per count.
 5. Objective per queue and count (lower is better), weight w:
 
-   * voice/chat: ``w * (max(0, goal - SL) + max(0, abandon - cap) + SLOPE * (1 - SL)
-     + goal * max(0, load - n) / sqrt(load))``: shortfall below goal; a small slope above
-     it so the objective is never flat; the capacity deficit in square-root-staffing units
-     keeps a drowning queue (SL flat at 0) attractive, even a very large one;
+   * voice/chat: ``w * (E[max(0, goal - SL)] + E[max(0, abandon - cap)] + SLOPE * E[1 - SL]
+     + goal * max(0, load - n) / sqrt(load))``, expectations over the forecast's three rate
+     levels: the expected shortfall below goal; a small slope above it so the objective is
+     never flat; the capacity deficit in square-root-staffing units keeps a drowning queue
+     (SL flat at 0) attractive, even a very large one;
    * email: ``w * (max(0, goal - on_time) + DEBT * backlog beyond normal)`` plus a steep
      penalty per agent below the deadline floor;
    * pins: a steeper penalty per agent outside [min, max].
@@ -46,7 +47,7 @@ FLOOR_PENALTY = 10.0  # per agent below the email floor, times the site's larges
 PIN_PENALTY = 100.0  # per agent outside a pin, times the site's largest weight
 SLOPE = 0.05  # value of service level above the goal (never flat)
 MIN_MOVE_GAIN = 0.015  # a move must cut the objective by more than this
-SURPLUS_MARGIN = 0.05  # a release leaves the donor this far above its goal
+SURPLUS_MARGIN = 0.05  # a release needs the donor's observed SL this far above its goal
 RISE = 1.05  # no release while the next hour's forecast exceeds the horizon's by this
 SUSTAIN_S = 1800.0  # a surplus must have been observed this long before a release
 
