@@ -20,6 +20,7 @@ from staffer.core.types import AgentState, QueueSnapshot
 DEFAULT_HISTORY = 96  # snapshots kept per queue (8 h of 5-minute intervals)
 DEFAULT_MAX_AGENTS = 5000  # roster bound per site (``[[sites]] max_agents``)
 UNKNOWN_SINCE = -math.inf  # assignment start of an agent first seen mid-assignment
+MAX_LEFT = 16  # queues remembered per agent for min_return_s
 
 
 class Applied(enum.Enum):
@@ -57,6 +58,7 @@ class SiteState:
         "_assigned_since",
         "_half_life_s",
         "_history",
+        "_left",
         "_queues",
         "_roster",
         "clock",
@@ -82,6 +84,7 @@ class SiteState:
         self._queues: dict[str, QueueTrack] = {}
         self._roster: dict[str, AgentState] = {}
         self._assigned_since: dict[str, float] = {}
+        self._left: dict[str, dict[str, float]] = {}  # agent -> queue -> when it left
         # Scheduled forecast for this site (set by the shell from ``forecast_file``).
         self.schedule: ScheduledForecast | None = None
 
@@ -122,6 +125,11 @@ class SiteState:
             self._assigned_since[agent.agent] = UNKNOWN_SINCE
         elif prev.queue != agent.queue:
             self._assigned_since[agent.agent] = agent.ts
+            if prev.queue is not None:  # for min_return_s (contract §11)
+                left = self._left.setdefault(agent.agent, {})
+                left[prev.queue] = agent.ts
+                if len(left) > MAX_LEFT:  # bounded whatever queue ids a bridge invents
+                    del left[min(left, key=left.__getitem__)]
         self._roster[agent.agent] = agent
         if agent.ts > self.clock:
             self.clock = agent.ts
@@ -158,6 +166,11 @@ class SiteState:
     def assignment_starts(self) -> Mapping[str, float]:
         """Agent id -> when its current assignment started (read-only view; -inf unknown)."""
         return self._assigned_since
+
+    @property
+    def left_queues(self) -> Mapping[str, Mapping[str, float]]:
+        """Agent id -> queue -> when the agent last left that queue (read-only view)."""
+        return self._left
 
     def assigned_since(self, agent_id: str) -> float:
         """When the agent's current queue assignment started (-inf when unknown)."""

@@ -83,18 +83,31 @@ class SimBridge:
         self._plans: dict[float, PlanSummary] = {}
         self._commands: dict[str, list[Command]] = {}
         self._arrived = asyncio.Event()
-        self._published: dict[str, tuple[str, str | None]] = {}
+        self._published: dict[str, tuple[str, str | None, float | None]] = {}
+        self._speed = 1.0  # simulated seconds per second of the timestamps sent
         self._awaiting: dict[str, tuple[Command, Move]] = {}  # agent -> move not yet switched
         self._switches = 0  # entries of engine.move_log already reported
 
     # -- what every tick does ---------------------------------------------------------------
     async def publish_agents(self, ts: float, force: bool = False) -> None:
-        """Publish agent states that changed since last published (all when ``force``)."""
+        """Publish agent states that changed since last published (all when ``force``).
+
+        An announced departure (``available_until``, contract §11) is sent on the clock
+        of ``ts``: as far ahead of it as the simulated day has left, divided by the speed.
+        """
         for a in self.engine.agent_states():
-            key = (a.status, a.queue)
+            key = (a.status, a.queue, a.available_until)
             if force or self._published.get(a.agent) != key:
+                until = a.available_until
+                if until is not None:
+                    until = ts + (until - a.ts) / self._speed
                 await self.bridge.agent_state(
-                    a.agent, status=a.status, queue=a.queue, skills=a.skills, ts=ts
+                    a.agent,
+                    status=a.status,
+                    queue=a.queue,
+                    skills=a.skills,
+                    available_until=until,
+                    ts=ts,
                 )
                 self._published[a.agent] = key
                 self.stats.published += 1
@@ -242,6 +255,7 @@ class SimBridge:
         arrive; every timestamp is the wall clock."""
         eng = self.engine
         period_s = eng.sc.planner.interval_s
+        self._speed = speed
         consumer = asyncio.create_task(self._consume_live())
         t0 = time.monotonic()
         try:

@@ -4,44 +4,31 @@ Voice: FIFO, one call per agent, exponential patience (abandonment). Chat: an ag
 serves up to ``concurrency`` chats, each chat's handle time stretched by
 ``1 + chat_slowdown * (chats already open)``. Email: FIFO backlog, never abandons.
 
-Common random numbers: every contact's arrival time, base handle time and patience
-are drawn up front from per-queue, per-purpose RNG streams keyed by the seed and the
-queue id, so every policy sees exactly the same contacts. A reassigned agent finishes
-the current contact(s) first. Times are seconds from the day's start.
+The contacts are drawn up front (``staffer.sim.demand``: common random numbers). A
+reassigned agent finishes the current contact(s) first, then switches and takes no
+contact for the scenario's ``switch_cost_s``. Agents work shifts; outages take them
+offline unannounced, breaks are announced: an online agent's state carries
+``available_until`` (contract §11), the next break start or the shift end. Times are
+seconds from the day's start.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import zlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
-import numpy as np
 import simpy
 
 from staffer.core.types import AgentState, Move, QueueSnapshot
+from staffer.sim.demand import Contact, arrival_times, draw_contacts, rng_stream
 from staffer.sim.scenario import Scenario
+from staffer.vocabulary import AgentStatus
 
-STREAM_ARRIVALS, STREAM_HANDLE, STREAM_PATIENCE = 0, 1, 2
-
-
-@dataclass(slots=True)
-class Contact:
-    """One contact and what happened to it."""
-
-    queue: str
-    arrival: float
-    handle_s: float
-    patience_s: float
-    start: float | None = None
-    end: float | None = None
-    abandoned_at: float | None = None
-
-    @property
-    def wait_s(self) -> float | None:
-        return None if self.start is None else self.start - self.arrival
+__all__ = ["Contact", "Engine", "SimAgent", "SimTrace", "arrival_times", "rng_stream"]
 
 
 @dataclass(slots=True)
@@ -59,6 +46,9 @@ class SimAgent:
     outage: bool = False
     last_free: float = 0.0
     moves: int = 0
+    ready_at: float = 0.0  # after a switch: takes no contact before this time
+    away: str | None = None  # "outage" or "break" while away
+    break_starts: tuple[float, ...] = ()  # announced breaks (for available_until)
 
 
 @dataclass(slots=True)
@@ -71,33 +61,6 @@ class _Counters:
     within: int = 0
     handled: int = 0
     handle_sum: float = 0.0
-
-
-def rng_stream(seed: int, queue_id: str, purpose: int) -> np.random.Generator:
-    """An independent generator per (seed, queue, purpose): common random numbers."""
-    key = (zlib.crc32(queue_id.encode()), purpose)
-    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
-
-
-def arrival_times(
-    rates_per_s: list[float], period_s: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Non-homogeneous Poisson arrivals with a piecewise-constant rate (exact)."""
-    out: list[np.ndarray] = []
-    for i, rate in enumerate(rates_per_s):
-        if rate <= 0:
-            continue
-        n = rng.poisson(rate * period_s)
-        out.append(np.sort(rng.uniform(i * period_s, (i + 1) * period_s, n)))
-    return np.concatenate(out) if out else np.empty(0)
-
-
-def handle_times(n: int, aht: float, kind: str, cv: float, rng: np.random.Generator) -> np.ndarray:
-    """``n`` handle times with mean ``aht``: exponential or lognormal with the given CV."""
-    if kind == "exponential":
-        return rng.exponential(aht, n)
-    sigma2 = math.log1p(cv * cv)
-    return rng.lognormal(math.log(aht) - sigma2 / 2, math.sqrt(sigma2), n)
 
 
 class Engine:
@@ -130,45 +93,30 @@ class Engine:
 
     # ------------------------------------------------------------------ setup
     def _draw(self, qid: str) -> list[Contact]:
-        d = self.sc.demand[qid]
-        period = self.sc.profile_interval_s
-        times = arrival_times(
-            [r / 3600.0 for r in d.rates_per_hour],
-            period,
-            rng_stream(self.seed, qid, STREAM_ARRIVALS),
-        )
-        if d.initial_backlog:
-            ages = rng_stream(self.seed, qid, 3).uniform(0, d.initial_max_age_s, d.initial_backlog)
-            times = np.concatenate([np.sort(-ages), times])
-        aht = self.sc.aht_of(qid)
-        hts = handle_times(
-            len(times), aht, d.handle, d.handle_cv, rng_stream(self.seed, qid, STREAM_HANDLE)
-        ) * self.sc.handle_scale(qid, times)
-        patience = self.sc.patience_of(qid)
-        if patience is None:
-            pats = np.full(len(times), math.inf)
-        else:
-            pats = rng_stream(self.seed, qid, STREAM_PATIENCE).exponential(patience, len(times))
-        return [
-            Contact(qid, float(t), float(h), float(p))
-            for t, h, p in zip(times, hts, pats, strict=True)
-        ]
+        return draw_contacts(self.sc, self.seed, qid)
 
     def _build_agents(self) -> None:
-        out_of: dict[str, list[tuple[float, float]]] = {}
+        away: dict[str, list[tuple[float, float, str]]] = {}
         groups = {g.prefix: g for g in self.sc.agents}
         for e in self.sc.events:
-            for aid in groups[e.prefix].agent_ids()[: e.agents]:
-                out_of.setdefault(aid, []).append((e.start_s, e.end_s))
+            for k, aid in enumerate(groups[e.prefix].agent_ids()[: e.agents]):
+                start, end = e.window(k)
+                away.setdefault(aid, []).append((start, end, e.kind))
         for g in self.sc.agents:
             for aid in g.agent_ids():
                 end = g.shift_end_s if g.shift_end_s is not None else math.inf
+                mine = sorted(away.get(aid, []))
                 a = SimAgent(aid, frozenset(g.skills), g.queue, g.shift_start_s, end)
+                a.break_starts = tuple(s for s, _, kind in mine if kind == "break")
                 self.agents[aid] = a
                 self.by_queue[g.queue].append(a)
-                self.env.process(self._shift(a, out_of.get(aid, [])))
+                self.env.process(self._shift(a, mine))
 
     # -------------------------------------------------------------- processes
+    def _after(self, delay: float, fn: Callable[[], None]) -> None:
+        """Call ``fn`` ``delay`` seconds of simulated time from now."""
+        self.env.timeout(delay).callbacks.append(lambda _event: fn())
+
     def _arrivals(self, qid: str, contacts: list[Contact]):
         env = self.env
         for c in contacts:
@@ -176,19 +124,22 @@ class Engine:
                 yield env.timeout(c.arrival - env.now)
             self._arrive(c)
 
-    def _shift(self, a: SimAgent, outages: list[tuple[float, float]]):
+    def _shift(self, a: SimAgent, away: list[tuple[float, float, str]]):
         env = self.env
         if a.shift_start > env.now:
             yield env.timeout(a.shift_start - env.now)
         self._set_online(a, True)
-        edges = sorted([(s, True) for s, _ in outages] + [(e, False) for _, e in outages])
-        for t, down in edges:
+        edges = sorted([(s, 1, kind) for s, _, kind in away] + [(e, -1, "") for _, e, _ in away])
+        depth = 0  # overlapping absences: away until the last one ends
+        for t, step, kind in edges:
             if t >= a.shift_end:
                 break
             if t > env.now:
                 yield env.timeout(t - env.now)
-            a.outage = down
-            self._set_online(a, not down)
+            depth += step
+            a.away = kind if step > 0 else (a.away if depth else None)
+            a.outage = depth > 0
+            self._set_online(a, depth == 0)
         if math.isfinite(a.shift_end) and a.shift_end > env.now:
             yield env.timeout(a.shift_end - env.now)
             a.shift_end = env.now
@@ -211,7 +162,7 @@ class Engine:
         self.waiting[c.queue].append(c)
         self.n_waiting[c.queue] += 1
         if math.isfinite(c.patience_s):
-            self.env.timeout(c.patience_s).callbacks.append(lambda _e, c=c: self._abandon(c))
+            self._after(c.patience_s, partial(self._abandon, c))
 
     def _abandon(self, c: Contact) -> None:
         if c.start is None and c.abandoned_at is None:
@@ -222,8 +173,9 @@ class Engine:
     def _free_agent(self, qid: str) -> SimAgent | None:
         best: SimAgent | None = None
         cap = self.cap[qid]
+        now = self.env.now
         for a in self.by_queue[qid]:
-            if not a.online or a.pending is not None or a.active >= cap:
+            if not a.online or a.pending is not None or a.active >= cap or a.ready_at > now:
                 continue
             if best is None or (a.active, a.last_free) < (best.active, best.last_free):
                 best = a
@@ -241,7 +193,7 @@ class Engine:
         if self.channel[c.queue] == "chat":
             h *= 1.0 + self.sc.demand[c.queue].chat_slowdown * a.active
         a.active += 1
-        self.env.timeout(h).callbacks.append(lambda _e, a=a, c=c: self._finish(a, c))
+        self._after(h, partial(self._finish, a, c))
 
     def _finish(self, a: SimAgent, c: Contact) -> None:
         now = self.env.now
@@ -260,7 +212,7 @@ class Engine:
 
     def _pull(self, a: SimAgent) -> None:
         """Give a free agent work from its queue's FIFO while it has capacity."""
-        if not a.online or a.pending is not None:
+        if not a.online or a.pending is not None or a.ready_at > self.env.now:
             return
         dq = self.waiting[a.queue]
         while a.active < self.cap[a.queue] and dq:
@@ -277,10 +229,15 @@ class Engine:
             return
         self.by_queue[a.queue].remove(a)
         self.by_queue[to].append(a)
-        self.move_log.append((self.env.now, a.id, a.queue, to))
+        now = self.env.now
+        self.move_log.append((now, a.id, a.queue, to))
         a.queue = to
         a.moves += 1
         self.total_moves += 1
+        cost = self.sc.switch_cost_s
+        if cost > 0:  # logging out and in, re-reading the queue: no contact meanwhile
+            a.ready_at = now + cost
+            self._after(cost, partial(self._pull, a))
 
     def _set_online(self, a: SimAgent, online: bool) -> None:
         if online:
@@ -298,9 +255,13 @@ class Engine:
         return self.env.now
 
     def run_until(self, t: float) -> None:
-        """Advance the simulation to time ``t`` (seconds from the day's start)."""
+        """Advance the simulation to time ``t`` (seconds from the day's start), including
+        what happens at ``t`` itself (an agent whose shift starts at 09:00 is logged in
+        when the 09:00 snapshot is taken)."""
         if t > self.env.now:
             self.env.run(until=t)
+        while self.env.peek() <= t:
+            self.env.step()
 
     def apply_moves(self, moves: list[Move] | tuple[Move, ...]) -> int:
         """Queue moves; each applies once the agent's current contacts end. Returns accepted."""
@@ -327,12 +288,29 @@ class Engine:
         return out
 
     def agent_states(self) -> list[AgentState]:
-        """Every agent's state as a bridge would report it (POSIX ts)."""
-        ts = self.sc.start_ts + self.env.now
+        """Every agent's state as a bridge would report it (POSIX ts).
+
+        An online agent is busy or available, and announces when it leaves next
+        (``available_until``: the next break or the shift end; an agent working "all
+        day" leaves when the site closes, at the end of the run). An agent away or off
+        shift is busy while it finishes a contact (leaving now), then ``break`` during a
+        break, else ``offline``. Outages are not announced.
+        """
+        now = self.env.now
+        t0 = self.sc.start_ts
         out = []
         for a in self.agents.values():
-            status = ("busy" if a.active else "available") if a.online or a.active else "offline"
-            out.append(AgentState(a.id, ts, status, a.queue, a.skills))  # type: ignore[arg-type]
+            until: float | None = None
+            status: AgentStatus
+            if a.online:
+                status = "busy" if a.active or a.ready_at > now else "available"
+                nxt = min((s for s in a.break_starts if s > now), default=math.inf)
+                until = t0 + min(nxt, a.shift_end, self.end_s)
+            elif a.active:  # finishing a last contact before a break or the shift's end
+                status, until = "busy", t0 + now
+            else:
+                status = "break" if a.away == "break" else "offline"
+            out.append(AgentState(a.id, t0 + now, status, a.queue, a.skills, until))
         return out
 
     def take_snapshots(self) -> dict[str, QueueSnapshot]:
@@ -376,6 +354,8 @@ class SimTrace:
     move_log: list[tuple[float, str, str, str]]
     agent_seconds: float
     extra: dict[str, float] = field(default_factory=dict)
+    # the planner's predicted service level per queue, at each plan (seconds from start)
+    predictions: list[tuple[float, dict[str, float]]] = field(default_factory=list)
 
 
 def staffed_seconds(engine: Engine) -> float:

@@ -8,6 +8,19 @@ are already past their deadline at the end of the run (items still open and not 
 due are left out). Intervals are ``report_interval_s`` buckets of arrival time; an
 interval "met" its target when its service level (email: on-time ratio) reached the
 queue's ``sl_target``, "within 5 points" when it reached ``sl_target - 0.05``.
+
+What the day leaves behind and what the planner believed:
+
+* email carry-over (tomorrow's backlog): ``open_at_end`` = items that arrived during the
+  day and were not started when the run ended (the site closes: the last shift ends
+  after the drain), ``oldest_open_age_s`` the age of the oldest of them then (0 when
+  none); ``open_at_day_end`` the same count at the end of the arrivals (before the drain);
+* reversals: moves (switches, by the time they happened) that took an agent back into a
+  queue it had left less than ``REVERSAL_S`` earlier, and their share of all moves;
+* calibration (real-time queues, policies that plan): for each report interval, the
+  predicted service level of the plan made at the interval's start against the
+  interval's realised service level; ``prediction_mae`` is the mean absolute error over
+  the intervals that had both (NaN when none).
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ from dataclasses import dataclass, field
 from staffer.sim.engine import Contact, SimTrace
 
 WITHIN_POINTS = 0.05
+REVERSAL_S = 1800.0  # moved back into a queue left less than this long ago
 
 
 @dataclass
@@ -38,6 +52,10 @@ class QueueKpis:
     interval_agents: list[float] = field(default_factory=list)
     on_time: float | None = None
     open_at_end: int | None = None
+    open_at_day_end: int | None = None
+    oldest_open_age_s: float | None = None
+    prediction_mae: float | None = None
+    predicted_intervals: int = 0
 
     def as_dict(self, series: bool = False) -> dict[str, object]:
         d = {
@@ -47,9 +65,13 @@ class QueueKpis:
             or not k.startswith("interval_")
             or k in ("intervals_met", "intervals_within_5pt")
         }
-        if self.channel != "email":
-            d.pop("on_time", None)
-            d.pop("open_at_end", None)
+        drop = (
+            ("prediction_mae", "predicted_intervals")
+            if self.channel == "email"
+            else ("on_time", "open_at_end", "open_at_day_end", "oldest_open_age_s")
+        )
+        for k in drop:
+            d.pop(k, None)
         return d
 
 
@@ -64,6 +86,8 @@ class DayKpis:
     agent_hours: float
     moves_per_agent_hour: float
     interval_starts_s: list[float]
+    reversals: int = 0
+    reversal_share: float = math.nan
 
     def as_dict(self, series: bool = False) -> dict[str, object]:
         out: dict[str, object] = {
@@ -72,6 +96,8 @@ class DayKpis:
             "moves": self.moves,
             "agent_hours": round(self.agent_hours, 3),
             "moves_per_agent_hour": _clean(self.moves_per_agent_hour),
+            "reversals": self.reversals,
+            "reversal_share": _clean(self.reversal_share),
             "queues": {q: k.as_dict(series) for q, k in self.queues.items()},
         }
         if series:
@@ -138,8 +164,9 @@ def compute_kpis(trace: SimTrace, end_s: float) -> DayKpis:
                 0.0,
                 0.0,
                 on_time=sl,
-                open_at_end=sum(1 for c in cs if c.start is None),
             )
+            kp.open_at_end, kp.oldest_open_age_s = carry_over(cs, end_s)
+            kp.open_at_day_end = carry_over(cs, day)[0]
         else:
             offered = [c for c in cs if c.arrival >= 0]
             ans = [c for c in offered if c.start is not None]
@@ -170,10 +197,64 @@ def compute_kpis(trace: SimTrace, end_s: float) -> DayKpis:
             sum(v >= q.sl_target - WITHIN_POINTS - 1e-12 for v in seen), len(seen)
         )
         kp.interval_agents = agents[q.id]
+        if q.channel != "email" and trace.predictions:
+            kp.prediction_mae, kp.predicted_intervals = calibration(
+                trace.predictions, q.id, kp.interval_sl, width
+            )
         out[q.id] = kp
     hours = trace.agent_seconds / 3600.0
-    moves = sum(1 for t, *_ in trace.move_log if t < day)
-    return DayKpis(trace.policy, trace.seed, out, moves, hours, _ratio(moves, hours), starts)
+    day_moves = [m for m in trace.move_log if m[0] < day]
+    back = reversals(day_moves)
+    return DayKpis(
+        trace.policy,
+        trace.seed,
+        out,
+        len(day_moves),
+        hours,
+        _ratio(len(day_moves), hours),
+        starts,
+        back,
+        _ratio(back, len(day_moves)),
+    )
+
+
+def carry_over(emails: list[Contact], at: float) -> tuple[int, float]:
+    """Items arrived before ``at`` and not started by then; age of the oldest (0: none)."""
+    open_ = [c.arrival for c in emails if c.arrival < at and (c.start is None or c.start > at)]
+    return len(open_), (at - min(open_) if open_ else 0.0)
+
+
+def reversals(move_log: list[tuple[float, str, str, str]]) -> int:
+    """Switches into a queue the agent left less than REVERSAL_S earlier."""
+    left: dict[str, dict[str, float]] = {}
+    back = 0
+    for t, agent, src, dst in sorted(move_log):
+        mine = left.setdefault(agent, {})
+        since = mine.get(dst)
+        if since is not None and t - since < REVERSAL_S:
+            back += 1
+        mine[src] = t
+    return back
+
+
+def calibration(
+    predictions: list[tuple[float, dict[str, float]]],
+    queue: str,
+    realised: list[float | None],
+    width: float,
+) -> tuple[float, int]:
+    """MAE of the prediction made at each interval's start vs the interval's realised SL."""
+    at_start = {
+        round(t / width): p[queue]
+        for t, p in predictions
+        if queue in p and abs(t / width - round(t / width)) < 1e-9
+    }
+    errs = [
+        abs(at_start[i] - r)
+        for i, r in enumerate(realised)
+        if r is not None and i in at_start and math.isfinite(at_start[i])
+    ]
+    return _ratio(sum(errs), len(errs)), len(errs)
 
 
 def _mean(xs: list[float]) -> float:

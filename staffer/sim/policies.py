@@ -4,8 +4,9 @@
 * ``threshold``: what a human real-time analyst does: when a real-time queue has
   ``pull_waiting`` or more contacts waiting, pull one skilled agent from the email pool;
   give borrowed agents back one at a time once the queue has been quiet for a while.
-* ``staffer``: the daemon's real core (``SiteState`` + ``plan_site``) in-process, fed the
-  same snapshots and agent states a bridge would publish, on the planner's cadence.
+* ``staffer``: the daemon's real core (``Site``: ``SiteState`` and ``InFlightBook``, and
+  ``plan_site``) in-process, fed the same snapshots and agent states a bridge would
+  publish, on the planner's cadence.
 
 A policy is called every ``period_s`` of simulated time and returns moves, which the
 engine applies after each agent's current contact.
@@ -13,11 +14,18 @@ engine applies after each agent's current contact.
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Protocol
 
+from staffer.codec.timefmt import format_ts
+from staffer.core.forecast import load_forecast_csv
+from staffer.core.planner import plan_site
+from staffer.core.site import Site
+from staffer.core.state import SiteState
 from staffer.core.types import AgentState, Controls, InFlightMove, Move, Plan, QueueSnapshot
+from staffer.settings import PlannerSettings, SiteSettings
 from staffer.sim.engine import Engine
 from staffer.sim.scenario import Scenario
 from staffer.vocabulary import POLICIES  # one owner: staffer.vocabulary
@@ -98,64 +106,81 @@ class ThresholdPolicy:
         return moves
 
 
+PlanFn = Callable[
+    [SiteSettings, PlannerSettings, SiteState, Controls, Mapping[str, InFlightMove], float, str],
+    Plan,
+]
+
+
 class StafferPolicy:
-    """The daemon's planning core, in-process, mode auto."""
+    """The daemon's planning core, in-process, mode auto, driven as the daemon drives it.
+
+    One ``staffer.core.site.Site`` (live state, the in-flight book, plan ids), fed what a
+    bridge publishes: every agent state (each confirming its in-flight move, as the
+    daemon's agent-state handler does), then the site snapshot, after which moves that
+    timed out leave the book and the planner runs at the snapshot's time. Fresh moves
+    enter the book as the daemon's emitter puts them there. ``plan_fn`` is
+    ``plan_site`` unless a benchmark swaps in another planner with the same signature.
+    """
 
     name = "staffer"
 
-    def __init__(self, scenario: Scenario) -> None:
-        from staffer.core.state import SiteState
-
+    def __init__(self, scenario: Scenario, plan_fn: PlanFn | None = None) -> None:
         self.sc = scenario
-        self.site = scenario.site
         self.planner = scenario.planner
         self.period_s = scenario.planner.interval_s
-        self.state = SiteState(self.site.id, half_life_s=self.planner.smoothing_half_life_s)
-        if hasattr(self.state, "schedule"):
-            from staffer.core.forecast import load_forecast_csv
-
-            self.state.schedule = load_forecast_csv(scenario.forecast_csv())
-        self.in_flight: dict[str, InFlightMove] = {}
-        self._ids = itertools.count(1)
+        self.site = Site.new(scenario.site, self.planner)
+        self.site.state.schedule = load_forecast_csv(scenario.forecast_csv())
+        self.plan_fn: PlanFn = plan_site if plan_fn is None else plan_fn
         self.plans: list[Plan] = []
 
     def observe(self, agents: list[AgentState], snaps: dict[str, QueueSnapshot]) -> None:
         """Feed what a bridge would publish: agent states first, then the site snapshot."""
+        site = self.site
         for a in agents:
-            self.state.apply_agent(a)
+            site.state.apply_agent(a)
+            site.flights.confirm(site.state.roster[a.agent])
         for q, s in snaps.items():
-            self.state.apply_snapshot(q, s)
-        roster = self.state.roster
-        for aid, f in list(self.in_flight.items()):
-            cur = roster.get(aid)
-            now = max(s.ts for s in snaps.values()) if snaps else f.issued_at
-            if (
-                cur is not None and cur.queue == f.to_queue
-            ) or now - f.issued_at >= self.planner.move_timeout_s:
-                del self.in_flight[aid]
+            if q in site.queue_ids:
+                site.state.apply_snapshot(q, s)
+        site.flights.expire(site.state.clock)
 
     def plan(self, now_ts: float) -> Plan:
-        """Run the real planner once and record the moves as in flight."""
-        from staffer.core.planner import plan_site
-
-        n = next(self._ids)
-        plan = plan_site(
-            self.site,
+        """Run the planner once; its fresh moves are in flight from now on."""
+        site = self.site
+        plan = self.plan_fn(
+            site.cfg,
             self.planner,
-            self.state,
+            site.state,
             Controls(mode="auto"),
-            dict(self.in_flight),
+            site.flights.by_agent,
             now_ts,
-            f"sim-{n}",
+            site.next_plan_id(format_ts(now_ts)),
         )
-        for m in plan.moves:
-            self.in_flight[m.agent] = InFlightMove(m.agent, m.to_queue, f"sim-{n}", now_ts)
+        fresh = [m for m in plan.moves if not site.flights.is_in_flight(m.agent, m.to_queue)]
+        for m in fresh:
+            site.flights.add(InFlightMove(m.agent, m.to_queue, plan.plan_id, now_ts))
         self.plans.append(plan)
-        return plan
+        return replace(plan, moves=tuple(fresh))
 
     def decide(self, engine: Engine) -> list[Move]:
         self.observe(engine.agent_states(), engine.take_snapshots())
         return list(self.plan(self.sc.start_ts + engine.now).moves)
+
+    def predictions(self) -> list[tuple[float, dict[str, float]]]:
+        """Each plan's predicted service level per queue (seconds from the day's start)."""
+        t0 = self.sc.start_ts
+        return [
+            (
+                p.as_of - t0,
+                {
+                    q: v.predicted_service_level
+                    for q, v in p.queues.items()
+                    if v.predicted_service_level is not None
+                },
+            )
+            for p in self.plans
+        ]
 
 
 def make_policy(name: str, scenario: Scenario) -> Policy:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from staffer.sim.csvinput import Problems, Row, parse_time, read_table
 from staffer.sim.history import History
-from staffer.sim.scenario import AGENT_ID
+from staffer.sim.scenario_agents import AGENT_ID
 
 REQUIRED = ("agent", "skills", "queue")
 OPTIONAL = ("shift_start", "shift_end")

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from staffer.core.types import Move
 from staffer.sim.engine import Engine, SimTrace, staffed_seconds
 from staffer.sim.kpis import DayKpis, compute_kpis
-from staffer.sim.policies import make_policy
+from staffer.sim.policies import Policy, make_policy
 from staffer.sim.scenario import Scenario
 
 Progress = Callable[[str, float], None]  # (policy, fraction done in [0, 1])
 OnMoves = Callable[[float, list[Move]], None]  # (seconds from the day's start, moves decided)
+PolicyFactory = Callable[[str, Scenario], Policy]
 
 
 def trace_of(engine: Engine, policy: str) -> SimTrace:
@@ -33,11 +34,15 @@ def run_policy(
     seed: int | None = None,
     progress: Progress | None = None,
     on_moves: OnMoves | None = None,
+    make: PolicyFactory = make_policy,
 ) -> tuple[SimTrace, DayKpis]:
     """Simulate the whole day (plus drain) under ``policy``; return trace and KPIs.
-    ``on_moves(t, moves)`` sees every decision (with its reasons) as it is made."""
+
+    ``on_moves(t, moves)`` sees every decision (with its reasons) as it is made; ``make``
+    builds the policy from its name (a benchmark may add policies of its own).
+    """
     engine = Engine(scenario, seed)
-    pol = make_policy(policy, scenario)
+    pol = make(policy, scenario)
     end = engine.end_s
     t = 0.0
     while t < end:
@@ -51,6 +56,9 @@ def run_policy(
         if progress is not None:
             progress(policy, t / end)
     trace = trace_of(engine, policy)
+    predictions = getattr(pol, "predictions", None)
+    if predictions is not None:
+        trace.predictions = predictions()
     return trace, compute_kpis(trace, end)
 
 
@@ -59,6 +67,7 @@ def run_policies(
     policies: list[str],
     seed: int | None = None,
     progress: Progress | None = None,
+    make: PolicyFactory = make_policy,
 ) -> dict[str, tuple[SimTrace, DayKpis]]:
     """Each policy on the same seed, hence the same arrivals, handle times and patience."""
-    return {p: run_policy(scenario, p, seed, progress) for p in policies}
+    return {p: run_policy(scenario, p, seed, progress, make=make) for p in policies}

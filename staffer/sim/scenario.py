@@ -3,15 +3,21 @@
 A scenario names its site in the same format as staffer's ``[[sites.queues]]``, the
 planner settings the ``staffer`` policy uses, per-queue demand profiles (arrivals per
 hour for each profile interval), the agents (skills, starting queue, shift) and
-events (outages). Times inside the day are seconds from the day's ``start``.
-A replayed ACD export (``staffer scenario from-history``) also carries per-interval
-handle times, the real day's outcomes (``actuals``) and named agents. The reference of
-every key, generated from these models, is docs/scenario-format.md.
+events (unannounced outages, announced breaks). Times inside the day are seconds from
+the day's ``start``. ``switch_cost_s`` is the simulated site's truth about a channel
+switch (the switched agent takes no contact for that long), independent of what the
+planner assumes (``[planner] switch_cost_s``). A replayed ACD export (``staffer scenario
+from-history``) also carries per-interval handle times, the real day's outcomes
+(``actuals``) and named agents. The reference of every key, generated from these models,
+is docs/scenario-format.md.
+
+Format history (all additive, older files load unchanged): ``events.kind = "break"``,
+``events.stagger_s`` and ``switch_cost_s`` (default 60 s) came with issue 12; names,
+per-interval handle times, ``actuals`` and ``time_zone`` with issue 13.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -21,7 +27,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -29,19 +34,14 @@ from pydantic import (
 )
 
 from staffer.settings import ConfigError, PlannerSettings, SiteSettings, _describe, read_toml
+from staffer.sim.scenario_agents import AgentGroup, Event, ScenarioModel
 
 # Bundled scenarios ship inside the package (config/scenarios links here), so a wheel
 # install can run `staffer simulate surge` and `staffer demo` without the source tree.
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
-AGENT_ID = r"^[A-Za-z0-9_.@\-]+$"
 
 
-class _Model(BaseModel):
-    # attribute docstrings become field descriptions: the reference page is made from them
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class Demand(_Model):
+class Demand(ScenarioModel):
     """Arrivals and handle times of one queue over the day."""
 
     rates_per_hour: list[float] = Field(min_length=1)
@@ -88,84 +88,7 @@ class Demand(_Model):
         return self
 
 
-class AgentGroup(_Model):
-    """``count`` agents with the same skills, starting queue and shift."""
-
-    prefix: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")
-    """Group name; its agents are ``<prefix>001``, ``<prefix>002``, ... unless ``names``
-    is given."""
-    count: int = Field(ge=1, le=10000)
-    """Number of agents (may be left out when ``names`` is given)."""
-    names: list[str] | None = None
-    """Agent ids of the group (a roster), ``count`` of them; unique across the scenario."""
-    skills: list[str] = Field(min_length=1)
-    """Queue ids the agents may serve."""
-    queue: str
-    """The queue they start on (the static schedule); one of ``skills``."""
-    shift_start_s: float = Field(0.0, ge=0)
-    """Shift start, seconds from the day's start."""
-    shift_end_s: float | None = Field(None, gt=0)
-    """Shift end, seconds from the day's start; unset = they stay to the end of the run."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _count_from_names(cls, data: object) -> object:
-        """Without ``count``, ``count`` is the number of ``names``."""
-        if isinstance(data, dict) and "count" not in data and isinstance(data.get("names"), list):
-            return {**data, "count": len(data["names"])}
-        return data
-
-    @field_validator("names")
-    @classmethod
-    def _agent_ids(cls, names: list[str] | None) -> list[str] | None:
-        """Agent ids are 1-64 characters of A-Z a-z 0-9 _ . @ -."""
-        for n in names or []:
-            if not 0 < len(n) <= 64 or re.fullmatch(AGENT_ID, n) is None:
-                raise ValueError(f"agent id {n!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
-        return names
-
-    @model_validator(mode="after")
-    def _queue_in_skills(self) -> AgentGroup:
-        """``queue`` is one of ``skills``; the shift ends after it starts; ``names`` has
-        ``count`` entries."""
-        if self.queue not in self.skills:
-            raise ValueError(f"queue {self.queue!r} is not one of the group's skills")
-        if self.shift_end_s is not None and self.shift_end_s <= self.shift_start_s:
-            raise ValueError("shift_end_s must be after shift_start_s")
-        if self.names is not None and len(self.names) != self.count:
-            raise ValueError(f"count is {self.count} but names has {len(self.names)} entries")
-        return self
-
-    def agent_ids(self) -> list[str]:
-        """The group's agent ids, in order."""
-        if self.names is not None:
-            return list(self.names)
-        return [f"{self.prefix}{i + 1:03d}" for i in range(self.count)]
-
-
-class Event(_Model):
-    """An outage: the first ``agents`` agents of group ``prefix`` go offline in [start, end)."""
-
-    kind: Literal["outage"] = "outage"
-    """The only kind so far: agents offline for a while."""
-    prefix: str
-    """The agent group."""
-    agents: int = Field(ge=1)
-    """How many of its agents (the first ones)."""
-    start_s: float = Field(ge=0)
-    """Start, seconds from the day's start."""
-    end_s: float = Field(gt=0)
-    """End, seconds from the day's start."""
-
-    @model_validator(mode="after")
-    def _order(self) -> Event:
-        """``end_s`` is after ``start_s``."""
-        if self.end_s <= self.start_s:
-            raise ValueError("end_s must be after start_s")
-        return self
-
-
-class ThresholdParams(_Model):
+class ThresholdParams(ScenarioModel):
     """The human real-time analyst's rule (``threshold`` policy)."""
 
     check_s: float = Field(60.0, gt=0)
@@ -182,7 +105,7 @@ class ThresholdParams(_Model):
     """At most this many agents borrowed at once."""
 
 
-class Actuals(_Model):
+class Actuals(ScenarioModel):
     """A replayed day's real outcomes per profile interval (the calibration row)."""
 
     offered: list[int]
@@ -207,7 +130,7 @@ class Actuals(_Model):
         return self
 
 
-class Scenario(_Model):
+class Scenario(ScenarioModel):
     """One simulated day of one site."""
 
     name: str
@@ -227,6 +150,8 @@ class Scenario(_Model):
     """After the last arrival the run goes on this long to finish contacts, seconds."""
     seed: int = Field(1, ge=0)
     """Default random seed (``--seed`` overrides)."""
+    switch_cost_s: float = Field(60.0, ge=0, le=3600)
+    """A switched agent takes no contact for this long (the site's truth), seconds."""
     site: SiteSettings
     """The site and its queues, exactly as ``[[sites]]`` in staffer.toml."""
     planner: PlannerSettings = PlannerSettings()
@@ -236,7 +161,7 @@ class Scenario(_Model):
     agents: list[AgentGroup] = Field(min_length=1)
     """The agents, in groups."""
     events: list[Event] = Field(default_factory=list)
-    """Outages."""
+    """Outages and breaks."""
     threshold: ThresholdParams = ThresholdParams()
     """Parameters of the ``threshold`` policy."""
     actuals: dict[str, Actuals] = Field(default_factory=dict)

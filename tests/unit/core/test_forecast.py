@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from staffer.core.forecast import (
+    AHT_HALF_LIFE_S,
+    AHT_PRIOR,
     PATIENCE_MAX_S,
     ForecastError,
     LiveEstimate,
     forecast_queue,
     load_forecast_csv,
+    recent_aht,
 )
+from staffer.core.reforecast import PRIOR_CONTACTS
 from staffer.core.state import SiteState
 from staffer.settings import QueueSettings
 
@@ -35,11 +40,33 @@ def _fc(state: SiteState, q: QueueSettings = PHONE, now: float = NOW, **kw: obje
     )
 
 
-def test_steady_stream_gives_its_rate_and_aht(state: SiteState) -> None:
-    feed(state, "phone", 60, aht_s=200.0)
+def test_steady_stream_gives_its_rate_and_an_aht_shrunk_to_the_configured_one(
+    state: SiteState,
+) -> None:
+    feed(state, "phone", 60, aht_s=200.0)  # 720 contacts at 200 s; configured 240 s
     fc = _fc(state)
     assert fc.arrival_rate == pytest.approx(0.2)
-    assert fc.aht_s == pytest.approx(200.0)
+    assert 200.0 < fc.aht_s < 240.0
+    feed(state, "phone", 60, aht_s=200.0, intervals=48, end=NOW + 14400)
+    assert 200.0 < _fc(state, now=NOW + 14400).aht_s < fc.aht_s  # more data, closer
+
+
+@pytest.mark.parametrize(
+    ("snaps", "prior", "aht"),
+    [
+        ([], 300.0, 300.0),  # nothing observed: the prior
+        ([(NOW, 100, 200.0)], 300.0, (100 * 200.0 + AHT_PRIOR * 300.0) / (100 + AHT_PRIOR)),
+        (
+            [(NOW - AHT_HALF_LIFE_S, 100, 200.0)],
+            300.0,
+            (50 * 200.0 + AHT_PRIOR * 300.0) / (50 + AHT_PRIOR),
+        ),  # an hour old: half the weight
+        ([(NOW, 0, None)], 300.0, 300.0),  # no completed contact, no AHT
+    ],
+)
+def test_recent_aht(snaps: list[tuple[float, int, float | None]], prior: float, aht: float) -> None:
+    history = tuple(snap(ts, n, aht_s=a, answered=n) for ts, n, a in snaps)
+    assert recent_aht(history, NOW, prior) == pytest.approx(aht)
 
 
 def test_smoothing_weights_by_half_life_of_elapsed_time() -> None:
@@ -50,21 +77,19 @@ def test_smoothing_weights_by_half_life_of_elapsed_time() -> None:
     assert est.rate() == pytest.approx(75 / 450)
 
 
-def test_real_time_queues_follow_a_surge_fast_and_a_lull_slowly(state: SiteState) -> None:
-    feed(state, "phone", 60, aht_s=240.0, intervals=24)  # 0.2 / s
-    feed(state, "phone", 120, aht_s=240.0, intervals=3, end=NOW + 900)  # surge: 0.4 / s
-    est = state.estimate("phone")
-    assert est is not None and est.fast_rate() is not None
-    surge = _fc(state, now=NOW + 900).arrival_rate
-    assert surge == pytest.approx(est.fast_rate())
-    assert est.rate() < surge < 0.4  # type: ignore[operator]
-    assert surge > 0.2 + 0.75 * 0.2  # most of the step within 15 minutes
+def test_a_surge_and_a_lull_are_followed_within_a_few_snapshots(state: SiteState) -> None:
+    feed(state, "phone", 60, aht_s=240.0, intervals=24)  # 0.2 / s for two hours
+    feed(state, "phone", 120, aht_s=240.0, intervals=3, end=NOW + 900)  # then 0.4 / s
+    surge = _fc(state, now=NOW + 900)
+    assert surge.shift and surge.arrival_rate > 0.2 + 0.8 * 0.2
     lull = SiteState("main")
     feed(lull, "phone", 120, aht_s=240.0, intervals=24)
-    feed(lull, "phone", 60, aht_s=240.0, intervals=3, end=NOW + 900)
-    assert _fc(lull, now=NOW + 900).arrival_rate == pytest.approx(lull.estimate("phone").rate())  # type: ignore[union-attr]
-    email = _fc(state, EMAIL_AS_PHONE, now=NOW + 900)
-    assert email.arrival_rate == pytest.approx(est.rate())
+    feed(lull, "phone", 30, aht_s=240.0, intervals=3, end=NOW + 900)
+    quiet = _fc(lull, now=NOW + 900)
+    assert quiet.shift and quiet.arrival_rate < 0.4 - 0.8 * 0.3
+    steady = SiteState("main")
+    feed(steady, "phone", 60, aht_s=240.0, intervals=27, end=NOW + 900)
+    assert not _fc(steady, now=NOW + 900).shift
 
 
 def test_missing_interval_is_not_read_as_zero_arrivals(state: SiteState) -> None:
@@ -93,15 +118,11 @@ def test_no_data_falls_back_to_configured_aht_and_zero_rate(state: SiteState) ->
     assert fc.arrival_rate == 0.0 and fc.aht_s == 240.0 and fc.patience_s is None
 
 
-def test_waiting_contacts_add_a_catch_up_term(state: SiteState) -> None:
+def test_waiting_contacts_are_state_not_rate(state: SiteState) -> None:
     feed(state, "phone", 60, waiting=45, aht_s=240.0)
     fc = _fc(state, horizon_s=900.0, interval_s=300.0)
-    assert fc.arrival_rate == pytest.approx(0.2)
-    assert fc.staffing_rate == pytest.approx(0.2 + 45 / 300)  # cleared before the next plan
+    assert fc.arrival_rate == pytest.approx(0.2)  # the transient predictor starts from them
     assert fc.waiting == 45
-    assert _fc(state, horizon_s=120.0, interval_s=300.0).staffing_rate == pytest.approx(
-        0.2 + 45 / 120
-    )  # ... or within the horizon when that is shorter
 
 
 def test_patience_estimated_from_abandons_per_waiting_exposure(state: SiteState) -> None:
@@ -126,7 +147,7 @@ def test_email_forecast_carries_backlog_and_oldest_age(state: SiteState) -> None
     feed(state, "email", 30, waiting=0, aht_s=360.0, backlog=120, oldest_age_s=5400.0)
     fc = _fc(state, EMAIL)
     assert (fc.backlog, fc.oldest_age_s, fc.patience_s) == (120, 5400.0, None)
-    assert fc.staffing_rate == fc.arrival_rate == pytest.approx(0.1)
+    assert fc.arrival_rate == pytest.approx(0.1)
 
 
 CSV_DAILY = """interval_start,queue,expected_contacts,aht_s
@@ -188,7 +209,7 @@ def test_malformed_schedule_is_rejected_with_a_named_location(text: str, fragmen
         load_forecast_csv(text)
 
 
-def test_blend_scales_schedule_by_intraday_ratio() -> None:
+def test_the_schedule_scaled_by_the_intraday_ratio() -> None:
     day0 = 86400.0 * 20000
     now = day0 + 8 * 3600 + 600  # 08:10, after two 5-minute intervals
     st = SiteState("main")
@@ -196,19 +217,51 @@ def test_blend_scales_schedule_by_intraday_ratio() -> None:
     # actual is double the schedule (60 instead of 30 per interval)
     st.apply_snapshot("phone", snap(now - 300, 60, aht_s=200.0))
     st.apply_snapshot("phone", snap(now, 60, aht_s=200.0))
-    live = 60 / 300
-    scheduled = 2.0 * (90 * 3 / 900)  # ratio x scheduled rate over the 900 s horizon
-    assert _fc(st, now=now, forecast_weight=1.0).arrival_rate == pytest.approx(scheduled)
-    assert _fc(st, now=now, forecast_weight=0.0).arrival_rate == pytest.approx(live)
+    ratio = (120 + PRIOR_CONTACTS) / (60 + PRIOR_CONTACTS)  # about: shrunk to the schedule
+    shape = 90 * 3 / 900  # the schedule's rate over the 900 s horizon
+    full = _fc(st, now=now, forecast_weight=1.0)
+    assert full.arrival_rate == pytest.approx(ratio * shape, rel=0.01)  # recency-weighted
+    flat = _fc(st, now=now, forecast_weight=0.0)
+    assert flat.arrival_rate < full.arrival_rate  # the schedule rises at 08:10
     half = _fc(st, now=now, forecast_weight=0.5)
-    assert half.arrival_rate == pytest.approx(0.5 * live + 0.5 * scheduled)
-    assert half.aht_s == pytest.approx(0.5 * 200.0 + 0.5 * 300.0)
+    assert flat.arrival_rate < half.arrival_rate < full.arrival_rate
+    assert full.aht_s == pytest.approx(
+        (2 * 60 * 200.0 + AHT_PRIOR * 300.0) / (120 + AHT_PRIOR), rel=0.01
+    )
 
 
-def test_blend_without_live_data_uses_the_schedule() -> None:
+def test_without_live_data_the_schedule_alone() -> None:
     now = 86400.0 * 20000 + 8 * 3600 + 600
     st = SiteState("main")
     st.schedule = load_forecast_csv(CSV_DAILY)
     fc = _fc(st, now=now, forecast_weight=0.3)
     assert fc.arrival_rate == pytest.approx(0.3)
     assert fc.aht_s == pytest.approx(300.0)
+
+
+def test_rates_over_steps_and_beyond_the_schedule() -> None:
+    day0 = 86400.0 * 20000
+    st = SiteState("main")
+    st.schedule = load_forecast_csv(
+        "interval_start,queue,expected_contacts,aht_s\n"
+        "2024-10-04T08:00:00Z,phone,90,240\n2024-10-04T08:30:00Z,phone,180,240\n"
+    )
+    t0 = datetime(2024, 10, 4, 8, 0, tzinfo=UTC).timestamp()
+    for k in range(1, 7):
+        st.apply_snapshot("phone", snap(t0 + 300 * k, 15, aht_s=240.0))  # on schedule
+    del day0
+    fc = forecast_queue(
+        PHONE,
+        planner(forecast_weight=1.0),
+        st.estimate("phone"),
+        st.latest("phone"),
+        st.history("phone"),
+        t0 + 1800,
+        st.schedule,
+        np.array([0.0, 900.0, 1800.0]),
+        np.array([0.0, 1800.0, 3600.0]),
+    )
+    assert fc.step_rates == pytest.approx([0.1, 0.1], rel=0.05)  # 180 per 1800 s
+    # the schedule ends at 09:00: beyond it the live rate (0.05 / s)
+    assert fc.ahead_rates[0] == pytest.approx(0.1, rel=0.05)
+    assert fc.ahead_rates[1] == pytest.approx(0.05, rel=0.05)

@@ -26,13 +26,14 @@ def surge_state(
     oldest_age_s: float = 600.0,
     email_skills: Iterable[str] = BOTH,
     status: str = "available",
+    phone_status: str = "available",
 ) -> SiteState:
     """Phone at 48 Erlangs with 40 agents; email at 12 Erlangs, small backlog, 30 agents."""
     st = SiteState("main")
     feed(st, "phone", 60, aht_s=240.0)
     feed(st, "email", 10, aht_s=360.0, backlog=backlog, oldest_age_s=oldest_age_s)
     for i in range(phone_agents):
-        st.apply_agent(agent(f"p{i:03d}", "phone", BOTH))
+        st.apply_agent(agent(f"p{i:03d}", "phone", BOTH, phone_status))
     for i in range(email_agents):
         st.apply_agent(agent(f"e{i:03d}", "email", email_skills, status))
     return st
@@ -60,24 +61,32 @@ def test_phone_surge_moves_idle_email_agents_to_phone() -> None:
     plan = run(surge_state())
     phone, email = plan.queues["phone"], plan.queues["email"]
     assert plan.moves and all(m.from_queue == "email" and m.to_queue == "phone" for m in plan.moves)
-    assert len(plan.moves) == 10  # the budget is the binding guardrail here
-    assert (phone.assigned, phone.target) == (40, 50)
-    assert (email.assigned, email.target) == (30, 20)
-    assert phone.required > 40 and email.required <= 20
+    assert 5 <= len(plan.moves) <= 10  # the onset batch in one cycle, while moves pay
+    assert (phone.assigned, phone.target) == (40, 40 + len(plan.moves))
+    assert (email.assigned, email.target) == (30, 30 - len(plan.moves))
+    assert phone.required > 40 and email.required <= email.target
+    assert phone.predicted_service_level >= phone.sl_target - 0.02
     assert phone.predicted_service_level > 0.0
     assert all(not m.after_current_contact for m in plan.moves)  # all available
     r = plan.moves[0].reason
     assert r.startswith("phone SL ") and "(target 0.80)" in r and "; email on-time " in r
 
 
-def test_predictions_are_for_the_target_and_match_the_models() -> None:
-    plan = run(surge_state())
-    phone = plan.queues["phone"]
-    sl = models.service_level(
-        phone.forecast_arrival_rate, phone.forecast_aht_s, phone.target, phone.target_s
-    )
-    assert phone.predicted_service_level == pytest.approx(float(sl), rel=1e-9)
+def test_predictions_start_from_the_queue_now_and_are_for_the_target() -> None:
+    roomy = run(surge_state(phone_agents=56), pl=planner(max_moves_per_cycle=0))
+    phone = roomy.queues["phone"]
+    steady = models.service_level(phone.forecast_arrival_rate, phone.forecast_aht_s, 56, 20.0)
     assert phone.forecast_arrival_rate == pytest.approx(0.2)
+    assert phone.predicted_service_level == pytest.approx(float(steady), abs=0.1)
+    st = surge_state(phone_agents=56, phone_status="busy")  # every agent on a call
+    feed(st, "phone", 60, waiting=40, aht_s=240.0, intervals=1, end=NOW + 1)  # 40 waiting
+    queued = plan_site(
+        phone_email_site(), planner(max_moves_per_cycle=0), st, NO_CONTROLS, {}, NOW + 1, "p"
+    ).queues["phone"]
+    assert queued.predicted_service_level < phone.predicted_service_level - 0.05
+    short = run(surge_state(), pl=planner(max_moves_per_cycle=0)).queues["phone"]
+    moved = run(surge_state()).queues["phone"]
+    assert moved.predicted_service_level > short.predicted_service_level  # at the target
 
 
 def test_skills_are_hard_constraints() -> None:
@@ -89,7 +98,7 @@ def test_skills_are_hard_constraints() -> None:
 def test_email_is_protected_near_its_deadline() -> None:
     # 1300 items x 360 s within 4 h need 33 agents: email is below its floor with 30
     plan = run(surge_state(backlog=1300, oldest_age_s=13500.0))
-    assert plan.queues["email"].required == 33
+    assert plan.queues["email"].required >= 33  # 1300 x 360 s within the deadline
     assert not any(m.from_queue == "email" for m in plan.moves)
     assert plan.queues["email"].target >= plan.queues["email"].assigned
 
@@ -98,7 +107,7 @@ def test_tighter_email_deadline_keeps_its_agents() -> None:
     relaxed = run(surge_state(backlog=600))
     tight = run(surge_state(backlog=600), Controls(goals=(GoalOverride("email", target_s=7200.0),)))
     assert any(m.from_queue == "email" for m in relaxed.moves)
-    assert tight.queues["email"].required == 30
+    assert tight.queues["email"].required >= 30
     assert not any(m.from_queue == "email" for m in tight.moves)
 
 
@@ -128,30 +137,29 @@ def test_max_moves_per_cycle(budget: int) -> None:
     assert plan.queues["phone"].target == 40 + budget
 
 
-def _one_short_state() -> tuple[SiteState, int, float]:
-    """Phone one agent short of 80%/20 s at 24 Erlangs; email idle with plenty of slack."""
+def _one_short_state(short: int = 1) -> tuple[SiteState, int, float]:
+    """Phone ``short`` agents short of 80%/20 s at 24 Erlangs; email idle with slack."""
     rate, aht = 0.1, 240.0
-    n = int(models.required_agents(rate, aht, 20.0, 0.8)) - 1
+    n = int(models.required_agents(rate, aht, 20.0, 0.8)) - short
     gain = min(float(models.service_level(rate, aht, n + 1, 20.0)), 0.8) - float(
         models.service_level(rate, aht, n, 20.0)
     )
     st = SiteState("main")
     feed(st, "phone", 30, aht_s=aht)
     feed(st, "email", 0, aht_s=360.0, backlog=0)
-    for i in range(n):
-        st.apply_agent(agent(f"p{i:03d}", "phone", BOTH))
+    for i in range(n):  # as loaded as the traffic says: 24 of them on a call
+        st.apply_agent(agent(f"p{i:03d}", "phone", BOTH, "busy" if i < 24 else "available"))
     for i in range(10):
         st.apply_agent(agent(f"e{i:03d}", "email", BOTH))
     return st, n, gain
 
 
-def test_hysteresis_blocks_a_move_worth_less_than_the_margin() -> None:
-    st, n, gain = _one_short_state()
-    assert gain > 0.01
-    assert run(st, pl=planner(hysteresis=gain + 0.005)).moves == ()
-    plan = run(st, pl=planner(hysteresis=gain - 0.005))
-    assert [(m.from_queue, m.to_queue) for m in plan.moves] == [("email", "phone")]
-    assert plan.queues["phone"].target == n + 1
+def test_hysteresis_blocks_moves_worth_less_than_the_margin() -> None:
+    st, n, _ = _one_short_state(short=3)
+    assert run(st, pl=planner(hysteresis=0.9)).moves == ()
+    plan = run(st, pl=planner(hysteresis=0.0))
+    assert plan.moves and all((m.from_queue, m.to_queue) == ("email", "phone") for m in plan.moves)
+    assert plan.queues["phone"].target == n + len(plan.moves)
 
 
 def test_balanced_site_makes_no_moves() -> None:
@@ -214,7 +222,7 @@ def test_in_flight_agents_count_at_their_target_and_are_not_moved_again() -> Non
     assert plan.queues["phone"].assigned == 44
     assert plan.queues["email"].assigned == 26
     assert not {m.agent for m in plan.moves} & set(flying)
-    assert plan.queues["phone"].target == 54
+    assert plan.queues["phone"].target == 44 + len(plan.moves)
 
 
 def test_unassigned_staffed_agents_get_a_queue() -> None:
@@ -236,7 +244,7 @@ def test_manual_mode_plans_targets_but_no_moves() -> None:
 
 def test_shadow_mode_still_computes_moves() -> None:
     plan = run(surge_state(), Controls(mode="shadow"))
-    assert plan.mode == "shadow" and len(plan.moves) == 10
+    assert plan.mode == "shadow" and plan.moves == run(surge_state()).moves != ()
 
 
 def test_goal_override_changes_goal_and_required() -> None:

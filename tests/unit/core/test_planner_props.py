@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from staffer.core.planner import plan_site
 from staffer.core.state import SiteState
-from staffer.core.types import Controls, InFlightMove, Pin
+from staffer.core.types import AgentState, Controls, InFlightMove, Pin
 from staffer.settings import QueueSettings, SiteSettings
 
 from .conftest import NOW, agent, feed, planner
@@ -25,12 +25,8 @@ NAMES = sorted(QUEUES)
 STATUSES = ["available", "busy", "wrap_up", "break", "offline"]
 
 
-@st.composite
-def scenarios(
-    draw: st.DrawFn,
-) -> tuple[SiteSettings, SiteState, Controls, dict[str, InFlightMove], int]:
-    names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
-    site = SiteSettings(id="main", queues=[QUEUES[n] for n in sorted(names)])
+def queue_state(draw: st.DrawFn, names: list[str]) -> SiteState:
+    """Three snapshots per queue with drawn traffic, queue, backlog and abandons."""
     state = SiteState("main")
     for q in names:
         feed(
@@ -44,6 +40,16 @@ def scenarios(
             oldest_age_s=float(draw(st.integers(0, 14000))),
             abandoned=draw(st.integers(0, 5)),
         )
+    return state
+
+
+@st.composite
+def scenarios(
+    draw: st.DrawFn,
+) -> tuple[SiteSettings, SiteState, Controls, dict[str, InFlightMove], int]:
+    names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
+    site = SiteSettings(id="main", queues=[QUEUES[n] for n in sorted(names)])
+    state = queue_state(draw, names)
     people = draw(
         st.lists(
             st.tuples(
@@ -117,3 +123,53 @@ def test_plans_respect_skills_counts_and_guardrails(
         assert 0.0 <= p.predicted_abandon_ratio <= 1.0
         assert not math.isnan(p.predicted_asa_s) and p.predicted_asa_s >= 0.0
     assert plan_site(site, pl, state, controls, flying, NOW, "p") == plan  # deterministic
+
+
+@st.composite
+def friendly_cases(draw: st.DrawFn) -> tuple[SiteSettings, SiteState, Controls]:
+    """Sites whose agents announce when they leave and have recently switched queues."""
+    names = sorted(draw(st.lists(st.sampled_from(NAMES), min_size=2, max_size=4, unique=True)))
+    site = SiteSettings(id="main", queues=[QUEUES[n] for n in names])
+    state = queue_state(draw, names)
+    for i in range(draw(st.integers(0, 30))):
+        skills = draw(st.sets(st.sampled_from(names), min_size=1, max_size=len(names)))
+        came_from, now_in = draw(st.sampled_from(names)), draw(st.sampled_from(names))
+        status = draw(st.sampled_from(["available", "busy", "wrap_up"]))
+        until = draw(st.sampled_from([None, 300.0, 899.0, 901.0, 5000.0]))
+        left = draw(st.sampled_from([7200.0, 1700.0, 300.0]))  # left ``came_from`` that long ago
+        aid = f"a{i:02d}"
+        state.apply_agent(agent(aid, came_from, skills, status, ts=NOW - 9000.0))
+        state.apply_agent(
+            AgentState(
+                aid,
+                NOW - left,
+                status,
+                now_in,
+                frozenset(skills),  # type: ignore[arg-type]
+                None if until is None else NOW + until,
+            )
+        )
+    return site, state, Controls()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(friendly_cases())
+def test_agent_friendly_rules(case: tuple[SiteSettings, SiteState, Controls]) -> None:
+    """Contract §11 and the issue's rules, whatever the site looks like."""
+    site, state, controls = case
+    pl = planner(max_moves_per_cycle=8, min_dwell_s=0.0)
+    plan = plan_site(site, pl, state, controls, {}, NOW, "p")
+    roster = state.roster
+    for m in plan.moves:
+        a = roster[m.agent]
+        # never moved when about to leave
+        assert a.available_until is None or a.available_until - NOW >= pl.min_remaining_s
+        # never back to a queue it left less than min_return_s ago
+        left = state.left_queues.get(m.agent, {}).get(m.to_queue)
+        assert left is None or NOW - left >= pl.min_return_s
+        # never from a queue predicted short (no pins here)
+        src = plan.queues[m.from_queue] if m.from_queue else None
+        if src is not None and src.channel != "email":
+            alone = plan_site(site, planner(max_moves_per_cycle=0), state, controls, {}, NOW, "p")
+            before = alone.queues[m.from_queue]
+            assert before.predicted_service_level >= before.sl_target - 1e-9

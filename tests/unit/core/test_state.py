@@ -86,3 +86,17 @@ def test_roster_is_bounded_against_invented_agent_ids() -> None:
         st.apply_agent(AgentState("a1", 12.0, "busy", "phone", frozenset({"phone"}))) is Applied.OK
     )
     assert st.roster["a1"].status == "busy"
+
+
+def test_left_queues_remember_when_each_queue_was_left(state: SiteState) -> None:
+    from staffer.core.state import MAX_LEFT
+
+    state.apply_agent(agent("a1", "email", ["email", "phone"], ts=NOW - 900))
+    assert state.left_queues.get("a1") is None  # first seen: nothing left yet
+    state.apply_agent(agent("a1", "phone", ["email", "phone"], ts=NOW - 600))
+    state.apply_agent(agent("a1", None, ["email", "phone"], ts=NOW - 300))
+    state.apply_agent(agent("a1", "email", ["email", "phone"], ts=NOW))
+    assert state.left_queues["a1"] == {"email": NOW - 600, "phone": NOW - 300}
+    for k in range(MAX_LEFT + 5):
+        state.apply_agent(agent("a1", f"q{k}", ["email"], ts=NOW + k + 1))
+    assert len(state.left_queues["a1"]) == MAX_LEFT

@@ -108,3 +108,68 @@ def test_streams_are_separate_per_queue_and_purpose() -> None:
         c.patience_s for c in changed._draw("phone")
     ]
     assert [c.arrival for c in base._draw("email")] == [c.arrival for c in changed._draw("email")]
+
+
+def _two_queue(switch_cost_s: float) -> Engine:
+    """One idle agent on email while phone calls arrive every second."""
+    from staffer.sim.scenario import scenario_from_dict
+
+    sc = scenario_from_dict(
+        {
+            "name": "switch",
+            "start": "2026-11-23T08:00:00Z",
+            "profile_interval_s": 3600,
+            "drain_s": 0,
+            "switch_cost_s": switch_cost_s,
+            "site": {
+                "id": "s",
+                "queues": [{"id": "q", "channel": "voice"}, {"id": "e", "channel": "email"}],
+            },
+            "demand": {"q": {"rates_per_hour": [3600]}, "e": {"rates_per_hour": [0]}},
+            "agents": [{"prefix": "a", "count": 1, "skills": ["q", "e"], "queue": "e"}],
+        }
+    )
+    return Engine(sc, seed=1)
+
+
+def test_a_switched_agent_takes_no_contact_for_the_switch_cost() -> None:
+    eng = _two_queue(60.0)
+    eng.run_until(5.0)
+    agent = eng.agents["a001"]
+    assert eng.apply_moves([Move("a001", "e", "q", "test")]) == 1
+    assert agent.queue == "q" and eng.move_log == [(5.0, "a001", "e", "q")]  # idle: at once
+    eng.run_until(64.0)
+    assert agent.active == 0 and eng.n_waiting["q"] > 0  # still logging in
+    assert eng.agent_states()[0].status == "busy"  # not available meanwhile
+    eng.run_until(66.0)
+    assert agent.active == 1
+    free = _two_queue(0.0)
+    free.run_until(5.0)
+    free.apply_moves([Move("a001", "e", "q", "test")])
+    free.run_until(6.0)
+    assert free.agents["a001"].active == 1
+
+
+def test_breaks_are_announced_and_outages_are_not() -> None:
+    sc = load_scenario("lunch_rush")
+    eng = Engine(sc, seed=1)
+    t0 = sc.start_ts
+    state = lambda aid: next(a for a in eng.agent_states() if a.agent == aid)  # noqa: E731
+    eng.run_until(12000.0)
+    assert state("p001").available_until == t0 + 12600.0  # lunch first
+    assert state("p002").available_until == t0 + 13200.0  # staggered by 600 s
+    assert state("x001").available_until == t0 + 12600.0
+    assert state("pe001").available_until == t0 + 16200.0
+    eng.run_until(14000.0)
+    assert state("p001").status == "break" and state("p001").available_until is None
+    eng.run_until(15000.0)
+    assert state("p001").staffed and state("p001").available_until == t0 + 28800.0  # shift end
+    assert state("pe002").available_until == t0 + 16800.0
+    eng.run_until(23000.0)  # every lunch is over: all-day agents leave when the site closes
+    assert state("x001").available_until == t0 + sc.day_s + sc.drain_s
+    surge = Engine(load_scenario("surge"), seed=1)
+    surge.run_until(9000.0 + 1800.0)
+    out = next(a for a in surge.agent_states() if a.agent == "p001")
+    assert out.status == "offline" and out.available_until is None
+    before = next(a for a in Engine(load_scenario("surge"), seed=1).agent_states())
+    assert before.available_until is None  # not on shift yet: nothing announced

@@ -46,3 +46,27 @@ def test_threshold_pulls_from_email_and_gives_back() -> None:
         sum(1 for t, _ in pulls if t <= x) - sum(1 for t, _ in backs if t <= x) for x, _ in pulls
     )
     assert borrowed_at_once <= sc.threshold.max_borrowed
+
+
+def test_staffer_tracks_moves_in_the_cores_in_flight_book() -> None:
+    from staffer.core.inflight import InFlightBook
+    from staffer.core.site import Site
+
+    sc = load_scenario("short")
+    eng = Engine(sc, seed=2)
+    pol = make_policy("staffer", sc)
+    assert isinstance(pol, StafferPolicy)
+    assert isinstance(pol.site, Site) and isinstance(pol.site.flights, InFlightBook)
+    seen: dict[str, str] = {}
+    t = 0.0
+    while not seen and t < eng.end_s - sc.planner.interval_s:
+        t += sc.planner.interval_s
+        eng.run_until(t)
+        moves = pol.decide(eng)
+        eng.apply_moves(moves)
+        seen = {m.agent: m.to_queue for m in moves}
+    assert seen, "the short day needs moves"
+    assert all(pol.site.flights.is_in_flight(a, q) for a, q in seen.items())
+    eng.run_until(t + 3600.0)  # long enough for every move to happen or time out
+    pol.observe(eng.agent_states(), eng.take_snapshots())
+    assert not any(pol.site.flights.is_in_flight(a, q) for a, q in seen.items())

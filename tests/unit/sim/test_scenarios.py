@@ -15,6 +15,7 @@ SCENARIOS = sorted((Path(__file__).resolve().parents[3] / "config" / "scenarios"
 def test_bundled_scenarios_exist() -> None:
     names = {p.stem for p in SCENARIOS}
     assert {"normal", "surge", "chat_campaign", "above_forecast", "quiet", "short"} <= names
+    assert "lunch_rush" in names  # the held-out day of issue 12
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -50,6 +51,15 @@ def _base() -> dict:
         ({"demand": {"phone": {"rates_per_hour": [-1]}}}, "rates"),
         ({"start": "2026-11-23T08:00:00"}, "zone"),
         ({"bogus": 1}, "bogus"),
+        ({"switch_cost_s": -1}, "switch_cost_s"),
+        (
+            {"events": [{"kind": "break", "prefix": "a", "agents": 1, "start_s": 9, "end_s": 5}]},
+            "end_s",
+        ),
+        (
+            {"events": [{"kind": "lunch", "prefix": "a", "agents": 1, "start_s": 0, "end_s": 5}]},
+            "kind",
+        ),
     ],
 )
 def test_bad_scenarios_raise_one_line(patch: dict, needle: str) -> None:
@@ -89,3 +99,28 @@ def test_scenarios_ship_as_package_data() -> None:
     assert mod.load_scenario("surge").name == "surge"
     with pytest.raises(ConfigError):
         mod.load_scenario("no-such-scenario")
+
+
+def test_breaks_are_staggered_and_switch_cost_defaults_to_a_minute() -> None:
+    old = scenario_from_dict(_base())  # a file written before these keys existed
+    assert old.switch_cost_s == 60.0 and old.events == []
+    sc = scenario_from_dict(
+        {
+            **_base(),
+            "switch_cost_s": 0,
+            "events": [
+                {
+                    "kind": "break",
+                    "prefix": "a",
+                    "agents": 2,
+                    "start_s": 100,
+                    "end_s": 400,
+                    "stagger_s": 50,
+                },
+                {"prefix": "a", "agents": 1, "start_s": 10, "end_s": 20},
+            ],
+        }
+    )
+    brk, outage = sc.events
+    assert sc.switch_cost_s == 0.0 and outage.kind == "outage"
+    assert [brk.window(k) for k in range(2)] == [(100.0, 400.0), (150.0, 450.0)]
