@@ -4,7 +4,7 @@ The stand-in answers every site snapshot with a plan (``as_of`` = the snapshot's
 and, at the first one, a command moving one email agent to phone and one phone-only agent
 to email. The bridge must apply the first after the agent's current contact, refuse the
 second, acknowledge both (accepted then done; rejected with a reason) and report the new
-assignment.
+assignment, each agent's state announcing when the agent leaves (``available_until``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import aiomqtt
 import pytest
 
 from staffer.bridge import Bridge
+from staffer.codec.timefmt import parse_ts
 from staffer.sim.bridge import BridgeError, SimBridge
 from staffer.sim.engine import Engine
 from staffer.sim.scenario import load_scenario
@@ -90,6 +91,12 @@ async def test_bridge_applies_acknowledges_and_reports(mosquitto, topic_prefix) 
     reported = [s["queue"] for s in seen["state"] if s["agent"] == "x001"]
     assert reported[0] == "email" and reported[-1] == "phone"
     assert {s["agent"] for s in seen["state"]} == set(eng.agents)
+    # every staffed agent's state announces when it leaves (contract §11); nobody's shift
+    # ends in this scenario, so each leaves when the simulated site closes
+    staffed = [s for s in seen["state"] if s["status"] in ("available", "busy")]
+    assert staffed and all("available_until" in s for s in staffed)
+    close = sc.start_ts + eng.end_s
+    assert all(abs(parse_ts(s["available_until"]) - close) < 1e-3 for s in staffed)
     acks = [(a["agent"], a["command_id"], a["to"], a["status"]) for a in seen["move"]]
     assert ("p001", "c1", "email", "rejected") in acks
     x001 = [a for a in acks if a[0] == "x001"]
