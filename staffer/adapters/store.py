@@ -43,6 +43,17 @@ from staffer.core.types import AuditRecord, InFlightMove, Override
 __all__ = ["SCHEMA_VERSION", "StateStore", "StoreError"]
 
 T = TypeVar("T")
+# the overrides table's columns, in its order (staffer.adapters.state_file)
+OVERRIDE_COLUMNS = (
+    "override_id",
+    "site",
+    "supervisor",
+    "action",
+    "fields",
+    "created_at",
+    "expires_at",
+    "reason",
+)
 
 
 def _json(obj: object) -> str:
@@ -200,31 +211,14 @@ class StateStore:
             self._insert_audit(expiry_audit(o, now) for o in overrides)
 
     def _op_load_overrides(self) -> list[Override]:
-        rows = (
-            self._db()
-            .execute(
-                "SELECT override_id, site, supervisor, action, fields, created_at, expires_at, "
-                "reason FROM overrides ORDER BY created_at, override_id"
-            )
-            .fetchall()
+        rows = self._db().execute(
+            f"SELECT {', '.join(OVERRIDE_COLUMNS)} FROM overrides ORDER BY created_at, override_id"
         )
         out = []
-        for r in rows:
+        for r in rows.fetchall():
+            rec = dict(zip(OVERRIDE_COLUMNS, r, strict=True))
             try:
-                out.append(
-                    override_from_record(
-                        {
-                            "override_id": r[0],
-                            "site": r[1],
-                            "supervisor": r[2],
-                            "action": r[3],
-                            "fields": json.loads(r[4]),
-                            "created_at": r[5],
-                            "expires_at": r[6],
-                            "reason": r[7],
-                        }
-                    )
-                )
+                out.append(override_from_record({**rec, "fields": json.loads(rec["fields"])}))
             except ValueError as err:
                 raise StoreError(f"{self.path}: unreadable override {r[0]!r}: {err}") from None
         return out
