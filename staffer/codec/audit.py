@@ -7,7 +7,8 @@ The store keeps an entry as ``(ts, site, kind, actor, payload JSON)``. The kinds
     actor: the supervisor. payload: ``request_id``, ``outcome`` (``accepted`` |
     ``rejected`` | ``duplicate``), ``action``, ``fields``, ``ttl_s`` (seconds, null or
     ``"default"``), ``reason``; when accepted ``override_id``, ``expires_at``, ``removed``
-    (approve/reject: ``approved``, ``rejected``, ``withdrawn`` proposal ids); when
+    (approve/reject: ``approved``, ``rejected``, ``withdrawn`` proposal ids and the
+    ``command_id`` of the approved moves); when
     rejected ``code`` and ``message``.
 ``override_expired``
     An override that ran out. actor ``system``; payload: ``override_id``, ``action``,
@@ -107,9 +108,15 @@ def move_audit(
 
 
 def decision_audit(
-    site: str, supervisor: str, request: OverrideRequest, decision: Decision, now: float
+    site: str,
+    supervisor: str,
+    request: OverrideRequest,
+    decision: Decision,
+    now: float,
+    command_id: str | None = None,
 ) -> AuditRecord:
-    """The audit row of an approve/reject request, in the shape of the other requests."""
+    """The audit row of an approve/reject request, in the shape of the other requests
+    (plus the ``command_id`` of the approved moves' command)."""
     payload: dict[str, object] = {
         "request_id": request.id,
         "outcome": "accepted" if decision.ok else "rejected",
@@ -123,6 +130,8 @@ def decision_audit(
             ids = [c.proposal.proposal_id for c in decision.closed if c.outcome == outcome]
             if ids:
                 payload[outcome] = ids
+        if command_id is not None:
+            payload["command_id"] = command_id
     else:
         payload.update(code=decision.code, message=decision.message)
     return AuditRecord(ts=now, site=site, kind=OVERRIDE_KIND, actor=supervisor, payload=payload)
@@ -169,6 +178,8 @@ def _override(rec: AuditRecord) -> AuditEntry:
         ids = d.get(key)
         if isinstance(ids, list) and ids:
             parts.append(f"{label} {' '.join(str(i) for i in ids)}")
+    if d.get("command_id"):
+        parts.append(f"command {d['command_id']}")
     outcome = str(d.get("outcome", ""))
     if outcome == "rejected":
         outcome = f"rejected ({d.get('code') or 'invalid'})"
