@@ -83,9 +83,10 @@ class ApproveMode:
         body = encode_proposals(site.id, now, site.proposals.open(now))
         await self.emit.proposals(site.id, site.proposals.to_records(), body)
 
-    async def republish(self, site: Site, now: float) -> None:
-        """After (re)connect: the retained open proposals (an empty list when none)."""
-        body = encode_proposals(site.id, now, site.proposals.open(now))
+    async def republish(self, site: Site, now: float, as_of: float) -> None:
+        """The retained open proposals at ``now`` (an empty list when none; ``-inf``, an
+        event clock not started yet: every restored one)."""
+        body = encode_proposals(site.id, as_of, site.proposals.open(now))
         await self.emit.republish_proposals(site.id, body)
 
     def _count(self, site: Site, now: float, closed: Iterable[Closed]) -> None:
@@ -128,7 +129,7 @@ class ApproveMode:
             await self._command(site, decision, command_id, now)
         if decision.closed:
             self._count(site, now, decision.closed)
-            await self.republish(site, now)
+            await self.republish(site, now, now)
         reply = decision_reply(request.id, decision, command_id)
         self.overrides.remember(site.id, supervisor, request, now, reply)
         await self.emit.respond(site.id, supervisor, reply, msg)

@@ -190,7 +190,7 @@ class Runtime:
             await self.publish_overrides(site, self.view_time(site))
             if site.last_plan_json is not None:
                 await self.emit.republish_plan(site.id, site.last_plan_json)
-            await self.approvals.republish(site, self.now(site))
+            await self.approvals.republish(site, self.view_time(site), self.now(site))
 
     # -- sweeps ---------------------------------------------------------------------------
     async def sweep_all(self) -> None:
