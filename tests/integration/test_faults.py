@@ -267,8 +267,15 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(
     assert ov == {("lock_agent", "e11"), ("pin", "chat"), ("assign", "e10")}, rows["overrides"]
     issued = {(m["agent"], m["to"], c["command_id"]) for c in first for m in c["moves"]}
     assert {(r[1], r[2], r[3]) for r in rows["in_flight"]} == issued
-    audited = [json.loads(r[5]) for r in rows["audit"] if r[4] == "alice"]
+    audited = [json.loads(r[5]) for r in rows["audit"] if r[4] == "alice" and r[3] == "override"]
     assert len(audited) == 4, rows["audit"]
+    moved = {
+        (m["agent"], m["to"], m["command_id"])
+        for r in rows["audit"]
+        if r[3] == "move"
+        for m in [json.loads(r[5])]
+    }
+    assert moved == issued  # every commanded move is audited with its command (contract §16)
     assert rows["command_seq"] == [("main", len(first))]
     assert len(rows["plans"]) == 1
 
@@ -309,7 +316,8 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(
     seqs = [int(i.split("-")[1]) for i in ids]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     rows = _read_only(db)
-    assert len([r for r in rows["audit"] if r[4] == "alice"]) == 5  # nothing lost or doubled
+    requests = [r for r in rows["audit"] if r[4] == "alice" and r[3] == "override"]
+    assert len(requests) == 5  # nothing lost or doubled
     # what a console sees right after the restart, before any new input
     assert f'staffer_moves_in_flight{{site="main"}} {float(len(issued))}' in metrics
     assert {o["action"] for o in retained} == {"lock_agent", "pin", "assign"}, (
