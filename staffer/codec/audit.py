@@ -171,6 +171,25 @@ def _fields(data: Mapping[str, Any]) -> list[str]:
     return [f"{k}={_value(v)}" for k, v in fields.items()]
 
 
+def _listed(d: Mapping[str, Any]) -> list[str]:
+    """Replaced overrides; approved, rejected and stale proposals with their moves; the
+    approved moves' command; a rejection's cool-down."""
+    parts = []
+    moves = d.get("moves")
+    named: Mapping[str, Any] = moves if isinstance(moves, Mapping) else {}
+    for key, label in LIST_LABELS:
+        ids = d.get(key)
+        if isinstance(ids, list) and ids:
+            shown = (f"{i} ({named[i]})" if i in named else str(i) for i in ids)
+            parts.append(f"{label} {' '.join(shown)}")
+    if d.get("command_id"):
+        parts.append(f"command {d['command_id']}")
+    until = d.get("cooldown_until")
+    if isinstance(until, int | float):
+        parts.append(f"not proposed again before {_time(math.floor(until))}")
+    return parts
+
+
 def _override(rec: AuditRecord) -> AuditEntry:
     d = rec.payload
     parts = _fields(d)
@@ -183,17 +202,7 @@ def _override(rec: AuditRecord) -> AuditEntry:
         parts.append(f"until {_time(math.floor(expires))}")
     elif d.get("action") == "mode" and d.get("outcome") == "accepted" and "expires_at" in d:
         parts.append("permanent")
-    moves = d.get("moves") if isinstance(d.get("moves"), Mapping) else {}
-    for key, label in LIST_LABELS:
-        ids = d.get(key)
-        if isinstance(ids, list) and ids:
-            named = (f"{i} ({moves[i]})" if i in moves else str(i) for i in ids)
-            parts.append(f"{label} {' '.join(named)}")
-    if d.get("command_id"):
-        parts.append(f"command {d['command_id']}")
-    until = d.get("cooldown_until")
-    if isinstance(until, int | float):
-        parts.append(f"not proposed again before {_time(math.floor(until))}")
+    parts += _listed(d)
     outcome = str(d.get("outcome", ""))
     if outcome == "rejected":
         outcome = f"rejected ({d.get('code') or 'invalid'})"
