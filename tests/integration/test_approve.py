@@ -16,12 +16,9 @@ import asyncio
 import csv
 import io
 import json
-import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +33,7 @@ from tests.integration.harness import (
     peer,
     queue_body,
     running_daemon,
+    spawn_daemon,
     staff_surge_site,
     surge_snapshot,
 )
@@ -73,10 +71,20 @@ async def wait_ids(ctl: Any, pred: Any, tries: int = 100) -> list[str]:
     raise AssertionError(f"proposals never satisfied the condition: {ids}")
 
 
+async def synced(p: Peer, tag: str) -> None:
+    """Wait until the daemon has handled everything ``p`` published before: a request on
+    the same connection (MQTT keeps one client's order) and its reply."""
+    await p.publish("main/override/bridge", {"id": tag, "action": "unpin", "queue": "phone"})
+    await p.wait_for("main/override/bridge/reply", lambda r: r["id"] == tag)
+
+
 async def plan_at(p: Peer, ts: float, snapshot: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A site snapshot at ``ts`` (on the grid: a plan); the plan it triggered."""
+    """A site snapshot at ``ts`` (on the grid: a plan); the plan it triggered, once its
+    proposals (approve and shadow mode) are published too."""
     await p.publish("main/metrics", snapshot or surge_snapshot(ts))
     [plan] = await p.wait_for("main/plan", lambda x: x["as_of"] == iso(ts))
+    if plan["mode"] in ("approve", "shadow"):
+        await p.wait_for("main/proposals", lambda x: x["as_of"] == iso(ts))
     return plan
 
 
@@ -165,28 +173,14 @@ async def test_stale_proposals_through_ctl(
         # the agent moved by itself (the bridge says so) before anyone approved
         moved = agent("available", "chat", ["phone", "email", "chat"], T0 + 10)
         await p.publish(f"main/agents/{second['agent']}/state", moved)
-        await p.wait_for(
-            "main/override/bob/reply", count=2
-        )  # (the two replies so far: lock, approve)
-        err = await _until_stale(ctl, second["proposal_id"])
+        await synced(p, "moved")
+        err = refused(await ctl("approve", second["proposal_id"]), "stale_proposal")
         assert f"agent {second['agent']} has since moved to chat" in err
         # --all skips what no longer applies (already closed) and commands the rest
         reply = json.loads(ok(await ctl("approve", "--all", "--json")))
         assert [a["proposal_id"] for a in reply["approved"]] == [r["proposal_id"] for r in rest]
         [command] = await p.wait_for("main/commands")
         assert {m["agent"] for m in command["moves"]} == {r["agent"] for r in rest}
-
-
-async def _until_stale(ctl: Any, pid: str) -> str:
-    """Approve ``pid`` until the daemon has seen the agent's new state (it arrives on
-    another connection) and calls the proposal stale."""
-    for _ in range(50):
-        done = await ctl("approve", pid)
-        assert done.rc == 1, done
-        if "stale_proposal" in done.err:
-            return refused(done, "stale_proposal")
-        await asyncio.sleep(0.1)
-    raise AssertionError("the proposal never became stale")
 
 
 async def test_reject_cooldown_expiry_and_withdrawal_through_ctl(
@@ -289,24 +283,13 @@ async def test_proposals_survive_a_restart_with_their_ids(
         assert await open_ids(ctl) == before  # restored, republished at connect
         await staff_surge_site(p)  # agent states are live data: the bridge reports again
         await p.publish("main/metrics", surge_snapshot(T0 + 60))  # the clock, off the grid
-        out = await _approve_when_known(ctl, before[0])
+        await synced(p, "reported")
+        out = ok(await ctl("approve", before[0]))
         assert out.splitlines()[1].startswith(f"approved {before[0]}: ")
         await plan_at(p, T0 + 300)
         await p.wait_for("main/proposals", lambda b: b["as_of"] == iso(T0 + 300))
         kept = await open_ids(ctl)  # a plan after the restart keeps their ids
         assert set(before[1:]) <= set(kept) and before[0] not in kept
-
-
-async def _approve_when_known(ctl: Any, pid: str) -> str:
-    """Approve once the restarted daemon has the agents' states again (they arrive on
-    another connection; until then the proposal's agent is not reported)."""
-    for _ in range(50):
-        done = await ctl("approve", pid)
-        if done.rc == 0:
-            return done.out
-        assert "no longer reported" in done.err or "not started" in done.err, done.err
-        await asyncio.sleep(0.1)
-    raise AssertionError("the approval never went through")
 
 
 # -- kill -9 right after an approval's reply --------------------------------------------------
@@ -319,17 +302,6 @@ def _config(broker: Broker, prefix: str, state: Path) -> str:
         f'[http]\nenabled = false\n[state]\npath = "{state}"\n'
         '[planner]\nmode = "approve"\nclock = "event"\nmin_dwell_s = 0\nmove_timeout_s = 3600\n'
     )
-
-
-def _spawn(conf: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=conf.parent,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
 
 
 async def _online(p: Peer, n: int) -> None:
@@ -348,7 +320,7 @@ async def test_kill_9_right_after_an_approval_reply_sends_the_command_once(
     conf.write_text(_config(mosquitto, topic_prefix, db), "utf-8")
     ctl = ctl_for(mosquitto, topic_prefix, tmp_path, "--as", "alice")
     async with peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
-        proc = _spawn(conf, log)
+        proc = spawn_daemon(conf, log)
         try:
             await _online(p, 1)
             await staff_surge_site(p)
@@ -359,7 +331,7 @@ async def test_kill_9_right_after_an_approval_reply_sends_the_command_once(
             assert await asyncio.to_thread(proc.wait, 10) == -signal.SIGKILL
             cid = out.splitlines()[-1].split()[-1]
             pending = _rows(db, "SELECT command_id FROM pending_commands")
-            proc = _spawn(conf, log)
+            proc = spawn_daemon(conf, log)
             await _online(p, 2)
             assert await open_ids(ctl) == ids[2:]  # restored and republished
             await staff_surge_site(p)

@@ -22,7 +22,6 @@ import asyncio
 import json
 import logging
 import math
-import os
 import signal
 import sqlite3
 import subprocess
@@ -48,6 +47,7 @@ from tests.integration.harness import (
     make_settings,
     peer,
     running_daemon,
+    spawn_daemon,
     staff_surge_site,
     surge_snapshot,
 )
@@ -183,17 +183,6 @@ async def test_broker_restart_resubscribes_republishes_and_duplicates_nothing(
 # -- kill -9 of a daemon process ---------------------------------------------------------------
 
 
-def _start_daemon(conf: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=conf.parent,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-
-
 def _read_only(db: Path) -> dict[str, list[tuple]]:
     """Every table of the state file, read through a read-only connection."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -219,7 +208,7 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(
     )
     log = tmp_path / "daemon.log"
     ready = f"http://127.0.0.1:{http_port}/readyz"
-    proc = _start_daemon(conf, log)
+    proc = spawn_daemon(conf, log)
     try:
         await asyncio.to_thread(_wait, lambda: _http(ready) == 200)
         async with peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
@@ -280,7 +269,7 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(
     assert len(rows["plans"]) == 1
 
     # restart on the same file: state restored, next plan follows from it
-    proc = _start_daemon(conf, log)
+    proc = spawn_daemon(conf, log)
     try:
         await asyncio.to_thread(_wait, lambda: _http(ready) == 200)
         metrics = (
