@@ -31,6 +31,7 @@ from pathlib import Path
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.store import StateStore
+from staffer.adapters.store_proposals import PendingCommand
 from staffer.approvals import ApproveMode
 from staffer.codec import payloads
 from staffer.codec.timefmt import format_ts
@@ -38,11 +39,10 @@ from staffer.core.forecast import ForecastError, ScheduledForecast, load_forecas
 from staffer.core.overrides import OverrideBook
 from staffer.core.planner import plan_site
 from staffer.core.proposal import Proposal
+from staffer.core.proposals import PLANNER
 from staffer.core.site import Site
 from staffer.core.types import Controls, Move, Plan
 from staffer.settings import ConfigError, Settings
-
-PLANNER = "planner"  # who decided a planner move (audit, contract §16)
 
 log = logging.getLogger("staffer.app")
 
@@ -92,9 +92,7 @@ class Runtime:
             if site_id in self.sites:
                 self.approvals.restore(self.sites[site_id], records)
         for pending in await store.load_pending_commands():
-            if pending.site in self.sites:  # written with its approval, never sent
-                log.info("site %s: sending approved command %s", pending.site, pending.command_id)
-                await self.emit.approved_command(pending.site, pending.command_id, pending.payload)
+            await self._resend(store, pending)
         for sid, site in self.sites.items():
             self.metrics.set_overrides_active(sid, self.book.count(sid, self.view_time(site)))
             self.metrics.set_in_flight(sid, len(site.flights))
@@ -103,6 +101,25 @@ class Runtime:
             len(self.book.to_records()),
             sum(len(s.flights) for s in self.sites.values()),
         )
+
+    async def _resend(self, store: StateStore, pending: PendingCommand) -> None:
+        """An approved command written with its approval and never sent: sent now, under
+        its command id, unless older than ``move_timeout_s`` (its move would have timed
+        out in flight: sending it now could move an agent on hours-old advice)."""
+        if pending.site not in self.sites:
+            return
+        age_s = time.time() - pending.written_at
+        if age_s > self.settings.planner.move_timeout_s:
+            log.warning(
+                "site %s: approved command %s was never sent and is %.0f s old: dropped",
+                pending.site,
+                pending.command_id,
+                age_s,
+            )
+            await store.drop_pending_command(pending.site, pending.command_id)
+            return
+        log.info("site %s: sending approved command %s", pending.site, pending.command_id)
+        await self.emit.approved_command(pending.site, pending.command_id, pending.payload)
 
     # -- clocks ---------------------------------------------------------------------------
     def now(self, site: Site) -> float:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +38,8 @@ from staffer.core.cooldowns import Cooldown
 from staffer.core.inflight import InFlightBook
 from staffer.core.overrides import Outcome
 from staffer.core.types import InFlightMove, Move, Override, OverrideReply
+
+log = logging.getLogger("staffer.app")
 
 PENDING_ID = "pending"  # command id of a move whose command is still in the outbox
 
@@ -156,13 +159,16 @@ class Emitter:
     async def approved_command(self, site: str, command_id: str, body: bytes) -> None:
         """Publish an approval's command (written as pending with it) and, once the broker
         has it, drop it from the pending commands; one the port holds while disconnected
-        is dropped after the reconnect that sends it (``held_commands_sent``)."""
+        is dropped after the reconnect that sends it (``held_commands_sent``). One the
+        broker refused stays pending: the next start sends it (if still young enough)."""
 
         async def send() -> None:
             if await self.mqtt.publish(self.topics.commands(site), body, wait_ack=True):
-                await self._db.command_sent(site, command_id)
-            else:
+                await self._db.drop_pending_command(site, command_id)
+            elif not self.mqtt.connected:
                 self._held.append((site, command_id))
+            else:
+                log.error("site %s: approved command %s not published", site, command_id)
 
         await self.outbox.put(send)
 
@@ -170,7 +176,7 @@ class Emitter:
         """After a (re)connect: the port has sent what it held, pending commands included."""
         held, self._held = self._held, []
         for site, command_id in held:
-            await self._out(self._db.command_sent, site, command_id)
+            await self._out(self._db.drop_pending_command, site, command_id)
 
     async def proposals(self, site: str, records: Mapping[str, Any], body: bytes) -> None:
         """The site's open proposals: stored (batched), then the retained topic."""

@@ -258,9 +258,9 @@ class StateStore:
         with transaction(self._db()):
             store_proposals.save_proposals(self._db(), site, records)
 
-    def _op_command_sent(self, site: str, command_id: str) -> None:
+    def _op_drop_pending_command(self, site: str, command_id: str) -> None:
         with transaction(self._db()):
-            store_proposals.command_sent(self._db(), site, command_id)
+            store_proposals.drop_pending(self._db(), site, command_id)
 
     def _op_load_proposals(self) -> dict[str, dict[str, Any]]:
         return store_proposals.load_proposals(self._db(), self.path)
@@ -388,9 +388,9 @@ class StateStore:
     def load_proposals_sync(self) -> dict[str, dict[str, Any]]:
         return self._call(self._op_load_proposals)
 
-    async def command_sent(self, site: str, command_id: str) -> None:
-        """The broker has an approval's command: it is no longer pending."""
-        await self._acall(self._op_command_sent, site, command_id)
+    async def drop_pending_command(self, site: str, command_id: str) -> None:
+        """An approval's command is no longer pending (the broker has it, or it was dropped)."""
+        await self._acall(self._op_drop_pending_command, site, command_id)
 
     async def load_pending_commands(self) -> list[PendingCommand]:
         return await self._acall(self._op_load_pending)

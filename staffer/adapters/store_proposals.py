@@ -8,7 +8,7 @@ open by ``state_file.add_missing``.
 An approval is written whole or not at all, before its reply: the site's open proposals,
 the request's audit row, the command id, the moves in flight, one audit row per move
 and the command itself as a **pending command**. The pending row is deleted once the
-broker has the command (``command_sent``); a daemon killed in between sends it again at
+broker has the command (``drop_pending``); a daemon killed in between sends it again at
 start, under the same command id, so an approval that was acknowledged is never lost.
 """
 
@@ -54,6 +54,7 @@ class PendingCommand:
     site: str
     command_id: str
     payload: bytes
+    written_at: float  # wall time of its approval
 
 
 def save_proposals(db: sqlite3.Connection, site: str, records: Mapping[str, Any]) -> None:
@@ -79,7 +80,7 @@ def record_decision(
     return [*write.audit, *command.audit]
 
 
-def command_sent(db: sqlite3.Connection, site: str, command_id: str) -> None:
+def drop_pending(db: sqlite3.Connection, site: str, command_id: str) -> None:
     db.execute("DELETE FROM pending_commands WHERE site = ? AND command_id = ?", (site, command_id))
 
 
@@ -100,6 +101,7 @@ def load_proposals(db: sqlite3.Connection, path: Path) -> dict[str, dict[str, An
 def load_pending(db: sqlite3.Connection) -> list[PendingCommand]:
     """Commands of approvals not yet handed to the broker, oldest first."""
     rows = db.execute(
-        "SELECT site, command_id, payload FROM pending_commands ORDER BY created_at, command_id"
+        "SELECT site, command_id, payload, created_at FROM pending_commands "
+        "ORDER BY created_at, command_id"
     )
-    return [PendingCommand(site, cid, payload.encode("utf-8")) for site, cid, payload in rows]
+    return [PendingCommand(site, cid, text.encode("utf-8"), at) for site, cid, text, at in rows]

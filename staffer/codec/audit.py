@@ -41,7 +41,6 @@ from staffer.core.types import AuditRecord, Move, OverrideRequest
 OVERRIDE_KIND = "override"
 EXPIRY_KIND = "override_expired"
 MOVE_KIND = "move"
-PLANNER = "planner"
 LIST_LABELS = (
     ("removed", "replaced"),
     ("approved", "approved"),

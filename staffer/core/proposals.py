@@ -57,7 +57,7 @@ NO_PROPOSALS = "no_proposals"  # approve all with nothing open
 SHADOW_MODE = "shadow_mode"  # proposals of a shadow-mode site are read-only
 
 SYSTEM = "system"  # who closes expired proposals
-PLANNER = "planner"  # who withdraws proposals a later plan no longer wants
+PLANNER = "planner"  # who decided a planner move (audit), or withdrew a proposal
 UNAVAILABLE = "unavailable"  # event clock: the site has no time yet
 MAX_REMEMBERED = 10_000  # closed ids kept to explain a late approval
 

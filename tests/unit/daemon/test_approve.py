@@ -281,6 +281,26 @@ async def test_proposals_and_an_unsent_approved_command_survive_a_restart(tmp_pa
         assert json_on(fake, "main/commands") == []  # sent ones are never sent again
 
 
+async def test_an_unsent_approved_command_older_than_move_timeout_is_dropped(
+    tmp_path: Path,
+) -> None:
+    """A daemon down for longer than a move may stay in flight does not wake up and move
+    an agent on old advice; that approval was never acknowledged (no reply went out)."""
+    async with memory_daemon(tmp_path, mode="approve") as (daemon, fake):
+        proposals = await propose(daemon, fake)
+        fake.disconnect()
+        pid = proposals[0]["proposal_id"]
+        await fake.deliver(REQUESTS, {"id": "r", "action": "approve", "proposal_id": pid})
+        await settled(daemon)
+        assert json_on(fake, "main/override/ann/reply") == []  # held: never acknowledged
+    async with memory_daemon(tmp_path, mode="approve", move_timeout_s=0.001) as (daemon, fake):
+        await settled(daemon)
+        await asyncio.sleep(0)
+        await settled(daemon)
+        assert json_on(fake, "main/commands") == []
+        assert daemon.store is not None and daemon.store.load_pending_commands_sync() == []
+
+
 async def test_a_failed_write_is_answered_storage_and_commands_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
