@@ -201,13 +201,13 @@ class Runtime:
     async def republish(self) -> None:
         """After (re)connect: retained overrides, last plans and open proposals (empty
         lists too: a stale retained list of a previous run is replaced), in case the
-        broker lost them; the approved commands the port held are now sent."""
-        await self.emit.held_commands_sent()
+        broker lost them; then the approved commands the broker has not acknowledged."""
         for site in self.sites.values():
             await self.publish_overrides(site, self.view_time(site))
             if site.last_plan_json is not None:
                 await self.emit.republish_plan(site.id, site.last_plan_json)
             await self.approvals.republish(site, self.view_time(site), self.now(site))
+        await self.emit.resend_unsent()
 
     # -- sweeps ---------------------------------------------------------------------------
     async def sweep_all(self) -> None:

@@ -13,7 +13,7 @@ PUBACK while the order that matters is kept:
   handler awaits (``decision``: queued behind every earlier write, so nothing older
   overwrites it), so its reply can name the command id, and a failed write is answered,
   not swallowed; the approved command goes out before the reply, and leaves the store's
-  pending commands once the broker has it (``approved_command``);
+  pending commands once the broker has acknowledged it (``approved_command``);
 * last plans, open proposals and ended flights are not acknowledgements: they are
   gathered while a flush job waits in the outbox and written together.
 """
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,8 +38,6 @@ from staffer.core.inflight import InFlightBook
 from staffer.core.overrides import Outcome
 from staffer.core.types import InFlightMove, Move, Override, OverrideReply
 
-log = logging.getLogger("staffer.app")
-
 PENDING_ID = "pending"  # command id of a move whose command is still in the outbox
 
 
@@ -53,7 +50,7 @@ class Emitter:
         self.outbox = Outbox(maxsize)
         self.store: StateStore | None = None
         self._batches: dict[str, dict[Any, Any]] = {}
-        self._held: list[tuple[str, str]] = []  # (site, command id) held by the port
+        self._unsent: dict[tuple[str, str], bytes] = {}  # approved commands: (site, id) -> body
 
     def start(self, store: StateStore) -> None:
         self.store = store
@@ -158,25 +155,25 @@ class Emitter:
 
     async def approved_command(self, site: str, command_id: str, body: bytes) -> None:
         """Publish an approval's command (written as pending with it) and, once the broker
-        has it, drop it from the pending commands; one the port holds while disconnected
-        is dropped after the reconnect that sends it (``held_commands_sent``). One the
-        broker refused stays pending: the next start sends it (if still young enough)."""
+        has acknowledged it, drop it from the pending commands. Without a connection, or
+        when the publish fails, it stays pending and is sent again after the next
+        (re)connect (``resend_unsent``) or start: never dropped unacknowledged."""
 
         async def send() -> None:
-            if await self.mqtt.publish(self.topics.commands(site), body, wait_ack=True):
+            if self.mqtt.connected and await self.mqtt.publish(
+                self.topics.commands(site), body, wait_ack=True
+            ):
                 await self._db.drop_pending_command(site, command_id)
-            elif not self.mqtt.connected:
-                self._held.append((site, command_id))
             else:
-                log.error("site %s: approved command %s not published", site, command_id)
+                self._unsent[(site, command_id)] = body
 
         await self.outbox.put(send)
 
-    async def held_commands_sent(self) -> None:
-        """After a (re)connect: the port has sent what it held, pending commands included."""
-        held, self._held = self._held, []
-        for site, command_id in held:
-            await self._out(self._db.drop_pending_command, site, command_id)
+    async def resend_unsent(self) -> None:
+        """After a (re)connect: the approved commands not yet acknowledged by the broker."""
+        unsent, self._unsent = self._unsent, {}
+        for (site, command_id), body in unsent.items():
+            await self.approved_command(site, command_id, body)
 
     async def proposals(self, site: str, records: Mapping[str, Any], body: bytes) -> None:
         """The site's open proposals: stored (batched), then the retained topic."""
