@@ -281,6 +281,30 @@ async def test_proposals_and_an_unsent_approved_command_survive_a_restart(tmp_pa
         assert json_on(fake, "main/commands") == []  # sent ones are never sent again
 
 
+async def test_an_approval_during_an_outage_is_commanded_once_after_the_reconnect(
+    tmp_path: Path,
+) -> None:
+    async with memory_daemon(tmp_path, mode="approve") as (daemon, fake):
+        assert daemon.store is not None
+        proposals = await propose(daemon, fake)
+        fake.disconnect()
+        pid = proposals[0]["proposal_id"]
+        await fake.deliver(REQUESTS, {"id": "r", "action": "approve", "proposal_id": pid})
+        await settled(daemon)
+        assert json_on(fake, "main/commands") == []
+        [pending] = daemon.store.load_pending_commands_sync()
+        fake.reconnect()
+        await asyncio.wait_for(daemon.connected.wait(), 10)
+        await asyncio.sleep(0)  # the reconnect's republish runs in the background
+        await settled(daemon)
+        await settled(daemon)
+        [command] = json_on(fake, "main/commands")
+        assert command["command_id"] == pending.command_id
+        [reply] = json_on(fake, "main/override/ann/reply")
+        assert reply["command_id"] == pending.command_id
+        assert daemon.store.load_pending_commands_sync() == []
+
+
 async def test_an_unsent_approved_command_older_than_move_timeout_is_dropped(
     tmp_path: Path,
 ) -> None:
