@@ -19,6 +19,8 @@ username = "staffer"
 port = $HP
 [state]
 path = "$WORK/daemon/state.db"
+[planner]
+max_moves_per_cycle = 6
 EOF
 cat > config/staffer.toml <<EOF
 [mqtt]
@@ -39,11 +41,17 @@ sleep 2
 staffer ctl watch > watch.out 2> watch.err & echo $! > watch.pid
 sleep 1.5
 run() { echo "\$ $*"; "$@" 2>&1; echo "[exit $?]"; echo; }
+# the open proposals' ids (and agents) as the daemon published them
+ids() { staffer ctl proposals --json | python3 -c "import json,sys;print(' '.join(p['proposal_id'] for p in json.load(sys.stdin)['proposals']))"; }
+agent_of() { staffer ctl proposals --json | python3 -c "import json,sys;print(next(p['agent'] for p in json.load(sys.stdin)['proposals'] if p['proposal_id']=='$1'))"; }
 {
 run staffer ctl status
 run staffer ctl mode shadow --reason "first hour: watch only"
 run staffer ctl replan
 run staffer ctl plan
+run staffer ctl proposals
+set -- $(ids)
+run staffer ctl approve $1
 run staffer ctl pin phone --min 8 --ttl 15m --reason "mail-out at 10:00"
 run staffer ctl lock e03 --reason "training at 11"
 run staffer ctl overrides
@@ -58,11 +66,25 @@ run staffer ctl pin phone
 run staffer ctl --url mqtt://127.0.0.1:1 plan
 OID=$(staffer ctl --json overrides | python3 -c "import json,sys;print(next(o['override_id'] for o in json.load(sys.stdin)['overrides'] if o['action']=='target'))")
 run staffer ctl cancel $OID
-run staffer ctl mode auto --ttl permanent --reason "shadow hour over"
+run staffer ctl mode approve --ttl permanent --reason "shadow hour over: approve each move"
 run staffer ctl replan
 run staffer ctl proposals
+set -- $(ids)
+run staffer ctl approve $1
+run staffer ctl approve $1
+run staffer ctl approve $2 $3
+run staffer ctl reject $4 --reason "coaching session at 11"
+run staffer ctl lock $(agent_of $5) --reason "stays on email today"
+run staffer ctl approve $5
+run staffer ctl approve p-000000000000
+run staffer ctl --json approve --all
+run staffer ctl approve --all
+run staffer ctl mode auto --ttl permanent --reason "approve hour over"
+run staffer ctl replan
 run staffer audit --since 1h
+run staffer audit --since 1h --supervisor planner
 run staffer audit --since 1h --supervisor alice --format csv
+run staffer audit --since 1h --supervisor planner --format json
 } > transcript.txt
 sleep 1
 kill $(cat watch.pid)

@@ -18,13 +18,19 @@ in `staffer.runtime`, the ordered effects in `staffer.adapters.emitter`.
 * Output: every plan is published retained; in ``auto`` mode its moves go out as a
   command, except moves already in flight (same agent and target). In-flight moves
   end when the agent's state shows the new queue or after ``move_timeout_s``.
+* Approve mode (contract §9, ``staffer.approvals``): in ``approve`` (and, read-only,
+  ``shadow``) mode the moves become proposals on the retained ``proposals`` topic; a
+  supervisor's ``approve`` commands them (one transaction before the reply), ``reject``
+  cools the pair down; proposals expire after ``proposal_ttl_s`` or are withdrawn.
 * Move acks (contract §10): ``accepted`` keeps a move in flight up to ``accepted_timeout_s``,
   ``rejected`` ends it and cools that agent and queue down for ``reject_cooldown_s`` (the
   planner gets the pairs as ``Controls.blocked_moves``), ``done`` ends it.
 * Overrides: each request gets exactly one reply, persisted before replying;
   ``assign`` commands the move even in shadow mode and locks the agent.
 * State survives restarts through the store: overrides, locks, in-flight moves,
-  cool-downs, last plans, the command id counter.
+  cool-downs, proposals, approved commands not yet sent, last plans, the command id
+  counter. Every commanded move is an audit row; housekeeping prunes rows older than
+  ``[state] audit_retention_s``.
 * Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the configuration.
 """
 
@@ -217,7 +223,8 @@ class Daemon:
         task.add_done_callback(self._bg.discard)
 
     async def _housekeeping(self) -> None:
-        """A one-line health summary, logged only when it changes."""
+        """Audit retention, and a one-line health summary logged only when it changes."""
+        await self._locked(self.runtime.prune_audit)
         summary = (
             f"health: mqtt={'up' if self.mqtt.connected else 'down'} "
             f"{self.runtime.health()} output_queue={len(self.emit.outbox)}"

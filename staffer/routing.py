@@ -26,11 +26,12 @@ from staffer.adapters.log import RateLimitedLog
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.port import Inbound
 from staffer.codec import payloads
+from staffer.codec.proposals import SELECTION_FIELDS
 from staffer.codec.topics import Route, Topics
 from staffer.core.acks import settle_ack
 from staffer.core.site import Site
 from staffer.core.state import Applied
-from staffer.core.types import MalformedRequest, OverrideRequest
+from staffer.core.types import MalformedRequest, OverrideReply, OverrideRequest
 from staffer.runtime import Runtime
 from staffer.vocabulary import MESSAGE_KINDS, MessageKind
 
@@ -188,7 +189,8 @@ async def move_ack(router: Router, site: Site, route: Route, msg: Inbound) -> No
 
 
 async def override_request(router: Router, site: Site, route: Route, msg: Inbound) -> None:
-    """A supervisor request: exactly one reply (persisted first), then its effects."""
+    """A supervisor request: exactly one reply (persisted first), then its effects;
+    ``approve`` and ``reject`` (contract §9) are approve mode's (``staffer.approvals``)."""
     request: OverrideRequest | MalformedRequest
     if msg.oversized:
         request = MalformedRequest(None, "too_large", "payload exceeds mqtt.max_payload_bytes")
@@ -200,22 +202,31 @@ async def override_request(router: Router, site: Site, route: Route, msg: Inboun
             router.ok("override")
     rt, sid, sup = router.runtime, site.id, route.supervisor or ""
     now = rt.now(site)
+    if isinstance(request, OverrideRequest) and request.action in SELECTION_FIELDS:
+        controls = rt.controls(site, now)
+        reply, duplicate = await rt.approvals.decide(site, sup, request, now, controls, msg)
+        return _count_request(router, sid, reply, duplicate)
     p = rt.settings.planner
     outcome = rt.book.handle(
         sid, sup, request, now, site.queue_ids, p.override_ttl_s, site.state.roster
     )
-    reply = outcome.reply
-    result = "duplicate" if outcome.duplicate else "accepted" if reply.ok else reply.code
-    router.metrics.override_request(sid, result or "invalid")
+    _count_request(router, sid, outcome.reply, outcome.duplicate)
     if outcome.mode is not None:
         router.metrics.set_mode(sid, outcome.mode)
     await rt.emit.reply(sid, sup, outcome, msg)  # persisted, then replied
     if outcome.changed:
         await rt.publish_overrides(site, now)
+        await rt.settle_mode(site, now)  # leaving approve/shadow withdraws proposals
     if outcome.move is not None:  # none when already there; in flight: not re-issued
-        await rt.command(site, [outcome.move], None, now, "assign")
+        await rt.command(site, [outcome.move], None, now, "assign", decided_by=sup)
     if outcome.replan:
         await rt.plan(site, now)
+    return None
+
+
+def _count_request(router: Router, site: str, reply: OverrideReply, duplicate: bool) -> None:
+    result = "duplicate" if duplicate else "accepted" if reply.ok else reply.code
+    router.metrics.override_request(site, result or "invalid")
 
 
 ROUTES: dict[MessageKind, RouteSpec] = {

@@ -6,11 +6,15 @@ effects through the `Emitter` (ordered: store writes, then publishes). It is the
 shell's half of a site; the pure half is in `staffer.core`.
 
 * ``plan(site, now)`` plans one site, publishes the plan (retained) and, in ``auto``
-  mode, commands the moves not already in flight (same agent and target);
-* ``command(...)`` is the one way a move leaves the daemon (planner or ``assign``);
-* ``sweep_all()`` expires overrides, times out moves in flight and ends cool-downs
-  (rejected moves, contract §10), each site on its own clock (``now``);
-* ``restore(store)`` resumes overrides, locks, moves in flight, cool-downs and last plans.
+  mode, commands the moves not already in flight (same agent and target); in
+  ``approve`` and ``shadow`` mode they become proposals (``approvals``, contract §9);
+* ``command(...)`` is how the planner's and ``assign``'s moves leave the daemon (an
+  approval's go out through ``approvals.decide``);
+* ``sweep_all()`` expires overrides and proposals, times out moves in flight and ends
+  cool-downs (rejected moves, contract §9/§10), each site on its own clock (``now``);
+* ``restore(store)`` resumes overrides, locks, moves in flight, cool-downs, proposals,
+  last plans, and sends approved commands a crash kept from the broker;
+* ``prune_audit()`` drops audit rows older than ``[state] audit_retention_s``.
 
 The caller (``staffer.app.Daemon``) serialises every call: one message or job at a time.
 """
@@ -27,13 +31,17 @@ from pathlib import Path
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.store import StateStore
+from staffer.adapters.store_proposals import PendingCommand
+from staffer.approvals import ApproveMode
 from staffer.codec import payloads
 from staffer.codec.timefmt import format_ts
 from staffer.core.forecast import ForecastError, ScheduledForecast, load_forecast_csv
 from staffer.core.overrides import OverrideBook
 from staffer.core.planner import plan_site
+from staffer.core.proposal import Proposal
+from staffer.core.proposals import PLANNER
 from staffer.core.site import Site
-from staffer.core.types import Move, Plan
+from staffer.core.types import Controls, Move, Plan
 from staffer.settings import ConfigError, Settings
 
 log = logging.getLogger("staffer.app")
@@ -47,6 +55,7 @@ class Runtime:
         self.metrics = metrics
         self.emit = emit
         self.book = OverrideBook()
+        self.approvals = ApproveMode(metrics, emit, self.book)
         self.sites: dict[str, Site] = {}
 
     # -- configuration --------------------------------------------------------------------
@@ -67,7 +76,8 @@ class Runtime:
             self.metrics.set_in_flight(cfg.id, len(site.flights))
 
     async def restore(self, store: StateStore) -> None:
-        """Resume overrides, locks, in-flight moves, cool-downs and last plans from the store."""
+        """Resume overrides, locks, in-flight moves, cool-downs, proposals and last plans
+        from the store; queue the approved commands a crash kept from the broker."""
         self.book.restore(await store.load_overrides())
         for site_id, moves in (await store.load_in_flight()).items():
             for move in moves if site_id in self.sites else ():
@@ -78,6 +88,11 @@ class Runtime:
         for site_id, plan_json in (await store.load_plans()).items():
             if site_id in self.sites:
                 self.sites[site_id].last_plan_json = plan_json.encode()
+        for site_id, records in (await store.load_proposals()).items():
+            if site_id in self.sites:
+                self.approvals.restore(self.sites[site_id], records)
+        for pending in await store.load_pending_commands():
+            await self._resend(store, pending)
         for sid, site in self.sites.items():
             self.metrics.set_overrides_active(sid, self.book.count(sid, self.view_time(site)))
             self.metrics.set_in_flight(sid, len(site.flights))
@@ -86,6 +101,25 @@ class Runtime:
             len(self.book.to_records()),
             sum(len(s.flights) for s in self.sites.values()),
         )
+
+    async def _resend(self, store: StateStore, pending: PendingCommand) -> None:
+        """An approved command written with its approval and never sent: sent now, under
+        its command id, unless older than ``move_timeout_s`` (its move would have timed
+        out in flight: sending it now could move an agent on hours-old advice)."""
+        if pending.site not in self.sites:
+            return
+        age_s = time.time() - pending.written_at
+        if age_s > self.settings.planner.move_timeout_s:
+            log.warning(
+                "site %s: approved command %s was never sent and is %.0f s old: dropped",
+                pending.site,
+                pending.command_id,
+                age_s,
+            )
+            await store.drop_pending_command(pending.site, pending.command_id)
+            return
+        log.info("site %s: sending approved command %s", pending.site, pending.command_id)
+        await self.emit.approved_command(pending.site, pending.command_id, pending.payload)
 
     # -- clocks ---------------------------------------------------------------------------
     def now(self, site: Site) -> float:
@@ -97,11 +131,17 @@ class Runtime:
         first message after a restart: show everything restored)."""
         return time.time() if self.settings.planner.clock == "wall" else site.state.clock
 
+    def controls(self, site: Site, now: float) -> Controls:
+        """What the site's planner obeys at ``now``: overrides over the configured mode,
+        and the cool-downs (rejected moves) as ``blocked_moves``."""
+        controls = self.book.controls(site.id, now, self.settings.planner.mode)
+        return dataclasses.replace(controls, blocked_moves=site.cooldowns.active(now))
+
     # -- planning and output --------------------------------------------------------------
     async def plan(self, site: Site, now: float) -> Plan:
-        """Plan ``site`` at ``now``; publish the plan and, in auto mode, its moves."""
-        controls = self.book.controls(site.id, now, self.settings.planner.mode)
-        controls = dataclasses.replace(controls, blocked_moves=site.cooldowns.active(now))
+        """Plan ``site`` at ``now``; publish the plan and, in auto mode, its moves (in
+        approve and shadow mode: proposals)."""
+        controls = self.controls(site, now)
         t0 = time.perf_counter()
         plan = plan_site(
             site.cfg,
@@ -115,8 +155,9 @@ class Runtime:
         self.metrics.observe_plan(plan, time.perf_counter() - t0)
         site.last_plan_json = payloads.encode_plan(plan)
         await self.emit.plan(site.id, site.last_plan_json, plan.as_of)
-        if controls.mode == "auto":  # shadow and manual: the plan only (contract §3.3)
+        if controls.mode == "auto":  # manual: the plan only (contract §3.3)
             await self.command(site, plan.moves, plan.plan_id, now, "auto")
+        await self.approvals.after_plan(site, plan, controls.mode, now)
         self.metrics.set_in_flight(site.id, len(site.flights))
         return plan
 
@@ -126,17 +167,20 @@ class Runtime:
             await self.plan(site, time.time())
 
     async def command(
-        self, site: Site, moves: Sequence[Move], plan_id: str | None, now: float, mode: str
+        self,
+        site: Site,
+        moves: Sequence[Move],
+        plan_id: str | None,
+        now: float,
+        mode: str,
+        decided_by: str = PLANNER,
     ) -> None:
         """Command the moves that are real (an agent not already in the target queue) and
-        not already in flight: the daemon never re-issues a move (contract §3.3)."""
-        fresh = [
-            m
-            for m in moves
-            if m.from_queue != m.to_queue and not site.flights.is_in_flight(m.agent, m.to_queue)
-        ]
+        not already in flight: the daemon never re-issues a move (contract §3.3). Each is
+        audited with who decided it (``planner``, or the supervisor of an ``assign``)."""
+        fresh = site.fresh(moves)
         if fresh:
-            await self.emit.command(site.id, site.flights, fresh, plan_id, now, mode)
+            await self.emit.command(site.id, site.flights, fresh, plan_id, now, mode, decided_by)
             self.metrics.count_moves(site.id, fresh)
 
     async def publish_overrides(self, site: Site, now: float) -> None:
@@ -145,12 +189,25 @@ class Runtime:
         self.metrics.set_overrides_active(site.id, len(active))
         await self.emit.overrides(site.id, active)
 
+    async def settle_mode(self, site: Site, now: float) -> None:
+        """After the overrides changed: leaving approve/shadow mode withdraws proposals."""
+        await self.approvals.leave(site, self.controls(site, now).mode, now)
+
+    def open_proposals(self, site_id: str) -> list[Proposal]:
+        """A site's open proposals now (for ``GET /status``)."""
+        site = self.sites[site_id]
+        return site.proposals.open(self.now(site))
+
     async def republish(self) -> None:
-        """After (re)connect: retained overrides and last plans, in case the broker lost them."""
+        """After (re)connect: retained overrides, last plans and open proposals (empty
+        lists too: a stale retained list of a previous run is replaced), in case the
+        broker lost them; then the approved commands the broker has not acknowledged."""
         for site in self.sites.values():
             await self.publish_overrides(site, self.view_time(site))
             if site.last_plan_json is not None:
                 await self.emit.republish_plan(site.id, site.last_plan_json)
+            await self.approvals.republish(site, self.view_time(site), self.now(site))
+        await self.emit.resend_unsent()
 
     # -- sweeps ---------------------------------------------------------------------------
     async def sweep_all(self) -> None:
@@ -165,26 +222,42 @@ class Runtime:
             await self.emit.expired(expired, now)
             for sid in sorted({o.site for o in expired} & set(self.sites)):
                 await self.publish_overrides(self.sites[sid], now)
+                await self.settle_mode(self.sites[sid], now)
             log.info("%d override(s) expired", len(expired))
         for site in list(self.sites.values()):
             await self.sweep(site, self.now(site))
 
     async def sweep(self, site: Site, now: float) -> None:
-        """Time out in-flight moves and end cool-downs of one site at ``now`` (its clock)."""
+        """Time out in-flight moves, expire proposals and end cool-downs of one site at
+        ``now`` (its clock)."""
         timed_out = site.flights.expire(now)
         if timed_out:
             self.metrics.moves_timed_out(site.id, len(timed_out))
             await self.emit.forget_flights(site.id, [m.agent for m in timed_out])
             self.metrics.set_in_flight(site.id, len(site.flights))
+        await self.approvals.sweep(site, now)
         cooled = site.cooldowns.expire(now)
         if cooled:
             await self.emit.forget_cooldowns(site.id, cooled)
+
+    async def prune_audit(self) -> None:
+        """Housekeeping: audit rows older than ``[state] audit_retention_s`` on each site's
+        clock (wall, or its event clock once it has one) are deleted."""
+        keep_s = self.settings.state.audit_retention_s
+        for site in self.sites.values():
+            now = self.view_time(site)
+            if math.isfinite(now):
+                await self.emit.prune_audit(now - keep_s, site.id)
 
     def health(self) -> str:
         """The sites' part of the one-line health summary."""
         overrides = sum(self.book.count(sid, self.view_time(s)) for sid, s in self.sites.items())
         in_flight = sum(len(s.flights) for s in self.sites.values())
-        return f"sites={len(self.sites)} overrides={overrides} in_flight={in_flight}"
+        proposals = sum(len(s.proposals) for s in self.sites.values())
+        return (
+            f"sites={len(self.sites)} overrides={overrides} in_flight={in_flight} "
+            f"proposals={proposals}"
+        )
 
 
 def _read_forecast(path: Path) -> ScheduledForecast:

@@ -133,7 +133,8 @@ class PlannerSettings(_Section):
     """``wall``: plan every ``interval_s`` of real time; ``event``: the latest inbound
     timestamp is the clock."""
     mode: Mode = "auto"
-    """``auto`` publishes commands, ``shadow`` plans only, ``manual`` no planner moves."""
+    """``auto`` publishes commands, ``approve`` publishes proposals a supervisor approves,
+    ``shadow`` plans (and read-only proposals) only, ``manual`` no planner moves."""
     min_dwell_s: float = Field(600.0, ge=0)
     """An agent stays at least this long in a queue before the planner moves them again, seconds."""
     max_moves_per_cycle: int = Field(10, ge=0)

@@ -1,10 +1,10 @@
 """The project's words, each defined once (contract §1-§4, §10).
 
 Every other module imports these names; the tuples are derived from the ``Literal``
-types, so adding a word is a one-line change here (e.g. ``"approve"`` to ``Mode``):
+types, so adding a word is a one-line change here (as ``"approve"`` joined ``Mode``):
 
 >>> MODES
-('auto', 'shadow', 'manual')
+('auto', 'approve', 'shadow', 'manual')
 >>> "voice" in CHANNELS and "offline" in AGENT_STATUSES
 True
 
@@ -18,8 +18,8 @@ from typing import Literal, get_args
 Channel = Literal["voice", "chat", "email"]
 """A queue's kind: real-time voice and chat, deferred email."""
 
-Mode = Literal["auto", "shadow", "manual"]
-"""How a site's plans take effect (contract §4 ``mode``)."""
+Mode = Literal["auto", "approve", "shadow", "manual"]
+"""How a site's plans take effect (contract §4 ``mode``, §9 ``approve``)."""
 
 Clock = Literal["wall", "event"]
 """``[planner] clock``: plan on wall time, or on the inbound messages' ``ts``."""
@@ -42,6 +42,8 @@ CLOCKS: tuple[Clock, ...] = get_args(Clock)
 AGENT_STATUSES: tuple[AgentStatus, ...] = get_args(AgentStatus)
 ACK_STATUSES: tuple[AckStatus, ...] = get_args(AckStatus)
 MESSAGE_KINDS: tuple[MessageKind, ...] = get_args(MessageKind)
+PROPOSING_MODES: frozenset[Mode] = frozenset({"approve", "shadow"})
+"""Modes whose plans publish their moves as proposals (contract §9; read-only in shadow)."""
 POLICIES: tuple[Policy, ...] = get_args(Policy)
 
 STAFFED_STATUSES: frozenset[AgentStatus] = frozenset({"available", "busy", "wrap_up"})
@@ -59,6 +61,7 @@ __all__ = [
     "MODES",
     "MOVABLE_FIRST",
     "POLICIES",
+    "PROPOSING_MODES",
     "STAFFED_STATUSES",
     "AckStatus",
     "AgentStatus",

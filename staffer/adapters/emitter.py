@@ -7,27 +7,36 @@ PUBACK while the order that matters is kept:
 
 * an override reply is published after the write that acknowledges it (contract §7);
 * a command is published after its command id is taken and its moves are persisted
-  as in flight, so a restarted daemon never re-issues or re-numbers it;
-* last plans and ended flights are not acknowledgements: they are gathered while a
-  flush job waits in the outbox and written together.
+  as in flight, with one audit row per move (contract §16), so a restarted daemon never
+  re-issues or re-numbers it;
+* an approve/reject request (contract §9) is written in one transaction that the
+  handler awaits (``decision``: queued behind every earlier write, so nothing older
+  overwrites it), so its reply can name the command id, and a failed write is answered,
+  not swallowed; the approved command goes out before the reply, and leaves the store's
+  pending commands once the broker has acknowledged it (``approved_command``);
+* last plans, open proposals and ended flights are not acknowledgements: they are
+  gathered while a flush job waits in the outbox and written together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from staffer.adapters.outbox import Outbox
 from staffer.adapters.port import Inbound, MqttPort
 from staffer.adapters.store import StateStore
+from staffer.adapters.store_proposals import DecisionWrite
 from staffer.codec import payloads
+from staffer.codec.audit import move_audit
 from staffer.codec.topics import Topics
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
 from staffer.core.inflight import InFlightBook
 from staffer.core.overrides import Outcome
-from staffer.core.types import InFlightMove, Move, Override
+from staffer.core.types import InFlightMove, Move, Override, OverrideReply
 
 PENDING_ID = "pending"  # command id of a move whose command is still in the outbox
 
@@ -41,6 +50,7 @@ class Emitter:
         self.outbox = Outbox(maxsize)
         self.store: StateStore | None = None
         self._batches: dict[str, dict[Any, Any]] = {}
+        self._unsent: dict[tuple[str, str], bytes] = {}  # approved commands: (site, id) -> body
 
     def start(self, store: StateStore) -> None:
         self.store = store
@@ -75,9 +85,11 @@ class Emitter:
         plan_id: str | None,
         now: float,
         mode: str,
+        decided_by: str,
     ) -> None:
         """Moves are in flight at once (no later plan re-issues them); the outbox then
-        takes a command id, persists the flights and only then publishes the command."""
+        takes a command id, persists the flights and the moves' audit rows (``decided_by``:
+        ``planner`` or the supervisor) and only then publishes the command."""
         pending = [InFlightMove(m.agent, m.to_queue, PENDING_ID, now) for m in moves]
         for f in pending:
             flights.add(f)
@@ -88,7 +100,19 @@ class Emitter:
             for old, new in zip(pending, done, strict=True):
                 if flights.by_agent.get(old.agent) is old:  # not confirmed or replaced
                     flights.add(new)
-            await self._db.add_in_flight(site, done)
+            audit = [
+                move_audit(
+                    site,
+                    now,
+                    command_id=command_id,
+                    plan_id=plan_id,
+                    mode=mode,
+                    move=m,
+                    decided_by=decided_by,
+                )
+                for m in moves
+            ]
+            await self._db.add_in_flight(site, done, audit)
             await self.mqtt.publish(
                 self.topics.commands(site),
                 payloads.encode_command(command_id, plan_id, site, now, mode, moves),
@@ -105,6 +129,62 @@ class Emitter:
             payloads.encode_reply(outcome.reply),
             request,
         )
+
+    async def respond(
+        self, site: str, supervisor: str, reply: OverrideReply, request: Inbound
+    ) -> None:
+        """A reply whose request is already on disk (an approve/reject: ``decision``)."""
+        topic = self.topics.override_reply(site, supervisor)
+        await self._out(self.mqtt.respond, topic, payloads.encode_reply(reply), request)
+
+    # -- approve mode (contract §9) ----------------------------------------------------------
+    async def decision(self, site: str, write: DecisionWrite) -> str | None:
+        """Write an approve/reject request in one transaction, after everything queued
+        before it, and wait for it: the command id of its approved moves (None: nothing
+        commanded). A failed write raises (``StoreError``) for the caller to answer."""
+        done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+        async def write_it() -> None:
+            try:
+                done.set_result(await self._db.record_decision(site, write))
+            except Exception as err:  # reported to the waiting handler, not just logged
+                done.set_exception(err)
+
+        await self.outbox.put(write_it)
+        return await done
+
+    async def approved_command(self, site: str, command_id: str, body: bytes) -> None:
+        """Publish an approval's command (written as pending with it) and, once the broker
+        has acknowledged it, drop it from the pending commands. Without a connection, or
+        when the publish fails, it stays pending and is sent again after the next
+        (re)connect (``resend_unsent``) or start: never dropped unacknowledged."""
+
+        async def send() -> None:
+            if self.mqtt.connected and await self.mqtt.publish(
+                self.topics.commands(site), body, wait_ack=True
+            ):
+                await self._db.drop_pending_command(site, command_id)
+            else:
+                self._unsent[(site, command_id)] = body
+
+        await self.outbox.put(send)
+
+    async def resend_unsent(self) -> None:
+        """After a (re)connect: the approved commands not yet acknowledged by the broker."""
+        unsent, self._unsent = self._unsent, {}
+        for (site, command_id), body in unsent.items():
+            await self.approved_command(site, command_id, body)
+
+    async def proposals(self, site: str, records: Mapping[str, Any], body: bytes) -> None:
+        """The site's open proposals: stored (batched), then the retained topic."""
+        await self._coalesced("proposals", site, records)
+        await self.republish_proposals(site, body)
+
+    async def republish_proposals(self, site: str, body: bytes) -> None:
+        await self._out(self.mqtt.publish, self.topics.proposals(site), body, retain=True)
+
+    async def prune_audit(self, before_ts: float, site: str) -> None:
+        await self._out(self._db.prune_audit, before_ts, site)
 
     async def overrides(self, site: str, active: Sequence[Override]) -> None:
         """The retained list of a site's active overrides."""
@@ -146,6 +226,10 @@ class Emitter:
         if kind == "plans":
             for site, (body, as_of) in batch.items():
                 await self._db.save_plan(site, body, as_of)
+            return
+        if kind == "proposals":
+            for site, records in batch.items():
+                await self._db.save_proposals(site, records)
             return
         by_site: dict[str, list[str]] = {}
         for site, agent in batch:

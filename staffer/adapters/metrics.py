@@ -38,6 +38,7 @@ from prometheus_client import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from staffer.core.proposals import OUTCOMES as PROPOSAL_OUTCOMES
+from staffer.core.proposals import Closing
 from staffer.core.types import Move, Plan, QueueSnapshot
 from staffer.vocabulary import ACK_STATUSES, MESSAGE_KINDS, MODES
 
@@ -369,7 +370,7 @@ class Metrics:
         if self._site_ok(site):
             self.override_requests.labels(site, self._reason(outcome)).inc()
 
-    def count_proposals(self, site: str, counts: Mapping[str, int]) -> None:
+    def count_proposals(self, site: str, counts: Mapping[Closing, int]) -> None:
         """Add closed proposals per outcome (``core.proposals.tally``)."""
         if self._site_ok(site):
             for outcome, n in counts.items():

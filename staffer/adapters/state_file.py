@@ -7,12 +7,14 @@ from an empty state. WAL journal, ``synchronous=FULL``: a committed write is on 
 The operations on it are `staffer.adapters.store.StateStore`'s.
 
 Schema 1 gained the ``in_flight.accepted_at`` column and the ``cooldowns`` table (move
-acks, contract §10) after its release: `add_missing` creates them when a state file
-predates them, so such files upgrade in place when opened.
+acks, contract §10), then the ``proposals`` and ``pending_commands`` tables (approve mode,
+§9) after its release: `add_missing` creates them when a state file predates them, so
+such files upgrade in place when opened.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -44,7 +46,21 @@ _ADDED_TABLES = """
 CREATE TABLE IF NOT EXISTS cooldowns (
     site TEXT NOT NULL, agent TEXT NOT NULL, queue TEXT NOT NULL, until REAL NOT NULL,
     reason TEXT NOT NULL, source TEXT NOT NULL, PRIMARY KEY (site, agent, queue));
+CREATE TABLE IF NOT EXISTS proposals (site TEXT PRIMARY KEY, records TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_commands (
+    site TEXT NOT NULL, command_id TEXT NOT NULL, payload TEXT NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY (site, command_id));
 """
+
+
+def column_json(obj: object) -> str:
+    """Compact JSON text for a column; ASCII escapes if a string is not valid UTF-8."""
+    try:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=repr)
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"), default=repr)
 
 
 class StoreError(RuntimeError):

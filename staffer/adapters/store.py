@@ -1,18 +1,16 @@
-"""Durable daemon state in SQLite (WAL): overrides and locks, in-flight moves, last plans,
-audit log and command-id sequences (contract §7); move acks and cool-downs (§10, in
-``store_acks``).
+"""Durable daemon state in SQLite (WAL): overrides and locks (SQL in ``store_overrides``),
+in-flight moves, last plans, audit log and command-id sequences (contract §7); move acks
+and cool-downs (§10, ``store_acks``); proposals and approvals (§9, ``store_proposals``).
 
 Every SQLite call runs on ONE dedicated worker thread (a 1-thread executor; the
 connection is opened there with ``check_same_thread=True``, so a stray call from
 another thread would fail loudly). The daemon uses the ``async`` methods, which
 never block the event loop; tests and tools use the ``*_sync`` twins. Each write
 is one transaction committed (``synchronous=FULL``) before the method returns,
-so the daemon acknowledges only what is on disk.
-
-``StateStore.open`` refuses unusable files with ``StoreError`` (the checks and the
-schema are in `staffer.adapters.state_file`) rather than silently starting from an
-empty state. Agent locks are overrides
-(``lock_agent``/``assign`` rows of the ``overrides`` table), not a separate table.
+so the daemon acknowledges only what is on disk. ``StateStore.open`` refuses unusable
+files with ``StoreError`` (checks and schema: `staffer.adapters.state_file`) rather than
+silently starting from an empty state. Agent locks are overrides (``lock_agent`` and
+``assign`` rows of the ``overrides`` table), not a separate table.
 """
 
 from __future__ import annotations
@@ -25,45 +23,31 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from staffer.adapters import store_acks
+from staffer.adapters import store_acks, store_overrides, store_proposals
 from staffer.adapters.instance_lock import InstanceLock
-from staffer.adapters.state_file import SCHEMA_VERSION, StoreError, open_state_file, transaction
+from staffer.adapters.state_file import (
+    SCHEMA_VERSION,
+    StoreError,
+    column_json,
+    open_state_file,
+    transaction,
+)
 from staffer.adapters.store_acks import IN_FLIGHT_COLUMNS
+from staffer.adapters.store_proposals import DecisionWrite, PendingCommand
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
-from staffer.core.override_records import expiry_audit, override_from_record, override_to_record
+from staffer.core.override_records import expiry_audit
 from staffer.core.overrides import Outcome
 from staffer.core.types import AuditRecord, InFlightMove, Override
 
 __all__ = ["SCHEMA_VERSION", "StateStore", "StoreError"]
 
 T = TypeVar("T")
-# the overrides table's columns, in its order (staffer.adapters.state_file)
-OVERRIDE_COLUMNS = (
-    "override_id",
-    "site",
-    "supervisor",
-    "action",
-    "fields",
-    "created_at",
-    "expires_at",
-    "reason",
-)
-
-
-def _json(obj: object) -> str:
-    """Compact JSON text for a column; ASCII escapes if a string is not valid UTF-8."""
-    try:
-        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=repr)
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return json.dumps(obj, separators=(",", ":"), default=repr)
 
 
 class StateStore:
@@ -173,65 +157,33 @@ class StateStore:
                     r.site,
                     r.kind,
                     r.actor,
-                    _json(r.payload),
+                    column_json(r.payload),
                 )
                 for r in records
             ],
         )
 
-    def _insert_override(self, ov: Override) -> None:
-        rec = override_to_record(ov)
-        self._db().execute(
-            "INSERT OR REPLACE INTO overrides VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                rec["override_id"],
-                rec["site"],
-                rec["supervisor"],
-                rec["action"],
-                _json(rec["fields"]),
-                rec["created_at"],
-                rec["expires_at"],
-                rec["reason"],
-            ),
-        )
-
-    def _delete_overrides(self, ids: Iterable[str]) -> None:
-        self._db().executemany("DELETE FROM overrides WHERE override_id = ?", [(i,) for i in ids])
-
     def _op_record_outcome(self, outcome: Outcome) -> None:
         with transaction(self._db()):
-            self._delete_overrides(o.override_id for o in outcome.removed)
+            store_overrides.delete_overrides(self._db(), (o.override_id for o in outcome.removed))
             if outcome.accepted is not None:
-                self._insert_override(outcome.accepted)
+                store_overrides.insert_override(self._db(), outcome.accepted)
             self._insert_audit([outcome.audit])
 
     def _op_record_expired(self, overrides: Sequence[Override], now: float) -> None:
         with transaction(self._db()):
-            self._delete_overrides(o.override_id for o in overrides)
+            store_overrides.delete_overrides(self._db(), (o.override_id for o in overrides))
             self._insert_audit(expiry_audit(o, now) for o in overrides)
 
     def _op_load_overrides(self) -> list[Override]:
-        rows = self._db().execute(
-            f"SELECT {', '.join(OVERRIDE_COLUMNS)} FROM overrides ORDER BY created_at, override_id"
-        )
-        out = []
-        for r in rows.fetchall():
-            rec = dict(zip(OVERRIDE_COLUMNS, r, strict=True))
-            try:
-                out.append(override_from_record({**rec, "fields": json.loads(rec["fields"])}))
-            except ValueError as err:
-                raise StoreError(f"{self.path}: unreadable override {r[0]!r}: {err}") from None
-        return out
+        return store_overrides.load_overrides(self._db(), self.path)
 
-    def _op_add_in_flight(self, site: str, moves: Sequence[InFlightMove]) -> None:
+    def _op_add_in_flight(
+        self, site: str, moves: Sequence[InFlightMove], audit: Sequence[AuditRecord]
+    ) -> None:
         with transaction(self._db()):
-            self._db().executemany(
-                f"INSERT OR REPLACE INTO in_flight ({IN_FLIGHT_COLUMNS}) VALUES (?,?,?,?,?,?)",
-                [
-                    (site, m.agent, m.to_queue, m.command_id, m.issued_at, m.accepted_at)
-                    for m in moves
-                ],
-            )
+            store_acks.insert_in_flight(self._db(), site, moves)
+            self._insert_audit(audit)
 
     def _op_remove_in_flight(self, site: str, agents: Sequence[str]) -> None:
         with transaction(self._db()):
@@ -283,20 +235,47 @@ class StateStore:
             for r in reversed(rows)
         ]
 
-    def _op_prune_audit(self, before_ts: float) -> int:
+    def _op_prune_audit(self, before_ts: float, site: str | None) -> int:
+        args: tuple[object, ...]
+        sql, args = "DELETE FROM audit WHERE ts < ?", (before_ts,)
+        if site is not None:
+            sql, args = sql + " AND site = ?", (before_ts, site)
         with transaction(self._db()):
-            return self._db().execute("DELETE FROM audit WHERE ts < ?", (before_ts,)).rowcount
+            return self._db().execute(sql, args).rowcount
+
+    def _take_command_id(self, site: str) -> str:
+        db = self._db()
+        db.execute(
+            "INSERT INTO command_seq VALUES (?, 1) ON CONFLICT(site) DO UPDATE SET seq = seq + 1",
+            (site,),
+        )
+        seq = db.execute("SELECT seq FROM command_seq WHERE site = ?", (site,)).fetchone()[0]
+        return f"{site}-{seq:08d}-{secrets.token_hex(3)}"
 
     def _op_next_command_id(self, site: str) -> str:
-        db = self._db()
-        with transaction(db):
-            db.execute(
-                "INSERT INTO command_seq VALUES (?, 1) ON CONFLICT(site) "
-                "DO UPDATE SET seq = seq + 1",
-                (site,),
-            )
-            seq = db.execute("SELECT seq FROM command_seq WHERE site = ?", (site,)).fetchone()[0]
-        return f"{site}-{seq:08d}-{secrets.token_hex(3)}"
+        with transaction(self._db()):
+            return self._take_command_id(site)
+
+    # approve mode (contract §9; the SQL is in store_proposals)
+    def _op_record_decision(self, site: str, write: DecisionWrite) -> str | None:
+        with transaction(self._db()):
+            command_id = None if write.command is None else self._take_command_id(site)
+            self._insert_audit(store_proposals.record_decision(self._db(), site, write, command_id))
+        return command_id
+
+    def _op_save_proposals(self, site: str, records: Mapping[str, Any]) -> None:
+        with transaction(self._db()):
+            store_proposals.save_proposals(self._db(), site, records)
+
+    def _op_drop_pending_command(self, site: str, command_id: str) -> None:
+        with transaction(self._db()):
+            store_proposals.drop_pending(self._db(), site, command_id)
+
+    def _op_load_proposals(self) -> dict[str, dict[str, Any]]:
+        return store_proposals.load_proposals(self._db(), self.path)
+
+    def _op_load_pending(self) -> list[PendingCommand]:
+        return store_proposals.load_pending(self._db())
 
     # -- public API: async (daemon) and *_sync (tests, tools) ----------------------------------
     async def record_outcome(self, outcome: Outcome) -> None:
@@ -320,12 +299,17 @@ class StateStore:
     def load_overrides_sync(self) -> list[Override]:
         return self._call(self._op_load_overrides)
 
-    async def add_in_flight(self, site: str, moves: Sequence[InFlightMove]) -> None:
-        """Record commanded moves (one per agent; a newer move replaces the older)."""
-        await self._acall(self._op_add_in_flight, site, list(moves))
+    async def add_in_flight(
+        self, site: str, moves: Sequence[InFlightMove], audit: Sequence[AuditRecord] = ()
+    ) -> None:
+        """Record commanded moves (one per agent; a newer move replaces the older) and
+        their audit rows (contract §16), in one transaction."""
+        await self._acall(self._op_add_in_flight, site, list(moves), list(audit))
 
-    def add_in_flight_sync(self, site: str, moves: Sequence[InFlightMove]) -> None:
-        self._call(self._op_add_in_flight, site, list(moves))
+    def add_in_flight_sync(
+        self, site: str, moves: Sequence[InFlightMove], audit: Sequence[AuditRecord] = ()
+    ) -> None:
+        self._call(self._op_add_in_flight, site, list(moves), list(audit))
 
     async def remove_in_flight(self, site: str, agents: Iterable[str]) -> None:
         """Forget in-flight moves (confirmed or timed out)."""
@@ -383,12 +367,12 @@ class StateStore:
     def audit_sync(self, site: str | None = None, limit: int = 100) -> list[AuditRecord]:
         return self._call(self._op_audit, site, limit)
 
-    async def prune_audit(self, before_ts: float) -> int:
-        """Delete audit records older than ``before_ts``; returns how many."""
-        return await self._acall(self._op_prune_audit, before_ts)
+    async def prune_audit(self, before_ts: float, site: str | None = None) -> int:
+        """Delete audit records older than ``before_ts`` (of one site, or all); how many."""
+        return await self._acall(self._op_prune_audit, before_ts, site)
 
-    def prune_audit_sync(self, before_ts: float) -> int:
-        return self._call(self._op_prune_audit, before_ts)
+    def prune_audit_sync(self, before_ts: float, site: str | None = None) -> int:
+        return self._call(self._op_prune_audit, before_ts, site)
 
     async def next_command_id(self, site: str) -> str:
         """A new command id ``{site}-{seq:08d}-{6 hex}``; the sequence is committed first,
@@ -397,3 +381,28 @@ class StateStore:
 
     def next_command_id_sync(self, site: str) -> str:
         return self._call(self._op_next_command_id, site)
+
+    async def record_decision(self, site: str, write: DecisionWrite) -> str | None:
+        """Persist one approve/reject request atomically (``store_proposals``); returns the
+        command id taken for the approved moves (None when nothing is commanded)."""
+        return await self._acall(self._op_record_decision, site, write)
+
+    async def save_proposals(self, site: str, records: Mapping[str, Any]) -> None:
+        """Replace the site's open proposals (``ProposalBook.to_records``)."""
+        await self._acall(self._op_save_proposals, site, records)
+
+    async def load_proposals(self) -> dict[str, dict[str, Any]]:
+        return await self._acall(self._op_load_proposals)
+
+    def load_proposals_sync(self) -> dict[str, dict[str, Any]]:
+        return self._call(self._op_load_proposals)
+
+    async def drop_pending_command(self, site: str, command_id: str) -> None:
+        """An approval's command is no longer pending (the broker has it, or it was dropped)."""
+        await self._acall(self._op_drop_pending_command, site, command_id)
+
+    async def load_pending_commands(self) -> list[PendingCommand]:
+        return await self._acall(self._op_load_pending)
+
+    def load_pending_commands_sync(self) -> list[PendingCommand]:
+        return self._call(self._op_load_pending)

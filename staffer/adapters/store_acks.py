@@ -1,4 +1,5 @@
-"""SQL of move acknowledgements and cool-downs (contract §10) for ``StateStore``.
+"""SQL of moves in flight, move acknowledgements and cool-downs (contract §10) for
+``StateStore``.
 
 Run by the store on its worker thread, inside the store's transactions. The
 ``in_flight.accepted_at`` column and the ``cooldowns`` table are created at open by
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
+from staffer.core.types import InFlightMove
 
 IN_FLIGHT_COLUMNS = "site, agent, to_queue, command_id, issued_at, accepted_at"
 
@@ -30,12 +32,24 @@ def record_move_ack(db: sqlite3.Connection, site: str, effect: AckEffect) -> Non
             "DELETE FROM in_flight WHERE site = ? AND agent = ? AND command_id = ?",
             (site, r.ended.agent, r.ended.command_id),
         )
-    c = effect.cooldown
-    if c is not None:
-        db.execute(
-            "INSERT OR REPLACE INTO cooldowns VALUES (?, ?, ?, ?, ?, ?)",
-            (site, c.agent, c.queue, c.until, c.reason, c.source),
-        )
+    if effect.cooldown is not None:
+        put_cooldowns(db, site, [effect.cooldown])
+
+
+def insert_in_flight(db: sqlite3.Connection, site: str, moves: Sequence[InFlightMove]) -> None:
+    """Commanded moves (one per agent: a newer move replaces the older)."""
+    db.executemany(
+        f"INSERT OR REPLACE INTO in_flight ({IN_FLIGHT_COLUMNS}) VALUES (?,?,?,?,?,?)",
+        [(site, m.agent, m.to_queue, m.command_id, m.issued_at, m.accepted_at) for m in moves],
+    )
+
+
+def put_cooldowns(db: sqlite3.Connection, site: str, cooldowns: Sequence[Cooldown]) -> None:
+    """Cool-downs as now in force (one per agent and queue)."""
+    db.executemany(
+        "INSERT OR REPLACE INTO cooldowns VALUES (?, ?, ?, ?, ?, ?)",
+        [(site, c.agent, c.queue, c.until, c.reason, c.source) for c in cooldowns],
+    )
 
 
 def remove_cooldowns(db: sqlite3.Connection, site: str, cooldowns: Sequence[Cooldown]) -> None:

@@ -31,8 +31,8 @@ from staffer.codec.proposals import selection_fields
 from staffer.codec.topics import Topics, valid_segment
 from staffer.core.proposals import Selection
 from staffer.settings import DEFAULT_CONFIG_PATH, ConfigError, MqttSettings, load_settings
+from staffer.vocabulary import MODES
 
-MODES = ("auto", "approve", "shadow", "manual")  # phase 2: from the one home of Mode
 OK, REFUSED, USAGE, NO_REPLY = 0, 1, 2, 3
 READ_COMMANDS = ("plan", "overrides", "proposals", "status")
 # subcommand -> the §4/§9 action it sends

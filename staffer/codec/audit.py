@@ -7,7 +7,9 @@ The store keeps an entry as ``(ts, site, kind, actor, payload JSON)``. The kinds
     actor: the supervisor. payload: ``request_id``, ``outcome`` (``accepted`` |
     ``rejected`` | ``duplicate``), ``action``, ``fields``, ``ttl_s`` (seconds, null or
     ``"default"``), ``reason``; when accepted ``override_id``, ``expires_at``, ``removed``
-    (approve/reject: ``approved``, ``rejected``, ``withdrawn`` proposal ids); when
+    (approve/reject: ``approved``, ``rejected``, ``withdrawn`` proposal ids, ``moves``
+    naming each one's agent, from and to, the ``command_id`` of the approved moves and
+    a rejection's ``cooldown_until``); when
     rejected ``code`` and ``message``.
 ``override_expired``
     An override that ran out. actor ``system``; payload: ``override_id``, ``action``,
@@ -39,7 +41,6 @@ from staffer.core.types import AuditRecord, Move, OverrideRequest
 OVERRIDE_KIND = "override"
 EXPIRY_KIND = "override_expired"
 MOVE_KIND = "move"
-PLANNER = "planner"
 LIST_LABELS = (
     ("removed", "replaced"),
     ("approved", "approved"),
@@ -107,9 +108,15 @@ def move_audit(
 
 
 def decision_audit(
-    site: str, supervisor: str, request: OverrideRequest, decision: Decision, now: float
+    site: str,
+    supervisor: str,
+    request: OverrideRequest,
+    decision: Decision,
+    now: float,
+    command_id: str | None = None,
 ) -> AuditRecord:
-    """The audit row of an approve/reject request, in the shape of the other requests."""
+    """The audit row of an approve/reject request, in the shape of the other requests
+    (plus the ``command_id`` of the approved moves' command)."""
     payload: dict[str, object] = {
         "request_id": request.id,
         "outcome": "accepted" if decision.ok else "rejected",
@@ -119,10 +126,20 @@ def decision_audit(
         "reason": request.reason,
     }
     if decision.ok:
+        moves: dict[str, str] = {}
         for outcome in ("approved", "rejected", "withdrawn"):
-            ids = [c.proposal.proposal_id for c in decision.closed if c.outcome == outcome]
-            if ids:
-                payload[outcome] = ids
+            closed = [c.proposal for c in decision.closed if c.outcome == outcome]
+            if closed:
+                payload[outcome] = [p.proposal_id for p in closed]
+                moves.update(
+                    (p.proposal_id, _arrow(p.agent, p.from_queue, p.to_queue)) for p in closed
+                )
+        if moves:
+            payload["moves"] = moves
+        if command_id is not None:
+            payload["command_id"] = command_id
+        if decision.cooldown_until is not None:
+            payload["cooldown_until"] = decision.cooldown_until
     else:
         payload.update(code=decision.code, message=decision.message)
     return AuditRecord(ts=now, site=site, kind=OVERRIDE_KIND, actor=supervisor, payload=payload)
@@ -153,6 +170,25 @@ def _fields(data: Mapping[str, Any]) -> list[str]:
     return [f"{k}={_value(v)}" for k, v in fields.items()]
 
 
+def _listed(d: Mapping[str, Any]) -> list[str]:
+    """Replaced overrides; approved, rejected and stale proposals with their moves; the
+    approved moves' command; a rejection's cool-down."""
+    parts = []
+    moves = d.get("moves")
+    named: Mapping[str, Any] = moves if isinstance(moves, Mapping) else {}
+    for key, label in LIST_LABELS:
+        ids = d.get(key)
+        if isinstance(ids, list) and ids:
+            shown = (f"{i} ({named[i]})" if i in named else str(i) for i in ids)
+            parts.append(f"{label} {' '.join(shown)}")
+    if d.get("command_id"):
+        parts.append(f"command {d['command_id']}")
+    until = d.get("cooldown_until")
+    if isinstance(until, int | float):
+        parts.append(f"not proposed again before {_time(math.floor(until))}")
+    return parts
+
+
 def _override(rec: AuditRecord) -> AuditEntry:
     d = rec.payload
     parts = _fields(d)
@@ -165,10 +201,7 @@ def _override(rec: AuditRecord) -> AuditEntry:
         parts.append(f"until {_time(math.floor(expires))}")
     elif d.get("action") == "mode" and d.get("outcome") == "accepted" and "expires_at" in d:
         parts.append("permanent")
-    for key, label in LIST_LABELS:
-        ids = d.get(key)
-        if isinstance(ids, list) and ids:
-            parts.append(f"{label} {' '.join(str(i) for i in ids)}")
+    parts += _listed(d)
     outcome = str(d.get("outcome", ""))
     if outcome == "rejected":
         outcome = f"rejected ({d.get('code') or 'invalid'})"
@@ -187,10 +220,13 @@ def _expired(rec: AuditRecord) -> AuditEntry:
     )
 
 
+def _arrow(agent: object, src: object, dst: object) -> str:
+    return f"{agent} {src or '(none)'} -> {dst}"
+
+
 def _move(rec: AuditRecord) -> AuditEntry:
     d = rec.payload
-    src = d.get("from") or "(none)"
-    details = f"{d.get('agent')} {src} -> {d.get('to')}"
+    details = _arrow(d.get("agent"), d.get("from"), d.get("to"))
     if d.get("reason"):
         details += f": {d['reason']}"
     refs = [f"command {d['command_id']}"] if d.get("command_id") else []

@@ -110,6 +110,7 @@ def reply_to_json(reply: OverrideReply) -> dict[str, Any]:
         }
         if reply.removed:
             out["removed"] = list(reply.removed)
+        out.update(reply.extra)
         return out
     return {
         "id": reply.id,

@@ -126,25 +126,23 @@ def encode_approved_command(
     )
 
 
-def decision_reply_to_json(
+def decision_reply(
     request_id: RequestId, decision: Decision, command_id: str | None = None
-) -> dict[str, Any]:
-    """The §4 reply to an approve/reject request.
+) -> OverrideReply:
+    """The §4 reply to an approve/reject request (``codec.payloads.encode_reply`` renders it).
 
     Success adds ``approved`` (what was commanded: proposal id, agent, from, to; and
     ``command_id`` when known), ``withdrawn`` (stale proposals an ``all`` skipped),
     ``rejected`` and ``cooldown_until``. Errors have the usual ``error`` object.
     """
-    reply = reply_to_json(
-        OverrideReply(id=request_id, ok=decision.ok, code=decision.code, message=decision.message)
-    )
     if not decision.ok:
-        return reply
+        return OverrideReply(id=request_id, ok=False, code=decision.code, message=decision.message)
+    extra: dict[str, object] = {}
     approved = [c for c in decision.decided if c.outcome == "approved"]
     rejected = [c for c in decision.decided if c.outcome == "rejected"]
     withdrawn = [c for c in decision.closed if c.outcome == "withdrawn"]
     if approved:
-        reply["approved"] = [
+        extra["approved"] = [
             {
                 "proposal_id": c.proposal.proposal_id,
                 "agent": c.proposal.agent,
@@ -154,17 +152,23 @@ def decision_reply_to_json(
             for c in approved
         ]
         if command_id is not None:
-            reply["command_id"] = command_id
+            extra["command_id"] = command_id
     if withdrawn:
-        reply["withdrawn"] = [
+        extra["withdrawn"] = [
             {"proposal_id": c.proposal.proposal_id, "why": c.why} for c in withdrawn
         ]
     if rejected:
-        reply["rejected"] = [c.proposal.proposal_id for c in rejected]
-        reply["cooldown_until"] = (
-            None if decision.cooldown_until is None else format_ts(decision.cooldown_until)
-        )
-    return reply
+        extra["rejected"] = [c.proposal.proposal_id for c in rejected]
+        until = decision.cooldown_until
+        extra["cooldown_until"] = None if until is None else format_ts(until)
+    return OverrideReply(id=request_id, ok=True, extra=extra)
+
+
+def decision_reply_to_json(
+    request_id: RequestId, decision: Decision, command_id: str | None = None
+) -> dict[str, Any]:
+    """``decision_reply`` as the JSON object on the wire."""
+    return reply_to_json(decision_reply(request_id, decision, command_id))
 
 
 def encode_decision_reply(

@@ -19,6 +19,10 @@
     limit: 'the site already has too many active overrides',
     unavailable: 'the site has had no data yet; try again shortly',
     unknown_proposal: 'that proposal is no longer open',
+    stale_proposal: 'the agent has moved, was locked or went off since it was proposed',
+    no_proposals: 'there are no open proposals',
+    shadow_mode: 'the site is in shadow mode: its proposals are read-only',
+    storage: 'the daemon could not save the request; nothing was done',
   };
   // CONNACK refusals: MQTT 3.1.1 return codes and their MQTT 5 counterparts.
   const REFUSED = { 4: 'bad username or password', 5: 'not authorised', 134: 'bad username or password', 135: 'not authorised' };
@@ -292,8 +296,8 @@
 
   function renderProposals() {
     R.proposals(S.proposals, S.pendingProposals);
-    $('proposals-empty').textContent = S.plan && S.plan.mode !== 'approve'
-      ? `No open proposals (mode ${S.plan.mode}: proposals appear in approve mode).`
+    $('proposals-empty').textContent = S.plan && !['approve', 'shadow'].includes(S.plan.mode)
+      ? `No open proposals (mode ${S.plan.mode}: proposals appear in approve and shadow mode).`
       : 'No open proposals.';
     agentsSeen();
   }

@@ -195,7 +195,7 @@ class OverrideBook:
                 now,
                 Rejected("invalid", f"malformed request ({detail})"),
             )
-        dup = self._check_duplicate(site, supervisor, request, now)
+        dup = self.recall(site, supervisor, request, now)
         if dup is not None:
             return dup
         try:
@@ -204,13 +204,15 @@ class OverrideBook:
             )
         except Rejected as rej:
             outcome = self._reject(site, supervisor, request.id, request, now, rej)
-        self._remember(site, supervisor, request, now, outcome.reply)
+        self.remember(site, supervisor, request, now, outcome.reply)
         return outcome
 
-    # -- internals ---------------------------------------------------------------------------
-    def _check_duplicate(
+    # -- request de-duplication (also used for approve/reject, ``staffer.approvals``) --------
+    def recall(
         self, site: str, supervisor: str, req: OverrideRequest, now: float
     ) -> Outcome | None:
+        """The outcome of a redelivered request (the same reply again, audited as a
+        duplicate), a ``conflict`` for a reused id, or None for a new request."""
         if req.id is None:
             return None
         seen = self._seen.get(site)
@@ -230,9 +232,12 @@ class OverrideBook:
         audit = self._audit(site, supervisor, req.id, req, now, "duplicate", reply)
         return Outcome(reply=reply, audit=audit, duplicate=True)
 
-    def _remember(
+    # -- internals ---------------------------------------------------------------------------
+
+    def remember(
         self, site: str, supervisor: str, req: OverrideRequest, now: float, reply: OverrideReply
     ) -> None:
+        """Keep the reply to a request (with an id) for ``DEDUP_WINDOW_S``."""
         if req.id is None:
             return
         seen = self._seen.setdefault(site, OrderedDict())

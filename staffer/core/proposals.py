@@ -1,20 +1,24 @@
 """Approve mode (contract §9): the moves a supervisor accepts or rejects before they happen.
 
-``ProposalBook`` holds one site's open proposals and its reject cooldowns. It is pure:
-time is passed in, nothing here does I/O. The daemon calls it at three points:
+``ProposalBook`` holds one site's open proposals. It is pure: time is passed in, nothing
+here does I/O. The daemon calls it at three points:
 
 * after each plan in ``approve`` (or ``shadow``) mode: ``update(plan_id, moves, now)``
   turns the plan's moves into proposals. A move that is still wanted (same agent and
   target as an open proposal) keeps its ``proposal_id`` and its expiry; an open
   proposal the plan no longer wants is withdrawn; an agent never has two open
-  proposals (a new target withdraws the old one); a move whose (agent, target) is in a
-  reject cooldown is not proposed (``Changes.suppressed``);
+  proposals (a new target withdraws the old one); a move whose (agent, target) cools
+  down is not proposed (``Changes.suppressed``; the planner skips those pairs anyway);
 * on the sweep: ``expire(now)`` closes proposals open for ``ttl_s`` (counted from their
   creation, so an unwatched site shows a steady stream of expiries);
 * on a supervisor's request: ``approve`` returns the moves to command, each with its
-  ``proposal_id`` and ``approved_by``; ``reject`` closes proposals and starts a cooldown
-  of ``cooldown_s`` for their (agent, target) pairs, which ``cooldowns(now)`` exposes
-  so the planner can skip them.
+  ``proposal_id`` and ``approved_by``; ``reject`` closes proposals and cools their
+  (agent, target) pairs down for ``cooldown_s``.
+
+Cool-downs have one owner, the site's `staffer.core.cooldowns.CooldownBook` (a bridge's
+rejected move lands there too, contract §10): the book is given it, adds a rejection's
+cool-downs to it and reports them in ``Decision.cooldowns`` for the store; the planner
+gets the active pairs as ``Controls.blocked_moves``.
 
 Every closed proposal is reported once, as a ``Closed`` with its outcome
 (``approved``, ``rejected``, ``expired``, ``withdrawn``), for the metrics and the store.
@@ -34,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
+from staffer.core.cooldowns import Cooldown, CooldownBook
 from staffer.core.proposal import (
     Proposal,
     new_proposal_id,
@@ -52,7 +57,7 @@ NO_PROPOSALS = "no_proposals"  # approve all with nothing open
 SHADOW_MODE = "shadow_mode"  # proposals of a shadow-mode site are read-only
 
 SYSTEM = "system"  # who closes expired proposals
-PLANNER = "planner"  # who withdraws proposals a later plan no longer wants
+PLANNER = "planner"  # who decided a planner move (audit), or withdrew a proposal
 UNAVAILABLE = "unavailable"  # event clock: the site has no time yet
 MAX_REMEMBERED = 10_000  # closed ids kept to explain a late approval
 
@@ -106,7 +111,12 @@ class Decision:
     message: str = ""
     closed: tuple[Closed, ...] = ()
     moves: tuple[ApprovedMove, ...] = ()
-    cooldown_until: float | None = None
+    cooldowns: tuple[Cooldown, ...] = ()  # a rejection's, as now in force
+
+    @property
+    def cooldown_until(self) -> float | None:
+        """When the last cool-down of a rejection ends (None: none, or disabled)."""
+        return max((c.until for c in self.cooldowns), default=None)
 
     @property
     def decided(self) -> tuple[Closed, ...]:
@@ -131,7 +141,8 @@ def tally(closed: Iterable[Closed]) -> dict[Closing, int]:
 
 
 class ProposalBook:
-    """One site's open proposals (at most one per agent) and reject cooldowns."""
+    """One site's open proposals (at most one per agent); ``cooldowns`` is the site's
+    cool-down book (a private one when not given)."""
 
     def __init__(
         self,
@@ -139,6 +150,7 @@ class ProposalBook:
         *,
         ttl_s: float,
         cooldown_s: float,
+        cooldowns: CooldownBook | None = None,
         id_factory: Callable[[], str] = new_proposal_id,
     ) -> None:
         if not ttl_s > 0 or not math.isfinite(ttl_s):
@@ -149,8 +161,8 @@ class ProposalBook:
         self.ttl_s = ttl_s
         self.cooldown_s = cooldown_s
         self._new_id = id_factory
+        self.cooldowns = CooldownBook() if cooldowns is None else cooldowns
         self._open: dict[str, Proposal] = {}  # proposal_id -> proposal
-        self._cooldowns: dict[tuple[str, str], float] = {}  # (agent, queue) -> until
         self._closed: OrderedDict[str, Closed] = OrderedDict()  # recently closed, by id
 
     # -- queries -----------------------------------------------------------------------------
@@ -164,10 +176,6 @@ class ProposalBook:
 
     def get(self, proposal_id: str) -> Proposal | None:
         return self._open.get(proposal_id)
-
-    def cooldowns(self, now: float) -> frozenset[tuple[str, str]]:
-        """(agent, queue) pairs the planner must not propose or command at ``now``."""
-        return frozenset(k for k, until in self._cooldowns.items() if until > now)
 
     # -- the plan, the sweep and mode changes ----------------------------------------------------
     def update(self, plan_id: str, moves: Sequence[Move], now: float) -> Changes:
@@ -195,22 +203,13 @@ class ProposalBook:
         return Changes(tuple(opened), tuple(kept), (*expired, *withdrawn), tuple(suppressed))
 
     def expire(self, now: float) -> Changes:
-        """Close proposals whose ``expires_at`` is at or before ``now``; drop ended cooldowns."""
+        """Close proposals whose ``expires_at`` is at or before ``now``."""
         return Changes(closed=tuple(self._expire(now)))
 
     def withdraw_all(self, now: float, why: str = "mode changed") -> Changes:
         """Close every open proposal (the site left approve and shadow mode)."""
         closed = [self._close(p, "withdrawn", now, PLANNER, why) for p in self.open()]
         return Changes(closed=tuple(closed))
-
-    def add_cooldown(self, agent: str, queue: str, now: float) -> float | None:
-        """Do not propose ``agent`` to ``queue`` for ``cooldown_s`` (a rejection by a
-        supervisor, or by the bridge, contract §10); returns the end, None when disabled."""
-        if self.cooldown_s <= 0:
-            return None
-        until = max(now + self.cooldown_s, self._cooldowns.get((agent, queue), -math.inf))
-        self._cooldowns[(agent, queue)] = until
-        return until
 
     # -- supervisor decisions --------------------------------------------------------------------
     def approve(
@@ -250,8 +249,11 @@ class ProposalBook:
         )
         return Decision(True, closed=(*expired, *withdrawn, *approved), moves=moves)
 
-    def reject(self, selection: Selection, supervisor: str, now: float, *, mode: str) -> Decision:
-        """Close the named proposals and start their (agent, target) cooldowns."""
+    def reject(
+        self, selection: Selection, supervisor: str, now: float, *, mode: str, reason: str = ""
+    ) -> Decision:
+        """Close the named proposals and cool their (agent, target) pairs down for
+        ``cooldown_s`` (not at all when it is 0); ``reason`` is the supervisor's."""
         refusal = _refusal(mode, now)
         if refusal is not None:
             return refusal
@@ -261,33 +263,20 @@ class ProposalBook:
         targets, error = self._targets(selection, expired)
         if error is not None:
             return error
-        rejected = [self._close(p, "rejected", now, supervisor) for p in targets]
-        until = [self.add_cooldown(p.agent, p.to_queue, now) for p in targets]
-        ends = [u for u in until if u is not None]
-        return Decision(
-            True, closed=(*expired, *rejected), cooldown_until=max(ends) if ends else None
-        )
+        rejected = [self._close(p, "rejected", now, supervisor, reason) for p in targets]
+        cooled = [self._cool_down(p, supervisor, reason, now) for p in targets]
+        return Decision(True, closed=(*expired, *rejected), cooldowns=tuple(filter(None, cooled)))
 
     # -- persistence -----------------------------------------------------------------------------
     def to_records(self) -> dict[str, Any]:
-        """Open proposals and running cooldowns as JSON-safe data (for the store)."""
-        return {
-            "proposals": [proposal_to_record(p) for p in self.open()],
-            "cooldowns": [
-                {"agent": a, "queue": q, "until": until}
-                for (a, q), until in sorted(self._cooldowns.items())
-            ],
-        }
+        """The open proposals as JSON-safe data (for the store)."""
+        return {"proposals": [proposal_to_record(p) for p in self.open()]}
 
     def restore(self, data: Mapping[str, Any]) -> None:
         """Load ``to_records`` output (after a restart); raises ValueError on a bad record.
         Expired proposals are kept until the next ``expire``/``update`` counts them."""
         try:
             proposals = [proposal_from_record(r) for r in data.get("proposals", ())]
-            cooldowns = {
-                (str(c["agent"]), str(c["queue"])): float(c["until"])
-                for c in data.get("cooldowns", ())
-            }
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"bad proposal records: {err}") from None
         for p in proposals:
@@ -296,7 +285,6 @@ class ProposalBook:
             for old in [o for o in self._open.values() if o.agent == p.agent]:
                 del self._open[old.proposal_id]  # one open proposal per agent
             self._open[p.proposal_id] = p
-        self._cooldowns.update(cooldowns)
 
     @classmethod
     def from_records(
@@ -308,14 +296,13 @@ class ProposalBook:
 
     # -- internals -------------------------------------------------------------------------------
     def _wanted(self, moves: Sequence[Move], now: float) -> tuple[dict[str, Move], list[Move]]:
-        """The first real move per agent, and the moves a reject cooldown blocks."""
-        blocked = self.cooldowns(now)
+        """The first real move per agent, and the moves a cool-down blocks."""
         wanted: dict[str, Move] = {}
         suppressed: list[Move] = []
         for m in moves:
             if m.agent in wanted or m.from_queue == m.to_queue:
                 continue
-            if (m.agent, m.to_queue) in blocked:
+            if self.cooldowns.blocks(m.agent, m.to_queue, now):
                 suppressed.append(m)
             else:
                 wanted[m.agent] = m
@@ -348,9 +335,14 @@ class ProposalBook:
             self._closed.popitem(last=False)
         return closed
 
+    def _cool_down(self, p: Proposal, supervisor: str, reason: str, now: float) -> Cooldown | None:
+        """The cool-down in force for a rejected proposal's pair (None: disabled)."""
+        if self.cooldown_s <= 0:
+            return None
+        why = f"proposal {p.proposal_id} rejected" + (f": {reason}" if reason else "")
+        return self.cooldowns.add(p.agent, p.to_queue, now + self.cooldown_s, why, supervisor)
+
     def _expire(self, now: float) -> list[Closed]:
-        for key in [k for k, until in self._cooldowns.items() if until <= now]:
-            del self._cooldowns[key]
         due = [p for p in self.open() if p.expires_at <= now]
         return [self._close(p, "expired", now, SYSTEM, "not decided in time") for p in due]
 

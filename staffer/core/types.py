@@ -6,6 +6,7 @@ The wire codec converts to and from RFC 3339 and JSON at the edge.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from staffer.vocabulary import (
@@ -267,6 +268,8 @@ class OverrideReply:
     code: str | None = None
     message: str | None = None
     removed: tuple[str, ...] = ()
+    extra: Mapping[str, object] = field(default_factory=dict)  # more fields of a success
+    # (an approval's ``approved``, ``command_id``, ...: ``codec.proposals.decision_reply``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -261,3 +264,15 @@ async def fetch_retained(host: str, port: int, topic: str, timeout: float = 2.0)
                 payload = m.payload if isinstance(m.payload, bytes) else str(m.payload).encode()
                 return Received(str(m.topic), payload, bool(m.retain))
     raise AssertionError(f"no retained message on {topic}")
+
+
+def spawn_daemon(conf: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``staffer run -c CONF`` as a real child process, its output appended to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=conf.parent,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )

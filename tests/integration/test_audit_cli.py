@@ -43,6 +43,7 @@ async def test_audit_of_a_running_daemon_in_three_formats(
         ("alice", "pin", "accepted"),
         ("alice", "pin", "rejected (unknown_queue)"),
         ("alice", "assign", "accepted"),
+        ("alice", "move", "assigned"),  # the commanded move itself (contract §16)
     ]
     pin = running["entries"][0]
     assert pin["data"]["fields"] == {"queue": "phone", "min": 6} and pin["data"]["ttl_s"] == 900
@@ -55,11 +56,13 @@ async def test_audit_of_a_running_daemon_in_three_formats(
         ["pin", "accepted"],
         ["pin", "rejected (unknown_queue)"],
         ["assign", "accepted"],
+        ["move", "assigned"],
     ]
     table = (await audit("--site", "main")).splitlines()
     assert table[0].split() == ["time", "site", "supervisor", "action", "outcome", "details"]
     assert table[3].split()[2:5] == ["alice", "assign", "accepted"]
     assert "agent=e02" in table[3] and "queue=phone" in table[3] and "VIP caller" in table[3]
+    assert "e02 email -> phone: assigned by alice: VIP caller (command main-" in table[4]
     assert (await audit("--site", "elsewhere")).splitlines()[-1] == "(no entries)"
 
 

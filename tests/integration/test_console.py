@@ -3,10 +3,9 @@ mosquitto with a WebSocket listener and the real daemon (in-process, wall clock,
 server serving the page). The page connects to the broker itself, as the username in its
 URL, and every check reads what the page shows.
 
-Approve mode (contract §9) is not in the daemon yet, so
-``test_console_proposals_with_the_test_playing_the_daemon`` publishes the retained
-proposals and answers the approve/reject requests itself; once approve mode is merged it
-should run the real daemon in approve mode instead (see its docstring).
+Approve mode (contract §9) runs the real daemon in ``mode = "approve"``; only what the
+daemon does not publish (the §16 freshness fields, markup inside a payload) is published
+by the test itself (``test_console_shows_stale_queues_and_markup_as_text``).
 """
 
 from __future__ import annotations
@@ -231,12 +230,84 @@ async def test_console_survives_a_broker_restart(tmp_path: Path, topic_prefix: s
             assert page.errors == []
 
 
-def approve_mode_plan(now: float) -> dict[str, Any]:
-    """A §3.4 plan in approve mode (what the daemon will publish with proposals open)."""
+async def test_console_approves_and_rejects_the_daemons_proposals(
+    tmp_path: Path, topic_prefix: str
+):
+    """The real daemon in ``[planner] mode = "approve"``: its proposals (retained
+    ``proposals``, contract §9) show with Approve and Reject; Approve commands the move,
+    as the supervisor typed into the page; a proposal that no longer applies is refused
+    in words; Reject closes one. Then docs/img/console-approve.png."""
+    broker = WsBroker(tmp_path / "broker")
+    settings = daemon_settings(broker.url, broker.ws_url, topic_prefix, tmp_path)
+    planner = settings.planner.model_copy(update={"mode": "approve"})
+    settings = settings.model_copy(update={"planner": planner})
+    with broker.running():
+        async with (
+            running_daemon(settings) as daemon,
+            peer(broker.host, broker.port, topic_prefix) as p,
+            chromium_page(tmp_path / "profile") as page,
+        ):
+            assert daemon.http is not None
+            pg = page.page
+            await open_console(page, daemon.http.url)
+            plan = await afternoon(p)
+            [listing] = await p.wait_for(
+                "main/proposals", lambda b: b["as_of"] == plan["as_of"] and len(b["proposals"]) >= 3
+            )
+            p1, p2, p3, *_ = listing["proposals"]
+            first = f'[data-proposal-id="{p1["proposal_id"]}"]'
+            await wait_text(page, first, f"{p1['agent']} {p1['from']} → {p1['to']}")
+            assert p1["reason"] in await text(page, first)
+            assert await text(page, "#mode") == "MODE APPROVE"
+            assert p.on("main/commands") == []  # nothing moves until someone approves
+
+            await pg.click(f'{first} button[data-action="approve"]')
+            [request] = await p.wait_for(REQUESTS, lambda r: r["action"] == "approve")
+            assert request == {
+                "id": request["id"],
+                "action": "approve",
+                "proposal_id": p1["proposal_id"],
+            }
+            [command] = await p.wait_for("main/commands")  # the daemon's, after the click
+            [move] = command["moves"]
+            assert (move["proposal_id"], move["approved_by"]) == (p1["proposal_id"], ME)
+            assert (move["agent"], command["mode"]) == (p1["agent"], "approve")
+            move_text = f"approve {p1['agent']} {p1['from']} → {p1['to']}"
+            assert move_text in await reply_shown(page, request, "ok")
+            await pg.wait_for_selector(first, state="detached")
+            await wait_text(page, "#moves", f"approved by {ME}")
+
+            # another supervisor locks the second one's agent: approving it is refused
+            lock = {"id": "lock-1", "action": "lock_agent", "agent": p2["agent"]}
+            await p.publish("main/override/ops", lock)
+            await p.wait_for("main/override/ops/reply", lambda r: r["id"] == "lock-1")
+            second = f'[data-proposal-id="{p2["proposal_id"]}"]'
+            await pg.click(f'{second} button[data-action="approve"]')
+            [stale] = await p.wait_for(
+                REQUESTS, lambda r: r.get("proposal_id") == p2["proposal_id"]
+            )
+            shown = await reply_shown(page, stale, "error")
+            assert "stale_proposal: the agent has moved, was locked or went off" in shown
+            await pg.wait_for_selector(second, state="detached")  # closed by the daemon
+
+            third = f'[data-proposal-id="{p3["proposal_id"]}"]'
+            await pg.click(f'{third} button[data-action="reject"]')
+            [reject] = await p.wait_for(REQUESTS, lambda r: r["action"] == "reject")
+            assert reject["proposal_id"] == p3["proposal_id"]
+            await reply_shown(page, reject, "ok")
+            await pg.wait_for_selector(third, state="detached")
+            await p.settle()
+            assert len(p.on("main/commands")) == 1
+            await screenshot(page, "console-approve.png")
+            assert page.errors == []
+
+
+def stale_email_plan(now: float) -> dict[str, Any]:
+    """A §3.4 plan with the §16 freshness fields (not yet published by the planner)."""
 
     def queue(channel: str, assigned: int, target: int, sl: float, waiting: int) -> dict:
         return {
-            "data_age_s": 12.0,  # contract §16 freshness fields
+            "data_age_s": 12.0,
             "stale": False,
             "channel": channel,
             "forecast_arrival_rate": 0.043,
@@ -271,41 +342,35 @@ def approve_mode_plan(now: float) -> dict[str, Any]:
                 "stale": True,
             },
         },
-        "moves": 2,
+        "moves": 1,
     }
 
 
-def proposal(pid: str, agent_id: str, src: str, dst: str, now: float) -> dict[str, Any]:
-    return {
-        "proposal_id": pid,
-        "plan_id": f"main-{int(now)}-1",
-        "agent": agent_id,
-        "from": src,
-        "to": dst,
-        "reason": f"{dst} SL 0.71 -> 0.83 (target 0.80)",
-        "created_at": iso(now),
-        "expires_at": iso(now + 600),
-    }
-
-
-async def test_console_proposals_with_the_test_playing_the_daemon(
-    tmp_path: Path, topic_prefix: str
-):
-    """Open proposals (retained ``proposals``, contract §9) with Approve and Reject.
-
-    The daemon has no approve mode yet, so the test plays it: it publishes the retained
-    plan and proposals, and answers the requests the page sends. When approve mode is
-    merged, run the real daemon in ``[planner] mode = "approve"`` here instead, drop the
-    hand-written plan, proposals and replies, and assert that the command the daemon
-    publishes after the click carries ``proposal_id`` and ``approved_by == "alice"``.
-    """
+async def test_console_shows_stale_queues_and_markup_as_text(tmp_path: Path, topic_prefix: str):
+    """What the real daemon does not publish (yet, or ever): the §16 freshness fields, and
+    markup inside a payload. The test publishes them; the page shows a stale queue as
+    stale, markup as text, and keeps a proposal's button disabled while its request is
+    unanswered."""
     broker = WsBroker(tmp_path / "broker")
     settings = daemon_settings(broker.url, broker.ws_url, topic_prefix, tmp_path)
     now = time.time()
-    p1 = proposal("p-0001", "e04", "email", "phone", now)
-    p2 = proposal("p-0002", "c07", "chat", "phone", now)
     markup = "<img src=x onerror=alert(1)>"
-    listing = {"site": "main", "as_of": iso(now), "proposals": [{**p1, "reason": markup}, p2]}
+    listing = {
+        "site": "main",
+        "as_of": iso(now),
+        "proposals": [
+            {
+                "proposal_id": "p-0001",
+                "plan_id": f"main-{int(now)}-1",
+                "agent": "e04",
+                "from": "email",
+                "to": "phone",
+                "reason": markup,
+                "created_at": iso(now),
+                "expires_at": iso(now + 600),
+            }
+        ],
+    }
     with broker.running():
         async with (
             console_only(settings) as http_url,
@@ -313,12 +378,11 @@ async def test_console_proposals_with_the_test_playing_the_daemon(
             chromium_page(tmp_path / "profile") as page,
         ):
             pg = page.page
-            await p.publish("main/plan", approve_mode_plan(now), retain=True)
+            await p.publish("main/plan", stale_email_plan(now), retain=True)
             await p.publish("main/proposals", listing, retain=True)
             await open_console(page, http_url)
             first = '[data-proposal-id="p-0001"]'
             await wait_text(page, first, "e04 email → phone")
-            assert await text(page, "#mode") == "MODE APPROVE"
             assert markup in await text(page, first)
             assert await pg.query_selector("#proposals img") is None  # text, never markup
             assert await text(page, 'tr[data-queue="phone"] [data-field="data"]') == "12 s"
@@ -328,39 +392,9 @@ async def test_console_proposals_with_the_test_playing_the_daemon(
             for field in ("predicted", "observed"):  # 95% observed, but old: no green
                 level = await pg.get_attribute(f'{stale} [data-field="{field}"] .sl', "data-level")
                 assert level == "none"
-
             await pg.click(f'{first} button[data-action="approve"]')
-            [request] = await p.wait_for(REQUESTS, lambda r: r["action"] == "approve")
-            assert request == {"id": request["id"], "action": "approve", "proposal_id": "p-0001"}
-            assert await pg.is_disabled(f'{first} button[data-action="approve"]')  # in flight
-            # the daemon's part: one command for the approved move, the proposal closed, a reply
-            move = {k: p1[k] for k in ("agent", "from", "to", "reason", "proposal_id")}
-            command = {
-                "command_id": "main-00000001-abcdef",
-                "plan_id": p1["plan_id"],
-                "site": "main",
-                "ts": iso(now),
-                "mode": "approve",
-                "moves": [{**move, "after_current_contact": True, "approved_by": ME}],
-            }
-            await p.publish("main/commands", command)
-            await p.publish("main/proposals", {**listing, "proposals": [p2]}, retain=True)
-            ok = {"id": request["id"], "ok": True, "override_id": None, "expires_at": None}
-            await p.publish(REPLIES, ok)
-            assert "approve e04 email → phone" in await reply_shown(page, request, "ok")
-            await pg.wait_for_selector(first, state="detached")
-            await wait_text(page, "#moves", "approved by alice")
-
-            second = '[data-proposal-id="p-0002"]'
-            await pg.click(f'{second} button[data-action="reject"]')
-            [request] = await p.wait_for(REQUESTS, lambda r: r["action"] == "reject")
-            assert request["proposal_id"] == "p-0002"
-            error = {"code": "unknown_proposal", "message": "p-0002 is not open"}
-            await p.publish(REPLIES, {"id": request["id"], "ok": False, "error": error})
-            shown = await reply_shown(page, request, "error")
-            assert "unknown_proposal: that proposal is no longer open" in shown
-            assert not await pg.is_disabled(f'{second} button[data-action="reject"]')
-            await screenshot(page, "console-approve.png")
+            await p.wait_for(REQUESTS, lambda r: r["action"] == "approve")
+            assert await pg.is_disabled(f'{first} button[data-action="approve"]')  # unanswered
             assert page.errors == []
 
 

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from staffer.codec.proposals import encode_proposals
-from staffer.core.proposals import ProposalBook
-from staffer.core.types import Move, Pin
+from staffer.core.types import Pin
 from tests.conftest import Broker, free_port
 from tests.integration.cli_runner import Done, staffer, staffer_background
 from tests.integration.harness import (
@@ -162,38 +160,52 @@ async def test_mqtt_5_and_311(
 async def test_watch_prints_moves_replies_and_proposals(
     mosquitto: Broker, topic_prefix: str, tmp_path: Path
 ):
-    settings = make_settings(mosquitto.url, topic_prefix, tmp_path)
+    """The real daemon in approve mode: a plan opens proposals, an approval closes one
+    and commands it, an assign commands at once; watch prints each with its reason."""
+    settings = make_settings(
+        mosquitto.url, topic_prefix, tmp_path, planner={"mode": "approve", "max_moves_per_cycle": 2}
+    )
     ctl = ctl_for(mosquitto, topic_prefix, tmp_path, "--as", "alice")
     async with (
         running_daemon(settings),
         peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
         watching(
-            mosquitto, topic_prefix, tmp_path, "--count", "4", "--json", "--as", "alice"
+            mosquitto, topic_prefix, tmp_path, "--count", "7", "--json", "--as", "alice"
         ) as watcher,
     ):
         await staff_surge_site(p)
-        _ok(await ctl("assign", "e03", "phone", "--reason", "VIP caller"))
-        # the daemon publishes no proposals before phase 2: stand in for it with the codec
-        book = ProposalBook("main", ttl_s=600, cooldown_s=1800, id_factory=lambda: "p-1")
-        book.update("plan-1", [Move("e04", "email", "phone", "phone SL 0.52 -> 0.81")], T0)
-        await p.publish("main/proposals", None, raw=encode_proposals("main", T0, book.open()))
-        await p.publish("main/proposals", None, raw=encode_proposals("main", T0 + 300, []))
+        await p.publish("main/metrics", surge_snapshot(T0))  # two proposals open
+        [listing] = await p.wait_for("main/proposals", lambda b: len(b["proposals"]) == 2)
+        first, second = (x["proposal_id"] for x in listing["proposals"])
+        _ok(await ctl("approve", first))  # a reply, a move, a proposal closed
+        _ok(await ctl("assign", "e11", "phone", "--reason", "VIP caller"))  # a reply, a move
         out, _ = await asyncio.wait_for(watcher.communicate(), 30)
         assert watcher.returncode == 0
     events = [json.loads(line) for line in out.decode().splitlines()]
     assert sorted(e["event"] for e in events) == [
         "move",
+        "move",
         "proposal_closed",
         "proposal_open",
+        "proposal_open",
+        "reply",
         "reply",
     ]
-    move = next(e for e in events if e["event"] == "move")
-    assert (move["agent"], move["from"], move["to"]) == ("e03", "email", "phone")
-    assert move["reason"] == "assigned by alice: VIP caller" and move["mode"] == "assign"
-    reply = next(e for e in events if e["event"] == "reply")
-    assert reply["supervisor"] == "alice" and reply["ok"] is True
-    opened = next(e for e in events if e["event"] == "proposal_open")
-    assert (opened["proposal_id"], opened["reason"]) == ("p-1", "phone SL 0.52 -> 0.81")
+    opened = [e for e in events if e["event"] == "proposal_open"]
+    assert [e["proposal_id"] for e in opened] == [first, second]
+    assert all(e["reason"].startswith("phone SL ") for e in opened)
+    [closed] = [e for e in events if e["event"] == "proposal_closed"]
+    assert closed["proposal_id"] == first
+    approved, assigned = (e for e in events if e["event"] == "move")
+    assert (approved["mode"], approved["proposal_id"]) == ("approve", first)
+    assert approved["reason"] == opened[0]["reason"]
+    assert (assigned["agent"], assigned["from"], assigned["to"]) == ("e11", "email", "phone")
+    assert assigned["reason"] == "assigned by alice: VIP caller" and assigned["mode"] == "assign"
+    replies = [e for e in events if e["event"] == "reply"]
+    assert [r["ok"] for r in replies] == [True, True] and replies[0]["approved"][0][
+        "proposal_id"
+    ] == first
+    assert {r["supervisor"] for r in replies} == {"alice"}
 
 
 async def test_watch_text_lines_carry_the_reason(
@@ -216,22 +228,31 @@ async def test_watch_text_lines_carry_the_reason(
         ), line
 
 
-async def test_proposals_table_from_the_retained_topic(
+async def test_proposals_table_from_the_daemon(
     mosquitto: Broker, topic_prefix: str, tmp_path: Path
 ):
+    settings = make_settings(mosquitto.url, topic_prefix, tmp_path, planner={"mode": "shadow"})
     ctl = ctl_for(mosquitto, topic_prefix, tmp_path)
-    book = ProposalBook("main", ttl_s=600, cooldown_s=1800, id_factory=lambda: "p-3f2a9c1b4d5e")
-    book.update("plan-1", [Move("a17", "email", "phone", "phone SL 0.52 -> 0.81")], T0)
-    async with peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
-        await p.publish(
-            "main/proposals", None, raw=encode_proposals("main", T0, book.open()), retain=True
-        )
+    async with running_daemon(settings), peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
+        assert _ok(await ctl("proposals")).splitlines()[1] == "no open proposals"
+        await staff_surge_site(p)
+        await p.publish("main/metrics", surge_snapshot(T0))
+        [listing] = await p.wait_for("main/proposals", lambda b: b["proposals"])
         table = _ok(await ctl("proposals")).splitlines()
         assert table[0] == "site main  as of 2026-11-22T08:00:00Z"
         assert table[1].split() == ["proposal", "move", "expires", "reason"]
-        assert table[2].split()[:5] == ["p-3f2a9c1b4d5e", "a17", "email", "->", "phone"]
-        assert json.loads(_ok(await ctl("proposals", "--json")))["proposals"][0]["agent"] == "a17"
-        await p.publish("main/proposals", None, raw=b"", retain=True)  # clear the retained
+        first = listing["proposals"][0]
+        assert table[2].split()[:6] == [
+            first["proposal_id"],
+            first["agent"],
+            "email",
+            "->",
+            "phone",
+            "2026-11-22T08:10:00Z",
+        ]
+        assert " phone SL " in table[2]
+        listed = json.loads(_ok(await ctl("proposals", "--json")))
+        assert listed == listing
 
 
 async def test_no_reply_dead_broker_and_nothing_retained_exit_3(

@@ -22,7 +22,6 @@ import asyncio
 import json
 import logging
 import math
-import os
 import signal
 import sqlite3
 import subprocess
@@ -48,6 +47,7 @@ from tests.integration.harness import (
     make_settings,
     peer,
     running_daemon,
+    spawn_daemon,
     staff_surge_site,
     surge_snapshot,
 )
@@ -183,17 +183,6 @@ async def test_broker_restart_resubscribes_republishes_and_duplicates_nothing(
 # -- kill -9 of a daemon process ---------------------------------------------------------------
 
 
-def _start_daemon(conf: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=conf.parent,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-
-
 def _read_only(db: Path) -> dict[str, list[tuple]]:
     """Every table of the state file, read through a read-only connection."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -219,7 +208,7 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(
     )
     log = tmp_path / "daemon.log"
     ready = f"http://127.0.0.1:{http_port}/readyz"
-    proc = _start_daemon(conf, log)
+    proc = spawn_daemon(conf, log)
     try:
         await asyncio.to_thread(_wait, lambda: _http(ready) == 200)
         async with peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
@@ -267,13 +256,20 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(
     assert ov == {("lock_agent", "e11"), ("pin", "chat"), ("assign", "e10")}, rows["overrides"]
     issued = {(m["agent"], m["to"], c["command_id"]) for c in first for m in c["moves"]}
     assert {(r[1], r[2], r[3]) for r in rows["in_flight"]} == issued
-    audited = [json.loads(r[5]) for r in rows["audit"] if r[4] == "alice"]
+    audited = [json.loads(r[5]) for r in rows["audit"] if r[4] == "alice" and r[3] == "override"]
     assert len(audited) == 4, rows["audit"]
+    moved = {
+        (m["agent"], m["to"], m["command_id"])
+        for r in rows["audit"]
+        if r[3] == "move"
+        for m in [json.loads(r[5])]
+    }
+    assert moved == issued  # every commanded move is audited with its command (contract §16)
     assert rows["command_seq"] == [("main", len(first))]
     assert len(rows["plans"]) == 1
 
     # restart on the same file: state restored, next plan follows from it
-    proc = _start_daemon(conf, log)
+    proc = spawn_daemon(conf, log)
     try:
         await asyncio.to_thread(_wait, lambda: _http(ready) == 200)
         metrics = (
@@ -309,7 +305,8 @@ async def test_kill_9_mid_run_keeps_acknowledged_state(
     seqs = [int(i.split("-")[1]) for i in ids]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     rows = _read_only(db)
-    assert len([r for r in rows["audit"] if r[4] == "alice"]) == 5  # nothing lost or doubled
+    requests = [r for r in rows["audit"] if r[4] == "alice" and r[3] == "override"]
+    assert len(requests) == 5  # nothing lost or doubled
     # what a console sees right after the restart, before any new input
     assert f'staffer_moves_in_flight{{site="main"}} {float(len(issued))}' in metrics
     assert {o["action"] for o in retained} == {"lock_agent", "pin", "assign"}, (

@@ -118,8 +118,11 @@ def test_decision_rows() -> None:
     assert (e.action, e.outcome, e.details) == (
         "approve",
         "accepted",
-        "proposal_id=p-1, approved p-1",
+        "proposal_id=p-1, approved p-1 (a17 email -> phone)",
     )
+    e = describe(decision_audit("main", "alice", req, d, T + 1, "main-00000007-abcdef"))
+    assert e.details.endswith(", command main-00000007-abcdef")
+    assert e.to_json()["data"]["command_id"] == "main-00000007-abcdef"
     again = book.approve(Selection(("p-1",)), "alice", T + 2, mode="approve", agents=roster)
     e = describe(decision_audit("main", "alice", req, again, T + 2))
     assert e.outcome == "rejected (unknown_proposal)"
@@ -146,3 +149,17 @@ def test_only_a_mode_override_reads_permanent() -> None:
     _request(book, "alice", OverrideRequest("r1", "pin", {"queue": "phone", "min": 3}))
     e = describe(_request(book, "alice", OverrideRequest("r2", "cancel", {"override_id": "ov1"})))
     assert e.details == "override_id=ov1, override ov1, replaced ov1"
+
+
+def test_a_rejection_row_names_the_move_and_the_cool_down() -> None:
+    ids = iter(["p-1", "p-2"])
+    book = ProposalBook("main", ttl_s=600, cooldown_s=1800, id_factory=ids.__next__)
+    book.update("plan", [Move("a1", "email", "phone", "why"), Move("a2", None, "chat", "w")], T)
+    req = OverrideRequest("r", "reject", {"proposal_ids": ["p-1", "p-2"]}, reason="VIP")
+    d = book.reject(Selection(("p-1", "p-2")), "bob", T, mode="approve", reason="VIP")
+    e = describe(decision_audit("main", "bob", req, d, T))
+    assert e.details == (
+        'proposal_ids=["p-1", "p-2"], reason VIP, '
+        "rejected p-1 (a1 email -> phone) p-2 (a2 (none) -> chat), "
+        "not proposed again before 2026-11-22T10:45:00Z"
+    )

@@ -1,5 +1,6 @@
-"""ProposalBook (contract §9): stable ids, withdrawal, expiry, approve/reject, cooldowns,
-persistence. One table of edge cases for the decisions, then hypothesis properties."""
+"""ProposalBook (contract §9): stable ids, withdrawal, expiry, approve/reject, cool-downs
+(in the site's CooldownBook), persistence. One table of edge cases for the decisions;
+the hypothesis properties are in test_proposals_props.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 
 import pytest
 
+from staffer.core.cooldowns import Cooldown, CooldownBook
 from staffer.core.proposal import stale_reason
 from staffer.core.proposals import (
     NO_PROPOSALS,
@@ -28,9 +30,17 @@ TTL = 600.0
 COOLDOWN = 1800.0
 
 
-def make_book(ttl: float = TTL, cooldown: float = COOLDOWN) -> ProposalBook:
+def make_book(
+    ttl: float = TTL, cooldown: float = COOLDOWN, cooldowns: CooldownBook | None = None
+) -> ProposalBook:
     n = itertools.count(1)
-    return ProposalBook("main", ttl_s=ttl, cooldown_s=cooldown, id_factory=lambda: f"p{next(n)}")
+    return ProposalBook(
+        "main",
+        ttl_s=ttl,
+        cooldown_s=cooldown,
+        cooldowns=cooldowns,
+        id_factory=lambda: f"p{next(n)}",
+    )
 
 
 def mv(agent: str, src: str | None, dst: str, reason: str = "why") -> Move:
@@ -265,14 +275,14 @@ def test_reject_closes_and_cools_down_that_agent_and_target_only() -> None:
     assert d.ok and d.cooldown_until == NOW + 10 + COOLDOWN
     [c] = d.decided
     assert (c.outcome, c.by) == ("rejected", "bob")
-    assert book.cooldowns(NOW + 11) == {("a1", "phone")}
+    assert book.cooldowns.active(NOW + 11) == {("a1", "phone")}
     ch = book.update("plan-2", [mv("a1", "email", "phone"), mv("a2", "email", "phone")], NOW + 300)
     assert [m.agent for m in ch.suppressed] == ["a1"] and not ch.opened
     # the same agent to another queue is fine, and the cooldown ends on time
     assert [
         p.to_queue for p in book.update("plan-3", [mv("a1", "email", "chat")], NOW + 400).opened
     ] == ["chat"]
-    assert book.cooldowns(NOW + 10 + COOLDOWN) == frozenset()
+    assert book.cooldowns.active(NOW + 10 + COOLDOWN) == frozenset()
     ch = book.update("plan-4", [mv("a1", "email", "phone")], NOW + 10 + COOLDOWN)
     assert [p.to_queue for p in ch.opened] == ["phone"]
 
@@ -285,14 +295,54 @@ def test_reject_unknown_ids_changes_nothing(sel: Selection, code: str) -> None:
     book = _opened_book()
     d = book.reject(sel, "bob", NOW, mode="approve")
     assert d.code == code and "p9" in d.message
-    assert ids(book) == ["p1", "p2"] and book.cooldowns(NOW) == frozenset()
+    assert ids(book) == ["p1", "p2"] and len(book.cooldowns) == 0
 
 
 def test_zero_cooldown_disables_it() -> None:
     book = make_book(cooldown=0)
     book.update("plan-1", [mv("a1", "email", "phone")], NOW)
     d = book.reject(Selection(("p1",)), "bob", NOW, mode="approve")
-    assert d.ok and d.cooldown_until is None and book.cooldowns(NOW) == frozenset()
+    assert d.ok and d.cooldown_until is None and d.cooldowns == () and len(book.cooldowns) == 0
+
+
+def test_a_rejection_cools_down_in_the_sites_book_with_who_and_why() -> None:
+    """One owner of cool-downs: the site's book, which a bridge's rejection also fills
+    (contract §10)."""
+    site_book = CooldownBook()
+    book = make_book(cooldowns=site_book)
+    book.update("plan-1", [mv("a1", "email", "phone")], NOW)
+    d = book.reject(Selection(("p1",)), "bob", NOW + 5, mode="approve", reason="on a course")
+    assert d.cooldowns == (
+        Cooldown("a1", "phone", NOW + 5 + COOLDOWN, "proposal p1 rejected: on a course", "bob"),
+    )
+    assert list(site_book) == list(d.cooldowns) and d.decided[0].why == "on a course"
+    # a bridge's cool-down suppresses a proposal just as a supervisor's does
+    site_book.add("a2", "phone", NOW + COOLDOWN, "no licence", "bridge")
+    ch = book.update("plan-2", [mv("a2", "email", "phone")], NOW + 300)
+    assert [m.agent for m in ch.suppressed] == ["a2"] and not ch.opened
+
+
+def test_a_longer_cool_down_already_in_force_stays() -> None:
+    site_book = CooldownBook([Cooldown("a1", "phone", NOW + 10 * COOLDOWN, "no licence", "bridge")])
+    book = make_book(cooldowns=site_book)
+    book.restore({"proposals": [_record("p7", "a1", "phone")]})  # opened before the bridge said no
+    d = book.reject(Selection(("p7",)), "bob", NOW, mode="approve")
+    assert d.cooldown_until == NOW + 10 * COOLDOWN
+    assert [c.source for c in site_book] == ["bridge"]
+
+
+def _record(pid: str, agent: str, to: str) -> dict[str, object]:
+    return {
+        "proposal_id": pid,
+        "site": "main",
+        "plan_id": "plan-0",
+        "agent": agent,
+        "from": "email",
+        "to": to,
+        "reason": "why",
+        "created_at": NOW - 1,
+        "expires_at": NOW + TTL,
+    }
 
 
 def test_bad_parameters_are_refused() -> None:
@@ -309,9 +359,9 @@ def test_records_round_trip_through_json() -> None:
     book = _opened_book()
     book.reject(Selection(("p2",)), "bob", NOW + 1, mode="approve")
     data = json.loads(json.dumps(book.to_records()))
+    assert set(data) == {"proposals"}  # cool-downs are the CooldownBook's (its own table)
     again = ProposalBook.from_records("main", data, ttl_s=TTL, cooldown_s=COOLDOWN)
-    assert again.open() == book.open()
-    assert again.cooldowns(NOW + 2) == book.cooldowns(NOW + 2) == {("a2", "phone")}
+    assert again.open() == book.open() and ids(again) == ["p1"]
     # expired while the daemon was down: counted at the next sweep
     assert [c.outcome for c in again.expire(NOW + TTL).closed] == ["expired"]
 
@@ -321,7 +371,19 @@ def test_records_round_trip_through_json() -> None:
     [
         {"proposals": [{"proposal_id": "x"}]},
         {"proposals": [None]},
-        {"cooldowns": [{"agent": "a"}]},
+        {
+            "proposals": [
+                {
+                    "proposal_id": "p",
+                    "site": "main",
+                    "plan_id": "x",
+                    "agent": "a",
+                    "to": "phone",
+                    "created_at": "soon",
+                    "expires_at": 1,
+                }
+            ]
+        },
         {"proposals": "nope"},
     ],
 )

@@ -10,6 +10,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from staffer.core.cooldowns import CooldownBook
 from staffer.core.proposals import ProposalBook, Selection
 from staffer.core.types import AgentState, Move
 
@@ -54,7 +55,7 @@ class Book(RuleBasedStateMachine):
         ch = self.book.update(f"plan-{self.now}", moves, self.now)
         self.opened += len(ch.opened)
         self._record(ch.closed)
-        blocked = self.book.cooldowns(self.now)
+        blocked = self.book.cooldowns.active(self.now)
         seen: set[str] = set()
         for m in moves:
             if m.agent in seen or m.from_queue == m.to_queue or (m.agent, m.to_queue) in blocked:
@@ -97,7 +98,7 @@ class Book(RuleBasedStateMachine):
         if d.ok:
             for pid in chosen:
                 p = targets[pid]
-                assert (p.agent, p.to_queue) in self.book.cooldowns(self.now)
+                assert (p.agent, p.to_queue) in self.book.cooldowns.active(self.now)
 
     @rule(dt=dt_st)
     def sweep(self, dt) -> None:
@@ -113,11 +114,17 @@ class Book(RuleBasedStateMachine):
     @rule()
     def restart(self) -> None:
         data = json.loads(json.dumps(self.book.to_records()))
+        cooldowns = CooldownBook(list(self.book.cooldowns))  # from their own table
         again = ProposalBook.from_records(
-            "main", data, ttl_s=TTL, cooldown_s=COOLDOWN, id_factory=self.factory
+            "main",
+            data,
+            ttl_s=TTL,
+            cooldown_s=COOLDOWN,
+            cooldowns=cooldowns,
+            id_factory=self.factory,
         )
         assert again.open() == self.book.open()
-        assert again.cooldowns(self.now) == self.book.cooldowns(self.now)
+        assert again.cooldowns.active(self.now) == self.book.cooldowns.active(self.now)
         self.book = again
 
     @invariant()
@@ -135,7 +142,7 @@ class Book(RuleBasedStateMachine):
 
     @invariant()
     def no_open_proposal_in_a_cooldown(self) -> None:
-        blocked = self.book.cooldowns(self.now)
+        blocked = self.book.cooldowns.active(self.now)
         assert not {(p.agent, p.to_queue) for p in self.book.open()} & blocked
 
     @invariant()

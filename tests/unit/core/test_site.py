@@ -1,10 +1,11 @@
-"""The event-clock planning rule of a site (contract §7)."""
+"""A served site: the event-clock planning rule (contract §7), its proposals (§9), fresh moves."""
 
 from __future__ import annotations
 
 import pytest
 
 from staffer.core.site import Site
+from staffer.core.types import InFlightMove, Move
 from staffer.settings import PlannerSettings, SiteSettings
 
 T8 = 1_795_334_400.0  # 2026-11-22T08:00:00Z
@@ -50,3 +51,23 @@ def test_now_and_plan_ids() -> None:
     assert site.now("wall", 42.0) == 42.0
     assert site.next_plan_id("2026-11-22T08:00:00Z") == "main-20261122T080000Z-1"
     assert site.next_plan_id("2026-11-22T08:00:00Z").endswith("-2")
+
+
+def test_proposals_share_the_sites_cool_downs_and_follow_a_reload() -> None:
+    site = Site.new(SiteSettings(id="main"), PlannerSettings(proposal_ttl_s=60))
+    assert site.proposals.cooldowns is site.cooldowns  # one owner of cool-downs
+    assert (site.proposals.ttl_s, site.proposals.cooldown_s) == (60, 1800)
+    site.configure(SiteSettings(id="main"), PlannerSettings(reject_cooldown_s=0))
+    assert (site.proposals.ttl_s, site.proposals.cooldown_s) == (600, 0)
+
+
+def test_fresh_moves_are_real_and_not_in_flight() -> None:
+    site = _site()
+    site.flights.add(InFlightMove("a1", "phone", "c1", T8))
+    moves = [
+        Move("a1", "email", "phone", "in flight"),
+        Move("a2", "phone", "phone", "already there"),
+        Move("a3", "email", "phone", "fresh"),
+        Move("a1", "email", "chat", "a new target"),
+    ]
+    assert [m.reason for m in site.fresh(moves)] == ["fresh", "a new target"]
