@@ -73,7 +73,7 @@ def pct(x: float | None) -> str:
     return "—" if x is None else f"{round(x * 100)}%"
 
 
-async def afternoon(p: Peer) -> dict[str, Any]:
+async def afternoon(p: Peer, phone: tuple[int, int] = (13, 3)) -> dict[str, Any]:
     """A busy afternoon on site main, then a replan: the daemon plans at once (wall clock).
 
     30 agents (phone 12, chat 8, email 10, each also skilled for one other queue) and an
@@ -87,7 +87,7 @@ async def afternoon(p: Peer) -> dict[str, Any]:
     now = time.time()
     for k in range(12):
         queues = {
-            "phone": queue_body(13, 3, answered=12, within=7),
+            "phone": queue_body(*phone, answered=12, within=7),
             "chat": queue_body(10, 1, aht_s=480, answered=10, within=8),
             "email": queue_body(3, 0, aht_s=360, backlog=40, oldest_age_s=3000),
         }
@@ -250,7 +250,7 @@ async def test_console_approves_and_rejects_the_daemons_proposals(
             assert daemon.http is not None
             pg = page.page
             await open_console(page, daemon.http.url)
-            plan = await afternoon(p)
+            plan = await afternoon(p, phone=(20, 8))  # short enough for several proposals
             [listing] = await p.wait_for(
                 "main/proposals", lambda b: b["as_of"] == plan["as_of"] and len(b["proposals"]) >= 3
             )
