@@ -289,9 +289,6 @@ class StateStore:
         """Delete expired overrides and audit each expiry, atomically."""
         await self._acall(self._op_record_expired, list(overrides), now)
 
-    def record_expired_sync(self, overrides: Sequence[Override], now: float) -> None:
-        self._call(self._op_record_expired, list(overrides), now)
-
     async def load_overrides(self) -> list[Override]:
         """Every stored override (expired ones too; ``OverrideBook.expire`` drops them)."""
         return await self._acall(self._op_load_overrides)
@@ -314,9 +311,6 @@ class StateStore:
     async def remove_in_flight(self, site: str, agents: Iterable[str]) -> None:
         """Forget in-flight moves (confirmed or timed out)."""
         await self._acall(self._op_remove_in_flight, site, list(agents))
-
-    def remove_in_flight_sync(self, site: str, agents: Iterable[str]) -> None:
-        self._call(self._op_remove_in_flight, site, list(agents))
 
     async def load_in_flight(self) -> dict[str, list[InFlightMove]]:
         return await self._acall(self._op_load_in_flight)
@@ -370,9 +364,6 @@ class StateStore:
     async def prune_audit(self, before_ts: float, site: str | None = None) -> int:
         """Delete audit records older than ``before_ts`` (of one site, or all); how many."""
         return await self._acall(self._op_prune_audit, before_ts, site)
-
-    def prune_audit_sync(self, before_ts: float, site: str | None = None) -> int:
-        return self._call(self._op_prune_audit, before_ts, site)
 
     async def next_command_id(self, site: str) -> str:
         """A new command id ``{site}-{seq:08d}-{6 hex}``; the sequence is committed first,

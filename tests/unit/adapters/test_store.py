@@ -87,7 +87,7 @@ def test_record_expired(db: Path) -> None:
     with StateStore.open(db) as store:
         store.record_outcome_sync(out)
         gone = book.expire(NOW + 4000)
-        store.record_expired_sync(gone, NOW + 4000)
+        asyncio.run(store.record_expired(gone, NOW + 4000))
         assert store.load_overrides_sync() == []
         kinds = [a.kind for a in store.audit_sync(site="main")]
     assert kinds == ["override", "override_expired"]
@@ -100,7 +100,7 @@ def test_in_flight_plans_and_audit_queries(db: Path) -> None:
         )
         store.add_in_flight_sync("main", [InFlightMove("a1", "email", "c2", NOW + 1)])
         store.add_in_flight_sync("s2", [InFlightMove("a1", "phone", "c3", NOW)])
-        store.remove_in_flight_sync("main", ["a2", "nobody"])
+        asyncio.run(store.remove_in_flight("main", ["a2", "nobody"]))
         store.save_plan_sync("main", b'{"plan_id":"p1"}', NOW)
         store.save_plan_sync("main", '{"plan_id":"p2"}', NOW + 300)
         store.append_audit_sync(
@@ -118,7 +118,7 @@ def test_in_flight_plans_and_audit_queries(db: Path) -> None:
         last = store.audit_sync(limit=3)
         assert [a.payload["i"] for a in last] == [7, 8, 9]
         assert all(a.site == "main" for a in store.audit_sync(site="main"))
-        assert store.prune_audit_sync(NOW + 5) == 5
+        assert asyncio.run(store.prune_audit(NOW + 5)) == 5
         assert len(store.audit_sync(limit=100)) == 5
 
 
