@@ -192,11 +192,7 @@ class Daemon:
     def exposition(self) -> bytes:
         """/metrics. Per-message figures are folded in here, off the hot path."""
         self.router.fold_counts()
-        for site in self.sites.values():
-            for qid in site.queue_ids:
-                snap = site.state.latest(qid)
-                if snap is not None:
-                    self.metrics.observe_snapshot(site.id, qid, snap)
+        self.runtime.fold_metrics()
         return self.metrics.exposition()
 
     async def _signal_ready(self, ready: Ready | None) -> None:
