@@ -43,7 +43,7 @@ import signal
 import socket
 from collections.abc import Callable, Coroutine, Iterable
 
-from staffer import __version__, console
+from staffer import __version__, console, status
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.http import HttpServer
 from staffer.adapters.log import setup_logging
@@ -105,6 +105,7 @@ class Daemon:
                 exposition=self.exposition,
                 readiness=self.readiness,
                 console_config=lambda: console.page_config(self.settings),
+                status=lambda: status.status(self.runtime, __version__, self.mqtt.connected),
             )
             if settings.http.enabled
             else None
