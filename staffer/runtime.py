@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from staffer.adapters import oplog
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.store import StateStore
@@ -252,6 +253,7 @@ class Runtime:
         timed_out = site.flights.expire(now)
         if timed_out:
             self.metrics.moves_timed_out(site.id, len(timed_out))
+            oplog.move_timeouts(site.id, timed_out, now)
             await self.emit.forget_flights(site.id, [m.agent for m in timed_out])
             self.metrics.set_in_flight(site.id, len(site.flights))
         await self.approvals.sweep(site, now)
@@ -268,14 +270,25 @@ class Runtime:
             if math.isfinite(now):
                 await self.emit.prune_audit(now - keep_s, site.id)
 
-    def health(self) -> str:
-        """The sites' part of the one-line health summary."""
-        overrides = sum(self.book.count(sid, self.view_time(s)) for sid, s in self.sites.items())
-        in_flight = sum(len(s.flights) for s in self.sites.values())
-        proposals = sum(len(s.proposals) for s in self.sites.values())
-        return (
-            f"sites={len(self.sites)} overrides={overrides} in_flight={in_flight} "
-            f"proposals={proposals}"
+    def health(self, connected: bool) -> oplog.Health:
+        """The one-line health summary's figures (``oplog.HealthLog`` logs changes)."""
+        sites = self.sites.items()
+        return oplog.Health(
+            connected=connected,
+            sites=len(self.sites),
+            modes=tuple(
+                (sid, mode)
+                for sid, s in sites
+                if (mode := self.controls(s, self.now(s)).mode) != "auto"
+            ),
+            stale=tuple(
+                f"{sid}/{q}"
+                for sid, s in sites
+                for q in sorted(self.freshness(s, self.now(s)).stale)
+            ),
+            in_flight=sum(len(s.flights) for s in self.sites.values()),
+            proposals=sum(len(s.proposals) for s in self.sites.values()),
+            overrides=sum(self.book.count(sid, self.view_time(s)) for sid, s in sites),
         )
 
 
