@@ -31,6 +31,9 @@ in `staffer.runtime`, the ordered effects in `staffer.adapters.emitter`.
   cool-downs, proposals, approved commands not yet sent, last plans, the command id
   counter. Every commanded move is an audit row; housekeeping prunes rows older than
   ``[state] audit_retention_s``.
+* Operators: ``GET /status`` (``staffer.status``); the ``staffer.ops`` log lines
+  (``adapters.oplog``): commands, accepted requests, move timeouts and rejections, and a
+  health summary whenever it changes.
 * Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the configuration.
 """
 
@@ -43,7 +46,8 @@ import signal
 import socket
 from collections.abc import Callable, Coroutine, Iterable
 
-from staffer import __version__, console
+from staffer import __version__, console, status
+from staffer.adapters import oplog
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.http import HttpServer
 from staffer.adapters.log import setup_logging
@@ -105,6 +109,7 @@ class Daemon:
                 exposition=self.exposition,
                 readiness=self.readiness,
                 console_config=lambda: console.page_config(self.settings),
+                status=lambda: status.status(self.runtime, __version__, self.mqtt.connected),
             )
             if settings.http.enabled
             else None
@@ -113,7 +118,7 @@ class Daemon:
         self._busy = asyncio.Lock()  # one message or job at a time: no interleaved state
         self._bg: set[asyncio.Task[None]] = set()
         self._connects = 0
-        self._last_health = ""
+        self.health_log = oplog.HealthLog()
 
     @property
     def sites(self) -> dict[str, Site]:
@@ -143,7 +148,7 @@ class Daemon:
             self.scheduler.grid("plan", p.interval_s, lambda: self._locked(rt.plan_all))
         else:
             self.scheduler.remove("plan")
-        self.scheduler.every("sweep", SWEEP_EVERY_S, lambda: self._locked(rt.sweep_all))
+        self.scheduler.every("sweep", SWEEP_EVERY_S, lambda: self._locked(self._sweep))
         self.scheduler.every("housekeeping", HOUSEKEEPING_EVERY_S, self._housekeeping)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -192,11 +197,7 @@ class Daemon:
     def exposition(self) -> bytes:
         """/metrics. Per-message figures are folded in here, off the hot path."""
         self.router.fold_counts()
-        for site in self.sites.values():
-            for qid in site.queue_ids:
-                snap = site.state.latest(qid)
-                if snap is not None:
-                    self.metrics.observe_snapshot(site.id, qid, snap)
+        self.runtime.fold_metrics()
         return self.metrics.exposition()
 
     async def _signal_ready(self, ready: Ready | None) -> None:
@@ -223,15 +224,13 @@ class Daemon:
         task.add_done_callback(self._bg.discard)
 
     async def _housekeeping(self) -> None:
-        """Audit retention, and a one-line health summary logged only when it changes."""
+        """Audit retention."""
         await self._locked(self.runtime.prune_audit)
-        summary = (
-            f"health: mqtt={'up' if self.mqtt.connected else 'down'} "
-            f"{self.runtime.health()} output_queue={len(self.emit.outbox)}"
-        )
-        if summary != self._last_health:
-            self._last_health = summary
-            log.info(summary)
+
+    async def _sweep(self) -> None:
+        """Expiries and timeouts, then the one-line health summary if it changed."""
+        await self.runtime.sweep_all()
+        self.health_log.update(self.runtime.health(self.mqtt.connected))
 
     # -- configuration --------------------------------------------------------------------
     def _owned(self, settings: Settings) -> list[str]:

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from staffer.adapters import oplog
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.port import Inbound
@@ -202,10 +203,13 @@ class ApproveMode:
         """The approved moves: in flight (as written), counted, then published."""
         for flight in _flights(decision, command_id, now):
             site.flights.add(flight)
-        self.metrics.count_moves(site.id, [am.move for am in decision.moves])
+        moves = [am.move for am in decision.moves]
+        self.metrics.count_moves(site.id, moves)
         self.metrics.set_in_flight(site.id, len(site.flights))
         body = _command_body(site, decision, command_id, now)
         await self.emit.approved_command(site.id, command_id, body)
+        by = ",".join(sorted({am.approved_by for am in decision.moves}))
+        oplog.command(site.id, command_id, APPROVED_MODE, by, moves)
 
     def restore(self, site: Site, records: Mapping[str, Any]) -> None:
         """Reload a site's stored open proposals (``StoreError`` when unreadable)."""

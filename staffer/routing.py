@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from staffer.adapters import oplog
 from staffer.adapters.log import RateLimitedLog
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.port import Inbound
@@ -174,14 +175,7 @@ async def move_ack(router: Router, site: Site, route: Route, msg: Inbound) -> No
     router.ok("move_ack")
     router.metrics.move_ack(site.id, ack.status)
     if ack.status == "rejected":
-        log.warning(
-            "site %s: the bridge rejected moving %s to %s (command %s): %s",
-            site.id,
-            ack.agent,
-            ack.to_queue,
-            ack.command_id,
-            ack.reason or "no reason given",
-        )
+        oplog.move_rejected(site.id, ack.agent, ack.to_queue, ack.command_id, ack.reason)
     if effect.changes:
         await rt.emit.move_ack(site.id, effect)
         router.metrics.set_in_flight(site.id, len(site.flights))
@@ -205,12 +199,12 @@ async def override_request(router: Router, site: Site, route: Route, msg: Inboun
     if isinstance(request, OverrideRequest) and request.action in SELECTION_FIELDS:
         controls = rt.controls(site, now)
         reply, duplicate = await rt.approvals.decide(site, sup, request, now, controls, msg)
-        return _count_request(router, sid, reply, duplicate)
+        return _count_request(router, sid, reply, duplicate, request, sup)
     p = rt.settings.planner
     outcome = rt.book.handle(
         sid, sup, request, now, site.queue_ids, p.override_ttl_s, site.state.roster
     )
-    _count_request(router, sid, outcome.reply, outcome.duplicate)
+    _count_request(router, sid, outcome.reply, outcome.duplicate, request, sup)
     if outcome.mode is not None:
         router.metrics.set_mode(sid, outcome.mode)
     await rt.emit.reply(sid, sup, outcome, msg)  # persisted, then replied
@@ -224,9 +218,20 @@ async def override_request(router: Router, site: Site, route: Route, msg: Inboun
     return None
 
 
-def _count_request(router: Router, site: str, reply: OverrideReply, duplicate: bool) -> None:
+def _count_request(
+    router: Router,
+    site: str,
+    reply: OverrideReply,
+    duplicate: bool,
+    request: OverrideRequest | MalformedRequest,
+    supervisor: str,
+) -> None:
+    """Count a request's outcome; log an accepted one (not its redeliveries)."""
     result = "duplicate" if duplicate else "accepted" if reply.ok else reply.code
     router.metrics.override_request(site, result or "invalid")
+    if result == "accepted" and isinstance(request, OverrideRequest):
+        fields, reason = request.fields, request.reason
+        oplog.override(site, supervisor, request.action, fields, reply.override_id, reason)
 
 
 ROUTES: dict[MessageKind, RouteSpec] = {

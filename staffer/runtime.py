@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from staffer.adapters import oplog
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.store import StateStore
@@ -35,6 +36,7 @@ from staffer.adapters.store_proposals import PendingCommand
 from staffer.approvals import ApproveMode
 from staffer.codec import payloads
 from staffer.codec.timefmt import format_ts
+from staffer.core import freshness
 from staffer.core.forecast import ForecastError, ScheduledForecast, load_forecast_csv
 from staffer.core.overrides import OverrideBook
 from staffer.core.planner import plan_site
@@ -137,21 +139,39 @@ class Runtime:
         controls = self.book.controls(site.id, now, self.settings.planner.mode)
         return dataclasses.replace(controls, blocked_moves=site.cooldowns.active(now))
 
+    def freshness(self, site: Site, now: float) -> freshness.Freshness:
+        """Each queue's data age at ``now`` and which are stale (contract §16)."""
+        ids = [q.id for q in site.cfg.queues]
+        return freshness.assess(site.state, ids, now, self.settings.planner.stale_after_s)
+
+    def fold_metrics(self) -> None:
+        """At scrape time: each queue's latest observation and its freshness on the site's
+        clock (off the hot path)."""
+        for site in self.sites.values():
+            for qid in site.queue_ids:
+                snap = site.state.latest(qid)
+                if snap is not None:
+                    self.metrics.observe_snapshot(site.id, qid, snap)
+            self.metrics.observe_freshness(site.id, self.freshness(site, self.now(site)))
+
     # -- planning and output --------------------------------------------------------------
     async def plan(self, site: Site, now: float) -> Plan:
         """Plan ``site`` at ``now``; publish the plan and, in auto mode, its moves (in
-        approve and shadow mode: proposals)."""
+        approve and shadow mode: proposals). Stale queues are held and marked
+        (``core.freshness``, contract §16)."""
         controls = self.controls(site, now)
+        fresh = self.freshness(site, now)
         t0 = time.perf_counter()
         plan = plan_site(
             site.cfg,
             self.settings.planner,
             site.state,
-            controls,
+            freshness.hold(controls, fresh, site.state.roster),
             site.flights.by_agent,
             now,
             site.next_plan_id(format_ts(now)),
         )
+        plan = freshness.mark(plan, fresh)
         self.metrics.observe_plan(plan, time.perf_counter() - t0)
         site.last_plan_json = payloads.encode_plan(plan)
         await self.emit.plan(site.id, site.last_plan_json, plan.as_of)
@@ -233,6 +253,7 @@ class Runtime:
         timed_out = site.flights.expire(now)
         if timed_out:
             self.metrics.moves_timed_out(site.id, len(timed_out))
+            oplog.move_timeouts(site.id, timed_out, now)
             await self.emit.forget_flights(site.id, [m.agent for m in timed_out])
             self.metrics.set_in_flight(site.id, len(site.flights))
         await self.approvals.sweep(site, now)
@@ -249,14 +270,25 @@ class Runtime:
             if math.isfinite(now):
                 await self.emit.prune_audit(now - keep_s, site.id)
 
-    def health(self) -> str:
-        """The sites' part of the one-line health summary."""
-        overrides = sum(self.book.count(sid, self.view_time(s)) for sid, s in self.sites.items())
-        in_flight = sum(len(s.flights) for s in self.sites.values())
-        proposals = sum(len(s.proposals) for s in self.sites.values())
-        return (
-            f"sites={len(self.sites)} overrides={overrides} in_flight={in_flight} "
-            f"proposals={proposals}"
+    def health(self, connected: bool) -> oplog.Health:
+        """The one-line health summary's figures (``oplog.HealthLog`` logs changes)."""
+        sites = self.sites.items()
+        return oplog.Health(
+            connected=connected,
+            sites=len(self.sites),
+            modes=tuple(
+                (sid, mode)
+                for sid, s in sites
+                if (mode := self.controls(s, self.now(s)).mode) != "auto"
+            ),
+            stale=tuple(
+                f"{sid}/{q}"
+                for sid, s in sites
+                for q in sorted(self.freshness(s, self.now(s)).stale)
+            ),
+            in_flight=sum(len(s.flights) for s in self.sites.values()),
+            proposals=sum(len(s.proposals) for s in self.sites.values()),
+            overrides=sum(self.book.count(sid, self.view_time(s)) for sid, s in sites),
         )
 
 

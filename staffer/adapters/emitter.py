@@ -25,6 +25,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from staffer.adapters import oplog
 from staffer.adapters.outbox import Outbox
 from staffer.adapters.port import Inbound, MqttPort
 from staffer.adapters.store import StateStore
@@ -117,6 +118,7 @@ class Emitter:
                 self.topics.commands(site),
                 payloads.encode_command(command_id, plan_id, site, now, mode, moves),
             )
+            oplog.command(site, command_id, mode, decided_by, moves)
 
         await self.outbox.put(send)
 

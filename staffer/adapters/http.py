@@ -1,4 +1,5 @@
-"""HTTP endpoint on ``[http] host:port``: ``/metrics``, ``/healthz``, ``/readyz``, ``/console``.
+"""HTTP endpoint on ``[http] host:port``: ``/metrics``, ``/healthz``, ``/readyz``, ``/status``,
+``/console``.
 
 One aiohttp server inside the daemon's event loop. The server knows nothing about
 MQTT or Prometheus: it is given a function producing the exposition text and a
@@ -8,6 +9,8 @@ readiness probe returning None when ready or a short reason when not.
 * ``/healthz`` — 200 ``ok`` while the process (and its event loop) is alive.
 * ``/readyz``  — 200 ``ready`` only while connected to the broker with config loaded,
   else 503 with the reason as the body (e.g. ``not connected to the MQTT broker``).
+* ``/status``  — one JSON object for an operator (contract §16, built by ``staffer.status``):
+  connection, and per site mode, last plan, data freshness, proposals, moves in flight.
 * ``/console`` — the supervisor console (contract §13): a static page, its files below
   ``/console/`` (a fixed list, ``staffer.console.ASSETS``) and ``/console/config.json``
   (read-only start settings: default broker WebSocket URL, topic prefix, sites). The page
@@ -39,6 +42,7 @@ METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Exposition = Callable[[], bytes]
 Readiness = Callable[[], "str | None"]
 ConsoleConfig = Callable[[], Mapping[str, Any]]
+Status = Callable[[], Mapping[str, Any]]
 
 # The console page may connect to any broker URL its user types in (ws:/wss:), and to
 # nothing else; MQTT.js runs its timers in a Worker built from a blob: URL.
@@ -65,12 +69,14 @@ class HttpServer:
         exposition: Exposition,
         readiness: Readiness,
         console_config: ConsoleConfig | None = None,
+        status: Status | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._exposition = exposition
         self._readiness = readiness
         self._console_config = console_config  # None: no console routes
+        self._status = status  # None: no /status
         self._runner: web.AppRunner | None = None
         self._bound: int | None = None
 
@@ -92,6 +98,8 @@ class HttpServer:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        if self._status is not None:
+            app.router.add_get("/status", self._status_json)
         if self._console_config is not None:
             self._add_console(app.router)
         return app
@@ -126,6 +134,15 @@ class HttpServer:
     async def _metrics(self, _request: web.Request) -> web.Response:
         body = self._exposition()
         return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+    async def _status_json(self, _request: web.Request) -> web.Response:
+        assert self._status is not None
+        body = json.dumps(dict(self._status()), ensure_ascii=False, allow_nan=False)
+        return web.Response(
+            text=body + "\n",
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok\n")

@@ -18,7 +18,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-CONTEXT_FIELDS: tuple[str, ...] = ("site", "queue", "agent", "supervisor", "topic", "reason")
+CONTEXT_FIELDS: tuple[str, ...] = (
+    "site",
+    "queue",
+    "agent",
+    "supervisor",
+    "topic",
+    "reason",
+    "event",  # the operator's lines (``staffer.adapters.oplog``)
+    "command_id",
+)
+JSON_ONLY_FIELDS: tuple[str, ...] = ("moves",)  # structured; the text line says it in words
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,7 +43,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key in CONTEXT_FIELDS:
+        for key in CONTEXT_FIELDS + JSON_ONLY_FIELDS:
             value = getattr(record, key, None)
             if value is not None:
                 out[key] = value

@@ -2,7 +2,8 @@
 
 For the on-call alerts (issue 15): ``staffer_site_last_plan_timestamp_seconds{site}``
 (wall-clock time of the site's last plan) and ``staffer_move_timeouts_total{site}``
-(commanded moves never confirmed within ``move_timeout_s``).
+(commanded moves never confirmed within ``move_timeout_s``). Freshness (contract §16):
+``staffer.adapters.metrics_fresh``; a stale queue has no prediction series.
 
 ``Metrics`` owns its own ``CollectorRegistry`` (no global state, so tests and
 several daemons in one process do not collide). Label values stay bounded:
@@ -37,6 +38,8 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from staffer.adapters.metrics_fresh import FreshnessGauges, set_or_remove
+from staffer.core.freshness import Freshness
 from staffer.core.proposals import OUTCOMES as PROPOSAL_OUTCOMES
 from staffer.core.proposals import Closing
 from staffer.core.types import Move, Plan, QueueSnapshot
@@ -217,6 +220,7 @@ class Metrics:
         self.proposals_open = Gauge(
             "staffer_proposals_open", "Open proposals awaiting a supervisor.", ["site"], registry=r
         )
+        self.freshness = FreshnessGauges(r)  # contract §16
 
         self.build_info.info({"version": version})
         self.mqtt_connected.set(0)
@@ -268,9 +272,9 @@ class Metrics:
             self.queue_agents.labels(site, qid, "assigned").set(q.assigned)
             self.queue_agents.labels(site, qid, "target").set(q.target)
             self.queue_agents.labels(site, qid, "required").set(q.required)
-            self.predicted_sl.labels(site, qid).set(q.predicted_service_level)
-            self.predicted_asa.labels(site, qid).set(q.predicted_asa_s)
-            self.predicted_abandon.labels(site, qid).set(q.predicted_abandon_ratio)
+            set_or_remove(self.predicted_sl, (site, qid), q.predicted_service_level)
+            set_or_remove(self.predicted_asa, (site, qid), q.predicted_asa_s)
+            set_or_remove(self.predicted_abandon, (site, qid), q.predicted_abandon_ratio)
             self.forecast_rate.labels(site, qid).set(q.forecast_arrival_rate)
             self.sl_target.labels(site, qid).set(q.sl_target)
             self.target_s.labels(site, qid).set(q.target_s)
@@ -299,6 +303,11 @@ class Metrics:
         sl = snap.observed_service_level
         if sl is not None:
             self.observed_sl.labels(site, queue).set(sl)
+
+    def observe_freshness(self, site: str, fresh: Freshness) -> None:
+        """Each queue's data age and stale flag (at scrape time, on the site's clock)."""
+        if self._site_ok(site):
+            self.freshness.observe(site, fresh)
 
     def message(self, kind: str, ok: bool, reason: str | None = None) -> None:
         """Count one inbound message; ``reason`` (a PayloadError code) when invalid."""

@@ -134,6 +134,9 @@ class PlanQueueOut(Strict):
     predicted_abandon_ratio: Ratio | None
     sl_target: Ratio
     target_s: Number
+    # contract §16 (additive: a plan of an older daemon has neither)
+    data_age_s: Number | None = None
+    stale: bool = False
 
 
 class PlanOut(Strict):

@@ -54,6 +54,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "target_s": _num(q.target_s),
             "observed_service_level": _num(q.observed_service_level),
             "waiting": q.waiting,
+            "data_age_s": _num(q.data_age_s),
+            "stale": q.stale,
         }
         for qid, q in plan.queues.items()
     }

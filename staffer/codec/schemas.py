@@ -87,6 +87,12 @@ FIELD_TEXT: dict[str, dict[str, str]] = {
         "to": "The queue to assign the agent to.",
         "reason": "One line on why, for people.",
     },
+    "plan": {
+        "data_age_s": "Seconds from the queue's latest snapshot to as_of; null when it never "
+        "reported (contract §16).",
+        "stale": "true when data_age_s exceeds [planner] stale_after_s or is null: the "
+        "predictions are then null and the planner moves no agent into or out of the queue.",
+    },
 }
 
 

@@ -136,15 +136,19 @@ class QueuePlan:
     assigned: int
     target: int
     required: int
-    predicted_service_level: float
-    predicted_asa_s: float
-    predicted_abandon_ratio: float
+    predicted_service_level: float | None  # None: a stale queue (contract §16)
+    predicted_asa_s: float | None
+    predicted_abandon_ratio: float | None
     sl_target: float
     target_s: float
     # What the latest snapshot observed (None when unknown), shown beside the predictions
     # by the supervisor console (contract §13).
     observed_service_level: float | None = None
     waiting: int | None = None
+    # Freshness (contract §16, ``core.freshness``): seconds from the queue's latest snapshot
+    # to the plan's ``as_of`` (None: never reported), and whether that is too old to plan on.
+    data_age_s: float | None = None
+    stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)

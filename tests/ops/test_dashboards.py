@@ -34,7 +34,9 @@ def exported_families() -> frozenset[str]:
 
 EXPORTED = exported_families()
 # Additive metrics the deployment relies on (see docs/deploy.md, "Metrics").
-EXTRA_METRICS = frozenset({"staffer_queue_sl_target", "staffer_site_last_input_timestamp_seconds"})
+EXTRA_METRICS = frozenset(
+    {"staffer_queue_sl_target", "staffer_site_last_input_timestamp_seconds", "staffer_queue_stale"}
+)
 
 
 def test_daemon_exports_the_contract_and_the_extras_we_use() -> None:
@@ -102,6 +104,8 @@ def test_overview_covers_the_issue() -> None:
         "staffer_moves_total",
         "staffer_overrides_active",
         "staffer_mode",
+        "staffer_queue_data_age_seconds",  # contract §16
+        "staffer_queue_stale",
     ):
         assert needle in exprs, needle
     health = " ".join(e for _, e in panel_queries(dashboards()["staffer-daemon-health.json"]))

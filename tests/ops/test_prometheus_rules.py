@@ -72,6 +72,7 @@ def test_every_alert_is_tested_firing_and_quiet() -> None:
         "StafferBrokerFlapping",
         "StafferMovesUnconfirmed",
         "StafferPlanOverdue",
+        "StafferQueueStale",  # contract §16
     } <= alerts
     fired: set[str] = set()
     quiet: set[str] = set()

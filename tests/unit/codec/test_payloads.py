@@ -328,8 +328,11 @@ def test_encode_plan_contract_shape() -> None:
         "target_s",
         "observed_service_level",
         "waiting",
+        "data_age_s",
+        "stale",
     }
     assert phone["observed_service_level"] is None and phone["waiting"] is None
+    assert phone["data_age_s"] is None and phone["stale"] is False
     assert phone["predicted_asa_s"] is None and phone["predicted_abandon_ratio"] is None
     assert phone["target"] == 23 and phone["predicted_service_level"] == 0.81
 
