@@ -18,16 +18,18 @@ its entry in `ROUTES` (a unit test checks that every kind has one).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from staffer.adapters.log import RateLimitedLog
-from staffer.adapters.metrics import Metrics
+from staffer.adapters.metrics import UNKNOWN_KIND, Metrics
 from staffer.adapters.port import Inbound
 from staffer.codec import payloads
 from staffer.codec.proposals import SELECTION_FIELDS
-from staffer.codec.topics import Route, Topics
+from staffer.codec.topics import Route, Topics, response_topic_refusal
 from staffer.core.acks import settle_ack
 from staffer.core.site import Site
 from staffer.core.state import Applied
@@ -83,7 +85,7 @@ class Router:
         """The owned site and route of a message; None (counted invalid) when neither."""
         route = self.route(msg.topic)
         if route is None:
-            self.invalid("unknown", "bad_topic", msg.topic)
+            self.invalid(UNKNOWN_KIND, "bad_topic", msg.topic)
             return None
         site = self.runtime.sites.get(route.site)
         if site is None:
@@ -190,23 +192,21 @@ async def move_ack(router: Router, site: Site, route: Route, msg: Inbound) -> No
 
 async def override_request(router: Router, site: Site, route: Route, msg: Inbound) -> None:
     """A supervisor request: exactly one reply (persisted first), then its effects;
-    ``approve`` and ``reject`` (contract §9) are approve mode's (``staffer.approvals``)."""
-    request: OverrideRequest | MalformedRequest
-    if msg.oversized:
-        request = MalformedRequest(None, "too_large", "payload exceeds mqtt.max_payload_bytes")
-    else:
-        request = payloads.decode_override_request_or_error(msg.payload)
-        if isinstance(request, MalformedRequest):
-            router.invalid("override", request.reason, msg.topic)
-        else:
-            router.ok("override")
+    ``approve`` and ``reject`` (contract §9) are approve mode's (``staffer.approvals``).
+    Refused unread (docs/reliability.md, Security): a response topic outside the
+    requester's reply topic, a retained copy; in event mode, a request before the site's
+    first timestamp is ``unavailable`` (never stamped with wall time)."""
     rt, sid, sup = router.runtime, site.id, route.supervisor or ""
-    now = rt.now(site)
-    if isinstance(request, OverrideRequest) and request.action in SELECTION_FIELDS:
+    request, msg = _read_request(router, msg, router.topics.override_reply(sid, sup))
+    if request is None:
+        return None
+    p = rt.settings.planner
+    now = site.state.clock if p.clock == "event" else rt.now(site)
+    selects = isinstance(request, OverrideRequest) and request.action in SELECTION_FIELDS
+    if isinstance(request, OverrideRequest) and selects and math.isfinite(now):
         controls = rt.controls(site, now)
         reply, duplicate = await rt.approvals.decide(site, sup, request, now, controls, msg)
         return _count_request(router, sid, reply, duplicate)
-    p = rt.settings.planner
     outcome = rt.book.handle(
         sid, sup, request, now, site.queue_ids, p.override_ttl_s, site.state.roster
     )
@@ -222,6 +222,41 @@ async def override_request(router: Router, site: Site, route: Route, msg: Inboun
     if outcome.replan:
         await rt.plan(site, now)
     return None
+
+
+RETAINED = (
+    "retained request refused: requests are answered once and never re-applied; publish "
+    "them without the retain flag (clear this one: an empty retained message on its topic)"
+)
+
+
+def _read_request(
+    router: Router, msg: Inbound, reply_topic: str
+) -> tuple[OverrideRequest | MalformedRequest | None, Inbound]:
+    """The request to answer (None: nothing to answer), and the message to reply to (its
+    response topic dropped when refused: the reply then goes to ``reply_topic`` only)."""
+    if msg.retain and not msg.payload and not msg.oversized:
+        return None, msg  # a retained request being cleared: nothing was asked
+    request: OverrideRequest | MalformedRequest
+    if msg.oversized:
+        request = MalformedRequest(None, "too_large", "payload exceeds mqtt.max_payload_bytes")
+    else:
+        request = payloads.decode_override_request_or_error(msg.payload)
+    refusal = None
+    if msg.response_topic is not None:
+        refusal = response_topic_refusal(reply_topic, msg.response_topic)
+    if refusal is not None:
+        request = MalformedRequest(
+            request.id, "bad_response_topic", refusal, code="bad_response_topic", refused=True
+        )
+        msg = dataclasses.replace(msg, response_topic=None, correlation_data=None)
+    elif msg.retain and not msg.oversized:
+        request = MalformedRequest(request.id, "retained", RETAINED, refused=True)
+    if isinstance(request, OverrideRequest):
+        router.ok("override")
+    elif not msg.oversized:  # an oversized one is counted ``too_large`` already
+        router.invalid("override", request.reason, msg.topic)
+    return request, msg
 
 
 def _count_request(router: Router, site: str, reply: OverrideReply, duplicate: bool) -> None:
