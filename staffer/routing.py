@@ -63,6 +63,7 @@ class Router:
         self._routes: dict[str, Route] = {}  # the same few topics arrive again and again
         self._ok = dict.fromkeys(MESSAGE_KINDS, 0)  # valid messages, folded in at scrape
         self._bad = RateLimitedLog(log)
+        self._cleared: set[str] = set()  # request topics whose retained copy we deleted
 
     def route(self, topic: str) -> Route | None:
         """The route of an inbound topic (cached), or None when it is not one of ours."""
@@ -104,6 +105,18 @@ class Router:
             await spec.handle(self, site, route, msg)
         except payloads.PayloadError as err:
             self.invalid(route.kind, err.reason, msg.topic)
+
+    # -- retained requests the daemon cleared (their empty echo is no request) ------------
+    def cleared(self, topic: str) -> None:
+        if len(self._cleared) >= MAX_ROUTES_CACHED:
+            self._cleared.clear()
+        self._cleared.add(topic)
+
+    def was_cleared(self, topic: str) -> bool:
+        if topic in self._cleared:
+            self._cleared.discard(topic)
+            return True
+        return False
 
     # -- counting -------------------------------------------------------------------------
     def ok(self, kind: MessageKind) -> None:
@@ -200,6 +213,9 @@ async def override_request(router: Router, site: Site, route: Route, msg: Inboun
     request, msg = _read_request(router, msg, router.topics.override_reply(sid, sup))
     if request is None:
         return None
+    if isinstance(request, MalformedRequest) and request.reason == "retained":
+        await rt.emit.clear_retained(msg.topic)  # so no later start sees it again
+        router.cleared(msg.topic)
     p = rt.settings.planner
     now = site.state.clock if p.clock == "event" else rt.now(site)
     selects = isinstance(request, OverrideRequest) and request.action in SELECTION_FIELDS
@@ -235,8 +251,8 @@ def _read_request(
 ) -> tuple[OverrideRequest | MalformedRequest | None, Inbound]:
     """The request to answer (None: nothing to answer), and the message to reply to (its
     response topic dropped when refused: the reply then goes to ``reply_topic`` only)."""
-    if msg.retain and not msg.payload and not msg.oversized:
-        return None, msg  # a retained request being cleared: nothing was asked
+    if not msg.payload and not msg.oversized and (msg.retain or router.was_cleared(msg.topic)):
+        return None, msg  # a retained request being cleared (by us or its sender)
     request: OverrideRequest | MalformedRequest
     if msg.oversized:
         request = MalformedRequest(None, "too_large", "payload exceeds mqtt.max_payload_bytes")

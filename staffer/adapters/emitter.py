@@ -252,6 +252,10 @@ class Emitter:
     async def forget_cooldowns(self, site: str, cooldowns: Sequence[Cooldown]) -> None:
         await self._out(self._db.remove_cooldowns, site, cooldowns)
 
+    async def clear_retained(self, topic: str) -> None:
+        """Delete a retained message (a retained request: answered once, never replayed)."""
+        await self._out(self.mqtt.publish, topic, b"", retain=True)
+
     async def republish_plan(self, site: str, body: bytes) -> None:
         await self._out(self.mqtt.publish, self.topics.plan(site), body, retain=True)
 

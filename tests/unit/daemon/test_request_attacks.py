@@ -118,10 +118,14 @@ async def test_a_retained_request_is_refused_and_never_applied(tmp_path: Path) -
     async with memory_daemon(tmp_path) as (daemon, fake):
         await fake.deliver(f"{PREFIX}/main/agents/a1/state", agent("busy", "phone", ["phone"]))
         request = {"id": "old", "action": "assign", "agent": "a1", "queue": "chat"}
-        for _start in range(3):  # what every (re)subscription delivers again
-            await fake.deliver(f"{PREFIX}/main/override/bob", request, retain=True)
-        await fake.deliver(f"{PREFIX}/main/override/bob", b"", retain=True)  # cleared
+        topic = f"{PREFIX}/main/override/bob"
+        for _start in range(3):  # as if every (re)subscription delivered it again
+            await fake.deliver(topic, request, retain=True)
+        await fake.deliver(topic, b"")  # the echo of the daemon's clear (MQTT 3.1.1)
+        await fake.deliver(topic, b"", retain=True)  # a clear, as MQTT 5 delivers it
         await settled(daemon)
+        clears = fake.on(topic)
+        assert len(clears) == 3 and all(c.retain and c.payload == b"" for c in clears)
         replies = json_on(fake, "main/override/bob/reply")
         assert len(replies) == 3
         assert all(r["ok"] is False and r["error"]["code"] == "invalid" for r in replies)
