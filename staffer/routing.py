@@ -18,17 +18,19 @@ its entry in `ROUTES` (a unit test checks that every kind has one).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from staffer.adapters import oplog
 from staffer.adapters.log import RateLimitedLog
-from staffer.adapters.metrics import Metrics
+from staffer.adapters.metrics import UNKNOWN_KIND, Metrics
 from staffer.adapters.port import Inbound
 from staffer.codec import payloads
 from staffer.codec.proposals import SELECTION_FIELDS
-from staffer.codec.topics import Route, Topics
+from staffer.codec.topics import Route, Topics, response_topic_refusal
 from staffer.core.acks import settle_ack
 from staffer.core.site import Site
 from staffer.core.state import Applied
@@ -62,6 +64,7 @@ class Router:
         self._routes: dict[str, Route] = {}  # the same few topics arrive again and again
         self._ok = dict.fromkeys(MESSAGE_KINDS, 0)  # valid messages, folded in at scrape
         self._bad = RateLimitedLog(log)
+        self._cleared: set[str] = set()  # request topics whose retained copy we deleted
 
     def route(self, topic: str) -> Route | None:
         """The route of an inbound topic (cached), or None when it is not one of ours."""
@@ -84,7 +87,7 @@ class Router:
         """The owned site and route of a message; None (counted invalid) when neither."""
         route = self.route(msg.topic)
         if route is None:
-            self.invalid("unknown", "bad_topic", msg.topic)
+            self.invalid(UNKNOWN_KIND, "bad_topic", msg.topic)
             return None
         site = self.runtime.sites.get(route.site)
         if site is None:
@@ -103,6 +106,18 @@ class Router:
             await spec.handle(self, site, route, msg)
         except payloads.PayloadError as err:
             self.invalid(route.kind, err.reason, msg.topic)
+
+    # -- retained requests the daemon cleared (their empty echo is no request) ------------
+    def cleared(self, topic: str) -> None:
+        if len(self._cleared) >= MAX_ROUTES_CACHED:
+            self._cleared.clear()
+        self._cleared.add(topic)
+
+    def was_cleared(self, topic: str) -> bool:
+        if topic in self._cleared:
+            self._cleared.discard(topic)
+            return True
+        return False
 
     # -- counting -------------------------------------------------------------------------
     def ok(self, kind: MessageKind) -> None:
@@ -184,23 +199,24 @@ async def move_ack(router: Router, site: Site, route: Route, msg: Inbound) -> No
 
 async def override_request(router: Router, site: Site, route: Route, msg: Inbound) -> None:
     """A supervisor request: exactly one reply (persisted first), then its effects;
-    ``approve`` and ``reject`` (contract §9) are approve mode's (``staffer.approvals``)."""
-    request: OverrideRequest | MalformedRequest
-    if msg.oversized:
-        request = MalformedRequest(None, "too_large", "payload exceeds mqtt.max_payload_bytes")
-    else:
-        request = payloads.decode_override_request_or_error(msg.payload)
-        if isinstance(request, MalformedRequest):
-            router.invalid("override", request.reason, msg.topic)
-        else:
-            router.ok("override")
+    ``approve`` and ``reject`` (contract §9) are approve mode's (``staffer.approvals``).
+    Refused unread (docs/reliability.md, Security): a response topic outside the
+    requester's reply topic, a retained copy; in event mode, a request before the site's
+    first timestamp is ``unavailable`` (never stamped with wall time)."""
     rt, sid, sup = router.runtime, site.id, route.supervisor or ""
-    now = rt.now(site)
-    if isinstance(request, OverrideRequest) and request.action in SELECTION_FIELDS:
+    request, msg = _read_request(router, msg, router.topics.override_reply(sid, sup))
+    if request is None:
+        return None
+    if isinstance(request, MalformedRequest) and request.reason == "retained":
+        await rt.emit.clear_retained(msg.topic)  # so no later start sees it again
+        router.cleared(msg.topic)
+    p = rt.settings.planner
+    now = site.state.clock if p.clock == "event" else rt.now(site)
+    selects = isinstance(request, OverrideRequest) and request.action in SELECTION_FIELDS
+    if isinstance(request, OverrideRequest) and selects and math.isfinite(now):
         controls = rt.controls(site, now)
         reply, duplicate = await rt.approvals.decide(site, sup, request, now, controls, msg)
         return _count_request(router, sid, reply, duplicate, request, sup)
-    p = rt.settings.planner
     outcome = rt.book.handle(
         sid, sup, request, now, site.queue_ids, p.override_ttl_s, site.state.roster
     )
@@ -216,6 +232,41 @@ async def override_request(router: Router, site: Site, route: Route, msg: Inboun
     if outcome.replan:
         await rt.plan(site, now)
     return None
+
+
+RETAINED = (
+    "retained request refused: requests are answered once and never re-applied; publish "
+    "them without the retain flag (clear this one: an empty retained message on its topic)"
+)
+
+
+def _read_request(
+    router: Router, msg: Inbound, reply_topic: str
+) -> tuple[OverrideRequest | MalformedRequest | None, Inbound]:
+    """The request to answer (None: nothing to answer), and the message to reply to (its
+    response topic dropped when refused: the reply then goes to ``reply_topic`` only)."""
+    if not msg.payload and not msg.oversized and (msg.retain or router.was_cleared(msg.topic)):
+        return None, msg  # a retained request being cleared (by us or its sender)
+    request: OverrideRequest | MalformedRequest
+    if msg.oversized:
+        request = MalformedRequest(None, "too_large", "payload exceeds mqtt.max_payload_bytes")
+    else:
+        request = payloads.decode_override_request_or_error(msg.payload)
+    refusal = None
+    if msg.response_topic is not None:
+        refusal = response_topic_refusal(reply_topic, msg.response_topic)
+    if refusal is not None:
+        request = MalformedRequest(
+            request.id, "bad_response_topic", refusal, code="bad_response_topic", refused=True
+        )
+        msg = dataclasses.replace(msg, response_topic=None, correlation_data=None)
+    elif msg.retain and not msg.oversized:
+        request = MalformedRequest(request.id, "retained", RETAINED, refused=True)
+    if isinstance(request, OverrideRequest):
+        router.ok("override")
+    elif not msg.oversized:  # an oversized one is counted ``too_large`` already
+        router.invalid("override", request.reason, msg.topic)
+    return request, msg
 
 
 def _count_request(

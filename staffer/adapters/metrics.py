@@ -48,9 +48,10 @@ from staffer.vocabulary import ACK_STATUSES, MESSAGE_KINDS, MODES
 PLAN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_REASONS = 64
 OTHER = "other"
+UNKNOWN_KIND = "unknown"  # a message on a topic that is none of ours (reason ``bad_topic``)
 NONE_QUEUE = "none"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-_REASON_RE = re.compile(r"^[a-z_]{1,32}(:[a-z_]{1,32})?$")
+_REASON_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}(:[a-z0-9_]{1,32})?$")  # not_utf8 has a digit
 
 
 class Metrics:
@@ -311,7 +312,7 @@ class Metrics:
 
     def message(self, kind: str, ok: bool, reason: str | None = None) -> None:
         """Count one inbound message; ``reason`` (a PayloadError code) when invalid."""
-        kind = kind if kind in MESSAGE_KINDS else OTHER
+        kind = kind if kind in MESSAGE_KINDS or kind == UNKNOWN_KIND else OTHER
         self.messages.labels(kind, "ok" if ok else "invalid").inc()
         if not ok:
             self.invalid.labels(kind, self._reason(reason)).inc()

@@ -32,11 +32,13 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Coroutine, Sequence
+from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from staffer.adapters import mqtt_internals
 from staffer.adapters.log import RateLimitedLog
@@ -110,7 +112,11 @@ class AiomqttPort:
             await self._subscribe(client, {t: q for t, q in new.items() if old.get(t) != q})
 
     async def _subscribe(self, client: aiomqtt.Client, subscriptions: dict[str, int]) -> None:
-        items = list(subscriptions.items())
+        """MQTT 5: retain-as-published, so a request *published* retained is seen as such
+        (and refused) the first time too, not only when a later subscription replays it."""
+        items: list[tuple[str, Any]] = list(subscriptions.items())
+        if self._v5:
+            items = [(t, SubscribeOptions(qos=q, retainAsPublished=True)) for t, q in items]
         for i in range(0, len(items), _SUBSCRIBE_BATCH):
             batch = items[i : i + _SUBSCRIBE_BATCH]
             if batch:

@@ -117,15 +117,17 @@ class MemoryMqtt:
         response_topic: str | None = None,
         correlation_data: bytes | None = None,
         oversized: bool = False,
+        retain: bool = False,
     ) -> None:
-        """Hand one inbound message to the daemon; return when it has been handled."""
+        """Hand one inbound message to the daemon; return when it has been handled
+        (``retain``: delivered as a retained message, e.g. on subscribing)."""
         if not self._running:
             raise RuntimeError("the daemon is not running on this port")
         if isinstance(payload, dict | list):
             payload = json.dumps(payload)
         raw = payload.encode() if isinstance(payload, str) else payload
         body = b"" if oversized else raw  # as the real port delivers an oversized message
-        msg = Inbound(topic, body, False, response_topic, correlation_data, oversized)
+        msg = Inbound(topic, body, retain, response_topic, correlation_data, oversized)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._inbox.put((msg, done))
         await done

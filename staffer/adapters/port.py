@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from staffer.codec.topics import response_topic_refusal
 from staffer.settings import MqttSettings
 
 Subscription = tuple[str, int]  # (topic filter, QoS)
@@ -115,11 +116,12 @@ PortFactory = Callable[[MqttSettings, Session], MqttPort]
 
 async def respond_twice(port: MqttPort, reply_topic: str, payload: bytes, request: Inbound) -> bool:
     """The ``respond`` rule shared by every port: the contract's reply topic, plus the
-    request's v5 response topic (with its correlation data) when it names another one."""
+    request's v5 response topic (with its correlation data) when it names another one
+    that the requester may read: its reply topic or below (``response_topic_refusal``;
+    the router refuses other requests, this is the last guard)."""
     ok = await port.publish(reply_topic, payload)
-    if request.response_topic and request.response_topic != reply_topic:
-        sent = await port.publish(
-            request.response_topic, payload, correlation_data=request.correlation_data
-        )
+    rt = request.response_topic
+    if rt and rt != reply_topic and response_topic_refusal(reply_topic, rt) is None:
+        sent = await port.publish(rt, payload, correlation_data=request.correlation_data)
         ok = sent and ok
     return ok

@@ -39,6 +39,8 @@ MAX_SKILLS = 1000
 MAX_ID_CHARS = 256
 MAX_REASON_CHARS = 1000
 MAX_FIELDS = 32
+MAX_FIELD_NAME_CHARS = 64
+MAX_LIST_ITEMS = 1000  # e.g. an approval's proposal_ids (codec.proposals.MAX_IDS)
 MAX_COUNT = 10**9
 MAX_SECONDS = 1e9
 
@@ -276,9 +278,30 @@ def decode_override_request(data: bytes) -> OverrideRequest:
     fields = {k: v for k, v in obj.items() if k not in _ENVELOPE}
     if len(fields) > MAX_FIELDS:
         raise PayloadError("too_many_fields", f"{len(fields)} > {MAX_FIELDS}", rid)
+    for name, value in fields.items():
+        _check_field(name, value, rid)
     return OverrideRequest(
         id=rid, action=action, fields=fields, ttl_s=ttl, ttl_given="ttl_s" in obj, reason=reason
     )
+
+
+def _check_field(name: str, value: Any, rid: RequestId) -> None:
+    """An action field as a request may hold it (what a request stores is bounded: issue
+    14): a name of at most 64 characters; a value null, a boolean, a number, a string of
+    at most 256 characters or a list of at most 1000 such strings (ids)."""
+    if len(name) > MAX_FIELD_NAME_CHARS:
+        raise PayloadError(
+            "bad_length:field_name", f"a field name over {MAX_FIELD_NAME_CHARS}", rid
+        )
+    items = value if isinstance(value, list) else (value,)
+    if len(items) > MAX_LIST_ITEMS:
+        raise PayloadError("bad_length:list", f"{name[:64]}: over {MAX_LIST_ITEMS} items", rid)
+    for item in items:
+        if isinstance(item, str):
+            if len(item) > MAX_ID_CHARS:
+                raise PayloadError("bad_length:field", f"{name[:64]}: over {MAX_ID_CHARS}", rid)
+        elif isinstance(item, list | dict) or item is not value:  # nested, or not an id
+            raise PayloadError("bad_type:field", f"{name[:64]}: nested or non-string list", rid)
 
 
 def _envelope_str(

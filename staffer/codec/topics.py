@@ -47,6 +47,25 @@ def valid_segment(segment: str) -> bool:
     )
 
 
+def response_topic_refusal(reply_topic: str, response_topic: str) -> str | None:
+    """Why a request's MQTT v5 response topic is refused, or None when the daemon may
+    reply there: only the requester's own reply topic or a topic below it (the daemon
+    publishes with its own broker rights, so any other topic would let a supervisor write
+    where the ACL forbids it: commands, plans, another supervisor's replies). A name that
+    cannot be published to (a wildcard, NUL, empty level, over 65535 bytes) is refused too.
+    """
+    if len(response_topic.encode("utf-8", "surrogatepass")) > MAX_TOPIC_BYTES:
+        return "response topic longer than 65535 bytes"
+    if any(c in response_topic for c in "+#\x00") or not response_topic.isprintable():
+        return "response topic has a wildcard or control character: not publishable"
+    if response_topic != reply_topic and not response_topic.startswith(reply_topic + "/"):
+        return f"response topic must be {reply_topic} or below it"
+    below = response_topic[len(reply_topic) + 1 :]
+    if response_topic != reply_topic and "" in below.split("/"):
+        return "response topic has an empty level"
+    return None
+
+
 def _seg(segment: str, what: str) -> str:
     if not valid_segment(segment):
         raise TopicError(f"invalid {what} topic segment: {segment!r}")

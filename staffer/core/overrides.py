@@ -19,6 +19,7 @@ Policies (documented in docs/protocol.md):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import uuid
@@ -55,6 +56,7 @@ from staffer.core.types import (
 
 MAX_OVERRIDES_PER_SITE = 1000
 MAX_TTL_S = 31 * 86400.0
+LATEST_TS = 7289654399.0  # 2200-12-31T23:59:59Z: the last time the wire carries (codec.timefmt)
 DEDUP_WINDOW_S = 600.0
 MAX_DEDUP_PER_SITE = 1000
 AUDIT_KIND = "override"
@@ -84,9 +86,11 @@ def _default_id(_now: float) -> str:
 
 
 def _fingerprint(req: OverrideRequest) -> str:
-    return json.dumps(
+    """A digest of the request (kept for ``DEDUP_WINDOW_S``: a few bytes, whatever its size)."""
+    body = json.dumps(
         [req.action, req.fields, req.ttl_s, req.ttl_given, req.reason], sort_keys=True, default=repr
     )
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class OverrideBook:
@@ -174,26 +178,20 @@ class OverrideBook:
         agents (``unknown_agent``) and queues outside the agent's skills
         (``no_skill``), and fills the move's ``from`` queue.
         """
-        if not math.isfinite(now):
-            rid = request.id
-            req = request if isinstance(request, OverrideRequest) else None
-            return self._reject(
-                site,
-                supervisor,
-                rid,
-                req,
-                now,
-                Rejected("unavailable", "the site clock has not started yet; retry later"),
-            )
         if isinstance(request, MalformedRequest):
             detail = f"{request.reason}: {request.message}" if request.message else request.reason
+            why = request.message if request.refused else f"malformed request ({detail})"
+            return self._reject(
+                site, supervisor, request.id, None, now, Rejected(request.code, why)
+            )
+        if not math.isfinite(now):  # event clock: the site has had no timestamp yet
             return self._reject(
                 site,
                 supervisor,
                 request.id,
-                None,
+                request,
                 now,
-                Rejected("invalid", f"malformed request ({detail})"),
+                Rejected("unavailable", "the site clock has not started yet; retry later"),
             )
         dup = self.recall(site, supervisor, request, now)
         if dup is not None:
@@ -322,6 +320,8 @@ class OverrideBook:
         slot = slot_of(decision.payload)
         replaced = tuple(o for o in live if slot_of(o.payload) == slot)
         ttl = self._ttl(req, default_ttl_s)
+        if ttl is not None and now + ttl > LATEST_TS:  # its expires_at could not be written
+            raise Rejected("invalid", "the override would expire after 2200-12-31T23:59:59Z")
         if len(live) - len(replaced) >= self._max:
             raise Rejected("limit", f"site has {len(live)} active overrides (max {self._max})")
         oid = self._new_id(now)

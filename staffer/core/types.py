@@ -254,11 +254,14 @@ class OverrideRequest:
 
 @dataclass(frozen=True, slots=True)
 class MalformedRequest:
-    """A supervisor request that could not be decoded; it still gets a reply."""
+    """A supervisor request that could not be decoded, or is refused before it is read
+    (a forbidden response topic, a retained copy); it still gets a reply with ``code``."""
 
     id: RequestId
     reason: str
     message: str = ""
+    code: str = "invalid"
+    refused: bool = False  # well formed but refused: ``message`` is the reply's as it is
 
 
 @dataclass(frozen=True, slots=True)

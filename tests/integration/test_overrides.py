@@ -121,13 +121,13 @@ async def test_v5_response_topic_and_correlation(
         await p.publish(
             "main/override/bob",
             {"id": "q1", "action": "replan"},
-            response_topic=f"{topic_prefix}/inbox/bob",
+            response_topic=f"{topic_prefix}/main/override/bob/reply/inbox",  # below its own
             correlation=b"\x01corr",
         )
-        [direct] = await p.wait_for("inbox/bob")
+        [direct] = await p.wait_for("main/override/bob/reply/inbox")
         [reply] = await p.wait_for("main/override/bob/reply")
         assert direct == reply and reply["id"] == "q1" and reply["ok"]
-        assert p.on("inbox/bob")[0].correlation_data == b"\x01corr"
+        assert p.on("main/override/bob/reply/inbox")[0].correlation_data == b"\x01corr"
 
 
 async def test_mqtt_311_everywhere(mosquitto: Broker, topic_prefix: str, tmp_path: Path) -> None:

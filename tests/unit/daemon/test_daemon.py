@@ -28,10 +28,12 @@ WAIT_S = 10.0
 
 
 @contextlib.asynccontextmanager
-async def memory_daemon(tmp_path: Path, **planner: Any) -> AsyncIterator[tuple[Daemon, MemoryMqtt]]:
+async def memory_daemon(
+    tmp_path: Path, mqtt: dict[str, Any] | None = None, **planner: Any
+) -> AsyncIterator[tuple[Daemon, MemoryMqtt]]:
     settings = settings_from_dict(
         {
-            "mqtt": {"topic_prefix": PREFIX, "max_payload_bytes": 1000},
+            "mqtt": {"topic_prefix": PREFIX, "max_payload_bytes": 1000, **(mqtt or {})},
             "http": {"enabled": False},
             "state": {"path": str(tmp_path / "state.db")},
             "planner": {"clock": "event", "interval_s": 300, "min_dwell_s": 0, **planner},
@@ -213,7 +215,7 @@ async def test_accepted_request_is_persisted_replied_and_published(tmp_path: Pat
         await fake.deliver(
             f"{PREFIX}/main/override/bob",
             request,
-            response_topic="client/inbox",
+            response_topic=f"{PREFIX}/main/override/bob/reply/inbox",  # below the reply topic
             correlation_data=b"c1",
         )
         await fake.deliver(f"{PREFIX}/main/override/bob", request)  # a QoS 1 redelivery
@@ -221,7 +223,7 @@ async def test_accepted_request_is_persisted_replied_and_published(tmp_path: Pat
         replies = fake.on(f"{PREFIX}/main/override/bob/reply")
         assert [r.json()["ok"] for r in replies] == [True, True]
         assert replies[0].json() == replies[1].json()  # the same reply, no second override
-        [v5] = fake.on("client/inbox")
+        [v5] = fake.on(f"{PREFIX}/main/override/bob/reply/inbox")
         assert v5.correlation_data == b"c1" and v5.json() == replies[0].json()
         assert stored == [1, 1]
         *_at_connect, active = json_on(fake, "main/overrides")  # the pin changed the set once
@@ -247,7 +249,7 @@ async def test_bad_input_is_counted_and_dropped(tmp_path: Path) -> None:
             ("queue_metrics", "missing_field:interval_s"),
             ("queue_metrics", "unknown_queue"),
             ("site_metrics", "unknown_site"),
-            ("other", "bad_topic"),  # kinds are clamped to known labels
+            ("unknown", "bad_topic"),  # as docs/reliability.md names it (issue 14)
             ("agent_state", "too_large"),
         ]:
             line = f'staffer_invalid_messages_total{{kind="{kind}",reason="{reason}"}} 1.0'
