@@ -177,11 +177,11 @@ class Runtime:
     ) -> None:
         """Command the moves that are real (an agent not already in the target queue) and
         not already in flight: the daemon never re-issues a move (contract §3.3). Each is
-        audited with who decided it (``planner``, or the supervisor of an ``assign``)."""
+        audited with who decided it (``planner``, or the supervisor of an ``assign``), and
+        counted once published (``Emitter.on_command``: not when its write failed)."""
         fresh = site.fresh(moves)
         if fresh:
             await self.emit.command(site.id, site.flights, fresh, plan_id, now, mode, decided_by)
-            self.metrics.count_moves(site.id, fresh)
 
     async def publish_overrides(self, site: Site, now: float) -> None:
         """The retained list of the site's active overrides, and its gauge."""

@@ -27,14 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from staffer.core.override_actions import (
-    Hold,
-    Rejected,
-    Remove,
-    Request,
-    decide,
-    slot_of,
-)
+from staffer.core.override_actions import Hold, Rejected, Remove, Request, decide, slot_of
 from staffer.core.override_records import override_from_record, override_to_record
 from staffer.core.types import (
     AgentLock,
@@ -51,6 +44,7 @@ from staffer.core.types import (
     OverrideReply,
     OverrideRequest,
     Pin,
+    RequestId,
 )
 
 MAX_OVERRIDES_PER_SITE = 1000
@@ -206,6 +200,17 @@ class OverrideBook:
             outcome = self._reject(site, supervisor, request.id, request, now, rej)
         self.remember(site, supervisor, request, now, outcome.reply)
         return outcome
+
+    def revert(self, site: str, supervisor: str, rid: RequestId, outcome: Outcome) -> None:
+        """Undo ``handle``'s ``outcome`` whose write failed: the overrides as they were,
+        the request id forgotten unless it was a redelivery (a retry is handled anew)."""
+        book = self._by_site.setdefault(site, {})
+        if outcome.accepted is not None:
+            book.pop(outcome.accepted.override_id, None)
+        book.update((o.override_id, o) for o in outcome.removed)
+        seen, key = self._seen.get(site, OrderedDict()), (supervisor, repr(rid))
+        if not outcome.duplicate and key in seen and seen[key][2] is outcome.reply:
+            del seen[key]
 
     # -- request de-duplication (also used for approve/reject, ``staffer.approvals``) --------
     def recall(
