@@ -134,14 +134,15 @@ class OverrideBook:
         )
 
     # -- mutation ----------------------------------------------------------------------------
-    def expire(self, now: float) -> list[Override]:
-        """Drop and return every override whose ``expires_at`` is at or before ``now``
-        (and forget request ids older than the de-duplication window)."""
-        for seen in self._seen.values():
+    def expire(self, now: float, site: str | None = None) -> list[Override]:
+        """Drop and return every override (of ``site``, or all) whose ``expires_at`` is at
+        or before ``now`` (and forget request ids older than the de-duplication window)."""
+        gone: list[Override] = []
+        for sid in [*{*self._by_site, *self._seen}] if site is None else [site]:
+            seen = self._seen.get(sid)
             while seen and now - next(iter(seen.values()))[0] > DEDUP_WINDOW_S:
                 seen.popitem(last=False)
-        gone: list[Override] = []
-        for book in self._by_site.values():
+            book = self._by_site.get(sid, {})
             for oid, ov in list(book.items()):
                 if ov.expires_at is not None and ov.expires_at <= now:
                     gone.append(book.pop(oid))
