@@ -1,5 +1,6 @@
 """Issue 14 items 9, 12, 13: the daemon's lifecycle under attack (real mosquitto).
 
+* 9: SIGTERM under a flood of requests: every request gets exactly one reply.
 * 12: under the event clock, one quiet site must not hold back override expiry of
   another: each site expires its overrides on its own clock (retained list, gauge,
   expiry audit row).
@@ -10,13 +11,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from staffer.app import Daemon
 from staffer.core.override_records import EXPIRY_KIND
 from staffer.settings import Settings
-from tests.conftest import Broker
+from tests.conftest import Broker, free_port
 from tests.integration.harness import (
     T0,
     Peer,
@@ -24,9 +28,11 @@ from tests.integration.harness import (
     make_settings,
     peer,
     running_daemon,
+    spawn_daemon,
     staff_surge_site,
     surge_snapshot,
 )
+from tests.integration.test_process import _config, _http, _wait
 
 
 def _settings(broker: Broker, prefix: str, tmp_path: Path, sites: list[str], **planner: Any):
@@ -130,3 +136,61 @@ async def test_a_site_removed_and_added_back_does_not_reissue_moves(
         later = [c for c in (r.json() for r in p.on("main/commands")) if c != first]
         again = sent & {(m["agent"], m["to"]) for c in later for m in c["moves"]}
         assert not again, f"moves in flight re-issued after the site came back: {again}"
+
+
+# -- item 9 --------------------------------------------------------------------------------------
+
+
+async def test_sigterm_mid_flood_answers_every_request_once(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+) -> None:
+    """A real ``staffer run`` under a flood of QoS 1 requests gets SIGTERM mid-flood
+    (the flood goes on), exits 0 and is restarted: every request the broker accepted
+    (PUBACK) before the signal was sent gets exactly one reply, every later one at most
+    one. Before the fix the daemon dropped its backlog of received requests unanswered.
+    (Requests the broker accepts once the daemon has unsubscribed have no subscriber:
+    a clean session, nothing to answer; docs/reliability.md "Shutdown".)"""
+    n, term_after, window = 2000, 600, 200
+    http_port = free_port()
+    conf = tmp_path / "staffer.toml"
+    conf.write_text(_config(mosquitto, topic_prefix, tmp_path / "state.db", http_port), "utf-8")
+    log = tmp_path / "daemon.log"
+    ready = f"http://127.0.0.1:{http_port}/readyz"
+    accepted: list[str] = []  # in PUBACK order
+    before_term: set[str] = set()
+    async with peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
+        proc = spawn_daemon(conf, log)
+        try:
+            await asyncio.to_thread(_wait, lambda: _http(ready) == 200)
+            await p.publish("main/metrics", surge_snapshot(T0))  # the site has a clock
+            await p.wait_for("main/plan")
+            slots = asyncio.Semaphore(window)  # a pipelined flood, not one at a time
+
+            async def request(i: int) -> None:
+                async with slots:
+                    rid = f"r{i}"
+                    body = {"id": rid, "action": "pin", "queue": "chat", "max": i % 5 + 1}
+                    await p.publish("main/override/alice", body)
+                    accepted.append(rid)
+
+            flood = [asyncio.create_task(request(i)) for i in range(n)]
+            while len(accepted) < term_after:
+                await asyncio.sleep(0.005)
+            before_term.update(accepted)
+            proc.send_signal(signal.SIGTERM)  # mid-flood: the publishes go on
+            await asyncio.gather(*flood)
+            assert await asyncio.to_thread(proc.wait, 60) == 0
+            proc = spawn_daemon(conf, log)  # a restart must not answer anything twice
+            await asyncio.to_thread(_wait, lambda: _http(ready) == 200)
+            await p.settle(1.0)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(proc.wait, 60)
+        answered = Counter(r.json()["id"] for r in p.on("main/override/alice/reply"))
+    missing = sorted(before_term - set(answered), key=lambda r: int(r[1:]))
+    assert not missing, (
+        f"{len(missing)} of {len(before_term)} requests accepted before SIGTERM never "
+        f"answered (first: {missing[:5]}); {len(answered)} of {n} answered in all"
+    )
+    assert {k: v for k, v in answered.items() if v > 1} == {}
