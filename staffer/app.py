@@ -44,7 +44,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 
 from staffer import __version__, console, status
 from staffer.adapters import oplog
@@ -56,11 +56,13 @@ from staffer.adapters.mqtt import AiomqttPort
 from staffer.adapters.port import Inbound, MqttPort, PortFactory, Session, Subscription
 from staffer.adapters.scheduler import Scheduler
 from staffer.adapters.store import StateStore
+from staffer.adapters.store_health import StoreHealth
 from staffer.codec import payloads
 from staffer.codec.topics import Topics
 from staffer.core.overrides import OverrideBook
 from staffer.core.sharding import owned_sites, resolve_shard_index
 from staffer.core.site import Site
+from staffer.core.types import Move
 from staffer.routing import Router
 from staffer.runtime import Runtime
 from staffer.settings import ConfigError, Settings
@@ -98,7 +100,8 @@ class Daemon:
         self.store: StateStore | None = None  # opened in run()
         owned = self._owned(settings)
         self.mqtt: MqttPort = port_factory(settings.mqtt, self._session(owned))
-        self.emit = Emitter(self.topics, self.mqtt)
+        health = StoreHealth(self.metrics.set_storage_ok)
+        self.emit = Emitter(self.topics, self.mqtt, health=health, on_command=self._commanded)
         self.runtime = Runtime(settings, self.metrics, self.emit)
         self.runtime.configure(settings, owned)
         self.router = Router(self.topics, self.runtime, self.metrics)
@@ -191,8 +194,13 @@ class Daemon:
         return None if self.http is None else self.http.port
 
     def readiness(self) -> str | None:
-        """None when ready (connected with config loaded), else why not."""
-        return None if self.mqtt.connected else "not connected to the MQTT broker"
+        """None when ready (connected, config loaded, state writes working), else why not."""
+        if not self.mqtt.connected:
+            return "not connected to the MQTT broker"
+        return self.emit.health.reason()
+
+    def _commanded(self, site: str, moves: Sequence[Move]) -> None:
+        self.metrics.count_moves(site, moves)  # published: the write before it worked
 
     def exposition(self) -> bytes:
         """/metrics. Per-message figures are folded in here, off the hot path."""

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from staffer.adapters import oplog
-from staffer.adapters.emitter import Emitter
+from staffer.adapters.emitter import Emitter, storage_reply
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.port import Inbound
 from staffer.adapters.state_file import StoreError
@@ -46,8 +46,6 @@ from staffer.core.types import Controls, InFlightMove, OverrideReply, OverrideRe
 from staffer.vocabulary import PROPOSING_MODES, Mode
 
 log = logging.getLogger("staffer.app")
-
-STORAGE = "storage"  # reply code: the request could not be written, nothing was done
 
 
 class ApproveMode:
@@ -108,20 +106,18 @@ class ApproveMode:
         whether it was a redelivery."""
         dup = self.overrides.recall(site.id, supervisor, request, now)
         if dup is not None:
-            await self.emit.reply(site.id, supervisor, dup, msg)  # audited, same reply
-            return dup.reply, True
+            if await self.emit.reply(site.id, supervisor, dup, msg):  # audited, same reply
+                return dup.reply, True
+            return storage_reply(request.id), False
         decision = self._decision(site, supervisor, request, now, controls)
         try:
             command_id = await self.emit.decision(
                 site.id, self._write(site, supervisor, request, decision, now)
             )
-        except StoreError as err:
-            log.error("site %s: %s by %s not saved: %s", site.id, request.action, supervisor, err)
-            reply = OverrideReply(
+        except StoreError:  # logged (rate-limited) by the emitter's StoreHealth
+            reply = storage_reply(
                 request.id,
-                ok=False,
-                code=STORAGE,
-                message="the state database could not record the request; nothing was "
+                "the state database could not record the request; nothing was "
                 "commanded (the planner proposes the moves again)",
             )
             await self.emit.respond(site.id, supervisor, reply, msg)

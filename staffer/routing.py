@@ -36,7 +36,7 @@ from staffer.core.site import Site
 from staffer.core.state import Applied
 from staffer.core.types import MalformedRequest, OverrideReply, OverrideRequest
 from staffer.runtime import Runtime
-from staffer.vocabulary import MESSAGE_KINDS, MessageKind
+from staffer.vocabulary import MESSAGE_KINDS, STORAGE, MessageKind
 
 log = logging.getLogger("staffer.app")
 
@@ -220,10 +220,12 @@ async def override_request(router: Router, site: Site, route: Route, msg: Inboun
     outcome = rt.book.handle(
         sid, sup, request, now, site.queue_ids, p.override_ttl_s, site.state.roster
     )
+    if not await rt.emit.reply(sid, sup, outcome, msg):  # persisted, then replied
+        rt.book.revert(sid, sup, request.id, outcome)  # not on disk: answered storage
+        return router.metrics.override_request(sid, STORAGE)
     _count_request(router, sid, outcome.reply, outcome.duplicate, request, sup)
     if outcome.mode is not None:
         router.metrics.set_mode(sid, outcome.mode)
-    await rt.emit.reply(sid, sup, outcome, msg)  # persisted, then replied
     if outcome.changed:
         await rt.publish_overrides(site, now)
         await rt.settle_mode(site, now)  # leaving approve/shadow withdraws proposals

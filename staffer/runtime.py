@@ -59,23 +59,27 @@ class Runtime:
         self.book = OverrideBook()
         self.approvals = ApproveMode(metrics, emit, self.book)
         self.sites: dict[str, Site] = {}
+        self._parked: dict[str, Site] = {}  # sites a reload removed, as they were
 
     # -- configuration --------------------------------------------------------------------
     def configure(self, settings: Settings, owned: Iterable[str]) -> None:
-        """(Re)build the owned-site table, keeping the live state of kept sites.
+        """(Re)build the owned-site table, keeping the live state of kept sites (and of
+        removed ones, should they come back: their moves in flight are not re-issued).
+        The mode gauge shows the effective mode (a supervisor's ``mode`` override wins).
         Raises ConfigError (before changing anything) on an unusable forecast file."""
         p, mine = settings.planner, set(owned)
         cfgs = [s for s in settings.sites if s.id in mine]
         schedules = {c.id: _read_forecast(c.forecast_file) for c in cfgs if c.forecast_file}
-        old, self.sites = self.sites, {}
+        old, self.sites = {**self._parked, **self.sites}, {}
         self.settings = settings
         for cfg in cfgs:
-            site = old.get(cfg.id) or Site.new(cfg, p)
+            site = old.pop(cfg.id, None) or Site.new(cfg, p)
             site.configure(cfg, p)
             site.state.schedule = schedules.get(cfg.id)
             self.sites[cfg.id] = site
-            self.metrics.set_mode(cfg.id, p.mode)
+            self.metrics.set_mode(cfg.id, self.controls(site, self.view_time(site)).mode)
             self.metrics.set_in_flight(cfg.id, len(site.flights))
+        self._parked = old  # removed sites keep their moves in flight if they come back
 
     async def restore(self, store: StateStore) -> None:
         """Resume overrides, locks, in-flight moves, cool-downs, proposals and last plans
@@ -97,6 +101,7 @@ class Runtime:
             await self._resend(store, pending)
         for sid, site in self.sites.items():
             self.metrics.set_overrides_active(sid, self.book.count(sid, self.view_time(site)))
+            self.metrics.set_mode(sid, self.controls(site, self.view_time(site)).mode)
             self.metrics.set_in_flight(sid, len(site.flights))
         log.info(
             "restored %d override(s), %d in-flight move(s)",
@@ -197,11 +202,11 @@ class Runtime:
     ) -> None:
         """Command the moves that are real (an agent not already in the target queue) and
         not already in flight: the daemon never re-issues a move (contract §3.3). Each is
-        audited with who decided it (``planner``, or the supervisor of an ``assign``)."""
+        audited with who decided it (``planner``, or the supervisor of an ``assign``), and
+        counted once published (``Emitter.on_command``: not when its write failed)."""
         fresh = site.fresh(moves)
         if fresh:
             await self.emit.command(site.id, site.flights, fresh, plan_id, now, mode, decided_by)
-            self.metrics.count_moves(site.id, fresh)
 
     async def publish_overrides(self, site: Site, now: float) -> None:
         """The retained list of the site's active overrides, and its gauge."""
@@ -231,21 +236,26 @@ class Runtime:
 
     # -- sweeps ---------------------------------------------------------------------------
     async def sweep_all(self) -> None:
-        """Expire overrides (all sites) and time out in-flight moves (each site's clock).
-        Event clock: overrides expire at the earliest site clock (never early for a site);
-        ``controls`` ignores an expired override even before it is purged."""
+        """Expire overrides and time out in-flight moves, each site on its own clock (the
+        event clock: a quiet site never holds back another's expiries); ``controls``
+        ignores an expired override even before it is purged."""
         wall = self.settings.planner.clock == "wall"
-        clocks = [s.state.clock for s in self.sites.values() if math.isfinite(s.state.clock)]
-        now = time.time() if wall else min(clocks, default=-math.inf)
-        expired = self.book.expire(now) if math.isfinite(now) else []
+        if wall:
+            await self.expire_overrides(time.time(), None)
+        for site in list(self.sites.values()):
+            if not wall and math.isfinite(site.state.clock):
+                await self.expire_overrides(site.state.clock, site.id)
+            await self.sweep(site, self.now(site))
+
+    async def expire_overrides(self, now: float, site_id: str | None) -> None:
+        """Purge, audit and republish the overrides (of one site, or all) expired at ``now``."""
+        expired = self.book.expire(now, site_id)
         if expired:
             await self.emit.expired(expired, now)
             for sid in sorted({o.site for o in expired} & set(self.sites)):
                 await self.publish_overrides(self.sites[sid], now)
                 await self.settle_mode(self.sites[sid], now)
             log.info("%d override(s) expired", len(expired))
-        for site in list(self.sites.values()):
-            await self.sweep(site, self.now(site))
 
     async def sweep(self, site: Site, now: float) -> None:
         """Time out in-flight moves, expire proposals and end cool-downs of one site at

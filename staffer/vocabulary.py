@@ -46,6 +46,10 @@ PROPOSING_MODES: frozenset[Mode] = frozenset({"approve", "shadow"})
 """Modes whose plans publish their moves as proposals (contract §9; read-only in shadow)."""
 POLICIES: tuple[Policy, ...] = get_args(Policy)
 
+STORAGE = "storage"
+"""Reply code (contract §4): the state database could not record the request, so nothing
+was done; retrying later (the same id) is safe. Also ``staffer_storage_ok``'s subject."""
+
 STAFFED_STATUSES: frozenset[AgentStatus] = frozenset({"available", "busy", "wrap_up"})
 """Statuses that count as staffed (contract §3.2)."""
 
@@ -63,6 +67,7 @@ __all__ = [
     "POLICIES",
     "PROPOSING_MODES",
     "STAFFED_STATUSES",
+    "STORAGE",
     "AckStatus",
     "AgentStatus",
     "Channel",

@@ -18,6 +18,13 @@ PUBACK while the order that matters is kept:
   gathered while a flush job waits in the outbox and written together;
 * the retained override list of a site goes out at most once per ``OVERRIDES_EVERY_S``
   (a later change waits for the interval's end and sends the latest list then).
+
+Every write reports to ``health`` (`StoreHealth`: the ``staffer_storage_ok`` gauge,
+``/readyz``, one rate-limited error line). A failed write never raises into the outbox:
+an override request's write is awaited by its handler (``reply`` returns False and the
+supervisor gets a ``storage`` reply), a command whose in-flight write fails is not
+published, not counted (``on_command`` runs only after the publish) and its moves leave
+flight again, so a later plan proposes them once the disk is back.
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ from typing import Any
 from staffer.adapters import oplog
 from staffer.adapters.outbox import Outbox
 from staffer.adapters.port import Inbound, MqttPort
-from staffer.adapters.store import StateStore
+from staffer.adapters.store import StateStore, StoreError
+from staffer.adapters.store_health import StoreHealth
 from staffer.adapters.store_proposals import DecisionWrite
 from staffer.codec import payloads
 from staffer.codec.audit import move_audit
@@ -41,7 +49,8 @@ from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
 from staffer.core.inflight import InFlightBook
 from staffer.core.overrides import Outcome
-from staffer.core.types import InFlightMove, Move, Override, OverrideReply
+from staffer.core.types import InFlightMove, Move, Override, OverrideReply, RequestId
+from staffer.vocabulary import STORAGE
 
 PENDING_ID = "pending"  # command id of a move whose command is still in the outbox
 OVERRIDES_EVERY_S = 0.5  # the retained override list of a site, at most this often
@@ -50,9 +59,19 @@ OVERRIDES_EVERY_S = 0.5  # the retained override list of a site, at most this of
 class Emitter:
     """Ordered persistence and publication for the daemon (``start``/``drain``/``stop``)."""
 
-    def __init__(self, topics: Topics, mqtt: MqttPort, maxsize: int = 10000) -> None:
+    def __init__(
+        self,
+        topics: Topics,
+        mqtt: MqttPort,
+        maxsize: int = 10000,
+        *,
+        health: StoreHealth | None = None,
+        on_command: Callable[[str, Sequence[Move]], object] = lambda _site, _moves: None,
+    ) -> None:
         self.topics = topics
         self.mqtt = mqtt
+        self.health = health or StoreHealth()
+        self.on_command = on_command  # a command was published: count it and its moves
         self.outbox = Outbox(maxsize)
         self.store: StateStore | None = None
         self._batches: dict[str, dict[Any, Any]] = {}
@@ -85,6 +104,20 @@ class Emitter:
     async def _out(self, fn: Callable[..., Awaitable[object]], *args: Any, **kw: Any) -> None:
         await self.outbox.put(functools.partial(fn, *args, **kw))
 
+    async def _write(self, fn: Callable[..., Awaitable[object]], *args: Any) -> bool:
+        """Run one store write; its outcome goes to ``health``; False when it failed."""
+        try:
+            await fn(*args)
+        except StoreError as err:
+            self.health.failed(err)
+            return False
+        self.health.succeeded()
+        return True
+
+    async def _wrote(self, fn: Callable[..., Awaitable[object]], *args: Any) -> None:
+        """``_write`` as an outbox job (a write nobody waits for)."""
+        await self._write(fn, *args)
+
     # -- decisions -> effects ---------------------------------------------------------------
     async def plan(self, site: str, body: bytes, as_of: float) -> None:
         """The retained plan (``body`` as encoded), and the site's last plan in the store."""
@@ -109,7 +142,13 @@ class Emitter:
             flights.add(f)
 
         async def send() -> None:
-            command_id = await self._db.next_command_id(site)
+            try:
+                command_id = await self._db.next_command_id(site)
+            except StoreError as err:
+                self.health.failed(err)
+                for old in pending:  # not commanded: out of flight, a later plan retries
+                    flights.discard(old)
+                return
             done = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
             for old, new in zip(pending, done, strict=True):
                 if flights.by_agent.get(old.agent) is old:  # not confirmed or replaced
@@ -126,24 +165,36 @@ class Emitter:
                 )
                 for m in moves
             ]
-            await self._db.add_in_flight(site, done, audit)
+            if not await self._write(self._db.add_in_flight, site, done, audit):
+                for new in done:
+                    flights.discard(new)
+                return
             await self.mqtt.publish(
                 self.topics.commands(site),
                 payloads.encode_command(command_id, plan_id, site, now, mode, moves),
             )
             oplog.command(site, command_id, mode, decided_by, moves)
+            self.on_command(site, moves)
 
         await self.outbox.put(send)
 
-    async def reply(self, site: str, supervisor: str, outcome: Outcome, request: Inbound) -> None:
-        """Persist an override outcome (and audit), then reply (reply topic + v5 response)."""
-        await self._out(self._db.record_outcome, outcome)
-        await self._out(
-            self.mqtt.respond,
-            self.topics.override_reply(site, supervisor),
-            payloads.encode_reply(outcome.reply),
-            request,
-        )
+    async def reply(self, site: str, supervisor: str, outcome: Outcome, request: Inbound) -> bool:
+        """Persist an override outcome (and audit), waiting for the write (queued behind
+        every earlier one), then reply (reply topic + v5 response): the outcome's reply,
+        or, when the write failed, a ``storage`` error (False: the caller undoes it)."""
+        written = await self._awaited(self._db.record_outcome, outcome)
+        reply = outcome.reply if written else storage_reply(outcome.reply.id)
+        await self.respond(site, supervisor, reply, request)
+        return written
+
+    async def _awaited(self, fn: Callable[..., Awaitable[object]], *args: Any) -> bool:
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        async def write_it() -> None:
+            done.set_result(await self._write(fn, *args))
+
+        await self.outbox.put(write_it)
+        return await done
 
     async def respond(
         self, site: str, supervisor: str, reply: OverrideReply, request: Inbound
@@ -163,7 +214,11 @@ class Emitter:
             try:
                 done.set_result(await self._db.record_decision(site, write))
             except Exception as err:  # reported to the waiting handler, not just logged
+                if isinstance(err, StoreError):
+                    self.health.failed(err)
                 done.set_exception(err)
+            else:
+                self.health.succeeded()
 
         await self.outbox.put(write_it)
         return await done
@@ -178,7 +233,7 @@ class Emitter:
             if self.mqtt.connected and await self.mqtt.publish(
                 self.topics.commands(site), body, wait_ack=True
             ):
-                await self._db.drop_pending_command(site, command_id)
+                await self._write(self._db.drop_pending_command, site, command_id)
             else:
                 self._unsent[(site, command_id)] = body
 
@@ -199,7 +254,7 @@ class Emitter:
         await self._out(self.mqtt.publish, self.topics.proposals(site), body, retain=True)
 
     async def prune_audit(self, before_ts: float, site: str) -> None:
-        await self._out(self._db.prune_audit, before_ts, site)
+        await self._out(self._wrote, self._db.prune_audit, before_ts, site)
 
     async def overrides(self, site: str, active: Sequence[Override]) -> None:
         """The retained list of a site's active overrides, at most once per
@@ -240,7 +295,7 @@ class Emitter:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def expired(self, overrides: list[Override], now: float) -> None:
-        await self._out(self._db.record_expired, overrides, now)
+        await self._out(self._wrote, self._db.record_expired, overrides, now)
 
     async def forget_flights(self, site: str, agents: Sequence[str]) -> None:
         """Flights that ended (confirmed or timed out): removed from the store in batches."""
@@ -249,10 +304,10 @@ class Emitter:
 
     async def move_ack(self, site: str, effect: AckEffect) -> None:
         """A bridge's move ack: accepted mark, ended flight, cool-down and audit, one write."""
-        await self._out(self._db.record_move_ack, site, effect)
+        await self._out(self._wrote, self._db.record_move_ack, site, effect)
 
     async def forget_cooldowns(self, site: str, cooldowns: Sequence[Cooldown]) -> None:
-        await self._out(self._db.remove_cooldowns, site, cooldowns)
+        await self._out(self._wrote, self._db.remove_cooldowns, site, cooldowns)
 
     async def clear_retained(self, topic: str) -> None:
         """Delete a retained message (a retained request: answered once, never replayed)."""
@@ -273,14 +328,25 @@ class Emitter:
         batch = self._batches.pop(kind, {})
         if kind == "plans":
             for site, (body, as_of) in batch.items():
-                await self._db.save_plan(site, body, as_of)
+                await self._write(self._db.save_plan, site, body, as_of)
             return
         if kind == "proposals":
             for site, records in batch.items():
-                await self._db.save_proposals(site, records)
+                await self._write(self._db.save_proposals, site, records)
             return
         by_site: dict[str, list[str]] = {}
         for site, agent in batch:
             by_site.setdefault(site, []).append(agent)
         for site, agents in by_site.items():
-            await self._db.remove_in_flight(site, agents)
+            await self._write(self._db.remove_in_flight, site, agents)
+
+
+def storage_reply(request_id: RequestId, message: str | None = None) -> OverrideReply:
+    """The reply to a request the state database could not record (nothing was done)."""
+    return OverrideReply(
+        request_id,
+        ok=False,
+        code=STORAGE,
+        message=message
+        or "the state database could not record the request; nothing was done (retry later)",
+    )

@@ -139,6 +139,10 @@ class Metrics:
         self.mqtt_connected = Gauge(
             "staffer_mqtt_connected", "1 while connected to the MQTT broker.", registry=r
         )
+        self.storage_ok = Gauge(
+            "staffer_storage_ok", "1 while state writes succeed, 0 while they fail.", registry=r
+        )
+        self.storage_ok.set(1)
         self.mode = Gauge(
             "staffer_mode",
             "1 for the site's active mode, 0 for the others.",
@@ -353,6 +357,9 @@ class Metrics:
 
     def set_connected(self, connected: bool) -> None:
         self.mqtt_connected.set(1 if connected else 0)
+
+    def set_storage_ok(self, ok: bool) -> None:
+        self.storage_ok.set(1 if ok else 0)
 
     def reconnected(self) -> None:
         self.reconnects.inc()

@@ -14,6 +14,7 @@ such files upgrade in place when opened.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -144,11 +145,14 @@ def add_missing(db: sqlite3.Connection) -> None:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (a failed COMMIT too, so
+    the connection never stays inside a dead transaction and the next write can succeed)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")  # a full disk fails here: inside the try, rolled back
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")

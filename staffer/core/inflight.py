@@ -80,6 +80,12 @@ class InFlightBook:
             self._remember(old, confirmed=False)
         self._moves[move.agent] = move
 
+    def discard(self, move: InFlightMove) -> None:
+        """Take ``move`` out of flight if it is still the agent's move (it was never
+        commanded: its write failed). Forgotten, not remembered as ended."""
+        if self._moves.get(move.agent) is move:
+            del self._moves[move.agent]
+
     def deadline(self, move: InFlightMove) -> float:
         """When ``move`` times out: ``timeout_s`` after its command, or, once accepted,
         ``accepted_timeout_s`` after it (never earlier than an unaccepted move would)."""

@@ -28,14 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from staffer.core.override_actions import (
-    Hold,
-    Rejected,
-    Remove,
-    Request,
-    decide,
-    slot_of,
-)
+from staffer.core.override_actions import Hold, Rejected, Remove, Request, decide, slot_of
 from staffer.core.override_records import override_from_record, override_to_record
 from staffer.core.types import (
     AgentLock,
@@ -52,6 +45,7 @@ from staffer.core.types import (
     OverrideReply,
     OverrideRequest,
     Pin,
+    RequestId,
 )
 
 MAX_OVERRIDES_PER_SITE = 1000
@@ -144,14 +138,15 @@ class OverrideBook:
         )
 
     # -- mutation ----------------------------------------------------------------------------
-    def expire(self, now: float) -> list[Override]:
-        """Drop and return every override whose ``expires_at`` is at or before ``now``
-        (and forget request ids older than the de-duplication window)."""
-        for seen in self._seen.values():
+    def expire(self, now: float, site: str | None = None) -> list[Override]:
+        """Drop and return every override (of ``site``, or all) whose ``expires_at`` is at
+        or before ``now`` (and forget request ids older than the de-duplication window)."""
+        gone: list[Override] = []
+        for sid in [*{*self._by_site, *self._seen}] if site is None else [site]:
+            seen = self._seen.get(sid)
             while seen and now - next(iter(seen.values()))[0] > DEDUP_WINDOW_S:
                 seen.popitem(last=False)
-        gone: list[Override] = []
-        for book in self._by_site.values():
+            book = self._by_site.get(sid, {})
             for oid, ov in list(book.items()):
                 if ov.expires_at is not None and ov.expires_at <= now:
                     gone.append(book.pop(oid))
@@ -204,6 +199,17 @@ class OverrideBook:
             outcome = self._reject(site, supervisor, request.id, request, now, rej)
         self.remember(site, supervisor, request, now, outcome.reply)
         return outcome
+
+    def revert(self, site: str, supervisor: str, rid: RequestId, outcome: Outcome) -> None:
+        """Undo ``handle``'s ``outcome`` whose write failed: the overrides as they were,
+        the request id forgotten unless it was a redelivery (a retry is handled anew)."""
+        book = self._by_site.setdefault(site, {})
+        if outcome.accepted is not None:
+            book.pop(outcome.accepted.override_id, None)
+        book.update((o.override_id, o) for o in outcome.removed)
+        seen, key = self._seen.get(site, OrderedDict()), (supervisor, repr(rid))
+        if not outcome.duplicate and key in seen and seen[key][2] is outcome.reply:
+            del seen[key]
 
     # -- request de-duplication (also used for approve/reject, ``staffer.approvals``) --------
     def recall(
