@@ -237,15 +237,19 @@ class Runtime:
     # -- sweeps ---------------------------------------------------------------------------
     async def sweep_all(self) -> None:
         """Expire overrides and time out in-flight moves, each site on its own clock (the
-        event clock: a quiet site never holds back another's expiries); ``controls``
-        ignores an expired override even before it is purged."""
+        event clock: a quiet site never holds back another's expiries, and a site with no
+        timestamp since a restart expires nothing: not its restored proposals, flights or
+        cool-downs at wall time); ``controls`` ignores an expired override even before it
+        is purged."""
         wall = self.settings.planner.clock == "wall"
         if wall:
             await self.expire_overrides(time.time(), None)
         for site in list(self.sites.values()):
-            if not wall and math.isfinite(site.state.clock):
+            if wall:
+                await self.sweep(site, time.time())
+            elif math.isfinite(site.state.clock):  # not before its first timestamp
                 await self.expire_overrides(site.state.clock, site.id)
-            await self.sweep(site, self.now(site))
+                await self.sweep(site, site.state.clock)
 
     async def expire_overrides(self, now: float, site_id: str | None) -> None:
         """Purge, audit and republish the overrides (of one site, or all) expired at ``now``."""
