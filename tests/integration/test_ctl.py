@@ -15,6 +15,7 @@ from tests.conftest import Broker, free_port
 from tests.integration.cli_runner import Done, staffer, staffer_background
 from tests.integration.harness import (
     T0,
+    agent,
     make_settings,
     peer,
     running_daemon,
@@ -150,8 +151,13 @@ async def test_mqtt_5_and_311(
         mosquitto.url, topic_prefix, tmp_path, mqtt={"protocol": daemon_protocol}
     )
     ctl = ctl_for(mosquitto, topic_prefix, tmp_path, "--protocol", ctl_protocol, "--as", "carol")
-    async with running_daemon(settings) as daemon:
+    async with (
+        running_daemon(settings) as daemon,
+        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
+    ):
         assert daemon.mqtt.protocol == ("3.1.1" if daemon_protocol == "3.1.1" else "5")
+        await p.publish("main/agents/a1/state", agent("busy", "phone", ["phone"]))  # clock
+        await p.wait_for("main/agents/a1/state")  # through the broker before the request
         assert _ok(await ctl("lock", "x1")).startswith("ok, override ")
         done = await ctl("cancel", "nope")
         assert done.rc == 1 and "not_found" in done.err

@@ -118,6 +118,7 @@ async def test_v5_response_topic_and_correlation(
 ) -> None:
     settings = make_settings(mosquitto.url, topic_prefix, tmp_path)
     async with running_daemon(settings), peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
+        await p.publish("main/agents/a1/state", agent("busy", "phone", ["phone"]))  # clock
         await p.publish(
             "main/override/bob",
             {"id": "q1", "action": "replan"},

@@ -248,6 +248,7 @@ async def test_auto_protocol_falls_back_to_311(
     )
     async with running_daemon(settings) as daemon, peer(host, port, topic_prefix, v5=False) as p:
         assert daemon.mqtt.protocol == "3.1.1"
+        await p.publish("main/agents/a1/state", agent("busy", "phone", ["phone"]))  # clock
         await p.publish("main/override/carol", {"id": "n1", "action": "replan"})
         [reply] = await p.wait_for("main/override/carol/reply", timeout=15)
         assert reply["id"] == "n1" and reply["ok"]
