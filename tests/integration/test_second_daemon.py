@@ -16,7 +16,7 @@ from pathlib import Path
 
 from staffer.adapters.store import StateStore
 from tests.conftest import Broker, free_port
-from tests.integration.harness import peer
+from tests.integration.harness import agent, peer
 from tests.integration.test_process import _config, _http, _wait
 
 
@@ -38,6 +38,9 @@ def _last_open(db: Path) -> str:
 
 async def _pin(broker: Broker, prefix: str, request_id: str, queue: str) -> dict:
     async with peer(broker.host, broker.port, prefix) as sup:
+        # the event clock starts with the site's first timestamp (before it: ``unavailable``)
+        await sup.publish("main/agents/a1/state", agent("busy", "phone", ["phone"]))
+        await sup.wait_for("main/agents/a1/state")
         await sup.publish(
             "main/override/alice",
             {"id": request_id, "action": "pin", "queue": queue, "min": 1, "reason": "lock test"},
