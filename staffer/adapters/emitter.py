@@ -28,9 +28,9 @@ from typing import Any
 from staffer.adapters.outbox import Outbox
 from staffer.adapters.port import Inbound, MqttPort
 from staffer.adapters.store import StateStore
+from staffer.adapters.store_commands import CommandWrite
 from staffer.adapters.store_proposals import DecisionWrite
 from staffer.codec import payloads
-from staffer.codec.audit import move_audit
 from staffer.codec.topics import Topics
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
@@ -88,31 +88,19 @@ class Emitter:
         decided_by: str,
     ) -> None:
         """Moves are in flight at once (no later plan re-issues them); the outbox then
-        takes a command id, persists the flights and the moves' audit rows (``decided_by``:
-        ``planner`` or the supervisor) and only then publishes the command."""
+        writes the command in one transaction (``StateStore.record_command``: a command
+        id, the flights under it, the moves' audit rows with ``decided_by``: ``planner``
+        or the supervisor) and only then publishes it."""
         pending = [InFlightMove(m.agent, m.to_queue, PENDING_ID, now) for m in moves]
         for f in pending:
             flights.add(f)
+        write = CommandWrite(tuple(moves), plan_id, mode, decided_by, now)
 
         async def send() -> None:
-            command_id = await self._db.next_command_id(site)
-            done = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
-            for old, new in zip(pending, done, strict=True):
+            command_id = await self._db.record_command(site, write)
+            for old, new in zip(pending, write.flights(command_id), strict=True):
                 if flights.by_agent.get(old.agent) is old:  # not confirmed or replaced
                     flights.add(new)
-            audit = [
-                move_audit(
-                    site,
-                    now,
-                    command_id=command_id,
-                    plan_id=plan_id,
-                    mode=mode,
-                    move=m,
-                    decided_by=decided_by,
-                )
-                for m in moves
-            ]
-            await self._db.add_in_flight(site, done, audit)
             await self.mqtt.publish(
                 self.topics.commands(site),
                 payloads.encode_command(command_id, plan_id, site, now, mode, moves),
