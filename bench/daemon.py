@@ -462,10 +462,12 @@ def bench_cpu(
     rate: int,
     protocol: str,
     code: Path | None = None,
+    poll_s: float = 1.0,
 ) -> dict:
     """Daemon CPU per ingested queue snapshot: ``n`` QoS 0 snapshots of 100 sites x 3
     queues at ``rate``/s, CPU from the first publish until all are processed (polled
-    every 0.25 s, so the few /metrics scrapes and the 1 Hz sweep are included)."""
+    every ``poll_s``, so those few /metrics scrapes and the 1 Hz sweep are included;
+    ``scrape_ms`` is the daemon CPU of one scrape, measured idle)."""
     sites = 100
     with daemon(
         broker,
@@ -480,16 +482,19 @@ def bench_cpu(
             bridge.send(topic, payload)
         _wait_processed(d, sites * 3, 10, poll_s=0.25)
         idle0, t_idle = d.cpu_s(), time.perf_counter()
-        time.sleep(1.0)
-        d.processed("queue_metrics")
+        time.sleep(2.0)
         idle_share = (d.cpu_s() - idle0) / (time.perf_counter() - t_idle)
+        scrape0 = d.cpu_s()
+        for _ in range(10):
+            d.scrape()
+        scrape_ms = 100 * (d.cpu_s() - scrape0)
         msgs = _ingest_messages(n, sites, 1)
         before, cpu0, t0 = d.processed("queue_metrics"), d.cpu_s(), time.perf_counter()
         sent = 0
         for i in paced(rate, n / rate):
             bridge.send(*msgs[i])
             sent += 1
-        _wait_processed(d, before + sent, 60, poll_s=0.25)
+        _wait_processed(d, before + sent, 60, poll_s=poll_s)
         cpu, wall = d.cpu_s() - cpu0, time.perf_counter() - t0
         m = d.scrape()
         done = m_sum(m, "staffer_messages_total", 'kind="queue_metrics"') - before
@@ -504,6 +509,8 @@ def bench_cpu(
         "daemon_cpu_us_per_msg": round(1e6 * cpu / max(1.0, done), 1),
         "net_of_idle_us": round(1e6 * (cpu - idle_share * wall) / max(1.0, done), 1),
         "one_core_per_s": round(done / cpu) if cpu else None,
+        "idle_cpu_share": round(idle_share, 3),
+        "scrape_ms": round(scrape_ms, 1),
     }
     progress(f"cpu ({'before' if code else 'this tree'}): {row}")
     return row
