@@ -342,6 +342,16 @@ def bench_ingest(
     return rows
 
 
+def _wait_plans(d: DaemonProcess, n: int, timeout_s: float = 20) -> dict[str, float]:
+    """Let every triggered plan finish; the last scrape."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        m = d.scrape()
+        if m_sum(m, "staffer_plan_duration_seconds_count") >= n or time.monotonic() > deadline:
+            return m
+        time.sleep(0.2)
+
+
 def bench_latency(
     broker: Broker,
     work: Path,
@@ -421,14 +431,7 @@ def bench_latency(
                 bridge.send(
                     f"{site}/queues/{q}/metrics", queue_snap(ts, load["offered"], load["waiting"])
                 )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # let every triggered plan finish
-            m = d.scrape()
-            if sum(
-                v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_count")
-            ) >= len(sent_at):
-                break
-            time.sleep(0.2)
+        m = _wait_plans(d, len(sent_at))
         time.sleep(0.5)
         busy = (d.cpu_s() - cpu0) / (time.perf_counter() - t_cpu)
         bridge.close()
@@ -670,7 +673,6 @@ def main() -> int:
     ap.add_argument("--cpu-messages", type=int, default=30000, help="snapshots in the cpu phase")
     ap.add_argument("--cpu-rate", type=int, default=10000, help="their offered rate per second")
     args = ap.parse_args()
-    rates = [5000, 10000] if args.quick else [2000, 5000, 10000, 15000]
     t_start = time.perf_counter()
     result: dict[str, object] = {
         "meta": {
@@ -693,55 +695,7 @@ def main() -> int:
             only = set(args.only or ("ingest", "cpu", "latency", "plan", "memory"))
             for phase in ("ingest", "latency", "memory"):
                 (work / phase).mkdir()
-            codes: list[tuple[str, Path | None]] = [("this tree", None)]
-            if args.compare:
-                base = work / "before"
-                base.mkdir()
-                archive = subprocess.run(
-                    ["git", "-C", str(ROOT), "archive", args.compare, "staffer"],
-                    check=True,
-                    capture_output=True,
-                ).stdout
-                subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
-                codes = [(args.compare, base), ("this tree", None)]
-            if "cpu" in only:
-                protocols = ["5", "3.1.1"] if args.protocol == "auto" else [args.protocol]
-                rows = []
-                for r in range(args.rounds):
-                    for proto in protocols:
-                        for name, code in codes:
-                            (work / f"cpu-{r}-{proto}-{len(rows)}").mkdir()
-                            row = bench_cpu(
-                                broker,
-                                work / f"cpu-{r}-{proto}-{len(rows)}",
-                                args.cpu_messages,
-                                args.cpu_rate,
-                                proto,
-                                code,
-                            )
-                            rows.append({"code": name, **row})
-                result["cpu"] = rows
-            if "latency" in only and args.compare:
-                rows = []
-                for r in range(args.rounds):
-                    for name, code in codes:
-                        sub = work / f"latency-{r}-{len(rows)}"
-                        sub.mkdir()
-                        row = bench_latency(
-                            broker, sub, 1000, 8.0 if args.quick else 20.0, args.protocol, code
-                        )
-                        rows.append({"code": name, **row})
-                result["latency"] = rows
-                only.discard("latency")
-            if "ingest" in only:
-                result["ingest"] = bench_ingest(
-                    broker,
-                    work / "ingest",
-                    rates,
-                    3.0 if args.quick else 5.0,
-                    args.protocol,
-                    20000 if args.quick else 60000,
-                )
+            run_compared(args, broker, work, only, result)
             if "latency" in only:
                 result["latency"] = bench_latency(
                     broker, work / "latency", 1000, 8.0 if args.quick else 20.0, args.protocol
@@ -763,6 +717,63 @@ def main() -> int:
     else:
         print_tables(result)
     return 0
+
+
+def run_compared(
+    args: argparse.Namespace, broker: Broker, work: Path, only: set[str], result: dict
+) -> None:
+    """The cpu phase (each protocol) and, with ``--compare``, the latency phase, for the
+    code before (``--compare REF``) and this tree, back to back, ``--rounds`` times;
+    then the stepped ingest phase (this tree)."""
+    codes: list[tuple[str, Path | None]] = [("this tree", None)]
+    if args.compare:
+        base = work / "before"
+        base.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.compare, "staffer"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        codes = [(args.compare, base), ("this tree", None)]
+    if "cpu" in only:
+        protocols = ["5", "3.1.1"] if args.protocol == "auto" else [args.protocol]
+        rows = []
+        for r in range(args.rounds):
+            for proto in protocols:
+                for name, code in codes:
+                    (work / f"cpu-{r}-{proto}-{len(rows)}").mkdir()
+                    row = bench_cpu(
+                        broker,
+                        work / f"cpu-{r}-{proto}-{len(rows)}",
+                        args.cpu_messages,
+                        args.cpu_rate,
+                        proto,
+                        code,
+                    )
+                    rows.append({"code": name, **row})
+        result["cpu"] = rows
+    if "latency" in only and args.compare:
+        rows = []
+        for r in range(args.rounds):
+            for name, code in codes:
+                sub = work / f"latency-{r}-{len(rows)}"
+                sub.mkdir()
+                row = bench_latency(
+                    broker, sub, 1000, 8.0 if args.quick else 20.0, args.protocol, code
+                )
+                rows.append({"code": name, **row})
+        result["latency"] = rows
+        only.discard("latency")
+    if "ingest" in only:
+        result["ingest"] = bench_ingest(
+            broker,
+            work / "ingest",
+            [5000, 10000] if args.quick else [2000, 5000, 10000, 15000],
+            3.0 if args.quick else 5.0,
+            args.protocol,
+            20000 if args.quick else 60000,
+        )
 
 
 def print_tables(r: dict) -> None:
