@@ -52,8 +52,12 @@ from tests.conftest import Broker, free_port, start_mosquitto  # noqa: E402
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).timestamp()
 PREFIX = "bench"
 QUEUES = ("phone", "chat", "email")
-# the broker as shipped by Debian, with room for the benchmark's bursts
+# the broker as shipped by Debian, with room for the benchmark's bursts and Nagle off
+# (``set_tcp_nodelay true``, as deploy/mosquitto/mosquitto.conf ships; ``--nagle`` leaves
+# mosquitto's default ``false`` to show what it costs)
 BROKER_CONFIG = "max_inflight_messages 0\nmax_queued_messages 1000000\n"
+NODELAY = "set_tcp_nodelay true\n"
+SNAPSHOT_QOS = 0  # snapshots are QoS 0 end to end (the daemon subscribes to them at QoS 0)
 
 
 def progress(msg: str) -> None:
@@ -76,7 +80,14 @@ class DaemonProcess:
     """``staffer run`` in a child process with a generated configuration."""
 
     def __init__(
-        self, broker: Broker, workdir: Path, *, sites: int, planner: dict, protocol: str = "auto"
+        self,
+        broker: Broker,
+        workdir: Path,
+        *,
+        sites: int,
+        planner: dict,
+        protocol: str = "auto",
+        code: Path | None = None,
     ) -> None:
         self.http_port = free_port()
         conf = workdir / "staffer.toml"
@@ -90,9 +101,13 @@ class DaemonProcess:
         lines += [f'[[sites]]\nid = "s{i:03d}"\n' for i in range(sites)]
         conf.write_text("".join(lines), encoding="utf-8")
         self.log = (workdir / "daemon.log").open("wb")
+        env = dict(os.environ)
+        if code is not None:  # another tree's ``staffer`` (e.g. main's, for "before")
+            env["PYTHONPATH"] = str(code)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
             cwd=workdir,
+            env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -158,11 +173,17 @@ def daemon(broker: Broker, workdir: Path, **kw: object) -> Iterator[DaemonProces
 class Bridge:
     """The load generator and simulated contact-center bridge (paho, QoS 1)."""
 
-    def __init__(self, broker: Broker, on_command: Callable[[dict, float], None] | None = None):
+    def __init__(
+        self,
+        broker: Broker,
+        on_command: Callable[[dict, float], None] | None = None,
+        on_plan: Callable[[dict, float], None] | None = None,
+    ):
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
         self.c.max_inflight_messages_set(1000)
         self.c.max_queued_messages_set(0)
         self.on_command = on_command
+        self.on_plan = on_plan
         self.c.on_message = self._on_message
         self.c.connect(broker.host, broker.port)
         sock = self.c.socket()
@@ -170,14 +191,23 @@ class Bridge:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.c.loop_start()
         self.c.subscribe(f"{PREFIX}/+/commands", qos=1)
+        if on_plan is not None:
+            self.c.subscribe(f"{PREFIX}/+/plan", qos=1)
         time.sleep(0.2)
 
     def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
-        if self.on_command is not None:
-            self.on_command(json.loads(msg.payload), time.perf_counter())
+        t = time.perf_counter()
+        if msg.topic.endswith("/plan"):
+            if self.on_plan is not None and not msg.retain:
+                self.on_plan(json.loads(msg.payload), t)
+        elif self.on_command is not None:
+            self.on_command(json.loads(msg.payload), t)
 
-    def send(self, suffix: str, payload: bytes) -> None:
-        self.c.publish(f"{PREFIX}/{suffix}", payload, qos=1)
+    def send(self, suffix: str, payload: bytes, qos: int = 1) -> None:
+        """Publish; snapshots (``.../metrics``) at `SNAPSHOT_QOS`, the rest at QoS 1."""
+        if suffix.endswith("/metrics"):
+            qos = SNAPSHOT_QOS
+        self.c.publish(f"{PREFIX}/{suffix}", payload, qos=qos)
 
     def close(self) -> None:
         self.c.loop_stop()
@@ -197,9 +227,17 @@ def queue_snap(ts: float, offered: int, waiting: int, aht: float = 240.0) -> byt
     ).encode()
 
 
+HOT = {"offered": 4, "waiting": 3}  # per 60 s interval: 16 Erlangs at 240 s AHT
+COLD = {"offered": 1, "waiting": 0}  # 4 Erlangs: a donor of the hot queue
+
+
+def surge_of(k: int) -> str:
+    """The hot queue of latency round ``k`` (alternating, so every plan moves agents)."""
+    return "phone" if k % 2 else "chat"
+
+
 def site_snap(ts: float, surge: str) -> bytes:
-    hot = {"offered": 30, "waiting": 10}
-    cold = {"offered": 2, "waiting": 0}
+    hot, cold = HOT, COLD
     queues = {
         q: {
             "interval_s": 60,
@@ -240,10 +278,12 @@ def _ingest_messages(n: int, sites: int, round0: int) -> list[tuple[str, bytes]]
     return out
 
 
-def _wait_processed(d: DaemonProcess, target: float, timeout_s: float) -> float:
+def _wait_processed(
+    d: DaemonProcess, target: float, timeout_s: float, poll_s: float = 0.05
+) -> float:
     t = time.perf_counter()
     while d.processed("queue_metrics") < target and time.perf_counter() - t < timeout_s:
-        time.sleep(0.05)
+        time.sleep(poll_s)
     return time.perf_counter() - t
 
 
@@ -302,12 +342,28 @@ def bench_ingest(
     return rows
 
 
+def _wait_plans(d: DaemonProcess, n: int, timeout_s: float = 20) -> dict[str, float]:
+    """Let every triggered plan finish; the last scrape."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        m = d.scrape()
+        if m_sum(m, "staffer_plan_duration_seconds_count") >= n or time.monotonic() > deadline:
+            return m
+        time.sleep(0.2)
+
+
 def bench_latency(
-    broker: Broker, work: Path, total_rate: int, seconds: float, protocol: str
+    broker: Broker,
+    work: Path,
+    total_rate: int,
+    seconds: float,
+    protocol: str,
+    code: Path | None = None,
 ) -> dict:
     sites, interval = 20, 60
     sent_at: dict[tuple[str, float], float] = {}
     latencies: list[float] = []
+    plan_latencies: list[float] = []
     received = 0
     lock = threading.Lock()
     bridge: Bridge | None = None
@@ -326,6 +382,13 @@ def bench_latency(
                 f"{cmd['site']}/agents/{m['agent']}/state", agent_state(ts + 1, m["to"], "busy")
             )
 
+    def on_plan(plan: dict, t: float) -> None:
+        ts = datetime.fromisoformat(plan["as_of"].replace("Z", "+00:00")).timestamp()
+        with lock:
+            t_sent = sent_at.get((plan["site"], ts))
+        if t_sent is not None:
+            plan_latencies.append(t - t_sent)
+
     planner = {
         "clock": "event",
         "interval_s": interval,
@@ -333,9 +396,13 @@ def bench_latency(
         "min_dwell_s": 0,
         "move_timeout_s": 120,
         "max_moves_per_cycle": 5,
+        # the surges alternate every event minute: let agents go back and forth
+        "min_return_s": 0,
+        "switch_cost_s": 0,
+        "smoothing_half_life_s": 30,
     }
-    with daemon(broker, work, sites=sites, planner=planner, protocol=protocol) as d:
-        bridge = Bridge(broker, on_command)
+    with daemon(broker, work, sites=sites, planner=planner, protocol=protocol, code=code) as d:
+        bridge = Bridge(broker, on_command, on_plan)
         cpu0, t_cpu = d.cpu_s(), time.perf_counter()
         for s in range(sites):
             for a in range(30):
@@ -352,32 +419,34 @@ def bench_latency(
                 site, ts = f"s{j // spacing:03d}", T0 + k * interval
                 with lock:
                     sent_at[(site, ts)] = time.perf_counter()
-                bridge.send(f"{site}/metrics", site_snap(ts, "phone" if k % 2 else "chat"))
+                bridge.send(f"{site}/metrics", site_snap(ts, surge_of(k)))
             else:
                 m = j % sites
                 site, q = f"s{m:03d}", QUEUES[(j // sites) % 3]
-                # live data: after the site's last grid time, before its next one
-                ts = T0 + (k if j > m * spacing else k - 1) * interval + 1 + j / 1000
-                bridge.send(f"{site}/queues/{q}/metrics", queue_snap(ts, 5, 1))
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # let every triggered plan finish
-            m = d.scrape()
-            if sum(
-                v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_count")
-            ) >= len(sent_at):
-                break
-            time.sleep(0.2)
+                # live data: after the site's last grid time, before its next one, in line
+                # with that round's surge
+                kk = k if j > m * spacing else k - 1
+                ts = T0 + kk * interval + 1 + j / 1000
+                load = HOT if q == surge_of(kk) and q != "email" else COLD
+                bridge.send(
+                    f"{site}/queues/{q}/metrics", queue_snap(ts, load["offered"], load["waiting"])
+                )
+        m = _wait_plans(d, len(sent_at))
         time.sleep(0.5)
         busy = (d.cpu_s() - cpu0) / (time.perf_counter() - t_cpu)
         bridge.close()
     count = sum(v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_count"))
     total = sum(v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_sum"))
     ms = [x * 1000 for x in latencies]
+    plan_ms = [x * 1000 for x in plan_latencies]
     row = {
         "rate_per_s": total_rate,
         "triggers": len(sent_at),
+        "plans": len(plan_ms),
         "commands": received,
         "matched": len(ms),
+        "plan_p50_ms": round(pct(plan_ms, 0.5), 2),
+        "plan_p99_ms": round(pct(plan_ms, 0.99), 2),
         "p50_ms": round(pct(ms, 0.5), 2),
         "p99_ms": round(pct(ms, 0.99), 2),
         "max_ms": round(max(ms), 2) if ms else None,
@@ -387,6 +456,71 @@ def bench_latency(
     }
     progress(f"latency: {row}")
     return row
+
+
+def bench_cpu(
+    broker: Broker,
+    work: Path,
+    n: int,
+    rate: int,
+    protocol: str,
+    code: Path | None = None,
+    poll_s: float = 1.0,
+) -> dict:
+    """Daemon CPU per ingested queue snapshot: ``n`` QoS 0 snapshots of 100 sites x 3
+    queues at ``rate``/s, CPU from the first publish until all are processed (polled
+    every ``poll_s``, so those few /metrics scrapes and the 1 Hz sweep are included;
+    ``scrape_ms`` is the daemon CPU of one scrape, measured idle)."""
+    sites = 100
+    with daemon(
+        broker,
+        work,
+        sites=sites,
+        planner={"clock": "wall", "interval_s": 3600, "mode": "shadow"},
+        protocol=protocol,
+        code=code,
+    ) as d:
+        bridge = Bridge(broker)
+        for topic, payload in _ingest_messages(sites * 3, sites, 0):  # warm the caches
+            bridge.send(topic, payload)
+        _wait_processed(d, sites * 3, 10, poll_s=0.25)
+        idle0, t_idle = d.cpu_s(), time.perf_counter()
+        time.sleep(2.0)
+        idle_share = (d.cpu_s() - idle0) / (time.perf_counter() - t_idle)
+        scrape0 = d.cpu_s()
+        for _ in range(10):
+            d.scrape()
+        scrape_ms = 100 * (d.cpu_s() - scrape0)
+        msgs = _ingest_messages(n, sites, 1)
+        before, cpu0, t0 = d.processed("queue_metrics"), d.cpu_s(), time.perf_counter()
+        sent = 0
+        for i in paced(rate, n / rate):
+            bridge.send(*msgs[i])
+            sent += 1
+        _wait_processed(d, before + sent, 60, poll_s=poll_s)
+        cpu, wall = d.cpu_s() - cpu0, time.perf_counter() - t0
+        m = d.scrape()
+        done = m_sum(m, "staffer_messages_total", 'kind="queue_metrics"') - before
+        coalesced = m_sum(m, "staffer_messages_coalesced_total")
+        bridge.close()
+    row = {
+        "protocol": protocol,
+        "sent": sent,
+        "processed": int(done),
+        "coalesced": int(coalesced),
+        "wall_s": round(wall, 2),
+        "daemon_cpu_us_per_msg": round(1e6 * cpu / max(1.0, done), 1),
+        "net_of_idle_us": round(1e6 * (cpu - idle_share * wall) / max(1.0, done), 1),
+        "one_core_per_s": round(done / cpu) if cpu else None,
+        "idle_cpu_share": round(idle_share, 3),
+        "scrape_ms": round(scrape_ms, 1),
+    }
+    progress(f"cpu ({'before' if code else 'this tree'}): {row}")
+    return row
+
+
+def m_sum(m: dict[str, float], name: str, label: str = "") -> float:
+    return sum(v for k, v in m.items() if k.startswith(name) and label in k)
 
 
 def bench_plan_sizes(repeat: int) -> list[dict]:
@@ -507,7 +641,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ap.add_argument(
         "--only",
-        choices=("ingest", "latency", "plan", "memory"),
+        choices=("ingest", "cpu", "latency", "plan", "memory"),
         action="append",
         help="run only these phases (repeatable)",
     )
@@ -524,8 +658,21 @@ def main() -> int:
         default="auto",
         help="the daemon's [mqtt] protocol (default auto = MQTT 5 on mosquitto)",
     )
+    ap.add_argument(
+        "--compare",
+        metavar="REF",
+        help="also run the cpu and latency phases with the daemon of git REF (e.g. main), "
+        "before and after back to back in this one invocation",
+    )
+    ap.add_argument("--rounds", type=int, default=1, help="before/after pairs with --compare")
+    ap.add_argument(
+        "--nagle",
+        action="store_true",
+        help="leave mosquitto's default set_tcp_nodelay false (Nagle on)",
+    )
+    ap.add_argument("--cpu-messages", type=int, default=30000, help="snapshots in the cpu phase")
+    ap.add_argument("--cpu-rate", type=int, default=10000, help="their offered rate per second")
     args = ap.parse_args()
-    rates = [5000, 10000] if args.quick else [2000, 5000, 10000, 15000]
     t_start = time.perf_counter()
     result: dict[str, object] = {
         "meta": {
@@ -535,24 +682,20 @@ def main() -> int:
             "quick": args.quick,
             "protocol": args.protocol,
             "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+            "broker_nodelay": not args.nagle,
+            "snapshot_qos": SNAPSHOT_QOS,
+            "compare": args.compare,
         }
     }
     with tempfile.TemporaryDirectory(prefix="staffer-bench-") as tmp:
         work = Path(tmp)
-        with start_mosquitto(work / "broker", extra_config=BROKER_CONFIG) as broker:
+        config = BROKER_CONFIG + ("" if args.nagle else NODELAY)
+        with start_mosquitto(work / "broker", extra_config=config) as broker:
             progress(f"mosquitto on {broker.url}")
-            only = set(args.only or ("ingest", "latency", "plan", "memory"))
+            only = set(args.only or ("ingest", "cpu", "latency", "plan", "memory"))
             for phase in ("ingest", "latency", "memory"):
                 (work / phase).mkdir()
-            if "ingest" in only:
-                result["ingest"] = bench_ingest(
-                    broker,
-                    work / "ingest",
-                    rates,
-                    3.0 if args.quick else 5.0,
-                    args.protocol,
-                    20000 if args.quick else 60000,
-                )
+            run_compared(args, broker, work, only, result)
             if "latency" in only:
                 result["latency"] = bench_latency(
                     broker, work / "latency", 1000, 8.0 if args.quick else 20.0, args.protocol
@@ -576,6 +719,63 @@ def main() -> int:
     return 0
 
 
+def run_compared(
+    args: argparse.Namespace, broker: Broker, work: Path, only: set[str], result: dict
+) -> None:
+    """The cpu phase (each protocol) and, with ``--compare``, the latency phase, for the
+    code before (``--compare REF``) and this tree, back to back, ``--rounds`` times;
+    then the stepped ingest phase (this tree)."""
+    codes: list[tuple[str, Path | None]] = [("this tree", None)]
+    if args.compare:
+        base = work / "before"
+        base.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.compare, "staffer"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        codes = [(args.compare, base), ("this tree", None)]
+    if "cpu" in only:
+        protocols = ["5", "3.1.1"] if args.protocol == "auto" else [args.protocol]
+        rows = []
+        for r in range(args.rounds):
+            for proto in protocols:
+                for name, code in codes:
+                    (work / f"cpu-{r}-{proto}-{len(rows)}").mkdir()
+                    row = bench_cpu(
+                        broker,
+                        work / f"cpu-{r}-{proto}-{len(rows)}",
+                        args.cpu_messages,
+                        args.cpu_rate,
+                        proto,
+                        code,
+                    )
+                    rows.append({"code": name, **row})
+        result["cpu"] = rows
+    if "latency" in only and args.compare:
+        rows = []
+        for r in range(args.rounds):
+            for name, code in codes:
+                sub = work / f"latency-{r}-{len(rows)}"
+                sub.mkdir()
+                row = bench_latency(
+                    broker, sub, 1000, 8.0 if args.quick else 20.0, args.protocol, code
+                )
+                rows.append({"code": name, **row})
+        result["latency"] = rows
+        only.discard("latency")
+    if "ingest" in only:
+        result["ingest"] = bench_ingest(
+            broker,
+            work / "ingest",
+            [5000, 10000] if args.quick else [2000, 5000, 10000, 15000],
+            3.0 if args.quick else 5.0,
+            args.protocol,
+            20000 if args.quick else 60000,
+        )
+
+
 def print_tables(r: dict) -> None:
     def table(title: str, rows: list[dict]) -> None:
         print(f"\n**{title}**\n")
@@ -587,7 +787,8 @@ def print_tables(r: dict) -> None:
 
     print(f"Daemon benchmark {r['meta']}")
     for key, title in (
-        ("ingest", "Ingest (queue snapshots, QoS 1, 100 sites x 3 queues)"),
+        ("ingest", "Ingest (queue snapshots, QoS 0, 100 sites x 3 queues)"),
+        ("cpu", "Daemon CPU per ingested queue snapshot (QoS 0, 100 sites x 3 queues)"),
         ("latency", "Snapshot -> command latency (event clock, real broker)"),
         ("plan_time", "plan_site time vs site size"),
         ("memory", "Resident memory over compressed simulated hours"),

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -119,6 +120,7 @@ class Daemon:
         )
         self.connected = asyncio.Event()
         self._busy = asyncio.Lock()  # one message or job at a time: no interleaved state
+        self._queued = 0  # jobs waiting for ``_busy`` (``_locked``)
         self._bg: set[asyncio.Task[None]] = set()
         self._connects = 0
         self.health_log = oplog.HealthLog()
@@ -135,15 +137,28 @@ class Daemon:
 
     # -- the data path --------------------------------------------------------------------
     async def handle(self, msg: Inbound) -> None:
-        """MQTT in -> route -> (one at a time) decode, apply, plan when due, emit."""
+        """MQTT in -> route -> (one at a time) decode, apply, plan when due, emit.
+
+        A queue snapshot only changes live state (no effects, nothing awaited): while no
+        job holds or waits for the turn it is applied at once (``Router.apply_now``)."""
         target = self.router.resolve(msg)  # None: not ours (counted invalid)
-        if target is not None:
-            async with self._busy:
-                await self.router.dispatch(*target, msg)
+        if target is None:
+            return
+        if not self._busy.locked() and not self._queued and self.router.apply_now(*target, msg):
+            return
+        await self._locked(functools.partial(self.router.dispatch, *target, msg))
 
     async def _locked(self, job: Callable[[], Coroutine[None, None, None]]) -> None:
-        async with self._busy:
+        """Run ``job`` when it is its turn (one message or job at a time)."""
+        self._queued += 1
+        try:
+            await self._busy.acquire()
+        finally:
+            self._queued -= 1
+        try:
             await job()
+        finally:
+            self._busy.release()
 
     def _schedule_jobs(self) -> None:
         p, rt = self.settings.planner, self.runtime
@@ -275,20 +290,23 @@ class Daemon:
         """Apply a new configuration without dropping state (a bad one: keep the old)."""
         if self._reload_fn is None:
             return
-        async with self._busy:
-            try:
-                new = self._reload_fn()
-                kept = new.model_copy(update={k: getattr(self.settings, k) for k in RESTART_ONLY})
-                self.runtime.configure(kept, self._owned(kept))
-            except ConfigError as err:
-                log.error("reload failed, keeping the running configuration: %s", err)
-                return
-            if kept != new:
-                log.warning("[mqtt], [http], [state] and [cluster] changes need a restart")
-            self.settings = kept
-            setup_logging(new.log.level, new.log.format)
-            self._schedule_jobs()
-            await self.mqtt.set_subscriptions(self._subscriptions(self.sites))
+        await self._locked(self._reload)
+
+    async def _reload(self) -> None:
+        assert self._reload_fn is not None
+        try:
+            new = self._reload_fn()
+            kept = new.model_copy(update={k: getattr(self.settings, k) for k in RESTART_ONLY})
+            self.runtime.configure(kept, self._owned(kept))
+        except ConfigError as err:
+            log.error("reload failed, keeping the running configuration: %s", err)
+            return
+        if kept != new:
+            log.warning("[mqtt], [http], [state] and [cluster] changes need a restart")
+        self.settings = kept
+        setup_logging(new.log.level, new.log.format)
+        self._schedule_jobs()
+        await self.mqtt.set_subscriptions(self._subscriptions(self.sites))
         log.info("configuration reloaded")
 
 

@@ -43,6 +43,7 @@ log = logging.getLogger("staffer.app")
 MAX_ROUTES_CACHED = 16384  # topic -> Route of valid inbound topics (cleared when full)
 
 RouteHandler = Callable[["Router", Site, Route, Inbound], Awaitable[None]]
+ApplyNow = Callable[["Router", Site, Route, Inbound], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class RouteSpec:
     handle: RouteHandler
     snapshot: bool = False  # superseded by the next one: may be coalesced under overload
     answers_oversized: bool = False  # called even for an oversized (empty) payload
+    now: ApplyNow | None = None  # the same handling, synchronous: state only, no effects
 
 
 class Router:
@@ -119,6 +121,21 @@ class Router:
             return True
         return False
 
+    def apply_now(self, site: Site, route: Route, msg: Inbound) -> bool:
+        """Handle a message of a kind with a synchronous handler (``RouteSpec.now``: live
+        state only, no effects) at once, as ``dispatch`` would; False for other kinds."""
+        spec = ROUTES[route.kind]
+        if spec.now is None:
+            return False
+        if msg.oversized:
+            self.invalid(route.kind, "too_large", msg.topic)
+            return True
+        try:
+            spec.now(self, site, route, msg)
+        except payloads.PayloadError as err:
+            self.invalid(route.kind, err.reason, msg.topic)
+        return True
+
     # -- counting -------------------------------------------------------------------------
     def ok(self, kind: MessageKind) -> None:
         self._ok[kind] += 1
@@ -154,14 +171,18 @@ async def site_snapshot(router: Router, site: Site, route: Route, msg: Inbound) 
             await rt.plan(site, ts)
 
 
-async def queue_snapshot(router: Router, site: Site, route: Route, msg: Inbound) -> None:
-    """One queue's snapshot (a configured queue of the site)."""
+def queue_snapshot_now(router: Router, site: Site, route: Route, msg: Inbound) -> None:
+    """One queue's snapshot (a configured queue of the site): live state only."""
     qid = route.queue or ""
     if qid not in site.queue_ids:
         return router.invalid("queue_metrics", "unknown_queue", msg.topic)
     site.state.apply_snapshot(qid, payloads.decode_queue_snapshot(msg.payload))
     router.ok("queue_metrics")
     return None
+
+
+async def queue_snapshot(router: Router, site: Site, route: Route, msg: Inbound) -> None:
+    queue_snapshot_now(router, site, route, msg)
 
 
 async def agent_state(router: Router, site: Site, route: Route, msg: Inbound) -> None:
@@ -288,7 +309,7 @@ def _count_request(
 
 
 ROUTES: dict[MessageKind, RouteSpec] = {
-    "queue_metrics": RouteSpec(queue_snapshot, snapshot=True),
+    "queue_metrics": RouteSpec(queue_snapshot, snapshot=True, now=queue_snapshot_now),
     "site_metrics": RouteSpec(site_snapshot, snapshot=True),
     "agent_state": RouteSpec(agent_state),
     "move_ack": RouteSpec(move_ack),

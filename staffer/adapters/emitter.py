@@ -40,10 +40,10 @@ from staffer.adapters import oplog
 from staffer.adapters.outbox import Outbox
 from staffer.adapters.port import Inbound, MqttPort
 from staffer.adapters.store import StateStore, StoreError
+from staffer.adapters.store_commands import CommandWrite
 from staffer.adapters.store_health import StoreHealth
 from staffer.adapters.store_proposals import DecisionWrite
 from staffer.codec import payloads
-from staffer.codec.audit import move_audit
 from staffer.codec.topics import Topics
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
@@ -135,40 +135,26 @@ class Emitter:
         decided_by: str,
     ) -> None:
         """Moves are in flight at once (no later plan re-issues them); the outbox then
-        takes a command id, persists the flights and the moves' audit rows (``decided_by``:
-        ``planner`` or the supervisor) and only then publishes the command."""
+        writes the command in one transaction (``StateStore.record_command``: a command
+        id, the flights under it, the moves' audit rows with ``decided_by``: ``planner``
+        or the supervisor) and only then publishes it."""
         pending = [InFlightMove(m.agent, m.to_queue, PENDING_ID, now) for m in moves]
         for f in pending:
             flights.add(f)
+        write = CommandWrite(tuple(moves), plan_id, mode, decided_by, now)
 
         async def send() -> None:
-            try:
-                command_id = await self._db.next_command_id(site)
+            try:  # id, flights and audit rows: one transaction
+                command_id = await self._db.record_command(site, write)
             except StoreError as err:
                 self.health.failed(err)
                 for old in pending:  # not commanded: out of flight, a later plan retries
                     flights.discard(old)
                 return
-            done = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
-            for old, new in zip(pending, done, strict=True):
+            self.health.succeeded()
+            for old, new in zip(pending, write.flights(command_id), strict=True):
                 if flights.by_agent.get(old.agent) is old:  # not confirmed or replaced
                     flights.add(new)
-            audit = [
-                move_audit(
-                    site,
-                    now,
-                    command_id=command_id,
-                    plan_id=plan_id,
-                    mode=mode,
-                    move=m,
-                    decided_by=decided_by,
-                )
-                for m in moves
-            ]
-            if not await self._write(self._db.add_in_flight, site, done, audit):
-                for new in done:
-                    flights.discard(new)
-                return
             await self.mqtt.publish(
                 self.topics.commands(site),
                 payloads.encode_command(command_id, plan_id, site, now, mode, moves),

@@ -149,6 +149,7 @@ class AiomqttPort:
         )
         mqtt_internals.check_once(client)
         self._queue = mqtt_internals.incoming_queue(client)  # drained without a task each
+        mqtt_internals.install_light_messages(client)  # `Received`, not aiomqtt's Message
         return client
 
     async def run(self, handler: Handler) -> None:

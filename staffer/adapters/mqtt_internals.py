@@ -1,6 +1,6 @@
 """What the MQTT adapter relies on inside aiomqtt and paho that they do not promise.
 
-Three speed-ups reach past the libraries' public API; each is kept here, behind one
+Four speed-ups reach past the libraries' public API; each is kept here, behind one
 function, so a new library version that changes shape is found in one place:
 
 * `install_read_buffer` wraps paho's socket (``aiomqtt.Client._client._sock``) in
@@ -9,7 +9,12 @@ function, so a new library version that changes shape is found in one place:
   (``paho.mqtt._packet.Properties``) for `SharedTableProperties`, which builds its
   lookup tables once instead of per received message (~23 µs each);
 * `incoming_queue` returns aiomqtt's incoming message queue (``Client._queue``) so the
-  adapter can drain it without a task per message and coalesce it under overload.
+  adapter can drain it without a task per message and coalesce it under overload;
+* `install_light_messages` puts a `Received` (topic, payload, retain, properties) on
+  that queue instead of aiomqtt's ``Message`` (whose ``Topic`` is validated again for
+  every message the broker already checked): for QoS 0 straight from paho's decoded
+  packet (an instance attribute over ``Client._handle_publish``), otherwise from paho's
+  ``on_message``.
 
 `shape_problems` lists every assumption that no longer holds (versions outside the
 tested range, renamed attributes); ``tests/unit/adapters/test_mqtt_internals.py``
@@ -118,6 +123,67 @@ def install_read_buffer(client: aiomqtt.Client) -> bool:
     if paho is None or sock is None or not hasattr(sock, "recv"):
         return False
     paho._sock = ReadBuffer(sock)
+    return True
+
+
+class Received:
+    """What the adapter reads of a received PUBLISH (the duck type of aiomqtt's
+    ``Message`` that ``AiomqttPort`` consumes)."""
+
+    __slots__ = ("payload", "properties", "retain", "topic")
+
+    def __init__(
+        self, topic: str, payload: bytes | bytearray, retain: bool, properties: Any
+    ) -> None:
+        self.topic = topic
+        self.payload = payload
+        self.retain = retain
+        self.properties = properties
+
+
+def install_light_messages(client: aiomqtt.Client) -> bool:
+    """Received PUBLISHes go on aiomqtt's queue as `Received`: QoS 0 ones straight from
+    the decoded packet (paho's ``_handle_publish`` builds an ``MQTTMessage``, with a
+    ``threading.Condition``, logs and matches per-topic callbacks first; QoS 1 and 2
+    keep paho's handling and its acks), the others through ``on_message``. False when
+    aiomqtt or paho changed shape (nothing installed)."""
+    paho = getattr(client, "_client", None)
+    queue = incoming_queue(client)
+    original = getattr(paho, "_handle_publish", None)
+    if not isinstance(paho, paho_client.Client) or queue is None or original is None:
+        return False
+    if not isinstance(getattr(paho, "_in_packet", None), dict):
+        return False
+
+    def put(topic: bytes | str, payload: bytes | bytearray, retain: bool, props: Any) -> None:
+        try:
+            text = topic if isinstance(topic, str) else topic.decode("utf-8")
+        except UnicodeDecodeError:  # the broker checks topics: never seen in practice
+            log.warning("dropped a message whose topic is not UTF-8")
+            return
+        try:
+            queue.put_nowait(Received(text, payload, retain, props))  # type: ignore[arg-type]
+        except asyncio.QueueFull:
+            log.warning("incoming message queue is full; dropped a message")
+
+    def on_message(_client: object, _userdata: object, message: paho_client.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            log.warning("dropped a message whose topic is not UTF-8")
+            return
+        put(topic, message.payload, message.retain, message.properties)
+
+    def handle_publish() -> paho_client.MQTTErrorCode:
+        header = paho._in_packet["command"]
+        if header & 0x06:  # QoS 1 or 2: paho acknowledges (and calls on_message)
+            return original()
+        r = paho_packet.decode_publish(header, paho._in_packet["packet"], paho._protocol)
+        put(r.topic, r.payload, r.retain, r.properties)
+        return paho_client.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    paho.on_message = on_message
+    vars(paho)["_handle_publish"] = handle_publish  # this client only
     return True
 
 

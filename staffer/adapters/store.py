@@ -18,26 +18,23 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import math
-import secrets
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from staffer.adapters import store_acks, store_overrides, store_proposals
+from staffer.adapters import store_acks, store_commands, store_overrides, store_proposals
 from staffer.adapters.instance_lock import InstanceLock
 from staffer.adapters.state_file import (
     SCHEMA_VERSION,
     StoreError,
-    column_json,
     open_state_file,
     transaction,
 )
 from staffer.adapters.store_acks import IN_FLIGHT_COLUMNS
+from staffer.adapters.store_commands import CommandWrite
 from staffer.adapters.store_proposals import DecisionWrite, PendingCommand
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
@@ -147,21 +144,7 @@ class StateStore:
 
     # -- operations (run on the worker thread) -----------------------------------------------
     def _insert_audit(self, records: Iterable[AuditRecord]) -> None:
-        """Audit rows; a non-finite ``ts`` (event clock not started) is stored as wall time
-        so an audit write can never fail on it."""
-        self._db().executemany(
-            "INSERT INTO audit (ts, site, kind, actor, payload) VALUES (?, ?, ?, ?, ?)",
-            [
-                (
-                    r.ts if math.isfinite(r.ts) else time.time(),
-                    r.site,
-                    r.kind,
-                    r.actor,
-                    column_json(r.payload),
-                )
-                for r in records
-            ],
-        )
+        store_commands.insert_audit(self._db(), records)
 
     def _op_record_outcome(self, outcome: Outcome) -> None:
         with transaction(self._db()):
@@ -244,13 +227,11 @@ class StateStore:
             return self._db().execute(sql, args).rowcount
 
     def _take_command_id(self, site: str) -> str:
-        db = self._db()
-        db.execute(
-            "INSERT INTO command_seq VALUES (?, 1) ON CONFLICT(site) DO UPDATE SET seq = seq + 1",
-            (site,),
-        )
-        seq = db.execute("SELECT seq FROM command_seq WHERE site = ?", (site,)).fetchone()[0]
-        return f"{site}-{seq:08d}-{secrets.token_hex(3)}"
+        return store_commands.take_command_id(self._db(), site)
+
+    def _op_record_command(self, site: str, write: CommandWrite) -> str:
+        with transaction(self._db()):
+            return store_commands.write_command(self._db(), site, write)
 
     def _op_next_command_id(self, site: str) -> str:
         with transaction(self._db()):
@@ -372,6 +353,11 @@ class StateStore:
 
     def next_command_id_sync(self, site: str) -> str:
         return self._call(self._op_next_command_id, site)
+
+    async def record_command(self, site: str, write: CommandWrite) -> str:
+        """Write one command in ONE transaction (``store_commands``): its id taken, its
+        moves in flight under it, an audit row per move; returns the command id."""
+        return await self._acall(self._op_record_command, site, write)
 
     async def record_decision(self, site: str, write: DecisionWrite) -> str | None:
         """Persist one approve/reject request atomically (``store_proposals``); returns the

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from staffer.codec import fast_inbound
 from staffer.codec.jsonio import PayloadError, load_object
 from staffer.codec.timefmt import TimeFormatError, parse_ts
 from staffer.core.types import (
@@ -155,6 +156,9 @@ def _snapshot(body: BaseModel, ts: float) -> QueueSnapshot:
 
 def decode_queue_snapshot(data: bytes) -> QueueSnapshot:
     """``{p}/{site}/queues/{queue}/metrics`` payload -> QueueSnapshot (contract §3.1)."""
+    fast = fast_inbound.queue_snapshot(data)  # the plain valid case, in C
+    if fast is not None:
+        return fast
     obj = load_object(data)
     try:
         body = QueueSnapshotIn.model_validate(obj)
@@ -170,6 +174,9 @@ def decode_site_snapshot(data: bytes) -> tuple[float, dict[str, QueueSnapshot]]:
     message (it is one observation; applying half of it would skew the site).
     Unknown queue ids are returned as-is; the caller drops unconfigured ones.
     """
+    fast = fast_inbound.site_snapshot(data, MAX_QUEUES, MAX_ID_CHARS)  # plain valid case
+    if fast is not None:
+        return fast
     obj = load_object(data)
     if "ts" not in obj:
         raise PayloadError("missing_field:ts")

@@ -66,3 +66,33 @@ async def test_a_changed_shape_is_reported_not_ignored() -> None:
     client._client = object()  # simulate a refactored aiomqtt
     assert not mi.install_read_buffer(client)
     assert "aiomqtt.Client._client is not a paho Client" in mi.client_problems(client)
+
+
+async def test_light_messages_queue_qos0_from_the_packet_and_qos1_through_paho() -> None:
+    """A QoS 0 PUBLISH reaches aiomqtt's queue as a `Received` without paho's message
+    object; a QoS 1 one keeps paho's handling (its PUBACK) and arrives the same way."""
+    client = aiomqtt.Client("127.0.0.1", 1, protocol=aiomqtt.ProtocolVersion.V5)
+    assert mi.install_light_messages(client)
+    paho = client._client
+    queue = mi.incoming_queue(client)
+    assert queue is not None
+    topic, body = b"p/s/queues/q/metrics", b'{"x":1}'
+    paho._in_packet = {
+        "command": 0x30,
+        "packet": len(topic).to_bytes(2, "big") + topic + b"\0" + body,
+    }
+    assert paho._handle_publish() == 0
+    got = queue.get_nowait()
+    assert isinstance(got, mi.Received)
+    assert (got.topic, got.payload, got.retain) == (topic.decode(), body, False)
+    acks: list[int] = []
+    paho._send_puback = lambda mid: acks.append(mid) or 0  # type: ignore[method-assign]
+    mid = (7).to_bytes(2, "big")
+    paho._in_packet = {
+        "command": 0x33,
+        "packet": len(topic).to_bytes(2, "big") + topic + mid + b"\0" + body,
+    }
+    paho._handle_publish()
+    again = queue.get_nowait()
+    assert isinstance(again, mi.Received) and again.retain and again.payload == body
+    assert acks == [7]

@@ -1,0 +1,89 @@
+"""A command is written in ONE SQLite transaction: id, moves in flight, audit rows (issue 17)."""
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from staffer.adapters import store as store_module
+from staffer.adapters import store_commands
+from staffer.adapters.emitter import Emitter
+from staffer.adapters.mqtt_fake import MemoryMqtt
+from staffer.adapters.store import StateStore, StoreError
+from staffer.adapters.store_commands import CommandWrite
+from staffer.codec.topics import Topics
+from staffer.core.inflight import InFlightBook
+from staffer.core.types import Move
+
+NOW = 1_795_342_500.0
+MOVES = [Move("a1", "chat", "phone", "short"), Move("a2", "email", "phone", "short")]
+
+
+def _counting(transactions: list[str]):  # type: ignore[no-untyped-def]
+    real = store_module.transaction
+
+    @contextlib.contextmanager
+    def counted(conn: sqlite3.Connection) -> Iterator[None]:
+        with real(conn):
+            yield
+        transactions.append("commit")
+
+    return counted
+
+
+def test_command_is_one_transaction_then_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before issue 17 the command id and the flights were two commits (two fsyncs)."""
+    transactions: list[str] = []
+    monkeypatch.setattr(store_module, "transaction", _counting(transactions))
+
+    async def scenario() -> None:
+        mqtt = MemoryMqtt()
+        mqtt.reconnect()  # connected, as after the daemon's first connect
+        store = await StateStore.open_async(tmp_path / "s.db")
+        emit = Emitter(Topics("p"), mqtt)
+        emit.start(store)
+        seen_on_disk: list[int] = []
+        mqtt.on_publish = lambda _p: seen_on_disk.append(len(transactions))
+        flights = InFlightBook(300.0)
+        await emit.command("main", flights, MOVES, "plan-1", NOW, "auto", "planner")
+        assert await emit.drain(5.0)
+        await emit.stop()
+        await store.aclose()
+        assert transactions == ["commit"]
+        assert seen_on_disk == [1]  # published after the one commit
+        cid = flights.by_agent["a1"].command_id
+        assert flights.by_agent["a2"].command_id == cid != "pending"
+
+    asyncio.run(scenario())
+    with StateStore.open(tmp_path / "s.db") as again:
+        flights = again.load_in_flight_sync()["main"]
+        audit = again.audit_sync("main")
+    assert {(f.agent, f.to_queue) for f in flights} == {("a1", "phone"), ("a2", "phone")}
+    assert len({f.command_id for f in flights}) == 1
+    assert [r.payload["command_id"] for r in audit] == [flights[0].command_id] * 2
+    assert {r.payload["decided_by"] for r in audit} == {"planner"}
+
+
+def test_a_failed_command_write_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The id, the flights and the audit rows commit together or not at all."""
+    with StateStore.open(tmp_path / "s.db") as store:
+        first = store.next_command_id_sync("main")
+        bad = CommandWrite((Move("a1", None, "phone", "r"),), "p", "auto", "planner", NOW)
+
+        def boom(*_a: object) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(store_commands, "insert_audit", boom)
+        with pytest.raises(StoreError):
+            asyncio.run(store.record_command("main", bad))
+        assert store.load_in_flight_sync() == {}
+        assert store.audit_sync("main") == []
+        nxt = store.next_command_id_sync("main")
+    assert int(nxt.split("-")[1]) == int(first.split("-")[1]) + 1  # the failed id rolled back
