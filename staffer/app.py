@@ -31,7 +31,8 @@ in `staffer.runtime`, the ordered effects in `staffer.adapters.emitter`.
   cool-downs, proposals, approved commands not yet sent, last plans, the command id
   counter. Every commanded move is an audit row; housekeeping prunes rows older than
   ``[state] audit_retention_s``.
-* Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the configuration.
+* Signals: SIGTERM/SIGINT stop taking messages (unsubscribe), handle every message
+  already received, drain the output and exit; SIGHUP reloads the configuration.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ log = logging.getLogger("staffer.app")
 SWEEP_EVERY_S = 1.0
 HOUSEKEEPING_EVERY_S = 60.0
 DRAIN_TIMEOUT_S = 5.0
+QUIESCE_TIMEOUT_S = 20.0  # + drain + offline: within systemd's/Kubernetes' 30 s stop grace
 RESTART_ONLY = ("mqtt", "http", "state", "cluster")  # sections a reload cannot change
 
 Ready = Callable[["Daemon"], object] | asyncio.Event
@@ -172,6 +174,7 @@ class Daemon:
         finally:
             waiter.cancel()
             self.scheduler.shutdown()
+            await self.mqtt.quiesce(QUIESCE_TIMEOUT_S)  # answer what was received, take no more
             with contextlib.suppress(TimeoutError):  # let the current message finish...
                 await asyncio.wait_for(self._busy.acquire(), DRAIN_TIMEOUT_S)
             await self.emit.drain(DRAIN_TIMEOUT_S)  # ...and its writes and publishes
