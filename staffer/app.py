@@ -34,7 +34,8 @@ in `staffer.runtime`, the ordered effects in `staffer.adapters.emitter`.
 * Operators: ``GET /status`` (``staffer.status``); the ``staffer.ops`` log lines
   (``adapters.oplog``): commands, accepted requests, move timeouts and rejections, and a
   health summary whenever it changes.
-* Signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the configuration.
+* Signals: SIGTERM/SIGINT stop taking messages (unsubscribe), handle every message
+  already received, drain the output and exit; SIGHUP reloads the configuration.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ log = logging.getLogger("staffer.app")
 SWEEP_EVERY_S = 1.0
 HOUSEKEEPING_EVERY_S = 60.0
 DRAIN_TIMEOUT_S = 5.0
+QUIESCE_TIMEOUT_S = 20.0  # + drain + offline: within systemd's/Kubernetes' 30 s stop grace
 RESTART_ONLY = ("mqtt", "http", "state", "cluster")  # sections a reload cannot change
 
 Ready = Callable[["Daemon"], object] | asyncio.Event
@@ -192,6 +194,7 @@ class Daemon:
         finally:
             waiter.cancel()
             self.scheduler.shutdown()
+            await self.mqtt.quiesce(QUIESCE_TIMEOUT_S)  # answer what was received, take no more
             with contextlib.suppress(TimeoutError):  # let the current message finish...
                 await asyncio.wait_for(self._busy.acquire(), DRAIN_TIMEOUT_S)
             await self.emit.drain(DRAIN_TIMEOUT_S)  # ...and its writes and publishes

@@ -75,6 +75,7 @@ class AiomqttPort:
         self._connected = False
         self._v5 = settings.protocol in ("5", "auto")
         self._queue: asyncio.Queue[aiomqtt.Message] | None = None
+        self._handling = False  # a received message is being handled (``quiesce`` waits)
         self._sending: set[asyncio.Task[bool]] = set()
         self._dropped = _DROPPED
         # published while disconnected: sent after the next connect (bounded, oldest dropped)
@@ -110,6 +111,23 @@ class AiomqttPort:
             if gone:
                 await client.unsubscribe(gone)
             await self._subscribe(client, {t: q for t, q in new.items() if old.get(t) != q})
+
+    async def quiesce(self, timeout_s: float) -> None:
+        """SIGTERM: unsubscribe everything (the broker sends nothing new; what it sent
+        before the UNSUBACK is already queued here, TCP keeps the order), then wait until
+        every received message has been handled, at most ``timeout_s``."""
+        client, q = self._client, self._queue
+        if client is None or not self._connected:
+            return
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            if self._subscriptions:  # a dead link must not hold the shutdown: 2 s at most
+                await asyncio.wait_for(client.unsubscribe(list(self._subscriptions)), 2.0)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while self._handling or (q is not None and not q.empty()):
+                    await asyncio.sleep(0.01)
+        if self._handling or (q is not None and not q.empty()):
+            log.warning("stopping with %d received message(s) unhandled", q.qsize() if q else 0)
 
     async def _subscribe(self, client: aiomqtt.Client, subscriptions: dict[str, int]) -> None:
         """MQTT 5: retain-as-published, so a request *published* retained is seen as such
@@ -260,12 +278,15 @@ class AiomqttPort:
             bytes(cd) if cd is not None else None,
             oversized,
         )
+        self._handling = True
         try:
             await handler(inbound)
         except asyncio.CancelledError:
             raise
         except Exception:  # a bad message must never stop the daemon
             log.exception("handler failed", extra={"topic": inbound.topic})
+        finally:
+            self._handling = False
 
     # --- publishing ----------------------------------------------------------------
     async def publish(

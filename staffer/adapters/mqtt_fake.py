@@ -108,6 +108,9 @@ class MemoryMqtt:
     async def set_subscriptions(self, subscriptions: Sequence[Subscription]) -> None:
         self.subscriptions = dict(subscriptions)
 
+    async def quiesce(self, timeout_s: float) -> None:
+        """Delivered messages are handled at once here: nothing waits."""
+
     # -- the test's side -----------------------------------------------------------------
     async def deliver(
         self,

@@ -109,6 +109,11 @@ class MqttPort(Protocol):
         """Replace the (filter, QoS) set (config reload); applied live when connected."""
         ...
 
+    async def quiesce(self, timeout_s: float) -> None:
+        """Shutdown, first step: take no new messages and return once every message
+        already received has been handled (or ``timeout_s`` passed)."""
+        ...
+
 
 PortFactory = Callable[[MqttSettings, Session], MqttPort]
 """Builds a port: ``AiomqttPort`` by default, ``MemoryMqtt`` in unit tests."""

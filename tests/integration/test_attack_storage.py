@@ -11,11 +11,15 @@ is commanded or counted, ``/readyz`` is 503, ``staffer_storage_ok`` is 0 and the
 one error line, not a traceback per request. When the disk recovers the next write
 flips everything back by itself, and what was refused was never applied (a restart
 shows exactly the overrides that were acknowledged).
+
+As root, the same on a real 4 MB tmpfs that fills up (skipped, with the reason, where
+mounting is not permitted).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import signal
@@ -23,7 +27,10 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import Broker, free_port
 from tests.integration.harness import T0, Peer, iso, peer, staff_surge_site, surge_snapshot
@@ -162,3 +169,66 @@ async def test_full_disk_answers_storage_and_recovers(
         assert _metric(http_port, "staffer_overrides_active") == 2  # lock e11 + pin chat
     finally:
         assert d.stop() == 0
+
+
+# -- root only: a real full disk and a read-only remount (a tiny tmpfs) ---------------------------
+
+
+@contextlib.contextmanager
+def _tiny_tmpfs(where: Path) -> Iterator[Path]:
+    where.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (the RLIMIT_FSIZE test covers it without)")
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)], capture_output=True
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"mount not permitted here: {proc.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _fill(disk: Path) -> Path:
+    """Write a file until the tmpfs is full (ENOSPC)."""
+    filler = disk / "filler"
+    with filler.open("wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+async def test_real_full_disk(mosquitto: Broker, topic_prefix: str, tmp_path: Path) -> None:
+    """A 4 MB tmpfs filled up under the running daemon, then freed. (A read-only remount
+    cannot be tested this way: Linux refuses it while the daemon holds the file open for
+    writing; a file read-only at start is refused by the write probe, test_faults.py.)"""
+    with _tiny_tmpfs(tmp_path / "disk") as disk:
+        http_port = free_port()
+        conf = tmp_path / "staffer.toml"
+        conf.write_text(_config(mosquitto, topic_prefix, disk / "state.db", http_port), "utf-8")
+        ready = f"http://127.0.0.1:{http_port}/readyz"
+        d = Daemon(conf)
+        try:
+            await asyncio.to_thread(_wait, lambda: _http(ready) == 200)
+            async with peer(mosquitto.host, mosquitto.port, topic_prefix) as p:
+                await p.publish("main/metrics", surge_snapshot(T0))
+                assert (await _request(p, "ok1", {"action": "lock_agent", "agent": "a1"}))["ok"]
+                filler = _fill(disk)
+                for i in range(5):
+                    reply = await _request(p, f"bad{i}", {"action": "lock_agent", "agent": "a2"})
+                    assert reply["error"]["code"] == "storage", reply
+                assert _metric(http_port, "staffer_storage_ok") == 0
+                assert await asyncio.to_thread(_http, ready) == 503
+                filler.unlink()
+                assert (await _request(p, "ok2", {"action": "lock_agent", "agent": "a2"}))["ok"]
+                assert _metric(http_port, "staffer_storage_ok") == 1
+                assert await asyncio.to_thread(_http, ready) == 200
+            assert d.stop() == 0
+        finally:
+            d.stop()
+        assert "Traceback" not in "".join(d.lines), "".join(d.lines)[-3000:]

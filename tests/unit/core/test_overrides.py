@@ -383,3 +383,29 @@ def test_clock_not_started_is_unavailable_not_a_crash() -> None:
     out = run(book, req("pin", "r", queue="phone", min=1), now=float("-inf"))
     assert_rejected(out, "unavailable")
     assert out.reply.id == "r" and book.active("main", NOW) == []
+
+
+def test_expire_one_site_leaves_the_others() -> None:
+    """Event clock (issue 14 item 12): each site expires on its own clock."""
+    book = make_book()
+    run(book, req("lock_agent", ttl=10, agent="a1"), site="main")
+    run(book, req("lock_agent", ttl=10, agent="a1"), site="quiet")
+    assert [o.site for o in book.expire(NOW + 10, "main")] == ["main"]
+    assert book.count("quiet", NOW) == 1
+    assert [o.site for o in book.expire(NOW + 10)] == ["quiet"]
+
+
+def test_revert_undoes_an_outcome_whose_write_failed() -> None:
+    """Issue 14 item 2: the replaced override comes back, the new one goes, and the
+    request id may be retried (a redelivery's revert keeps the original reply)."""
+    book = make_book()
+    first = run(book, req("pin", "r1", queue="phone", min=1))
+    second = run(book, req("pin", "r2", queue="phone", min=2))
+    assert second.removed == (first.accepted,)
+    book.revert("main", "alice", "r2", second)
+    assert book.active("main", NOW) == [first.accepted]
+    assert run(book, req("pin", "r2", queue="phone", min=2)).reply.ok  # handled anew
+    dup = run(book, req("pin", "r1", queue="phone", min=1))
+    assert dup.duplicate
+    book.revert("main", "alice", "r1", dup)
+    assert run(book, req("pin", "r1", queue="phone", min=1)).duplicate
