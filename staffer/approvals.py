@@ -205,7 +205,7 @@ class ApproveMode:
         self.metrics.count_moves(site.id, [am.move for am in decision.moves])
         self.metrics.set_in_flight(site.id, len(site.flights))
         body = _command_body(site, decision, command_id, now)
-        await self.emit.approved_command(site.id, command_id, body)
+        await self.emit.send_command(site.id, command_id, body)
 
     def restore(self, site: Site, records: Mapping[str, Any]) -> None:
         """Reload a site's stored open proposals (``StoreError`` when unreadable)."""

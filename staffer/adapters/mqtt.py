@@ -31,10 +31,11 @@ import logging
 import socket
 import ssl
 from collections import deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -74,6 +75,7 @@ class AiomqttPort:
         self._v5 = settings.protocol in ("5", "auto")
         self._queue: asyncio.Queue[aiomqtt.Message] | None = None
         self._sending: set[asyncio.Task[bool]] = set()
+        self._tracked: set[asyncio.Task[None]] = set()  # publishes with an ``on_ack``
         self._dropped = _DROPPED
         # published while disconnected: sent after the next connect (bounded, oldest dropped)
         self._pending: deque[tuple[str, bytes, int, bool, bytes | None]] = deque(maxlen=_MAX_HELD)
@@ -133,7 +135,9 @@ class AiomqttPort:
                 if status
                 else None
             ),
-            clean_session=None if self._v5 else True,
+            clean_session=None if self._v5 else s.session_expiry_s == 0,
+            clean_start=(s.session_expiry_s == 0) if self._v5 else MQTT_CLEAN_START_FIRST_ONLY,
+            properties=self._connect_properties(),
             keepalive=int(max(1, s.keepalive_s)),
             tls_params=tls_parameters(s, self._address),
             timeout=10,
@@ -144,6 +148,14 @@ class AiomqttPort:
         mqtt_internals.check_once(client)
         self._queue = mqtt_internals.incoming_queue(client)  # drained without a task each
         return client
+
+    def _connect_properties(self) -> Properties | None:
+        """MQTT 5 CONNECT properties: the session expiry (``[mqtt] session_expiry_s``)."""
+        if not self._v5 or self._settings.session_expiry_s == 0:
+            return None
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._settings.session_expiry_s
+        return props
 
     async def run(self, handler: Handler) -> None:
         """Connect, subscribe and feed ``handler`` until cancelled.
@@ -186,6 +198,7 @@ class AiomqttPort:
             finally:
                 self._set_connected(False)
                 self._client = None
+                self._abandon_tracked()
             await asyncio.sleep(next(delays))
 
     async def _publish_offline(self, client: aiomqtt.Client) -> None:
@@ -270,13 +283,19 @@ class AiomqttPort:
         qos: int = 1,
         correlation_data: bytes | None = None,
         wait_ack: bool = False,
+        on_ack: Callable[[bool], None] | None = None,
     ) -> bool:
         """Hand a message to the client, in call order; False (logged) when disconnected.
 
         By default the broker's PUBACK is awaited in the background (a failure is
         logged): waiting would stall the caller for a round trip through a busy loop.
+        With ``on_ack`` the message is tracked (never held here): ``on_ack`` gets whether
+        the broker acknowledged it (False: not connected, or lost before the PUBACK).
         """
         client = self._client
+        if on_ack is not None and (client is None or not self._connected):
+            on_ack(False)
+            return False
         if client is None or not self._connected:
             if len(self._pending) == self._pending.maxlen:
                 self._dropped.warning(
@@ -289,7 +308,10 @@ class AiomqttPort:
         send = self._send(client, topic, payload, qos, retain, self._props(correlation_data))
         if wait_ack:
             return await send
-        self._spawn(send)
+        if on_ack is None:
+            self._spawn(send)
+        else:
+            self._track(send, on_ack)
         return True
 
     def _props(self, correlation_data: bytes | None) -> Properties | None:
@@ -303,6 +325,27 @@ class AiomqttPort:
         task = asyncio.get_running_loop().create_task(send)  # tasks start in FIFO order
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
+
+    def _track(self, send: Coroutine[None, None, bool], on_ack: Callable[[bool], None]) -> None:
+        """A tracked publish: ``on_ack`` gets its outcome; when the connection ends first
+        (``_abandon_tracked``), at once as lost instead of after the PUBACK timeout."""
+
+        async def reported() -> None:
+            try:
+                ok = await send
+            except asyncio.CancelledError:  # cancelled by ``_abandon_tracked`` only
+                ok = False
+            on_ack(ok)
+
+        task = asyncio.get_running_loop().create_task(reported())
+        self._tracked.add(task)
+        task.add_done_callback(self._tracked.discard)
+
+    def _abandon_tracked(self) -> None:
+        """The connection ended: tracked publishes without a PUBACK are lost (reported
+        now, so their owner resends them right after the reconnect)."""
+        for task in list(self._tracked):
+            task.cancel()
 
     def _flush_pending(self, client: aiomqtt.Client) -> None:
         """After a reconnect: what was published while disconnected, in order."""

@@ -94,9 +94,12 @@ class MqttPort(Protocol):
         qos: int = 1,
         correlation_data: bytes | None = None,
         wait_ack: bool = False,
+        on_ack: Callable[[bool], None] | None = None,
     ) -> bool:
         """Send in call order; False when disconnected (the message is held and sent after
-        the next connect)."""
+        the next connect). With ``on_ack`` the message is *tracked*: never held, and
+        ``on_ack(True)`` once the broker acknowledged it, ``on_ack(False)`` when it was
+        not sent or the link was lost before the PUBACK (the caller resends)."""
         ...
 
     async def respond(self, reply_topic: str, payload: bytes, request: Inbound) -> bool:
