@@ -253,6 +253,7 @@ class Daemon:
             on_state=self._on_mqtt_state,
             coalescible=lambda topic: self.router.is_snapshot(topic),
             on_coalesced=self.metrics.coalesced.inc,
+            on_takeover=self.metrics.takeovers.inc,
         )
 
     def _subscriptions(self, sites: Iterable[str]) -> list[Subscription]:

@@ -54,7 +54,8 @@ class Session:
     connection, ``staffer.bridge``).
     ``on_state(up)`` is called on every connect/disconnect. Under overload, queued
     messages whose topic is ``coalescible`` give way to newer ones of the same topic
-    (``on_coalesced(n)`` counts them).
+    (``on_coalesced(n)`` counts them). ``on_takeover()`` is called when the broker ends
+    the session because another client connected with the same client id.
     """
 
     client_id: str
@@ -65,6 +66,7 @@ class Session:
     on_state: Callable[[bool], None] | None = None
     coalescible: Callable[[str], bool] = _never
     on_coalesced: Callable[[int], None] = _ignore
+    on_takeover: Callable[[], None] = lambda: None
 
 
 class MqttPort(Protocol):
