@@ -105,6 +105,7 @@ class Daemon:
                 exposition=self.exposition,
                 readiness=self.readiness,
                 console_config=lambda: console.page_config(self.settings),
+                rejected=lambda reason: self.metrics.http_refused.labels(reason).inc(),
             )
             if settings.http.enabled
             else None

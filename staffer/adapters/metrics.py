@@ -12,6 +12,7 @@ reasons are clamped to known sets.
 
 Extras (additive): ``staffer_invalid_messages_total{kind,reason}``,
 ``staffer_mqtt_reconnects_total``, ``staffer_mqtt_session_takeovers_total``,
+``staffer_http_rejected_total{reason}``,
 ``staffer_commands_total{site}``,
 ``staffer_override_requests_total{site,outcome}``, ``staffer_moves_in_flight{site}``,
 ``staffer_queue_sl_target{site,queue}`` and ``staffer_queue_target_seconds{site,queue}``
@@ -160,6 +161,10 @@ class Metrics:
             "staffer_mqtt_reconnects_total",
             "Connections to the broker after the first.",
             registry=r,
+        )
+        help_http = "HTTP connections or requests refused (too_many_connections, malformed)."
+        self.http_refused = Counter(
+            "staffer_http_rejected_total", help_http, ["reason"], registry=r
         )
         self.takeovers = Counter(
             "staffer_mqtt_session_takeovers_total",
