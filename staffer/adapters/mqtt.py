@@ -178,7 +178,9 @@ class AiomqttPort:
                         )
                     self._flush_pending(client)
                     self._set_connected(True)
-                    if self._takeovers.connected():  # lost, then back at once: taken over
+                    if self._takeovers.connected(
+                        time.monotonic()
+                    ):  # lost, then back at once: taken over
                         self._taken_over()
                     if not self._takeovers.looping:  # in a takeover loop: keep backing off
                         delays = iter(backoff_delays(min_s, max_s))
@@ -202,7 +204,7 @@ class AiomqttPort:
                 if is_session_takeover(err, mqtt_internals.disconnect_error(self._client)):
                     self._taken_over()
                 else:
-                    self._takeovers.lost(self._connected)
+                    self._takeovers.lost(self._connected, time.monotonic())
                     self._lost(str(err) or type(err).__name__)
             finally:
                 self._set_connected(False)
@@ -233,7 +235,7 @@ class AiomqttPort:
     def _taken_over(self) -> None:
         """Another client took the session over (MQTT 5 reason 0x8E, or, on a broker that
         gives no reason such as mosquitto 2.0, a session lost and re-established at the
-        first attempt): counted, a loop logged once (``TakeoverWatch``)."""
+        first attempt after a short session): counted, a loop logged once (``TakeoverWatch``)."""
         self._session.on_takeover()
         self._takeovers.taken_over(time.monotonic(), self._address.display, self._session.client_id)
 

@@ -13,6 +13,7 @@ No MQTT library here, so each rule is tested with plain calls:
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -100,24 +101,27 @@ class TakeoverWatch:
     once per loop, when the ``count``-th lands within ``window_s``; the loop ends after
     ``window_s`` without one."""
 
-    def __init__(self, count: int = 3, window_s: float = 60.0) -> None:
-        self.count, self.window_s = count, window_s
+    def __init__(self, count: int = 3, window_s: float = 60.0, short_s: float = 30.0) -> None:
+        self.count, self.window_s, self.short_s = count, window_s, short_s
         self._times: list[float] = []
         self.looping = False
-        self._suspect = False  # an established session was lost: a takeover if back at once
+        self._suspect = False  # a short session was lost: a takeover if back at once
+        self._up_at = -math.inf  # when the current session began
 
-    def lost(self, established: bool) -> None:
-        """A session ended without a reason (or a connect failed, ``established`` False)."""
-        self._suspect = established
+    def lost(self, established: bool, now: float) -> None:
+        """A session ended without a reason (``established`` False: a connect failed)."""
+        self._suspect = established and now - self._up_at < self.short_s
 
     def failed(self) -> None:
         """A connect attempt failed: the broker was gone, not taken over."""
         self._suspect = False
 
-    def connected(self) -> bool:
-        """Connected again: True when the previous session was lost and this is the first
-        attempt since (mosquitto 2.0 closes a taken-over session without a reason code)."""
-        suspect, self._suspect = self._suspect, False
+    def connected(self, now: float) -> bool:
+        """Connected again: True when the previous session was short (under ``short_s``),
+        ended without a reason, and this is the first attempt since. mosquitto 2.0 closes
+        a taken-over session without a reason code; a broker restart after a long session
+        looks the same once, a loop of two clients with one id is a run of these."""
+        suspect, self._suspect, self._up_at = self._suspect, False, now
         return suspect
 
     def record(self, now: float) -> bool:

@@ -73,14 +73,14 @@ def test_supervisor_with_the_daemons_client_id_does_not_disconnect_it(
 
 
 def test_a_takeover_loop_is_counted_and_logged_once(broker: ShippedBroker, daemon: Daemon) -> None:
-    """A second client with the daemon's credentials (a second daemon, say) connects 4
-    times: 4 takeovers counted, one log line for the loop, no warning per takeover after it."""
-    for i in range(1, 5):
-        attacker = Client(broker.port, "staffer", broker.passwords["staffer"], client_id="x")
-        wait_metric(daemon, "staffer_mqtt_session_takeovers_total", i)
+    """A second client with the daemon's credentials (a second daemon, say) that keeps
+    reconnecting: the takeovers are counted, the loop is one log line, no warning per
+    takeover after it, and a broker-side loop does not flap the log."""
+    attacker = Client(broker.port, "staffer", broker.passwords["staffer"], client_id="x")
+    try:
+        wait_metric(daemon, "staffer_mqtt_session_takeovers_total", 4)
+    finally:
         attacker.close()
-        wait_metric(daemon, "staffer_mqtt_reconnects_total", i)
     log = daemon.log.read_text()
     assert log.count(LOOP_LINE) == 1, log[-3000:]
     assert log.count("taken over by another client") == 2, log[-3000:]  # before the loop
-    assert daemon.metric("staffer_mqtt_session_takeovers_total") == 4
