@@ -116,6 +116,7 @@ class Daemon:
                 readiness=self.readiness,
                 console_config=lambda: console.page_config(self.settings),
                 status=lambda: status.status(self.runtime, __version__, self.mqtt.connected),
+                rejected=lambda reason: self.metrics.http_refused.labels(reason).inc(),
             )
             if settings.http.enabled
             else None
@@ -278,6 +279,7 @@ class Daemon:
             on_state=self._on_mqtt_state,
             coalescible=lambda topic: self.router.is_snapshot(topic),
             on_coalesced=self.metrics.coalesced.inc,
+            on_takeover=self.metrics.takeovers.inc,
         )
 
     def _subscriptions(self, sites: Iterable[str]) -> list[Subscription]:

@@ -203,7 +203,7 @@ class ApproveMode:
         self.metrics.count_moves(site.id, moves)
         self.metrics.set_in_flight(site.id, len(site.flights))
         body = _command_body(site, decision, command_id, now)
-        await self.emit.approved_command(site.id, command_id, body)
+        await self.emit.send_command(site.id, command_id, body)
         by = ",".join(sorted({am.approved_by for am in decision.moves}))
         oplog.command(site.id, command_id, APPROVED_MODE, by, moves)
 

@@ -7,6 +7,9 @@ ours (unknown topic or site), counts every outcome and never lets bad input esca
 
 * a `PayloadError` from a decoder is counted ``invalid`` with its reason code and
   logged at a bounded rate;
+* a ``ts`` more than ``[mqtt] max_clock_skew_s`` ahead of the host's clock is
+  ``future_ts`` (contract §16; the rule is ``codec.timefmt.future_ts_detail``, shared
+  with the bridge kit), in both clocks, before anything is applied;
 * a payload over ``[mqtt] max_payload_bytes`` arrives empty with ``oversized`` set; it
   is counted ``too_large`` and reaches only handlers that must answer anyway
   (``answers_oversized``: supervisor requests get exactly one reply, contract §4).
@@ -21,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -30,6 +34,7 @@ from staffer.adapters.metrics import UNKNOWN_KIND, Metrics
 from staffer.adapters.port import Inbound
 from staffer.codec import payloads
 from staffer.codec.proposals import SELECTION_FIELDS
+from staffer.codec.timefmt import FUTURE_TS, future_ts_detail
 from staffer.codec.topics import Route, Topics, response_topic_refusal
 from staffer.core.acks import settle_ack
 from staffer.core.site import Site
@@ -136,6 +141,13 @@ class Router:
             self.invalid(route.kind, err.reason, msg.topic)
         return True
 
+    def not_future(self, ts: float) -> None:
+        """PayloadError ``future_ts`` for a ``ts`` too far ahead of the host's clock."""
+        max_skew_s = self.runtime.settings.mqtt.max_clock_skew_s
+        detail = future_ts_detail(ts, time.time(), max_skew_s)
+        if detail is not None:
+            raise payloads.PayloadError(FUTURE_TS, detail)
+
     # -- counting -------------------------------------------------------------------------
     def ok(self, kind: MessageKind) -> None:
         self._ok[kind] += 1
@@ -160,6 +172,7 @@ class Router:
 async def site_snapshot(router: Router, site: Site, route: Route, msg: Inbound) -> None:
     """All queues of a site in one snapshot; in event mode it may trigger the plan."""
     ts, queues = payloads.decode_site_snapshot(msg.payload)
+    router.not_future(ts)
     for qid, snap in queues.items():
         if qid in site.queue_ids:  # other queues of the bridge are not ours to plan
             site.state.apply_snapshot(qid, snap)
@@ -176,7 +189,9 @@ def queue_snapshot_now(router: Router, site: Site, route: Route, msg: Inbound) -
     qid = route.queue or ""
     if qid not in site.queue_ids:
         return router.invalid("queue_metrics", "unknown_queue", msg.topic)
-    site.state.apply_snapshot(qid, payloads.decode_queue_snapshot(msg.payload))
+    snapshot = payloads.decode_queue_snapshot(msg.payload)
+    router.not_future(snapshot.ts)
+    site.state.apply_snapshot(qid, snapshot)
     router.ok("queue_metrics")
     return None
 
@@ -188,6 +203,7 @@ async def queue_snapshot(router: Router, site: Site, route: Route, msg: Inbound)
 async def agent_state(router: Router, site: Site, route: Route, msg: Inbound) -> None:
     """An agent's state; a state showing the target queue ends that agent's move."""
     agent = payloads.decode_agent_state(route.agent or "", msg.payload)
+    router.not_future(agent.ts)
     if site.state.apply_agent(agent) is Applied.FULL:
         return router.invalid("agent_state", "roster_full", msg.topic)
     router.ok("agent_state")
@@ -202,6 +218,7 @@ async def move_ack(router: Router, site: Site, route: Route, msg: Inbound) -> No
     """A bridge's ack of a move (contract §10): an ack of no command the daemon issued for
     that agent and target is ``unknown_command``; a rejection cools the pair down."""
     ack = payloads.decode_move_ack(route.agent or "", msg.payload)
+    router.not_future(ack.ts)
     rt = router.runtime
     now = rt.now(site)
     cooldown_s = rt.settings.planner.reject_cooldown_s

@@ -110,23 +110,23 @@ class Runtime:
         )
 
     async def _resend(self, store: StateStore, pending: PendingCommand) -> None:
-        """An approved command written with its approval and never sent: sent now, under
-        its command id, unless older than ``move_timeout_s`` (its move would have timed
-        out in flight: sending it now could move an agent on hours-old advice)."""
+        """A command written with its moves and not acknowledged by the broker: sent now,
+        under its command id, unless older than ``move_timeout_s`` (its move would have
+        timed out in flight: sending it now could move an agent on hours-old advice)."""
         if pending.site not in self.sites:
             return
         age_s = time.time() - pending.written_at
         if age_s > self.settings.planner.move_timeout_s:
             log.warning(
-                "site %s: approved command %s was never sent and is %.0f s old: dropped",
+                "site %s: command %s was never acknowledged and is %.0f s old: dropped",
                 pending.site,
                 pending.command_id,
                 age_s,
             )
-            await store.drop_pending_command(pending.site, pending.command_id)
+            await store.drop_pending_commands(pending.site, [pending.command_id])
             return
-        log.info("site %s: sending approved command %s", pending.site, pending.command_id)
-        await self.emit.approved_command(pending.site, pending.command_id, pending.payload)
+        log.info("site %s: sending unacknowledged command %s", pending.site, pending.command_id)
+        await self.emit.send_command(pending.site, pending.command_id, pending.payload)
 
     # -- clocks ---------------------------------------------------------------------------
     def now(self, site: Site) -> float:
@@ -232,7 +232,7 @@ class Runtime:
             if site.last_plan_json is not None:
                 await self.emit.republish_plan(site.id, site.last_plan_json)
             await self.approvals.republish(site, self.view_time(site), self.now(site))
-        await self.emit.resend_unsent()
+        await self.emit.resend_unsent(self.settings.planner.move_timeout_s)
 
     # -- sweeps ---------------------------------------------------------------------------
     async def sweep_all(self) -> None:

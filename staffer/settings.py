@@ -95,6 +95,10 @@ class MqttSettings(_Section):
     max_payload_bytes: int = Field(65536, gt=0)
     max_backlog: int = Field(10000, ge=100)
     max_clock_skew_s: float = Field(300.0, ge=0)
+    session_expiry_s: int = Field(0, ge=0, le=0xFFFFFFFF)
+    """Broker-side session kept this long after a disconnect (subscriptions and queued
+    QoS 1 messages); 0: a clean session at every connect. MQTT 3.1.1: > 0 is
+    ``clean_session = false`` (the broker's own expiry applies)."""
 
     @field_validator("url")
     @classmethod

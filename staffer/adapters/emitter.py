@@ -6,14 +6,16 @@ an ordered `Outbox`, so the next inbound message never waits for an fsync or a
 PUBACK while the order that matters is kept:
 
 * an override reply is published after the write that acknowledges it (contract §7);
-* a command is published after its command id is taken and its moves are persisted
-  as in flight, with one audit row per move (contract §16), so a restarted daemon never
-  re-issues or re-numbers it;
+* a command (planner, ``assign``, approval: every one) is published after its command
+  id, its moves in flight, one audit row per move (contract §16) and the command itself
+  as a *pending command* are written in one transaction, so a restarted daemon never
+  re-issues or re-numbers it; it stays pending until the broker's PUBACK and is sent
+  again, under the same id, after a reconnect or a restart (``_hand_over``);
 * an approve/reject request (contract §9) is written in one transaction that the
   handler awaits (``decision``: queued behind every earlier write, so nothing older
   overwrites it), so its reply can name the command id, and a failed write is answered,
-  not swallowed; the approved command goes out before the reply, and leaves the store's
-  pending commands once the broker has acknowledged it (``approved_command``);
+  not swallowed; the approved command (written pending with it) goes out before the
+  reply (``send_command``);
 * last plans, open proposals and ended flights are not acknowledgements: they are
   gathered while a flush job waits in the outbox and written together;
 * the retained override list of a site goes out at most once per ``OVERRIDES_EVERY_S``
@@ -31,19 +33,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from staffer.adapters import oplog
 from staffer.adapters.outbox import Outbox
 from staffer.adapters.port import Inbound, MqttPort
 from staffer.adapters.store import StateStore, StoreError
-from staffer.adapters.store_commands import CommandWrite
 from staffer.adapters.store_health import StoreHealth
-from staffer.adapters.store_proposals import DecisionWrite
+from staffer.adapters.store_proposals import ApprovedCommand, DecisionWrite
 from staffer.codec import payloads
+from staffer.codec.audit import move_audit
 from staffer.codec.topics import Topics
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
@@ -51,6 +54,8 @@ from staffer.core.inflight import InFlightBook
 from staffer.core.overrides import Outcome
 from staffer.core.types import InFlightMove, Move, Override, OverrideReply, RequestId
 from staffer.vocabulary import STORAGE
+
+log = logging.getLogger("staffer.emitter")
 
 PENDING_ID = "pending"  # command id of a move whose command is still in the outbox
 OVERRIDES_EVERY_S = 0.5  # the retained override list of a site, at most this often
@@ -75,11 +80,13 @@ class Emitter:
         self.outbox = Outbox(maxsize)
         self.store: StateStore | None = None
         self._batches: dict[str, dict[Any, Any]] = {}
-        self._unsent: dict[tuple[str, str], bytes] = {}  # approved commands: (site, id) -> body
+        self._unsent: dict[tuple[str, str], bytes] = {}  # pending commands: (site, id) -> body
+        self._tasks: set[asyncio.Task[None]] = set()  # after a PUBACK (or its loss), timers
+        self._since: dict[tuple[str, str], float] = {}  # when each was first handed over
+        self._max_age_s = math.inf
         self._overrides_latest: dict[str, list[Override]] = {}  # site -> list not yet queued
         self._overrides_at: dict[str, float] = {}  # site -> monotonic time of the last one
         self._overrides_due: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self, store: StateStore) -> None:
         self.store = store
@@ -135,34 +142,55 @@ class Emitter:
         decided_by: str,
     ) -> None:
         """Moves are in flight at once (no later plan re-issues them); the outbox then
-        writes the command in one transaction (``StateStore.record_command``: a command
+        writes the command in one transaction (``StateStore.record_decision``: a command
         id, the flights under it, the moves' audit rows with ``decided_by``: ``planner``
-        or the supervisor) and only then publishes it."""
+        or the supervisor, the command as pending until the broker's PUBACK) and only
+        then publishes it."""
         pending = [InFlightMove(m.agent, m.to_queue, PENDING_ID, now) for m in moves]
         for f in pending:
             flights.add(f)
-        write = CommandWrite(tuple(moves), plan_id, mode, decided_by, now)
+        taken: list[ApprovedCommand] = []
 
-        async def send() -> None:
-            try:  # id, flights and audit rows: one transaction
-                command_id = await self._db.record_command(site, write)
+        def build(command_id: str) -> ApprovedCommand:  # on the store's thread, in its write
+            done = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
+            audit = [
+                move_audit(
+                    site,
+                    now,
+                    command_id=command_id,
+                    plan_id=plan_id,
+                    mode=mode,
+                    move=m,
+                    decided_by=decided_by,
+                )
+                for m in moves
+            ]
+            body = payloads.encode_command(command_id, plan_id, site, now, mode, moves)
+            taken.append(ApprovedCommand(body, done, audit))
+            return taken[-1]
+
+        async def write() -> None:
+            try:  # id, flights, audit rows and the pending command: one transaction
+                command_id = await self._db.record_decision(
+                    site, DecisionWrite(None, command=build)
+                )
             except StoreError as err:
                 self.health.failed(err)
                 for old in pending:  # not commanded: out of flight, a later plan retries
                     flights.discard(old)
                 return
             self.health.succeeded()
-            for old, new in zip(pending, write.flights(command_id), strict=True):
+            if command_id is None:  # pragma: no cover - a write with a command takes an id
+                return
+            command = taken[-1]
+            for old, new in zip(pending, command.in_flight, strict=True):
                 if flights.by_agent.get(old.agent) is old:  # not confirmed or replaced
                     flights.add(new)
-            await self.mqtt.publish(
-                self.topics.commands(site),
-                payloads.encode_command(command_id, plan_id, site, now, mode, moves),
-            )
+            await self._hand_over(site, command_id, command.payload)
             oplog.command(site, command_id, mode, decided_by, moves)
             self.on_command(site, moves)
 
-        await self.outbox.put(send)
+        await self.outbox.put(write)
 
     async def reply(self, site: str, supervisor: str, outcome: Outcome, request: Inbound) -> bool:
         """Persist an override outcome (and audit), waiting for the write (queued behind
@@ -209,27 +237,62 @@ class Emitter:
         await self.outbox.put(write_it)
         return await done
 
-    async def approved_command(self, site: str, command_id: str, body: bytes) -> None:
-        """Publish an approval's command (written as pending with it) and, once the broker
-        has acknowledged it, drop it from the pending commands. Without a connection, or
-        when the publish fails, it stays pending and is sent again after the next
-        (re)connect (``resend_unsent``) or start: never dropped unacknowledged."""
+    async def send_command(self, site: str, command_id: str, body: bytes) -> None:
+        """Publish a command already written as pending (an approval's, or one restored at
+        start), after everything queued before it (``_hand_over``)."""
+        await self._out(self._hand_over, site, command_id, body)
 
-        async def send() -> None:
-            if self.mqtt.connected and await self.mqtt.publish(
-                self.topics.commands(site), body, wait_ack=True
-            ):
-                await self._write(self._db.drop_pending_command, site, command_id)
-            else:
-                self._unsent[(site, command_id)] = body
+    async def _hand_over(self, site: str, command_id: str, body: bytes) -> None:
+        """Hand a pending command to the port now (call order is publish order) and track
+        it until the broker's PUBACK (``on_ack``), so the outbox never waits a round trip.
+        Without a connection it is held for ``resend_unsent``."""
+        key = (site, command_id)
+        self._since.setdefault(key, time.time())
+        if not self.mqtt.connected:
+            self._unsent[key] = body
+            return
+        on_ack = functools.partial(self._acked, key, body)
+        await self.mqtt.publish(self.topics.commands(site), body, on_ack=on_ack)
 
-        await self.outbox.put(send)
+    def _acked(self, key: tuple[str, str], body: bytes, ok: bool) -> None:
+        """Acknowledged: dropped from the pending commands (batched). Lost (the link
+        dropped or went half-open before the PUBACK): held and sent again after the
+        next (re)connect, or at once when a reconnect already happened meanwhile."""
+        if ok:
+            self._since.pop(key, None)
+            batch = self._batches.setdefault("acked", {})
+            first, batch[key] = not batch, None
+            flush = functools.partial(self._flush, "acked")
+            if first and not self.outbox.offer(flush):
+                self._background(self.outbox.put(flush))
+            return
+        self._unsent[key] = body
+        if self.mqtt.connected:  # the reconnect's resend ran before this publish gave up
+            self._background(self.resend_unsent(self._max_age_s))
 
-    async def resend_unsent(self) -> None:
-        """After a (re)connect: the approved commands not yet acknowledged by the broker."""
+    def _background(self, job: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def resend_unsent(self, max_age_s: float = math.inf) -> None:
+        """After a (re)connect: the commands the broker has not acknowledged, in order,
+        under their command ids (the bridge deduplicates by command id); one held longer
+        than ``max_age_s`` (``move_timeout_s``: its moves have timed out in flight) is
+        dropped, as at start (``Runtime._resend``)."""
+        self._max_age_s = max_age_s
         unsent, self._unsent = self._unsent, {}
+        now = time.time()
+        stale = [k for k in unsent if now - self._since.get(k, now) > max_age_s]
+        for site, command_id in stale:
+            del unsent[(site, command_id)]
+            self._since.pop((site, command_id), None)
+            log.warning("site %s: command %s was never acknowledged: dropped", site, command_id)
+            await self._out(self._db.drop_pending_commands, site, [command_id])
+        if unsent:
+            log.info("sending %d command(s) the broker has not acknowledged", len(unsent))
         for (site, command_id), body in unsent.items():
-            await self.approved_command(site, command_id, body)
+            await self.send_command(site, command_id, body)
 
     async def proposals(self, site: str, records: Mapping[str, Any], body: bytes) -> None:
         """The site's open proposals: stored (batched), then the retained topic."""
@@ -321,10 +384,13 @@ class Emitter:
                 await self._write(self._db.save_proposals, site, records)
             return
         by_site: dict[str, list[str]] = {}
-        for site, agent in batch:
-            by_site.setdefault(site, []).append(agent)
-        for site, agents in by_site.items():
-            await self._write(self._db.remove_in_flight, site, agents)
+        for site, key in batch:
+            by_site.setdefault(site, []).append(key)
+        for site, keys in by_site.items():
+            if kind == "acked":
+                await self._write(self._db.drop_pending_commands, site, keys)
+            else:
+                await self._write(self._db.remove_in_flight, site, keys)
 
 
 def storage_reply(request_id: RequestId, message: str | None = None) -> OverrideReply:

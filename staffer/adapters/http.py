@@ -34,6 +34,13 @@ from typing import Any
 from aiohttp import web
 
 from staffer import console
+from staffer.adapters.http_guard import (
+    ACCEPT_BACKLOG,
+    IDLE_TIMEOUT_S,
+    CappedFactory,
+    QuietServerLog,
+    Rejected,
+)
 
 log = logging.getLogger("staffer.http")
 
@@ -70,6 +77,7 @@ class HttpServer:
         readiness: Readiness,
         console_config: ConsoleConfig | None = None,
         status: Status | None = None,
+        rejected: Rejected = lambda _reason: None,
     ) -> None:
         self._host = host
         self._port = port
@@ -78,6 +86,8 @@ class HttpServer:
         self._console_config = console_config  # None: no console routes
         self._status = status  # None: no /status
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._rejected = rejected
         self._bound: int | None = None
 
     @property
@@ -117,16 +127,27 @@ class HttpServer:
 
     async def start(self) -> None:
         """Bind and serve; raises OSError when the port is taken."""
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.app(),
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=IDLE_TIMEOUT_S,  # also for a connection that never asks
+            logger=QuietServerLog(self._rejected),
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port, reuse_address=True)
-        await site.start()
-        addresses = self._runner.addresses  # public: the bound (host, port, ...) per socket
-        self._bound = int(addresses[0][1]) if addresses else self._port
+        assert self._runner.server is not None
+        factory = CappedFactory(self._runner.server, self._rejected)
+        self._listener = await asyncio.get_running_loop().create_server(
+            factory, self._host, self._port, reuse_address=True, backlog=ACCEPT_BACKLOG
+        )
+        self._bound = int(self._listener.sockets[0].getsockname()[1])
         log.info("HTTP listening on %s", self.url)
 
     async def stop(self) -> None:
         """Stop serving (idempotent)."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
         runner, self._runner = self._runner, None
         if runner is not None:
             await asyncio.wait_for(runner.cleanup(), 5.0)

@@ -12,7 +12,9 @@ else is ignored), agent ids never become labels, message kinds and invalid
 reasons are clamped to known sets.
 
 Extras (additive): ``staffer_invalid_messages_total{kind,reason}``,
-``staffer_mqtt_reconnects_total``, ``staffer_commands_total{site}``,
+``staffer_mqtt_reconnects_total``, ``staffer_mqtt_session_takeovers_total``,
+``staffer_http_rejected_total{reason}``,
+``staffer_commands_total{site}``,
 ``staffer_override_requests_total{site,outcome}``, ``staffer_moves_in_flight{site}``,
 ``staffer_queue_sl_target{site,queue}`` and ``staffer_queue_target_seconds{site,queue}``
 (the effective goal of the last plan, overrides included) and
@@ -166,6 +168,15 @@ class Metrics:
         self.reconnects = Counter(
             "staffer_mqtt_reconnects_total",
             "Connections to the broker after the first.",
+            registry=r,
+        )
+        help_http = "HTTP connections or requests refused (too_many_connections, malformed)."
+        self.http_refused = Counter(
+            "staffer_http_rejected_total", help_http, ["reason"], registry=r
+        )
+        self.takeovers = Counter(
+            "staffer_mqtt_session_takeovers_total",
+            "Broker sessions ended because another client connected with our client id.",
             registry=r,
         )
         self.coalesced = Counter(

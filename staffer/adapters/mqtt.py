@@ -1,26 +1,21 @@
 """`AiomqttPort`: the real `staffer.adapters.port.MqttPort`, on aiomqtt (paho underneath).
 
-With `mqtt_internals` (what it relies on inside those libraries) and the tools' one-shot
-client (`mqtt_client`, which shares `tls_parameters` and `is_v5_refusal` from here), the
-only module that imports them. `AiomqttPort.run(handler)` keeps a connection alive for
-the daemon's lifetime:
+With `mqtt_internals` and the tools' `mqtt_client`, the only module importing them.
+`AiomqttPort.run(handler)` keeps a connection alive for the daemon's lifetime:
 
 * connect with exponential backoff + full jitter between ``reconnect_min_s`` and
   ``reconnect_max_s``; re-subscribe after every (re)connect;
 * MQTT v5 when ``protocol`` is "5" or "auto" ("auto" falls back to 3.1.1 when the
   broker refuses v5, e.g. NATS); works fully on 3.1.1 brokers;
-* a retained last will (the offline status) on the status topic, a retained online
-  status after each connect and a retained offline status on clean shutdown (all left
-  out when the session's ``status_topic`` is None: a bridge built on ``staffer.bridge``
-  has no status);
+* a retained last will (offline) on the status topic, a retained online status after
+  each connect, offline on clean shutdown (none when ``status_topic`` is None: a bridge);
 * TLS for ``mqtts://`` (``ca_file``, ``cert_file``/``key_file``), username plus a
   password read from ``password_file`` at each connect (never logged);
-* payloads over ``max_payload_bytes`` are delivered as ``Inbound(oversized=True,
-  payload=b"")`` so the app can count them and, for a request, reply.
+* payloads over ``max_payload_bytes`` come as ``Inbound(oversized=True, payload=b"")``;
+* a session taken over (MQTT 5 reason 0x8E) is counted (``on_takeover``), loops logged.
 
-Inbound messages are handed to an async handler one at a time, in arrival order.
-Messages published while disconnected are held (up to 10,000, oldest dropped first)
-and sent, in order, right after the next connect.
+Inbound messages go to an async handler one at a time, in arrival order. Messages
+published while disconnected are held (10,000, oldest dropped) and sent after a connect.
 """
 
 from __future__ import annotations
@@ -29,24 +24,28 @@ import asyncio
 import contextlib
 import logging
 import socket
-import ssl
+import time
 from collections import deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from staffer.adapters import mqtt_internals
 from staffer.adapters.log import RateLimitedLog
+from staffer.adapters.mqtt_connect import is_v5_refusal, tls_parameters
 from staffer.adapters.mqtt_policy import (
     BrokerAddress,
+    TakeoverWatch,
     backoff_delays,
     broker_credentials,
     coalesce_latest,
+    is_session_takeover,
 )
 from staffer.adapters.port import Handler, Inbound, Session, Subscription, respond_twice
 from staffer.settings import MqttSettings
@@ -54,7 +53,6 @@ from staffer.settings import MqttSettings
 log = logging.getLogger("staffer.mqtt")
 _DROPPED = RateLimitedLog(log, period_s=10.0)  # outbound messages lost while disconnected
 
-_V5_REFUSED = {1, 0x84}  # 3.1.1 "unacceptable protocol version" / v5 "unsupported protocol"
 _SUBSCRIBE_BATCH = 100
 _MAX_HELD = 10000  # outbound messages held while disconnected
 _MAX_PENDING_PUBLISHES = 10000  # aiomqtt warns above this many unacknowledged calls
@@ -77,7 +75,9 @@ class AiomqttPort:
         self._queue: asyncio.Queue[aiomqtt.Message] | None = None
         self._handling = False  # a received message is being handled (``quiesce`` waits)
         self._sending: set[asyncio.Task[bool]] = set()
+        self._tracked: set[asyncio.Task[None]] = set()  # publishes with an ``on_ack``
         self._dropped = _DROPPED
+        self._takeovers = TakeoverWatch()
         # published while disconnected: sent after the next connect (bounded, oldest dropped)
         self._pending: deque[tuple[str, bytes, int, bool, bytes | None]] = deque(maxlen=_MAX_HELD)
 
@@ -157,7 +157,9 @@ class AiomqttPort:
                 if status
                 else None
             ),
-            clean_session=None if self._v5 else True,
+            clean_session=None if self._v5 else s.session_expiry_s == 0,
+            clean_start=(s.session_expiry_s == 0) if self._v5 else MQTT_CLEAN_START_FIRST_ONLY,
+            properties=self._connect_properties(),
             keepalive=int(max(1, s.keepalive_s)),
             tls_params=tls_parameters(s, self._address),
             timeout=10,
@@ -169,6 +171,14 @@ class AiomqttPort:
         self._queue = mqtt_internals.incoming_queue(client)  # drained without a task each
         mqtt_internals.install_light_messages(client)  # `Received`, not aiomqtt's Message
         return client
+
+    def _connect_properties(self) -> Properties | None:
+        """MQTT 5 CONNECT properties: the session expiry (``[mqtt] session_expiry_s``)."""
+        if not self._v5 or self._settings.session_expiry_s == 0:
+            return None
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._settings.session_expiry_s
+        return props
 
     async def run(self, handler: Handler) -> None:
         """Connect, subscribe and feed ``handler`` until cancelled.
@@ -193,8 +203,16 @@ class AiomqttPort:
                         )
                     self._flush_pending(client)
                     self._set_connected(True)
-                    delays = iter(backoff_delays(min_s, max_s))
-                    log.info("connected to %s (MQTT %s)", self._address.display, self.protocol)
+                    if self._takeovers.connected(
+                        time.monotonic()
+                    ):  # lost, then back at once: taken over
+                        self._taken_over()
+                    if not self._takeovers.looping:  # in a takeover loop: keep backing off
+                        delays = iter(backoff_delays(min_s, max_s))
+                    level = logging.DEBUG if self._takeovers.looping else logging.INFO
+                    log.log(
+                        level, "connected to %s (MQTT %s)", self._address.display, self.protocol
+                    )
                     try:
                         await self._consume(client, handler)
                     except asyncio.CancelledError:
@@ -205,12 +223,18 @@ class AiomqttPort:
                     log.info("broker refused MQTT 5; falling back to 3.1.1")
                     self._v5 = False
                     continue
+                self._takeovers.failed()
                 self._lost(f"connection refused: {err}")
             except (aiomqtt.MqttError, OSError) as err:
-                self._lost(str(err) or type(err).__name__)
+                if is_session_takeover(err, mqtt_internals.disconnect_error(self._client)):
+                    self._taken_over()
+                else:
+                    self._takeovers.lost(self._connected, time.monotonic())
+                    self._lost(str(err) or type(err).__name__)
             finally:
                 self._set_connected(False)
                 self._client = None
+                self._abandon_tracked()
             await asyncio.sleep(next(delays))
 
     async def _publish_offline(self, client: aiomqtt.Client) -> None:
@@ -226,10 +250,19 @@ class AiomqttPort:
         log.info("disconnecting from %s (clean shutdown)", self._address.display)
 
     def _lost(self, why: str) -> None:
-        if self._connected:
+        if self._connected and self._takeovers.looping:
+            log.debug("disconnected from %s: %s", self._address.display, why)
+        elif self._connected:
             log.warning("disconnected from %s: %s", self._address.display, why)
         else:
             log.warning("cannot connect to %s: %s", self._address.display, why)
+
+    def _taken_over(self) -> None:
+        """Another client took the session over (MQTT 5 reason 0x8E, or, on a broker that
+        gives no reason such as mosquitto 2.0, a session lost and re-established at the
+        first attempt after a short session): counted, a loop logged once (``TakeoverWatch``)."""
+        self._session.on_takeover()
+        self._takeovers.taken_over(time.monotonic(), self._address.display, self._session.client_id)
 
     async def _consume(self, client: aiomqtt.Client, handler: Handler) -> None:
         limit = self._settings.max_payload_bytes
@@ -298,13 +331,16 @@ class AiomqttPort:
         qos: int = 1,
         correlation_data: bytes | None = None,
         wait_ack: bool = False,
+        on_ack: Callable[[bool], None] | None = None,
     ) -> bool:
         """Hand a message to the client, in call order; False (logged) when disconnected.
-
-        By default the broker's PUBACK is awaited in the background (a failure is
-        logged): waiting would stall the caller for a round trip through a busy loop.
-        """
+        The PUBACK is awaited in the background (a failure logged), not by the caller.
+        With ``on_ack`` the message is tracked (never held here): ``on_ack`` gets whether
+        the broker acknowledged it (False: not connected, or lost before the PUBACK)."""
         client = self._client
+        if on_ack is not None and (client is None or not self._connected):
+            on_ack(False)
+            return False
         if client is None or not self._connected:
             if len(self._pending) == self._pending.maxlen:
                 self._dropped.warning(
@@ -317,7 +353,7 @@ class AiomqttPort:
         send = self._send(client, topic, payload, qos, retain, self._props(correlation_data))
         if wait_ack:
             return await send
-        self._spawn(send)
+        self._spawn(send) if on_ack is None else self._track(send, on_ack)
         return True
 
     def _props(self, correlation_data: bytes | None) -> Properties | None:
@@ -331,6 +367,27 @@ class AiomqttPort:
         task = asyncio.get_running_loop().create_task(send)  # tasks start in FIFO order
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
+
+    def _track(self, send: Coroutine[None, None, bool], on_ack: Callable[[bool], None]) -> None:
+        """A tracked publish: ``on_ack`` gets its outcome; when the connection ends first
+        (``_abandon_tracked``), at once as lost instead of after the PUBACK timeout."""
+
+        async def reported() -> None:
+            try:
+                ok = await send
+            except asyncio.CancelledError:  # cancelled by ``_abandon_tracked`` only
+                ok = False
+            on_ack(ok)
+
+        task = asyncio.get_running_loop().create_task(reported())
+        self._tracked.add(task)
+        task.add_done_callback(self._tracked.discard)
+
+    def _abandon_tracked(self) -> None:
+        """The connection ended: tracked publishes without a PUBACK are lost (reported
+        now, so their owner resends them right after the reconnect)."""
+        for task in list(self._tracked):
+            task.cancel()
 
     def _flush_pending(self, client: aiomqtt.Client) -> None:
         """After a reconnect: what was published while disconnected, in order."""
@@ -360,23 +417,3 @@ class AiomqttPort:
         """Send a reply on the contract's reply topic and, for a v5 request with a
         response topic, also there (with its correlation data)."""
         return await respond_twice(self, reply_topic, payload, request)
-
-
-def tls_parameters(settings: MqttSettings, address: BrokerAddress) -> aiomqtt.TLSParameters | None:
-    """TLS for an ``mqtts://`` address (CA bundle, optional client certificate), else None.
-    Shared by the daemon's port and the tools' client (``adapters.mqtt_client``)."""
-    if not address.tls:
-        return None
-    return aiomqtt.TLSParameters(
-        ca_certs=str(settings.ca_file) if settings.ca_file else None,
-        certfile=str(settings.cert_file) if settings.cert_file else None,
-        keyfile=str(settings.key_file) if settings.key_file else None,
-        cert_reqs=ssl.CERT_REQUIRED,
-    )
-
-
-def is_v5_refusal(err: aiomqtt.MqttCodeError) -> bool:
-    """True when a CONNACK refused MQTT 5 itself (retry with 3.1.1)."""
-    rc = err.rc
-    value = getattr(rc, "value", rc)
-    return value in _V5_REFUSED or "protocol version" in str(err).lower()

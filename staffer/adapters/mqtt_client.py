@@ -11,7 +11,7 @@ A ``BrokerClient`` connects once and fails fast, with one line a person can read
   ``username`` + ``password_file`` (credentials in the URL work too), the TLS files of
   an ``mqtts://`` URL, and ``protocol`` ("auto" tries MQTT 5 and falls back to 3.1.1 when
   the broker refuses it). The login and TLS logic is the daemon's own
-  (``adapters.mqtt_policy.broker_credentials``, ``adapters.mqtt.tls_parameters``).
+  (``adapters.mqtt_policy.broker_credentials``, ``adapters.mqtt_connect.tls_parameters``).
 * ``BrokerError``: the broker is unreachable, refused the login or the TLS handshake
   failed; its message never contains a password (the URL is shown without credentials).
 * ``request`` is MQTT request/response. With MQTT 5 the request carries a response
@@ -24,7 +24,8 @@ A ``BrokerClient`` connects once and fails fast, with one line a person can read
 * ``retained`` reads a retained topic; ``next`` and ``wait_for`` read what a
   subscription delivers. One reader at a time (the messages come from one queue).
 
-Only this module, ``adapters.mqtt`` and ``adapters.mqtt_internals`` import aiomqtt.
+Only this module, ``adapters.mqtt``, ``adapters.mqtt_connect`` and
+``adapters.mqtt_internals`` import aiomqtt.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from staffer.adapters.mqtt import is_v5_refusal, tls_parameters
+from staffer.adapters.mqtt_connect import is_v5_refusal, tls_parameters
 from staffer.adapters.mqtt_policy import broker_credentials
 from staffer.settings import MqttSettings
 

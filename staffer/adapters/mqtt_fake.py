@@ -11,7 +11,9 @@ drives it from the other side:
   ``fake.on_publish`` (a callback) sees each one at the moment it is sent, so a test
   can check what was already on disk then;
 * ``fake.disconnect()`` / ``fake.reconnect()`` simulate losing the broker: while
-  disconnected, publishes are held and sent after the reconnect, like the real port.
+  disconnected, publishes are held and sent after the reconnect, like the real port;
+  ``fake.lose`` (a predicate) loses the messages it picks on the wire, before their
+  PUBACK, as a link that drops mid-burst does.
 
 It knows nothing of MQTT wildcards or retained delivery: it is a port, not a broker.
 Broker behaviour is tested against a real Mosquitto (``tests/integration``).
@@ -54,6 +56,7 @@ class MemoryMqtt:
         self.subscriptions: dict[str, int] = dict(self.session.subscriptions)
         self.published: list[Published] = []
         self.on_publish: Callable[[Published], None] | None = None
+        self.lose: Callable[[Published], bool] | None = None  # True: lost before its PUBACK
         self._inbox: asyncio.Queue[tuple[Inbound, asyncio.Future[None]]] = asyncio.Queue()
         self._held: list[Published] = []
         self._connected = False
@@ -94,12 +97,21 @@ class MemoryMqtt:
         qos: int = 1,
         correlation_data: bytes | None = None,
         wait_ack: bool = False,
+        on_ack: Callable[[bool], None] | None = None,
     ) -> bool:
         message = Published(topic, payload, retain, qos, correlation_data)
+        lost = self._connected and self.lose is not None and self.lose(message)
+        if on_ack is not None and (lost or not self._connected):
+            on_ack(False)  # tracked: never held, the caller resends
+            return False
         if not self._connected:
             self._held.append(message)
             return False
+        if lost:  # on the wire when the link dropped: no PUBACK, gone
+            return False
         self._record(message)
+        if on_ack is not None:
+            on_ack(True)
         return True
 
     async def respond(self, reply_topic: str, payload: bytes, request: Inbound) -> bool:

@@ -193,6 +193,15 @@ def incoming_queue(client: aiomqtt.Client) -> asyncio.Queue[aiomqtt.Message] | N
     return queue if isinstance(queue, asyncio.Queue) else None
 
 
+def disconnect_error(client: aiomqtt.Client | None) -> BaseException | None:
+    """Why the broker ended a session (aiomqtt keeps the DISCONNECT reason on
+    ``Client._disconnected``; the message iterator raises a plain error without it)."""
+    done = getattr(client, "_disconnected", None)
+    if not isinstance(done, asyncio.Future) or not done.done() or done.cancelled():
+        return None
+    return done.exception()
+
+
 def shape_problems() -> list[str]:
     """Every assumption above that does not hold for the installed libraries."""
     problems = []

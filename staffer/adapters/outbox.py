@@ -41,6 +41,14 @@ class Outbox:
         else:
             self._queue.put_nowait(job)
 
+    def offer(self, job: Job) -> bool:
+        """Queue ``job`` without waiting (from a callback); False when the outbox is full."""
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            return False
+        return True
+
     async def _work(self) -> None:
         while True:
             job = await self._queue.get()

@@ -55,7 +55,8 @@ class Session:
     connection, ``staffer.bridge``).
     ``on_state(up)`` is called on every connect/disconnect. Under overload, queued
     messages whose topic is ``coalescible`` give way to newer ones of the same topic
-    (``on_coalesced(n)`` counts them).
+    (``on_coalesced(n)`` counts them). ``on_takeover()`` is called when the broker ends
+    the session because another client connected with the same client id.
     """
 
     client_id: str
@@ -66,6 +67,7 @@ class Session:
     on_state: Callable[[bool], None] | None = None
     coalescible: Callable[[str], bool] = _never
     on_coalesced: Callable[[int], None] = _ignore
+    on_takeover: Callable[[], None] = lambda: None
 
 
 class MqttPort(Protocol):
@@ -95,9 +97,12 @@ class MqttPort(Protocol):
         qos: int = 1,
         correlation_data: bytes | None = None,
         wait_ack: bool = False,
+        on_ack: Callable[[bool], None] | None = None,
     ) -> bool:
         """Send in call order; False when disconnected (the message is held and sent after
-        the next connect)."""
+        the next connect). With ``on_ack`` the message is *tracked*: never held, and
+        ``on_ack(True)`` once the broker acknowledged it, ``on_ack(False)`` when it was
+        not sent or the link was lost before the PUBACK (the caller resends)."""
         ...
 
     async def respond(self, reply_topic: str, payload: bytes, request: Inbound) -> bool:

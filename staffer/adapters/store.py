@@ -248,9 +248,9 @@ class StateStore:
         with transaction(self._db()):
             store_proposals.save_proposals(self._db(), site, records)
 
-    def _op_drop_pending_command(self, site: str, command_id: str) -> None:
+    def _op_drop_pending_commands(self, site: str, command_ids: Sequence[str]) -> None:
         with transaction(self._db()):
-            store_proposals.drop_pending(self._db(), site, command_id)
+            store_proposals.drop_pending(self._db(), site, command_ids)
 
     def _op_load_proposals(self) -> dict[str, dict[str, Any]]:
         return store_proposals.load_proposals(self._db(), self.path)
@@ -360,8 +360,8 @@ class StateStore:
         return await self._acall(self._op_record_command, site, write)
 
     async def record_decision(self, site: str, write: DecisionWrite) -> str | None:
-        """Persist one approve/reject request atomically (``store_proposals``); returns the
-        command id taken for the approved moves (None when nothing is commanded)."""
+        """Persist one approve/reject request, or a command, atomically (``store_proposals``);
+        returns the command id taken for the moves (None when nothing is commanded)."""
         return await self._acall(self._op_record_decision, site, write)
 
     async def save_proposals(self, site: str, records: Mapping[str, Any]) -> None:
@@ -374,9 +374,9 @@ class StateStore:
     def load_proposals_sync(self) -> dict[str, dict[str, Any]]:
         return self._call(self._op_load_proposals)
 
-    async def drop_pending_command(self, site: str, command_id: str) -> None:
-        """An approval's command is no longer pending (the broker has it, or it was dropped)."""
-        await self._acall(self._op_drop_pending_command, site, command_id)
+    async def drop_pending_commands(self, site: str, command_ids: Sequence[str]) -> None:
+        """Commands no longer pending (the broker acknowledged them, or they were dropped)."""
+        await self._acall(self._op_drop_pending_commands, site, list(command_ids))
 
     async def load_pending_commands(self) -> list[PendingCommand]:
         return await self._acall(self._op_load_pending)

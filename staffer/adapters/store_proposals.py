@@ -7,9 +7,10 @@ open by ``state_file.add_missing``.
 
 An approval is written whole or not at all, before its reply: the site's open proposals,
 the request's audit row, the command id, the moves in flight, one audit row per move
-and the command itself as a **pending command**. The pending row is deleted once the
-broker has the command (``drop_pending``); a daemon killed in between sends it again at
-start, under the same command id, so an approval that was acknowledged is never lost.
+and the command itself as a **pending command**. Every other command (planner, assign)
+is written the same way, as a ``DecisionWrite`` without proposals. The pending row is
+deleted once the broker has acknowledged the command (``drop_pending``); a daemon killed
+or cut off in between sends it again, under the same command id, so no command is lost.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class ApprovedCommand:
 class DecisionWrite:
     """One approve/reject request's effects (``StateStore.record_decision``)."""
 
-    proposals: Mapping[str, Any]  # the site's open proposals after it (``to_records``)
+    proposals: Mapping[str, Any] | None  # the site's open proposals after it; None: unchanged
     audit: Sequence[AuditRecord] = ()  # the request's row when nothing is commanded
     cooldowns: Sequence[Cooldown] = ()  # a rejection's
     command: Callable[[str], ApprovedCommand] | None = None  # built once the id is taken
@@ -49,7 +50,8 @@ class DecisionWrite:
 
 @dataclass(frozen=True, slots=True)
 class PendingCommand:
-    """A command written with its approval and not yet handed to the broker."""
+    """A command written with its moves (any command: planner, assign, approval) and not
+    yet acknowledged by the broker."""
 
     site: str
     command_id: str
@@ -67,7 +69,8 @@ def record_decision(
 ) -> list[AuditRecord]:
     """Everything of a decision except the audit rows, which it returns (the store writes
     them); ``command_id`` is taken in the same transaction when the write has a command."""
-    save_proposals(db, site, write.proposals)
+    if write.proposals is not None:  # None: a planner's or an assign's command
+        save_proposals(db, site, write.proposals)
     store_acks.put_cooldowns(db, site, write.cooldowns)
     if write.command is None or command_id is None:
         return list(write.audit)
@@ -80,8 +83,11 @@ def record_decision(
     return [*write.audit, *command.audit]
 
 
-def drop_pending(db: sqlite3.Connection, site: str, command_id: str) -> None:
-    db.execute("DELETE FROM pending_commands WHERE site = ? AND command_id = ?", (site, command_id))
+def drop_pending(db: sqlite3.Connection, site: str, command_ids: Sequence[str]) -> None:
+    db.executemany(
+        "DELETE FROM pending_commands WHERE site = ? AND command_id = ?",
+        [(site, c) for c in command_ids],
+    )
 
 
 def load_proposals(db: sqlite3.Connection, path: Path) -> dict[str, dict[str, Any]]:
@@ -99,7 +105,7 @@ def load_proposals(db: sqlite3.Connection, path: Path) -> dict[str, dict[str, An
 
 
 def load_pending(db: sqlite3.Connection) -> list[PendingCommand]:
-    """Commands of approvals not yet handed to the broker, oldest first."""
+    """Commands not yet acknowledged by the broker, oldest first."""
     rows = db.execute(
         "SELECT site, command_id, payload, created_at FROM pending_commands "
         "ORDER BY created_at, command_id"

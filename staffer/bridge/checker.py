@@ -30,7 +30,7 @@ from staffer.adapters.port import Inbound, Session
 from staffer.bridge.conformance import choose_moves
 from staffer.bridge.recording import Message, Purpose, Recording, Sent
 from staffer.codec import payloads
-from staffer.codec.timefmt import format_ts
+from staffer.codec.timefmt import FUTURE_TS, format_ts, future_ts_detail
 from staffer.codec.topics import Route, Topics
 from staffer.core.types import AgentState, Move, MoveAck, QueueSnapshot
 from staffer.settings import MqttSettings
@@ -130,8 +130,9 @@ class Checker:
             value = _decode(route, msg.payload)
             ts = _ts_of(value)
             skew = self.opts.max_clock_skew_s
-            if ts is not None and skew > 0 and ts > time.time() + skew:
-                error, detail = "future_ts", f"ts {format_ts(ts)} is ahead of this host's clock"
+            ahead = None if ts is None else future_ts_detail(ts, time.time(), skew)
+            if ahead is not None:
+                error, detail = FUTURE_TS, ahead
         except payloads.PayloadError as err:
             error, detail = err.reason, err.detail
         self.rec.messages.append(

@@ -18,7 +18,7 @@ from typing import Any
 
 from staffer.codec import payloads
 from staffer.codec.bridge_payloads import QUEUE_FIELDS, queue_body_json
-from staffer.codec.timefmt import format_ts
+from staffer.codec.timefmt import FUTURE_TS, format_ts, future_ts_detail
 from staffer.codec.topics import TopicError, Topics
 from staffer.core.types import QueueSnapshot
 
@@ -72,15 +72,14 @@ class Validator:
         posix = posix_time(ts)
         if not math.isfinite(posix):
             raise BridgePayloadError(topic, "bad_ts", f"not a finite, zoned time: {ts!r}")
-        ahead = posix - time.time()
-        if not future_ok and self.max_skew_s > 0 and ahead > self.max_skew_s:
-            raise BridgePayloadError(
-                topic, "future_ts", f"{ahead:.0f} s ahead of this host's clock"
-            )
         try:
-            return format_ts(posix)
+            text = format_ts(posix)
         except ValueError as err:
             raise BridgePayloadError(topic, "bad_ts", str(err)) from None
+        ahead = None if future_ok else future_ts_detail(posix, time.time(), self.max_skew_s)
+        if ahead is not None:
+            raise BridgePayloadError(topic, FUTURE_TS, ahead)
+        return text
 
     def queue_body(self, topic: str, queue: str, body: QueueBody) -> dict[str, Any]:
         """One queue of a site snapshot; unknown field names are refused (typos)."""

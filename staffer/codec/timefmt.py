@@ -115,3 +115,16 @@ def format_ts(ts: float) -> str:
     if frac:
         out += "." + f"{frac:06d}".rstrip("0")
     return out + "Z"
+
+
+FUTURE_TS = "future_ts"  # the reason code of a ts too far ahead (contract §16)
+
+
+def future_ts_detail(ts: float, now: float, max_skew_s: float) -> str | None:
+    """The one rule for timestamps from the future (contract §16), shared by the daemon's
+    router and the bridge kit (``staffer.bridge``): None when ``ts`` is at most
+    ``max_skew_s`` ahead of ``now`` (0 disables the check), else why it is refused."""
+    ahead = ts - now
+    if max_skew_s <= 0 or not ahead > max_skew_s:
+        return None
+    return f"ts {format_ts(ts)} is {ahead:.0f} s ahead of this host's clock"

@@ -27,6 +27,8 @@
   // CONNACK refusals: MQTT 3.1.1 return codes and their MQTT 5 counterparts.
   const REFUSED = { 4: 'bad username or password', 5: 'not authorised', 134: 'bad username or password', 135: 'not authorised' };
   const LEVEL_NAMES = /[/+#\u0000]/;
+  const TAKEOVER_MS = 5000; // a session this short, ended by the broker, was taken over...
+  const TAKEOVER_LOOP = 3; // ...and this many in a row: another tab or tool has our client id
 
   const S = {
     cfg: { interval_s: 300, topic_prefix: 'staffer', sites: [] },
@@ -89,7 +91,10 @@
       if (err) notice(`Subscribing failed: ${err.message}`, 'bad');
       else if (denied.length) notice(`The broker refused: ${denied.join(', ')}`, 'bad');
     });
+    let since = 0; // when the current session began (0: none)
+    let quick = 0; // sessions in a row the broker ended within TAKEOVER_MS
     client.on('connect', () => {
+      since = Date.now();
       const lost = S.lostAt;
       S.live = true;
       S.lostAt = null;
@@ -101,7 +106,15 @@
       history.replaceState(null, '', `?${q}`);
     });
     const lose = () => {
-      if (!S.live || S.client !== client) return;
+      if (S.client !== client) return;
+      if (since) quick = Date.now() - since < TAKEOVER_MS ? quick + 1 : 0;
+      since = 0;
+      if (quick >= TAKEOVER_LOOP) { // use_username_as_clientid: one connection per user
+        stop();
+        setConn('refused', 'taken over');
+        return notice(`Another console tab or tool is connected as ${creds.username}: the broker keeps one connection per user and keeps closing this one. Not reconnecting; close the other one, then reload this page.`, 'bad');
+      }
+      if (!S.live) return;
       S.live = false;
       S.lostAt = Date.now();
       setConn('reconnecting', 'reconnecting…');

@@ -433,3 +433,44 @@ async def test_console_asks_for_a_password_when_the_broker_wants_one(tmp_path: P
             await pg.wait_for_selector('#replies li[data-outcome="ok"] >> text=pin chat ≤ 4')
             await wait_text(page, "#overrides", "pin chat ≤ 4")  # overrides readable too
             assert page.errors == [], page.errors
+
+
+async def test_console_stops_reconnecting_when_another_connection_takes_its_session(
+    tmp_path: Path,
+):
+    """The shipped broker gives one connection per user (use_username_as_clientid): a tool
+    or a second tab of the same supervisor keeps knocking this page off. The page notices
+    the loop of short sessions, stops reconnecting and says why (issue 14, item 8)."""
+    from tests.ops.mqtt_client import Client
+
+    with shipped_mosquitto(tmp_path / "broker") as b:
+        ws_url = f"ws://127.0.0.1:{b.ws_port}"
+        settings = daemon_settings(
+            b.url,
+            ws_url,
+            "staffer",
+            tmp_path,
+            username="staffer",
+            password_file=str(b.secrets / "staffer.password"),
+        )
+        async with (
+            running_daemon(settings) as daemon,
+            chromium_page(tmp_path / "profile") as page,
+        ):
+            assert daemon.http is not None
+            pg = page.page
+            await pg.goto(f"{daemon.http.url}/console?site=main&username={ME}")
+            await pg.wait_for_selector("#login:not([hidden])")
+            await pg.fill("#login-form [name=password]", b.passwords[ME])
+            await pg.click("#login-form button")
+            await pg.wait_for_selector('#conn[data-state="live"]')
+            other = Client(b.port, ME, b.passwords[ME], client_id="other")  # reconnects
+            try:
+                await pg.wait_for_selector('#conn[data-state="refused"]', timeout=60000)
+                await wait_text(
+                    page, "#notice", f"Another console tab or tool is connected as {ME}"
+                )
+                await wait_text(page, "#notice", "Not reconnecting")
+            finally:
+                other.close()
+            assert page.errors == [], page.errors

@@ -368,7 +368,11 @@ async def test_clock_jumps_keep_plans_sane(
     mosquitto: Broker, topic_prefix: str, tmp_path: Path
 ) -> None:
     settings = make_settings(
-        mosquitto.url, topic_prefix, tmp_path, planner={"min_dwell_s": 600, "move_timeout_s": 600}
+        mosquitto.url,
+        topic_prefix,
+        tmp_path,
+        planner={"min_dwell_s": 600, "move_timeout_s": 600},
+        mqtt={"max_clock_skew_s": 0},  # a replay far ahead of today: future_ts off
     )
     far = T0 + 400 * 86400  # 400 days ahead, on the grid
     async with (

@@ -398,6 +398,7 @@ def live(mosquitto: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     conf.write_text(
         f'[mqtt]\nurl = "{mosquitto.url}"\ntopic_prefix = "{prefix}"\n'
         f'client_id = "hostile-{prefix}"\nmax_payload_bytes = {MAX_PAYLOAD}\n'
+        "max_clock_skew_s = 0\n"  # 2199 is legal here: future_ts is tested elsewhere
         f'[http]\nport = {http_port}\n[state]\npath = "{d / "state.db"}"\n'
         f'[planner]\nclock = "event"\nmin_dwell_s = 0\n',
         "utf-8",

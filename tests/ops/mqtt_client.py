@@ -27,6 +27,7 @@ class Client:
         host: str = "127.0.0.1",
         *,
         websocket: bool = False,
+        client_id: str | None = None,
     ) -> None:
         self.messages: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
         # messages on other topics that a topic-specific wait passed over (kept, in order)
@@ -36,7 +37,7 @@ class Client:
         self._rc: object = None
         self._c = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"ops-{username}-{uuid.uuid4().hex[:6]}",
+            client_id=client_id or f"ops-{username}-{uuid.uuid4().hex[:6]}",
             protocol=mqtt.MQTTv311,
             transport="websockets" if websocket else "tcp",
         )

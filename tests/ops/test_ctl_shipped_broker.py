@@ -66,11 +66,13 @@ def test_supervisor_session_on_the_shipped_broker(broker: ShippedBroker, tmp_pat
             time.sleep(0.5)  # let the daemon take the agent states in
             done = ctl(broker, tmp_path, "assign", "e00", "phone", "--reason", "VIP caller")
             assert done.returncode == 0, done
-            # --as defaults to the username; the ACL lets alice read commands and the plan
+            # The shipped broker keeps one connection per user (use_username_as_clientid):
+            # a watch as alice would be taken over by alice's next ctl command, so the
+            # watch runs as the read-only observer (it reads every supervisor's replies)
             watch = subprocess.Popen(
                 [sys.executable, "-m", "staffer", "ctl", "watch", "--count", "2", "--url",
-                 broker.url, "--username", "alice", "--password-file",
-                 str(broker.secrets / "alice.password")],
+                 broker.url, "--username", "observer", "--password-file",
+                 str(broker.secrets / "observer.password")],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
             )  # fmt: skip
             try:

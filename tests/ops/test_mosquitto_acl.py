@@ -163,6 +163,7 @@ def test_console_user_writes_only_its_own_override_topic_over_websocket(connect,
     alice.publish("staffer/site-w/override/alice", b'{"id": "w2", "action": "replan"}')
     seen = [m for m in observer.until("staffer/site-w/override/alice") if "/site-w/" in m[0]]
     assert seen == [("staffer/site-w/override/alice", b'{"id": "w2", "action": "replan"}')]
+    observer.close()  # one connection per user (use_username_as_clientid)
     fresh = connect("observer")  # nothing forged was retained either
     for t in CONSOLE_TOPICS:
         fresh.subscribe(f"staffer/site-w/{t}")

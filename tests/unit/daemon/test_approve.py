@@ -111,10 +111,11 @@ async def test_an_approval_is_written_whole_before_its_command_and_its_reply(
         }
         assert at_command["audit"][-3:] == [("override", "ann"), ("move", "ann"), ("move", "ann")]
         assert not set(chosen) & set(at_command["open"])
-        # the reply came after the command, which the broker had: no longer pending
+        # the reply came after the command; once the broker acknowledged it, not pending
         topics = [p.topic.rsplit("/", 1)[1] for p in fake.published]
         assert topics.index("commands") < topics.index("reply")
-        assert seen["reply"]["pending"] == []
+        await settled(daemon)
+        assert store.load_pending_commands_sync() == []
         assert daemon.sites["main"].flights.by_agent[command["moves"][0]["agent"]].command_id == cid
         rows = store.audit_sync("main")
         [decision] = [r for r in rows if r.kind == "override"]
