@@ -19,7 +19,8 @@ PUBACK while the order that matters is kept:
 * last plans, open proposals and ended flights are not acknowledgements: they are
   gathered while a flush job waits in the outbox and written together;
 * the retained override list of a site goes out at most once per ``OVERRIDES_EVERY_S``
-  (a later change waits for the interval's end and sends the latest list then).
+  (``adapters.override_pacer``: a later change waits for the interval's end and sends
+  the latest list then).
 
 Every write reports to ``health`` (`StoreHealth`: the ``staffer_storage_ok`` gauge,
 ``/readyz``, one rate-limited error line). A failed write never raises into the outbox:
@@ -41,6 +42,7 @@ from typing import Any
 
 from staffer.adapters import oplog
 from staffer.adapters.outbox import Outbox
+from staffer.adapters.override_pacer import OverridePacer
 from staffer.adapters.port import Inbound, MqttPort
 from staffer.adapters.store import StateStore, StoreError
 from staffer.adapters.store_health import StoreHealth
@@ -58,7 +60,6 @@ from staffer.vocabulary import STORAGE
 log = logging.getLogger("staffer.emitter")
 
 PENDING_ID = "pending"  # command id of a move whose command is still in the outbox
-OVERRIDES_EVERY_S = 0.5  # the retained override list of a site, at most this often
 
 
 class Emitter:
@@ -81,25 +82,21 @@ class Emitter:
         self.store: StateStore | None = None
         self._batches: dict[str, dict[Any, Any]] = {}
         self._unsent: dict[tuple[str, str], bytes] = {}  # pending commands: (site, id) -> body
-        self._tasks: set[asyncio.Task[None]] = set()  # after a PUBACK (or its loss), timers
+        self._tasks: set[asyncio.Task[None]] = set()  # after a PUBACK (or its loss)
         self._since: dict[tuple[str, str], float] = {}  # when each was first handed over
         self._max_age_s = math.inf
-        self._overrides_latest: dict[str, list[Override]] = {}  # site -> list not yet queued
-        self._overrides_at: dict[str, float] = {}  # site -> monotonic time of the last one
-        self._overrides_due: dict[str, asyncio.TimerHandle] = {}
+        self._overrides = OverridePacer(self._send_overrides)
 
     def start(self, store: StateStore) -> None:
         self.store = store
         self.outbox.start()
 
     async def drain(self, timeout_s: float) -> bool:
-        await self._overrides_now()
+        await self._overrides.flush()
         return await self.outbox.drain(timeout_s)
 
     async def stop(self) -> None:
-        for handle in self._overrides_due.values():
-            handle.cancel()  # ``drain`` (before ``stop``) has queued them
-        self._overrides_due.clear()
+        self._overrides.cancel()  # ``drain`` (before ``stop``) has queued them
         await self.outbox.stop()
 
     @property
@@ -306,42 +303,12 @@ class Emitter:
         await self._out(self._wrote, self._db.prune_audit, before_ts, site)
 
     async def overrides(self, site: str, active: Sequence[Override]) -> None:
-        """The retained list of a site's active overrides, at most once per
-        ``OVERRIDES_EVERY_S`` per site: a change within that time is published when it
-        ends, as the latest list then (a request flood cannot republish the whole list
-        after every request; issue 14). ``drain`` sends what is due at once."""
-        self._overrides_latest[site] = list(active)
-        if site in self._overrides_due:
-            return  # the scheduled publish will carry this list
-        wait_s = self._overrides_at.get(site, -math.inf) + OVERRIDES_EVERY_S - time.monotonic()
-        if wait_s <= 0:
-            await self._queue_overrides(site)
-            return
-        loop = asyncio.get_running_loop()
-        self._overrides_due[site] = loop.call_later(wait_s, self._overrides_timer, site)
+        """The retained list of a site's active overrides, paced (``OverridePacer``)."""
+        await self._overrides.offer(site, active)
 
-    def _overrides_timer(self, site: str) -> None:
-        self._overrides_due.pop(site, None)
-        task = asyncio.get_running_loop().create_task(self._queue_overrides(site))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _queue_overrides(self, site: str) -> None:
-        active = self._overrides_latest.pop(site, None)
-        if active is None:
-            return
-        self._overrides_at[site] = time.monotonic()
+    async def _send_overrides(self, site: str, active: list[Override]) -> None:
         body = payloads.encode_overrides(active)
         await self._out(self.mqtt.publish, self.topics.overrides(site), body, retain=True)
-
-    async def _overrides_now(self) -> None:
-        """The override lists still waiting for their interval: queued now."""
-        for site, handle in list(self._overrides_due.items()):
-            handle.cancel()
-            del self._overrides_due[site]
-            await self._queue_overrides(site)
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def expired(self, overrides: list[Override], now: float) -> None:
         await self._out(self._wrote, self._db.record_expired, overrides, now)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
@@ -31,19 +30,17 @@ from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
-from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from staffer.adapters import mqtt_internals
 from staffer.adapters.log import RateLimitedLog
-from staffer.adapters.mqtt_connect import is_v5_refusal, tls_parameters
+from staffer.adapters.mqtt_connect import is_v5_refusal, new_client
 from staffer.adapters.mqtt_policy import (
     BrokerAddress,
     TakeoverWatch,
     backoff_delays,
-    broker_credentials,
     coalesce_latest,
     is_session_takeover,
 )
@@ -142,43 +139,13 @@ class AiomqttPort:
 
     # --- connection loop -----------------------------------------------------------
     def _make_client(self) -> aiomqtt.Client:
-        s = self._settings
-        username, password = broker_credentials(s, self._address)
-        status = self._status_topic
-        client = aiomqtt.Client(
-            self._address.host,
-            self._address.port,
-            username=username,
-            password=password,
-            identifier=self._session.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5 if self._v5 else aiomqtt.ProtocolVersion.V311,
-            will=(
-                aiomqtt.Will(status, self._session.offline_payload, qos=1, retain=True)
-                if status
-                else None
-            ),
-            clean_session=None if self._v5 else s.session_expiry_s == 0,
-            clean_start=(s.session_expiry_s == 0) if self._v5 else MQTT_CLEAN_START_FIRST_ONLY,
-            properties=self._connect_properties(),
-            keepalive=int(max(1, s.keepalive_s)),
-            tls_params=tls_parameters(s, self._address),
-            timeout=10,
-            max_inflight_messages=1000,
-            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),  # no Nagle delay
-            logger=logging.getLogger("mqtt"),
+        client = new_client(
+            self._settings, self._address, self._session, self._status_topic, self._v5
         )
         mqtt_internals.check_once(client)
         self._queue = mqtt_internals.incoming_queue(client)  # drained without a task each
         mqtt_internals.install_light_messages(client)  # `Received`, not aiomqtt's Message
         return client
-
-    def _connect_properties(self) -> Properties | None:
-        """MQTT 5 CONNECT properties: the session expiry (``[mqtt] session_expiry_s``)."""
-        if not self._v5 or self._settings.session_expiry_s == 0:
-            return None
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self._settings.session_expiry_s
-        return props
 
     async def run(self, handler: Handler) -> None:
         """Connect, subscribe and feed ``handler`` until cancelled.

@@ -34,7 +34,6 @@ from staffer.adapters.state_file import (
     transaction,
 )
 from staffer.adapters.store_acks import IN_FLIGHT_COLUMNS
-from staffer.adapters.store_commands import CommandWrite
 from staffer.adapters.store_proposals import DecisionWrite, PendingCommand
 from staffer.core.acks import AckEffect
 from staffer.core.cooldowns import Cooldown
@@ -229,10 +228,6 @@ class StateStore:
     def _take_command_id(self, site: str) -> str:
         return store_commands.take_command_id(self._db(), site)
 
-    def _op_record_command(self, site: str, write: CommandWrite) -> str:
-        with transaction(self._db()):
-            return store_commands.write_command(self._db(), site, write)
-
     def _op_next_command_id(self, site: str) -> str:
         with transaction(self._db()):
             return self._take_command_id(site)
@@ -353,11 +348,6 @@ class StateStore:
 
     def next_command_id_sync(self, site: str) -> str:
         return self._call(self._op_next_command_id, site)
-
-    async def record_command(self, site: str, write: CommandWrite) -> str:
-        """Write one command in ONE transaction (``store_commands``): its id taken, its
-        moves in flight under it, an audit row per move; returns the command id."""
-        return await self._acall(self._op_record_command, site, write)
 
     async def record_decision(self, site: str, write: DecisionWrite) -> str | None:
         """Persist one approve/reject request, or a command, atomically (``store_proposals``);

@@ -1,4 +1,5 @@
-"""A command is written in ONE SQLite transaction: id, moves in flight, audit rows (issue 17)."""
+"""A command is written in ONE SQLite transaction before it is published: id, moves in flight,
+audit rows and the command as pending (issues 14 and 17)."""
 
 import asyncio
 import contextlib
@@ -9,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from staffer.adapters import store as store_module
-from staffer.adapters import store_commands
+from staffer.adapters import store_acks
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.mqtt_fake import MemoryMqtt
-from staffer.adapters.store import StateStore, StoreError
-from staffer.adapters.store_commands import CommandWrite
+from staffer.adapters.store import StateStore
 from staffer.codec.topics import Topics
 from staffer.core.inflight import InFlightBook
 from staffer.core.types import Move
@@ -54,8 +54,9 @@ def test_command_is_one_transaction_then_published(
         assert await emit.drain(5.0)
         await emit.stop()
         await store.aclose()
-        assert transactions == ["commit"]
-        assert seen_on_disk == [1]  # published after the one commit
+        assert seen_on_disk == [1]  # published after ONE commit (id, flights, audit, pending)
+        # the broker's PUBACK then drops the pending row, batched, off the command's path
+        assert transactions == ["commit", "commit"]
         cid = flights.by_agent["a1"].command_id
         assert flights.by_agent["a2"].command_id == cid != "pending"
 
@@ -72,18 +73,34 @@ def test_command_is_one_transaction_then_published(
 def test_a_failed_command_write_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The id, the flights and the audit rows commit together or not at all."""
-    with StateStore.open(tmp_path / "s.db") as store:
-        first = store.next_command_id_sync("main")
-        bad = CommandWrite((Move("a1", None, "phone", "r"),), "p", "auto", "planner", NOW)
+    """The id, the flights, the audit rows and the pending command commit together or not
+    at all; a command whose write failed is not published and its moves leave flight."""
 
-        def boom(*_a: object) -> None:
-            raise sqlite3.OperationalError("disk I/O error")
+    def boom(*_a: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
 
-        monkeypatch.setattr(store_commands, "insert_audit", boom)
-        with pytest.raises(StoreError):
-            asyncio.run(store.record_command("main", bad))
-        assert store.load_in_flight_sync() == {}
-        assert store.audit_sync("main") == []
-        nxt = store.next_command_id_sync("main")
+    async def scenario() -> str:
+        mqtt = MemoryMqtt()
+        mqtt.reconnect()
+        store = await StateStore.open_async(tmp_path / "s.db")
+        first = await store.next_command_id("main")
+        emit = Emitter(Topics("p"), mqtt)
+        emit.start(store)
+        flights = InFlightBook(300.0)
+        with monkeypatch.context() as m:
+            m.setattr(store_acks, "insert_in_flight", boom)
+            await emit.command("main", flights, MOVES, "plan-1", NOW, "auto", "planner")
+            assert await emit.drain(5.0)
+        assert len(flights) == 0  # out of flight again: a later plan retries
+        assert not [p for p in mqtt.published if p.topic.endswith("/commands")]
+        await emit.stop()
+        await store.aclose()
+        return first
+
+    first = asyncio.run(scenario())
+    with StateStore.open(tmp_path / "s.db") as again:
+        assert again.load_in_flight_sync() == {}
+        assert again.audit_sync("main") == []
+        assert again.load_pending_commands_sync() == []
+        nxt = again.next_command_id_sync("main")
     assert int(nxt.split("-")[1]) == int(first.split("-")[1]) + 1  # the failed id rolled back

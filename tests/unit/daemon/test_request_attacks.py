@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from staffer.adapters import emitter
+from staffer.adapters import override_pacer
 from staffer.adapters.mqtt_fake import MemoryMqtt
 from staffer.app import Daemon
 from staffer.codec import topics
@@ -228,7 +228,7 @@ async def test_the_override_list_is_republished_at_a_bounded_rate(tmp_path: Path
         lists = json_on(fake, "main/overrides")[before:]
         assert len(json_on(fake, "main/override/bob/reply")) == n
         # one at once, at most one per interval after it, one at the drain (was: n)
-        assert 1 <= len(lists) <= 2 + elapsed_s / emitter.OVERRIDES_EVERY_S
+        assert 1 <= len(lists) <= 2 + elapsed_s / override_pacer.OVERRIDES_EVERY_S
         assert len(lists) < n
         assert len(lists[-1]) == n  # the latest state, eventually
 
