@@ -43,6 +43,10 @@ class _Refuse(asyncio.Protocol):
         transport.close()
 
 
+def _busy(handler: Any) -> bool:
+    return bool(getattr(handler, "_request_in_progress", False))
+
+
 class CappedFactory:
     """The protocol factory of the listening socket: aiohttp's server below the cap."""
 
@@ -55,7 +59,10 @@ class CappedFactory:
             return self._server()
         self._rejected("too_many_connections")
         _quiet.warning("cap", f"HTTP: {self._cap} connections open; closing the oldest idle one")
-        idle = next((h for h in conns if not getattr(h, "_request_in_progress", False)), None)
+        # not one closed already in this accept batch: it leaves ``connections`` only at its
+        # ``connection_lost``, a loop iteration later, and picking it again would let the
+        # batch grow past the cap (seen: EMFILE under load with 256 descriptors)
+        idle = next((h for h in conns if h.transport is not None and not _busy(h)), None)
         if idle is None:
             return _Refuse()
         idle.force_close()
