@@ -15,6 +15,7 @@ it on the held-out ``lunch_rush`` while tuning.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -63,7 +64,18 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scenarios", default=",".join(BUSY))
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="MODULE.NAME=VALUE",
+        help="override a module constant for this run (e.g. staffer.core.planner.SLOPE=0.1)",
+    )
     args = ap.parse_args()
+    for item in args.set:  # the workers are forked: they inherit the overrides
+        key, value = item.split("=", 1)
+        mod, name = key.rsplit(".", 1)
+        setattr(importlib.import_module(mod), name, float(value))
     names = args.scenarios.split(",")
     if results.HELD_OUT in names:
         print(f"{results.HELD_OUT} is held out: not for tuning", file=sys.stderr)
