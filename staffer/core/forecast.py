@@ -186,12 +186,14 @@ def _rates_over(
     scheduled: Ratio | None,
     live: float,
     schedule_weight: float,
+    hold_s: float = 0.0,
 ) -> np.ndarray:
     """Mean arrival rate in each [now + edges[i], now + edges[i+1]).
 
     Where the schedule covers a step: the intraday ratio times a blend of the schedule's
     rate in the step (weight ``schedule_weight``, its shape) and its rate over the last
-    ``RECENT_S`` (the level now); elsewhere the live rate.
+    ``RECENT_S`` (the level now); elsewhere the live rate. The ratio is the near-term one
+    up to ``hold_s`` ahead (``Ratio.at``).
     """
     t0, t1 = now + edges[:-1], now + edges[1:]
     out = np.full(len(t0), live)
@@ -205,7 +207,7 @@ def _rates_over(
     mid = (edges[:-1] + edges[1:]) / 2
     shape = exp / np.maximum(t1 - t0, 1e-9)
     level = float(recent[0]) / RECENT_S if schedule.covers(queue, now - RECENT_S) else shape
-    blend = scheduled.at(mid) * (schedule_weight * shape + (1 - schedule_weight) * level)
+    blend = scheduled.at(mid, hold_s) * (schedule_weight * shape + (1 - schedule_weight) * level)
     return np.where(covered, np.maximum(blend, 0.0), out)
 
 
@@ -249,8 +251,9 @@ def forecast_queue(
     live = intraday_ratio(ends, offered, iv, now, scheduled=False)
     sched = None if expected is None else intraday_ratio(ends, offered, expected, now)
     w = planner.forecast_weight if ends.size else 1.0
-    step_rates = _rates_over(q.id, steps, now, schedule, sched, live.near, w)
-    ahead_rates = _rates_over(q.id, ahead, now, schedule, sched, live.near, w)
+    hold = planner.horizon_s
+    step_rates = _rates_over(q.id, steps, now, schedule, sched, live.near, w, hold)
+    ahead_rates = _rates_over(q.id, ahead, now, schedule, sched, live.near, w, hold)
     lengths = np.diff(steps)
     rate = float(step_rates @ lengths / max(lengths.sum(), 1e-9))
     ref = schedule.rate_and_aht(q.id, now, now + planner.horizon_s) if schedule else None

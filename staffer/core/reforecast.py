@@ -17,8 +17,10 @@ which makes the ratio a plain rate per second).
   followed within a few snapshots, not at the pace of the half-life.
 * Uncertainty: the relative standard deviation of the chosen ratio, Poisson counting error
   plus ``DRIFT`` (the ratio moving within the horizon).
-* Further ahead (hours, for the email look-ahead) the ratio reverts from the near-term one
-  to the day's (``DAY_HALF_LIFE_S``) with time constant ``REVERT_S``.
+* Over the planning horizon the near-term ratio holds (a regime seen now is the best guess
+  for the next half hour: reverting within the horizon put a campaign's or a surge's rates
+  ~10 % low); further ahead (hours, for the email look-ahead) it reverts to the day's
+  (``DAY_HALF_LIFE_S``) with time constant ``REVERT_S``.
 
 Pure numpy, times passed in.
 """
@@ -52,9 +54,11 @@ class Ratio:
     rel_sd: float
     shift: bool = False
 
-    def at(self, ahead_s: np.ndarray) -> np.ndarray:
-        """The ratio expected ``ahead_s`` from now: reverting from near-term to the day's."""
-        return self.day + (self.near - self.day) * np.exp(-np.asarray(ahead_s) / REVERT_S)
+    def at(self, ahead_s: np.ndarray, hold_s: float = 0.0) -> np.ndarray:
+        """The ratio expected ``ahead_s`` from now: the near-term one up to ``hold_s`` (the
+        planning horizon), then reverting to the day's."""
+        held = np.maximum(np.asarray(ahead_s) - hold_s, 0.0)
+        return self.day + (self.near - self.day) * np.exp(-held / REVERT_S)
 
 
 NO_DATA = Ratio(1.0, 1.0, DRIFT)

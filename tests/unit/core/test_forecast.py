@@ -265,3 +265,32 @@ def test_rates_over_steps_and_beyond_the_schedule() -> None:
     # the schedule ends at 09:00: beyond it the live rate (0.05 / s)
     assert fc.ahead_rates[0] == pytest.approx(0.1, rel=0.05)
     assert fc.ahead_rates[1] == pytest.approx(0.05, rel=0.05)
+
+
+def test_a_regime_seen_now_holds_over_the_horizon_then_reverts() -> None:
+    # on schedule 08:00-11:00, double it since: the next half hour is forecast at the new
+    # level throughout (reverting within the horizon put a campaign's rates ~10 % low)
+    st = SiteState("main")
+    rows = "".join(
+        f"2024-10-04T{h:02d}:{m:02d}:00Z,phone,90,240\n" for h in range(8, 16) for m in (0, 30)
+    )
+    st.schedule = load_forecast_csv("interval_start,queue,expected_contacts,aht_s\n" + rows)
+    t0 = datetime(2024, 10, 4, 8, 0, tzinfo=UTC).timestamp()
+    for k in range(1, 43):
+        st.apply_snapshot("phone", snap(t0 + 300 * k, 15 if k <= 36 else 30, aht_s=240.0))
+    fc = forecast_queue(
+        PHONE,
+        planner(forecast_weight=1.0, horizon_s=1800.0),
+        st.estimate("phone"),
+        st.latest("phone"),
+        st.history("phone"),
+        t0 + 300 * 42,
+        st.schedule,
+        np.array([0.0, 900.0, 1800.0]),
+        np.array([0.0, 1800.0, 3600.0, 5400.0]),
+    )
+    assert fc.shift
+    assert fc.step_rates[0] == pytest.approx(fc.step_rates[1], rel=1e-9)
+    assert fc.step_rates[0] > 1.6 * 0.05  # near the doubled level (0.1 / s), not the day's
+    assert fc.ahead_rates[0] == pytest.approx(fc.step_rates[0], rel=1e-9)
+    assert fc.ahead_rates[2] < fc.ahead_rates[1] < fc.ahead_rates[0]  # then reverting

@@ -111,3 +111,13 @@ def test_properties(counts: list[int], expected: float) -> None:
     doubled = intraday_ratio(*_obs([2.0 * c for c in counts], expected), NOW)
     # more contacts raise the ratio (up to where the change point falls)
     assert doubled.near >= min(0.9 * r.near, RATIO_BOUNDS[1])
+
+
+def test_the_near_term_ratio_holds_over_the_planning_horizon() -> None:
+    # a campaign seen now (near 1.9, the day's 1.3) is the forecast for the whole horizon;
+    # only beyond it does the ratio revert to the day's
+    r = Ratio(near=1.9, day=1.3, rel_sd=0.1, shift=True)
+    ahead = r.at(np.array([0.0, 900.0, 1800.0, 1800.0 + 3600.0]), hold_s=1800.0)
+    assert ahead[:3] == pytest.approx([1.9, 1.9, 1.9])
+    assert ahead[3] == pytest.approx(1.3 + 0.6 * math.exp(-1.0))
+    assert r.at(np.array([900.0]))[0] < 1.9  # without a hold: reverting from now on
