@@ -4,8 +4,9 @@ server serving the page). The page connects to the broker itself, as the usernam
 URL, and every check reads what the page shows.
 
 Approve mode (contract §9) runs the real daemon in ``mode = "approve"``; only what the
-daemon does not publish (the §16 freshness fields, markup inside a payload) is published
-by the test itself (``test_console_shows_stale_queues_and_markup_as_text``).
+test wants shown in a state the daemon reaches only slowly (a stale queue next to fresh
+ones, markup inside a payload) is published by the test itself, in the daemon's plan shape
+(``test_console_shows_stale_queues_and_markup_as_text``).
 """
 
 from __future__ import annotations
