@@ -219,9 +219,10 @@ class Runtime:
         await self.approvals.leave(site, self.controls(site, now).mode, now)
 
     def open_proposals(self, site_id: str) -> list[Proposal]:
-        """A site's open proposals now (for ``GET /status``)."""
+        """A site's open proposals now (for ``GET /status``; before an event-clock site's
+        first timestamp since a restart: every restored one, as republished)."""
         site = self.sites[site_id]
-        return site.proposals.open(self.now(site))
+        return site.proposals.open(self.view_time(site))
 
     async def republish(self) -> None:
         """After (re)connect: retained overrides, last plans and open proposals (empty

@@ -389,3 +389,20 @@ async def test_housekeeping_prunes_audit_rows_older_than_the_retention(tmp_path:
         await daemon._housekeeping()
         await settled(daemon)
         assert [r.payload["n"] for r in daemon.store.audit_sync()] == [10]
+
+
+async def test_a_sweep_before_the_first_timestamp_after_a_restart_expires_nothing(
+    tmp_path: Path,
+) -> None:
+    """Event clock: until a restarted site sees a timestamp, its clock is unknown; a sweep
+    then must not fall back to wall time (days after the replayed T0), which expired every
+    restored proposal, flight and cool-down at once."""
+    async with memory_daemon(tmp_path, mode="approve") as (daemon, fake):
+        ids = [p["proposal_id"] for p in await propose(daemon, fake)]
+    async with memory_daemon(tmp_path, mode="approve") as (daemon, fake):
+        await settled(daemon)
+        await daemon.runtime.sweep_all()
+        await settled(daemon)
+        assert [p.proposal_id for p in daemon.runtime.open_proposals("main")] == ids
+        published = json_on(fake, "main/proposals")[-1]["proposals"]
+        assert [p["proposal_id"] for p in published] == ids
