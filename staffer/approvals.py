@@ -29,7 +29,7 @@ from staffer.adapters.emitter import Emitter, storage_reply
 from staffer.adapters.metrics import Metrics
 from staffer.adapters.port import Inbound
 from staffer.adapters.state_file import StoreError
-from staffer.adapters.store_proposals import ApprovedCommand, DecisionWrite
+from staffer.adapters.store_proposals import CommandRecord, DecisionWrite
 from staffer.codec.audit import decision_audit, move_audit
 from staffer.codec.proposals import (
     APPROVED_MODE,
@@ -173,7 +173,7 @@ class ApproveMode:
             audit = [decision_audit(site.id, supervisor, request, decision, now)]
             return DecisionWrite(records, audit, decision.cooldowns)
 
-        def command(command_id: str) -> ApprovedCommand:
+        def command(command_id: str) -> CommandRecord:
             moves = [
                 move_audit(
                     site.id,
@@ -187,7 +187,7 @@ class ApproveMode:
                 )
                 for am in decision.moves
             ]
-            return ApprovedCommand(
+            return CommandRecord(
                 _command_body(site, decision, command_id, now),
                 _flights(decision, command_id, now),
                 [decision_audit(site.id, supervisor, request, decision, now, command_id), *moves],

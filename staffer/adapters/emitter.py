@@ -46,7 +46,7 @@ from staffer.adapters.override_pacer import OverridePacer
 from staffer.adapters.port import Inbound, MqttPort
 from staffer.adapters.store import StateStore, StoreError
 from staffer.adapters.store_health import StoreHealth
-from staffer.adapters.store_proposals import ApprovedCommand, DecisionWrite
+from staffer.adapters.store_proposals import CommandRecord, DecisionWrite
 from staffer.codec import payloads
 from staffer.codec.audit import move_audit
 from staffer.codec.topics import Topics
@@ -146,9 +146,9 @@ class Emitter:
         pending = [InFlightMove(m.agent, m.to_queue, PENDING_ID, now) for m in moves]
         for f in pending:
             flights.add(f)
-        taken: list[ApprovedCommand] = []
+        taken: list[CommandRecord] = []
 
-        def build(command_id: str) -> ApprovedCommand:  # on the store's thread, in its write
+        def build(command_id: str) -> CommandRecord:  # on the store's thread, in its write
             done = [InFlightMove(m.agent, m.to_queue, command_id, now) for m in moves]
             audit = [
                 move_audit(
@@ -163,7 +163,7 @@ class Emitter:
                 for m in moves
             ]
             body = payloads.encode_command(command_id, plan_id, site, now, mode, moves)
-            taken.append(ApprovedCommand(body, done, audit))
+            taken.append(CommandRecord(body, done, audit))
             return taken[-1]
 
         async def write() -> None:

@@ -30,12 +30,13 @@ from staffer.core.types import AuditRecord, InFlightMove
 
 
 @dataclass(frozen=True, slots=True)
-class ApprovedCommand:
-    """What an approval commands, given its command id."""
+class CommandRecord:
+    """A command to write as pending with its decision, given its command id: an
+    approval's, a planner's or an ``assign``'s (kept until the broker's PUBACK)."""
 
     payload: bytes  # the command (§3.3) as it is published
     in_flight: Sequence[InFlightMove]
-    audit: Sequence[AuditRecord]  # the request's row and one row per move
+    audit: Sequence[AuditRecord]  # one row per move (an approval's: its request's row too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class DecisionWrite:
     proposals: Mapping[str, Any] | None  # the site's open proposals after it; None: unchanged
     audit: Sequence[AuditRecord] = ()  # the request's row when nothing is commanded
     cooldowns: Sequence[Cooldown] = ()  # a rejection's
-    command: Callable[[str], ApprovedCommand] | None = None  # built once the id is taken
+    command: Callable[[str], CommandRecord] | None = None  # built once the id is taken
 
 
 @dataclass(frozen=True, slots=True)
