@@ -8,8 +8,9 @@ fixed: the moves-per-agent-hour goal uses today's 30-seed means from docs/result
 seeds 1..N and prints, per scenario, the issue-12 measures: rescued phone and chat
 intervals, email on time (worst seed), email open at close (mean; static's beside it),
 reversals, moves per agent-hour (and the 0.6x goal), predicted-SL MAE phone and chat.
-Not for results tables (8 seeds are +-5 points of noise): bench/results.py is. Never run
-it on the held-out ``lunch_rush`` while tuning.
+Not for results tables (8 seeds are +-5 points of noise): bench/results.py is. It refuses
+the held-out scenarios (``results.HELD_OUT``: ``lunch_rush``, ``afternoon_incident``):
+they are for bench/results.py only, never for tuning.
 """
 
 from __future__ import annotations
@@ -77,8 +78,10 @@ def main() -> int:
         mod, name = key.rsplit(".", 1)
         setattr(importlib.import_module(mod), name, float(value))
     names = args.scenarios.split(",")
-    if results.HELD_OUT in names:
-        print(f"{results.HELD_OUT} is held out: not for tuning", file=sys.stderr)
+    held = [n for n in names if n in results.HELD_OUT]
+    if held:
+        print(f"{', '.join(held)}: held out, not for tuning", file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
     res: dict[str, dict[str, list[DayKpis]]] = {n: {"static": [], "staffer": []} for n in names}
     work = [(n, s) for n in names for s in range(1, args.seeds + 1)]

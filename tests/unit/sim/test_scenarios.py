@@ -15,7 +15,7 @@ SCENARIOS = sorted((Path(__file__).resolve().parents[3] / "config" / "scenarios"
 def test_bundled_scenarios_exist() -> None:
     names = {p.stem for p in SCENARIOS}
     assert {"normal", "surge", "chat_campaign", "above_forecast", "quiet", "short"} <= names
-    assert "lunch_rush" in names  # the held-out day of issue 12
+    assert {"lunch_rush", "afternoon_incident"} <= names  # the held-out days of issue 12
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
