@@ -3,6 +3,7 @@ move the agents whose moves pay their way.
 
 1. Forecast (``forecast``, ``reforecast``): arrival rates over the planning steps and a
    look-ahead of hours, with their uncertainty; AHT, patience, backlog.
+   The horizon ends at the site's close when that comes first (``planning_horizon``).
 2. Roster (``roster``): who serves where now, who arrives or leaves when, who may move.
 3. Real-time queues (``realtime``, ``transient``): service level, abandonment and ASA
    over the horizon for every count within the move budget, from the current queue.
@@ -37,7 +38,7 @@ from staffer.core.forecast import QueueForecast, forecast_queue
 from staffer.core.moves import Effect, reason_text
 from staffer.core.realtime import Curves, realtime_curves, residual_s, step_edges
 from staffer.core.reforecast import GH_W
-from staffer.core.roster import Roster, Rules, build_roster
+from staffer.core.roster import Roster, Rules, build_roster, site_close_s
 from staffer.core.state import SiteState
 from staffer.core.types import Controls, InFlightMove, Move, Plan, QueuePlan, QueueSnapshot
 from staffer.models import DEFAULT_MAX_ABANDON
@@ -50,6 +51,7 @@ MIN_MOVE_GAIN = 0.015  # a move must cut the objective by more than this
 SURPLUS_MARGIN = 0.05  # a release needs the donor's observed SL this far above its goal
 RISE = 1.05  # no release while the next hour's forecast exceeds the horizon's by this
 SUSTAIN_S = 1800.0  # a surplus must have been observed this long before a release
+MIN_HORIZON_S = 300.0  # the horizon cut at the site's close is never shorter than this
 
 
 def effective_goals(site: SiteSettings, controls: Controls) -> dict[str, tuple[float, float]]:
@@ -273,6 +275,16 @@ def _latest_observed(latest: QueueSnapshot | None) -> tuple[float | None, int | 
     return (None, None) if latest is None else (latest.observed_service_level, latest.waiting)
 
 
+def planning_horizon(planner: PlannerSettings, close_s: float) -> PlannerSettings:
+    """The settings to plan with: the horizon ends at the site's close (``close_s`` from
+    now, when the last staffed agent leaves) when that comes first. Past the close nobody
+    serves, so a horizon reaching beyond it predicts every real-time queue short and
+    pulls email agents it can never pay back; the email look-ahead stops there too."""
+    if close_s >= planner.horizon_s:
+        return planner
+    return planner.model_copy(update={"horizon_s": max(close_s, MIN_HORIZON_S)})
+
+
 def plan_site(
     site: SiteSettings,
     planner: PlannerSettings,
@@ -290,6 +302,7 @@ def plan_site(
     """
     qs = list(site.queues)
     ids = [q.id for q in qs]
+    planner = planning_horizon(planner, site_close_s(state, now))
     goal_map, pin_map = effective_goals(site, controls), effective_pins(site, controls)
     goals, pins = [goal_map[i] for i in ids], [pin_map[i] for i in ids]
     edges = step_edges(planner.horizon_s)

@@ -18,6 +18,9 @@ One pass over the agent roster (the planner's only O(agents) step) gives, per qu
 * the look-ahead supply: agents still on shift at each look-ahead step, split by whether
   they can work each deferred queue (for the email buffer's projection).
 
+``site_close_s`` is a separate, cheaper pass the planner makes before the forecasts: when the
+last staffed agent leaves (the planning horizon ends there, ``planner.planning_horizon``).
+
 A contact's expected remaining time comes from the caller (``residual_s`` per queue); an
 accepted move (contract §10, when the bridge sends acknowledgements) is expected exactly
 like any other in-flight move: it will happen after the current contact. Pure.
@@ -169,6 +172,20 @@ def build_roster(
                 _tally(out.movers_out[cur], rank, left)
     _supply(p, deferred, ahead_edges)
     return out
+
+
+def site_close_s(state: SiteState, now: float) -> float:
+    """When the last staffed agent leaves (its ``available_until``), seconds from ``now``;
+    ``inf`` when one of them announced nobody (the close is not in sight) or nobody is
+    staffed. Break and offline agents are not counted (the roster pass ignores them too)."""
+    last = -math.inf
+    for a in state.roster.values():
+        if a.status not in RANK:
+            continue
+        if a.available_until is None:
+            return math.inf
+        last = max(last, a.available_until)
+    return last - now if math.isfinite(last) else math.inf
 
 
 def _list_mover(

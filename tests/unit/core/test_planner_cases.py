@@ -1,12 +1,15 @@
 """plan_site in less common situations: Erlang A, pins forcing moves out, foreign queues,
-chat concurrency, scheduled forecast, reasons."""
+chat concurrency, scheduled forecast, reasons, the site's close within the horizon."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import replace
 
 import pytest
 
 from staffer.core.forecast import load_forecast_csv
-from staffer.core.planner import plan_site
+from staffer.core.planner import MIN_HORIZON_S, plan_site, planning_horizon
 from staffer.core.state import SiteState
 from staffer.core.types import Controls, InFlightMove, Pin
 from staffer.settings import QueueSettings, SiteSettings
@@ -147,3 +150,38 @@ def test_a_large_overloaded_queue_still_gets_agents() -> None:
     assert plan.queues["phone"].required > 1000
     assert len(plan.moves) == 10 and all(m.to_queue == "phone" for m in plan.moves)
     assert "agents 950 -> 960 of " in plan.moves[0].reason
+
+
+def _closing_state(until_s: float) -> SiteState:
+    """12 agents on a light phone queue and 8 on email, everyone leaving ``until_s`` from
+    now (the site's close): nobody serves after it."""
+    st = SiteState("main")
+    feed(st, "phone", 10, aht_s=240.0, abandoned=0)
+    feed(st, "email", 8, aht_s=360.0, backlog=40)
+    for name, q, n in (("p", "phone", 12), ("e", "email", 8)):
+        for i in range(n):
+            a = agent(f"{name}{i:03d}", q, BOTH)
+            st.apply_agent(replace(a, available_until=NOW + until_s))
+    return st
+
+
+def test_the_horizon_ends_at_the_close_so_email_is_not_emptied_into_phone() -> None:
+    # a 30-minute horizon with everyone gone after 20 minutes predicted phone short (its
+    # last 10 minutes unstaffed) and pulled all 8 email agents to phone (the bug: 3-6
+    # emails left open at every busy day's close)
+    site = _site(patience_s=120.0, max_abandon=0.05)
+    plan = plan_site(
+        site, planner(horizon_s=1800.0), _closing_state(1200.0), Controls(), {}, NOW, "p"
+    )
+    assert plan.moves == ()
+    assert plan.queues["phone"].predicted_service_level > 0.9
+    assert plan.queues["email"].target == 8
+
+
+def test_planning_horizon_is_cut_only_by_a_close_within_it() -> None:
+    p = planner(horizon_s=1800.0)
+    assert planning_horizon(p, math.inf) is p
+    assert planning_horizon(p, 1800.0) is p
+    assert planning_horizon(p, 1200.0).horizon_s == 1200.0
+    assert planning_horizon(p, 1200.0).min_dwell_s == p.min_dwell_s
+    assert planning_horizon(p, -50.0).horizon_s == MIN_HORIZON_S  # everyone is leaving now

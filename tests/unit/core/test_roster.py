@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from staffer.core.roster import WRAP_UP_S, Roster, Rules, build_roster, typical_left
+from staffer.core.roster import (
+    WRAP_UP_S,
+    Roster,
+    Rules,
+    build_roster,
+    site_close_s,
+    typical_left,
+)
 from staffer.core.state import SiteState
 from staffer.core.types import AgentState, Controls, InFlightMove
 
@@ -144,3 +151,18 @@ def test_look_ahead_supply_counts_the_part_of_a_step_worked() -> None:
     assert math.isinf(r.close["email"])  # c never announced an end
     alone = roster(person("a", "email", until=NOW + 2700.0), edges=edges)
     assert alone.close["email"] == 2700.0
+
+
+def test_site_close_is_when_the_last_staffed_agent_leaves() -> None:
+    st = SiteState("main")
+    assert site_close_s(st, NOW) == math.inf  # nobody staffed
+    for a in (
+        person("a", "phone", until=NOW + 600.0),
+        person("b", "chat", status="busy", until=NOW + 1500.0),
+        person("c", "email", status="break"),  # away: not counted, announces nothing
+        person("d", "email", status="offline"),
+    ):
+        st.apply_agent(a)
+    assert site_close_s(st, NOW) == 1500.0
+    st.apply_agent(person("e", "email", until=None, ts=NOW - 60.0))  # no end announced
+    assert site_close_s(st, NOW) == math.inf
