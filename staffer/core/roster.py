@@ -3,7 +3,8 @@
 One pass over the agent roster (the planner's only O(agents) step) gives, per queue:
 
 * ``assigned``: staffed agents in the queue now, an agent with a move in flight counted at
-  its target (contract §3.4);
+  its target (contract §3.4); an agent past its ``available_until`` (finishing a last
+  contact after its shift) is left out of everything, capacity and load alike;
 * the server timeline over the planning horizon: agents serving now (``present``), and
   changes (``events``): an agent leaves when its ``available_until`` falls due (contract
   §11: its capacity counts only until then), a moving agent leaves its queue when its
@@ -143,9 +144,11 @@ def build_roster(
         rank = RANK.get(a.status)
         if rank is None:  # break / offline: neither counted nor moved
             continue
+        until = math.inf if a.available_until is None else a.available_until - now
+        if until <= 0.0:  # past its available_until: neither capacity nor load (§11)
+            continue
         out.staffed += 1
         cur = a.queue
-        until = math.inf if a.available_until is None else a.available_until - now
         p.leave.append(until)
         p.skills.append(a.skills)
         left = residual_s.get(cur or "", 0.0) if rank == 2 else (WRAP_UP_S if rank == 1 else 0.0)

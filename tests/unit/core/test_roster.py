@@ -166,3 +166,28 @@ def test_site_close_is_when_the_last_staffed_agent_leaves() -> None:
     assert site_close_s(st, NOW) == 1500.0
     st.apply_agent(person("e", "email", until=None, ts=NOW - 60.0))  # no end announced
     assert site_close_s(st, NOW) == math.inf
+
+
+@pytest.mark.parametrize("until", [NOW - 60.0, NOW])
+def test_an_agent_past_its_available_until_is_neither_capacity_nor_load(until: float) -> None:
+    # e.g. finishing a last call after the shift's end: that call is its own, not work the
+    # queue's other agents must take on, and it serves nobody else
+    flights = {"c": InFlightMove("c", "chat", "c1", NOW - 30)}
+    r = roster(
+        person("a", "phone", status="busy", until=until),
+        person("b", "phone", status="busy", until=NOW + 3600.0),
+        person("c", "email", until=until),  # on its way to chat, but gone
+        flights=flights,
+        edges=r_edges(),
+    )
+    assert r.assigned == {"phone": 1, "chat": 0, "email": 0}
+    assert r.present == {"phone": 1, "chat": 0, "email": 0}
+    assert r.busy == {"phone": 1, "chat": 0, "email": 0}
+    assert r.events == {"phone": [], "chat": [], "email": []}
+    alone = roster(person("b", "phone", status="busy", until=NOW + 3600.0), edges=r_edges())
+    assert (r.staffed, r.movable, r.candidates) == (alone.staffed, alone.movable, alone.candidates)
+    assert r.supply["email"].tolist() == alone.supply["email"].tolist() == [1.0, 1.0]
+
+
+def r_edges() -> np.ndarray:
+    return np.array([0.0, 1800.0, 3600.0])
