@@ -266,7 +266,7 @@ def _commit() -> str:
 
 
 def write_markdown(
-    res: Results, seeds: list[int], path: Path, elapsed_s: float, baseline: str
+    res: Results, seeds: list[int], path: Path, elapsed_s: float, baseline: str, commit: str
 ) -> None:
     lines = [
         "# Simulation results",
@@ -275,7 +275,7 @@ def write_markdown(
         f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) per scenario; on each seed the four "
         "policies see identical contacts (common random numbers). Values are mean ± standard "
         f"deviation over seeds. Wall time {elapsed_s:.0f} s on {platform.machine()} / Python "
-        f"{platform.python_version()}, code at commit {_commit()}.",
+        f"{platform.python_version()}, code at commit {commit}.",
         "",
         "Policies: `static` (the schedule never changes), `threshold` (a real-time analyst's "
         "rule: pull an email agent to a real-time queue with 5 or more contacts waiting, give "
@@ -328,10 +328,11 @@ def main() -> int:
     seeds = list(range(1, args.seeds + 1))
     img = args.out / "img"
     img.mkdir(parents=True, exist_ok=True)
+    commit = _commit()  # before the run rewrites the tracked charts
     t0 = time.perf_counter()
     res = run_all(args.scenarios.split(","), seeds, img, factory(args.baseline))
     elapsed = time.perf_counter() - t0
-    write_markdown(res, seeds, args.out / "results.md", elapsed, args.baseline)
+    write_markdown(res, seeds, args.out / "results.md", elapsed, args.baseline, commit)
     if args.json:
         raw = {n: {p: [k.as_dict() for k in ks] for p, ks in r.items()} for n, r in res.items()}
         args.json.write_text(json.dumps(raw, indent=1, allow_nan=False), encoding="utf-8")
