@@ -10,10 +10,10 @@ lines. Never imported by the daemon itself.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import pickle
-import threading
 import time
 
 PATH = os.environ.get("STAFFER_BENCH_TRACE")
@@ -37,11 +37,15 @@ def _dump() -> None:
 
 
 def _install() -> None:
+    _trace_plans()
+    _trace_store()
+    _trace_publish()
+
+
+def _trace_plans() -> None:
     import gc
 
     from staffer import runtime
-    from staffer.adapters import outbox, store
-    from staffer.adapters.mqtt import AiomqttPort
 
     def gc_cb(phase: str, info: dict) -> None:
         _note(f"gc_{phase}", str(info.get("generation")))
@@ -64,6 +68,21 @@ def _install() -> None:
 
     runtime.plan_site = traced_plan_site  # type: ignore[assignment]
 
+    plan = runtime.Runtime.plan
+
+    async def traced_plan(self, site, now):  # type: ignore[no-untyped-def]
+        _note("runtime_plan", site.id)
+        try:
+            return await plan(self, site, now)
+        finally:
+            _note("runtime_plan_end", site.id)
+
+    runtime.Runtime.plan = traced_plan  # type: ignore[method-assign]
+
+
+def _trace_store() -> None:
+    from staffer.adapters import store
+
     for name in (
         "_op_record_decision",
         "_op_save_plan",
@@ -83,6 +102,37 @@ def _install() -> None:
 
         setattr(store.StateStore, name, wrapped)
 
+    @contextlib.contextmanager
+    def traced_transaction(conn):  # type: ignore[no-untyped-def]
+        _note("txn_begin")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            _note("txn_commit")
+            conn.execute("COMMIT")
+            _note("txn_committed")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    store.transaction = traced_transaction  # type: ignore[assignment]
+
+    record_decision = store.StateStore.record_decision
+
+    async def traced_record_decision(self, site, write):  # type: ignore[no-untyped-def]
+        _note("decision_call", site)
+        try:
+            return await record_decision(self, site, write)
+        finally:
+            _note("decision_back", site)
+
+    store.StateStore.record_decision = traced_record_decision  # type: ignore[method-assign]
+
+
+def _trace_publish() -> None:
+    from staffer.adapters.mqtt import AiomqttPort
+
     publish = AiomqttPort.publish
 
     async def traced_publish(self, topic, payload, **kw):  # type: ignore[no-untyped-def]
@@ -91,7 +141,6 @@ def _install() -> None:
         return await publish(self, topic, payload, **kw)
 
     AiomqttPort.publish = traced_publish  # type: ignore[method-assign]
-    _ = outbox, threading
 
 
 if PATH:
