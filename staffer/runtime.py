@@ -21,6 +21,7 @@ The caller (``staffer.app.Daemon``) serialises every call: one message or job at
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
@@ -177,13 +178,15 @@ class Runtime:
             site.next_plan_id(format_ts(now)),
         )
         plan = freshness.mark(plan, fresh)
-        self.metrics.observe_plan(plan, time.perf_counter() - t0)
+        took = time.perf_counter() - t0
         body = site.last_plan_json = payloads.encode_plan(plan)
         if controls.mode == "auto":  # manual: the plan only (contract §3.3)
             # its moves' command carries the plan: one transaction, then both published
             await self.command(site, plan.moves, plan.plan_id, now, "auto", plan=body)
+            await asyncio.sleep(0)  # the outbox starts that write now; what follows overlaps it
         else:
             await self.emit.plan(site.id, body, plan.as_of)
+        self.metrics.observe_plan(plan, took)
         await self.approvals.after_plan(site, plan, controls.mode, now)
         self.metrics.set_in_flight(site.id, len(site.flights))
         return plan
