@@ -49,7 +49,7 @@ import socket
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 
-from staffer import __version__, console, status
+from staffer import __version__, console, status, warmup
 from staffer.adapters import oplog
 from staffer.adapters.emitter import Emitter
 from staffer.adapters.http import HttpServer
@@ -191,6 +191,7 @@ class Daemon:
             self.settings.cluster.shard_count,
         )
         await self.runtime.restore(self.store)
+        warmup.warm_up(self.settings)  # the first real plan without first-call costs
         if self.http is not None:
             await self.http.start()
         self.emit.start(self.store)
