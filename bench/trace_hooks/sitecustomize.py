@@ -38,6 +38,7 @@ def _dump() -> None:
 
 def _install() -> None:
     _trace_plans()
+    _trace_jobs()
     _trace_store()
     _trace_publish()
 
@@ -78,6 +79,32 @@ def _trace_plans() -> None:
             _note("runtime_plan_end", site.id)
 
     runtime.Runtime.plan = traced_plan  # type: ignore[method-assign]
+
+
+def _trace_jobs() -> None:
+    """The daemon's periodic jobs: do they delay a plan (``job_*`` steps)?"""
+    from staffer import app, runtime
+
+    sweep = app.Daemon._sweep
+
+    async def traced_sweep(self):  # type: ignore[no-untyped-def]
+        _note("job_sweep_start")
+        try:
+            return await sweep(self)
+        finally:
+            _note("job_sweep_end")
+
+    app.Daemon._sweep = traced_sweep  # type: ignore[method-assign]
+    health = runtime.Runtime.health
+
+    def traced_health(self, connected):  # type: ignore[no-untyped-def]
+        _note("job_health_start")
+        try:
+            return health(self, connected)
+        finally:
+            _note("job_health_end")
+
+    runtime.Runtime.health = traced_health  # type: ignore[method-assign]
 
 
 def _trace_store() -> None:
