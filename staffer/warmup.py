@@ -1,7 +1,7 @@
 """A throwaway plan at start-up, so the first real plan does not pay first-call costs.
 
 The first ``plan_site`` of a process takes 4-6 ms instead of ~2.5 (issue 17: in the
-latency benchmark the run's first command was its slowest in 5 of 7 traced runs):
+latency benchmark the run's first command was its slowest in 4 of 7 traced runs):
 numpy's and scipy's first calls of each kernel and Python's first run of the planner's
 code. ``warm_up`` decodes a made-up site snapshot for a copy of one configured site (its
 queues and settings; one queue surging, so agents move), plans it once, encodes the plan
