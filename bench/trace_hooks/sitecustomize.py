@@ -80,6 +80,17 @@ def _trace_plans() -> None:
 
     runtime.Runtime.plan = traced_plan  # type: ignore[method-assign]
 
+    from staffer import routing
+
+    dispatch = routing.Router.dispatch
+
+    async def traced_dispatch(self, site, route, msg):  # type: ignore[no-untyped-def]
+        if route.kind == "site_metrics":
+            _note("site_snapshot", site.id)
+        return await dispatch(self, site, route, msg)
+
+    routing.Router.dispatch = traced_dispatch  # type: ignore[method-assign]
+
 
 def _trace_jobs() -> None:
     """The daemon's periodic jobs: do they delay a plan (``job_*`` steps)?"""
