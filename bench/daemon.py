@@ -58,6 +58,11 @@ QUEUES = ("phone", "chat", "email")
 BROKER_CONFIG = "max_inflight_messages 0\nmax_queued_messages 1000000\n"
 NODELAY = "set_tcp_nodelay true\n"
 SNAPSHOT_QOS = 0  # snapshots are QoS 0 end to end (the daemon subscribes to them at QoS 0)
+# STAFFER_BENCH_TRACE=DIR: the latency phase writes its send and receive times there, and
+# the daemon child its own steps (bench/trace_hooks; bench/latency_trace.py joins them)
+TRACE_DIR = (
+    Path(os.environ["STAFFER_BENCH_TRACE"]) if os.environ.get("STAFFER_BENCH_TRACE") else None
+)
 
 
 def progress(msg: str) -> None:
@@ -104,6 +109,10 @@ class DaemonProcess:
         env = dict(os.environ)
         if code is not None:  # another tree's ``staffer`` (e.g. main's, for "before")
             env["PYTHONPATH"] = str(code)
+        if TRACE_DIR is not None:  # bench/trace_hooks: each step of a plan's way out
+            paths = [*env.get("PYTHONPATH", "").split(os.pathsep), str(ROOT / "bench/trace_hooks")]
+            env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+            env["STAFFER_BENCH_TRACE"] = str(TRACE_DIR / f"{workdir.name}-daemon.jsonl")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "staffer", "run", "-c", str(conf)],
             cwd=workdir,
@@ -362,6 +371,7 @@ def bench_latency(
 ) -> dict:
     sites, interval = 20, 60
     sent_at: dict[tuple[str, float], float] = {}
+    received_at: list[tuple[str, float, float]] = []  # (site, ts, perf_counter) per command
     latencies: list[float] = []
     plan_latencies: list[float] = []
     received = 0
@@ -376,6 +386,7 @@ def bench_latency(
             t_sent = sent_at.get((cmd["site"], ts))
         if t_sent is not None and cmd.get("plan_id"):
             latencies.append(t - t_sent)
+            received_at.append((cmd["site"], ts, t))
         for m in cmd["moves"]:  # the bridge applies the move and reports it
             assert bridge is not None
             bridge.send(
@@ -435,6 +446,11 @@ def bench_latency(
         time.sleep(0.5)
         busy = (d.cpu_s() - cpu0) / (time.perf_counter() - t_cpu)
         bridge.close()
+    if TRACE_DIR is not None:
+        sent = [[site, ts, t] for (site, ts), t in sent_at.items()]
+        (TRACE_DIR / f"{work.name}-bench.json").write_text(
+            json.dumps({"sent": sent, "received": received_at}), encoding="utf-8"
+        )
     count = sum(v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_count"))
     total = sum(v for key, v in m.items() if key.startswith("staffer_plan_duration_seconds_sum"))
     ms = [x * 1000 for x in latencies]

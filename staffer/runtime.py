@@ -21,6 +21,7 @@ The caller (``staffer.app.Daemon``) serialises every call: one message or job at
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
@@ -177,11 +178,15 @@ class Runtime:
             site.next_plan_id(format_ts(now)),
         )
         plan = freshness.mark(plan, fresh)
-        self.metrics.observe_plan(plan, time.perf_counter() - t0)
-        site.last_plan_json = payloads.encode_plan(plan)
-        await self.emit.plan(site.id, site.last_plan_json, plan.as_of)
+        took = time.perf_counter() - t0
+        body = site.last_plan_json = payloads.encode_plan(plan)
         if controls.mode == "auto":  # manual: the plan only (contract §3.3)
-            await self.command(site, plan.moves, plan.plan_id, now, "auto")
+            # its moves' command carries the plan: one transaction, then both published
+            await self.command(site, plan.moves, plan.plan_id, now, "auto", plan=body)
+            await asyncio.sleep(0)  # the outbox starts that write now; what follows overlaps it
+        else:
+            await self.emit.plan(site.id, body, plan.as_of)
+        self.metrics.observe_plan(plan, took)
         await self.approvals.after_plan(site, plan, controls.mode, now)
         self.metrics.set_in_flight(site.id, len(site.flights))
         return plan
@@ -199,14 +204,22 @@ class Runtime:
         now: float,
         mode: str,
         decided_by: str = PLANNER,
+        plan: bytes | None = None,
     ) -> None:
         """Command the moves that are real (an agent not already in the target queue) and
         not already in flight: the daemon never re-issues a move (contract §3.3). Each is
         audited with who decided it (``planner``, or the supervisor of an ``assign``), and
-        counted once published (``Emitter.on_command``: not when its write failed)."""
+        counted once published (``Emitter.on_command``: not when its write failed).
+        ``plan``: the encoded plan of these moves (as of ``now``), stored and published
+        with their command, or alone when none is left to command."""
         fresh = site.fresh(moves)
+        last = None if plan is None else (plan, now)
         if fresh:
-            await self.emit.command(site.id, site.flights, fresh, plan_id, now, mode, decided_by)
+            await self.emit.command(
+                site.id, site.flights, fresh, plan_id, now, mode, decided_by, plan=last
+            )
+        elif last is not None:
+            await self.emit.plan(site.id, *last)
 
     async def publish_overrides(self, site: Site, now: float) -> None:
         """The retained list of the site's active overrides, and its gauge."""

@@ -17,7 +17,9 @@ PUBACK while the order that matters is kept:
   not swallowed; the approved command (written pending with it) goes out before the
   reply (``send_command``);
 * last plans, open proposals and ended flights are not acknowledgements: they are
-  gathered while a flush job waits in the outbox and written together;
+  gathered while a flush job waits in the outbox and written together; a plan whose
+  moves are commanded is written in its command's transaction instead, then published
+  just before the command (``adapters.last_plans``: one fsync on the command's way);
 * the retained override list of a site goes out at most once per ``OVERRIDES_EVERY_S``
   (``adapters.override_pacer``: a later change waits for the interval's end and sends
   the latest list then).
@@ -41,6 +43,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from staffer.adapters import oplog
+from staffer.adapters.last_plans import LastPlan, LastPlans
 from staffer.adapters.outbox import Outbox
 from staffer.adapters.override_pacer import OverridePacer
 from staffer.adapters.port import Inbound, MqttPort
@@ -81,6 +84,7 @@ class Emitter:
         self.outbox = Outbox(maxsize)
         self.store: StateStore | None = None
         self._batches: dict[str, dict[Any, Any]] = {}
+        self._plans = LastPlans()
         self._unsent: dict[tuple[str, str], bytes] = {}  # pending commands: (site, id) -> body
         self._tasks: set[asyncio.Task[None]] = set()  # after a PUBACK (or its loss)
         self._since: dict[tuple[str, str], float] = {}  # when each was first handed over
@@ -124,8 +128,10 @@ class Emitter:
 
     # -- decisions -> effects ---------------------------------------------------------------
     async def plan(self, site: str, body: bytes, as_of: float) -> None:
-        """The retained plan (``body`` as encoded), and the site's last plan in the store."""
-        await self._coalesced("plans", site, (body, as_of))
+        """The retained plan (``body`` as encoded), and the site's last plan in the store
+        (batched; a plan with a command goes through ``command(..., plan=...)``)."""
+        if self._plans.put(site, (body, as_of)):
+            await self.outbox.put(self._flush_plans)
         await self._out(self.mqtt.publish, self.topics.plan(site), body, retain=True)
 
     async def command(
@@ -137,12 +143,15 @@ class Emitter:
         now: float,
         mode: str,
         decided_by: str,
+        plan: LastPlan | None = None,
     ) -> None:
         """Moves are in flight at once (no later plan re-issues them); the outbox then
         writes the command in one transaction (``StateStore.record_decision``: a command
         id, the flights under it, the moves' audit rows with ``decided_by``: ``planner``
-        or the supervisor, the command as pending until the broker's PUBACK) and only
-        then publishes it."""
+        or the supervisor, the command as pending until the broker's PUBACK, and the
+        ``plan`` it comes from, if any, as the site's last plan) and only then publishes
+        the plan (retained, even when the write failed, as ``plan`` does) and the command."""
+        ride = None if plan is None else self._plans.rider(site, plan)
         pending = [InFlightMove(m.agent, m.to_queue, PENDING_ID, now) for m in moves]
         for f in pending:
             flights.add(f)
@@ -167,14 +176,17 @@ class Emitter:
             return taken[-1]
 
         async def write() -> None:
-            try:  # id, flights, audit rows and the pending command: one transaction
+            last = None if ride is None else ride()  # the site's newest unwritten plan
+            try:  # id, flights, audit rows, pending command (and plan): one transaction
                 command_id = await self._db.record_decision(
-                    site, DecisionWrite(None, command=build)
+                    site, DecisionWrite(None, command=build, plan=last)
                 )
             except StoreError as err:
                 self.health.failed(err)
                 for old in pending:  # not commanded: out of flight, a later plan retries
                     flights.discard(old)
+                if plan is not None:
+                    await self.mqtt.publish(self.topics.plan(site), plan[0], retain=True)
                 return
             self.health.succeeded()
             if command_id is None:  # pragma: no cover - a write with a command takes an id
@@ -183,6 +195,8 @@ class Emitter:
             for old, new in zip(pending, command.in_flight, strict=True):
                 if flights.by_agent.get(old.agent) is old:  # not confirmed or replaced
                     flights.add(new)
+            if plan is not None:
+                await self.mqtt.publish(self.topics.plan(site), plan[0], retain=True)
             await self._hand_over(site, command_id, command.payload)
             oplog.command(site, command_id, mode, decided_by, moves)
             self.on_command(site, moves)
@@ -340,12 +354,12 @@ class Emitter:
         if first:
             await self.outbox.put(functools.partial(self._flush, kind))
 
+    async def _flush_plans(self) -> None:
+        for site, (body, as_of) in self._plans.take_all().items():
+            await self._write(self._db.save_plan, site, body, as_of)
+
     async def _flush(self, kind: str) -> None:
         batch = self._batches.pop(kind, {})
-        if kind == "plans":
-            for site, (body, as_of) in batch.items():
-                await self._write(self._db.save_plan, site, body, as_of)
-            return
         if kind == "proposals":
             for site, records in batch.items():
                 await self._write(self._db.save_proposals, site, records)

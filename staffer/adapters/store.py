@@ -195,9 +195,8 @@ class StateStore:
         return store_acks.load_cooldowns(self._db())
 
     def _op_save_plan(self, site: str, plan_json: bytes | str, as_of: float) -> None:
-        text = plan_json.decode("utf-8") if isinstance(plan_json, bytes) else plan_json
         with transaction(self._db()):
-            self._db().execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?)", (site, as_of, text))
+            store_proposals.save_plan(self._db(), site, plan_json, as_of)
 
     def _op_load_plans(self) -> dict[str, str]:
         return {s: p for s, p in self._db().execute("SELECT site, plan FROM plans ORDER BY site")}

@@ -47,6 +47,7 @@ class DecisionWrite:
     audit: Sequence[AuditRecord] = ()  # the request's row when nothing is commanded
     cooldowns: Sequence[Cooldown] = ()  # a rejection's
     command: Callable[[str], CommandRecord] | None = None  # built once the id is taken
+    plan: tuple[bytes, float] | None = None  # the site's last plan (JSON, as_of), with it
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,12 @@ def save_proposals(db: sqlite3.Connection, site: str, records: Mapping[str, Any]
     db.execute("INSERT OR REPLACE INTO proposals VALUES (?, ?)", (site, column_json(records)))
 
 
+def save_plan(db: sqlite3.Connection, site: str, plan_json: bytes | str, as_of: float) -> None:
+    """Replace the site's last plan (the JSON as published)."""
+    text = plan_json.decode("utf-8") if isinstance(plan_json, bytes) else plan_json
+    db.execute("INSERT OR REPLACE INTO plans VALUES (?, ?, ?)", (site, as_of, text))
+
+
 def record_decision(
     db: sqlite3.Connection, site: str, write: DecisionWrite, command_id: str | None
 ) -> list[AuditRecord]:
@@ -72,6 +79,8 @@ def record_decision(
     them); ``command_id`` is taken in the same transaction when the write has a command."""
     if write.proposals is not None:  # None: a planner's or an assign's command
         save_proposals(db, site, write.proposals)
+    if write.plan is not None:  # the plan whose moves these are (issue 17: one fsync)
+        save_plan(db, site, *write.plan)
     store_acks.put_cooldowns(db, site, write.cooldowns)
     if write.command is None or command_id is None:
         return list(write.audit)

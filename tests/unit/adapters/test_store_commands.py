@@ -104,3 +104,66 @@ def test_a_failed_command_write_leaves_nothing(
         assert again.load_pending_commands_sync() == []
         nxt = again.next_command_id_sync("main")
     assert int(nxt.split("-")[1]) == int(first.split("-")[1]) + 1  # the failed id rolled back
+
+
+def test_a_planned_command_carries_its_plan_in_its_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: before, the plan's own write (a second transaction, a second fsync) went
+    first in the outbox and the command waited for it. Now the plan is written with its
+    command, and both are published after that one commit, the plan first."""
+    transactions: list[str] = []
+    monkeypatch.setattr(store_module, "transaction", _counting(transactions))
+
+    async def scenario() -> list[tuple[str, int]]:
+        mqtt = MemoryMqtt()
+        mqtt.reconnect()
+        store = await StateStore.open_async(tmp_path / "s.db")
+        emit = Emitter(Topics("p"), mqtt)
+        emit.start(store)
+        seen: list[tuple[str, int]] = []
+        mqtt.on_publish = lambda p: seen.append((p.topic, len(transactions)))
+        flights = InFlightBook(300.0)
+        plan = (b'{"plan_id":"plan-1"}', NOW)
+        await emit.command("main", flights, MOVES, "plan-1", NOW, "auto", "planner", plan=plan)
+        assert await emit.drain(5.0)
+        await emit.stop()
+        await store.aclose()
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen == [("p/main/plan", 1), ("p/main/commands", 1)]
+    with StateStore.open(tmp_path / "s.db") as again:
+        assert again.load_plans_sync() == {"main": '{"plan_id":"plan-1"}'}
+        assert len(again.load_in_flight_sync()["main"]) == 2
+
+
+def test_a_failed_planned_command_still_publishes_its_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As before (the plan's own write failing never held its publish back): the plan
+    goes out, the command does not."""
+
+    def boom(*_a: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    async def scenario() -> list[str]:
+        mqtt = MemoryMqtt()
+        mqtt.reconnect()
+        store = await StateStore.open_async(tmp_path / "s.db")
+        emit = Emitter(Topics("p"), mqtt)
+        emit.start(store)
+        with monkeypatch.context() as m:
+            m.setattr(store_acks, "insert_in_flight", boom)
+            plan = (b'{"plan_id":"plan-1"}', NOW)
+            await emit.command(
+                "main", InFlightBook(300.0), MOVES, "plan-1", NOW, "auto", "planner", plan=plan
+            )
+            assert await emit.drain(5.0)
+        await emit.stop()
+        await store.aclose()
+        return [p.topic for p in mqtt.published if p.topic.startswith("p/")]
+
+    assert asyncio.run(scenario()) == ["p/main/plan"]
+    with StateStore.open(tmp_path / "s.db") as again:
+        assert again.load_plans_sync() == {}  # rolled back with the command
