@@ -230,8 +230,9 @@ def hook_paho(paho: paho_client.Client, queue: asyncio.Queue[Any]) -> None:
     v5 = paho._protocol == paho_client.MQTTv5
 
     def loop_read(max_packets: int = 1) -> paho_client.MQTTErrorCode:
-        sock = paho._sock
-        if type(sock) is ReadBuffer and paho._in_packet["command"] == 0:
+        sock, packet = paho._sock, paho._in_packet
+        # between packets (paho reads a type byte 0 as "none yet": the length tells)
+        if type(sock) is ReadBuffer and packet["command"] == 0 and not packet["remaining_count"]:
             done = sock.scan(v5, put)
             if done is not None:
                 with paho._msgtime_mutex:  # keepalive: the broker was heard from

@@ -7,75 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 import paho.mqtt._packet as paho_packet
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from paho.mqtt.client import MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from staffer.adapters import mqtt_internals as mi
 from staffer.adapters import mqtt_wire
 from tests.unit.adapters.wire_oracle import (
+    Stream,
     encode_publish,
     normal_props,
+    packet,
     read_with_hooks,
     read_with_paho,
     split,
     varint,
 )
-
-TOPICS = st.one_of(
-    st.text(min_size=1, max_size=40).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    st.sampled_from([b"staffer/s001/queues/phone/metrics", b"a", b"\xff\xfe", b"x" * 300]),
-)
-TEXT = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))  # paho: malformed
-PAYLOADS = st.one_of(
-    st.binary(max_size=200),
-    st.integers(100, 20000).map(lambda n: bytes(range(256)) * (n // 256) + b"!"),
-)
-
-
-@st.composite
-def properties(draw: st.DrawFn) -> Properties | None:
-    if draw(st.booleans()):
-        return None
-    p = Properties(PacketTypes.PUBLISH)
-    if draw(st.booleans()):
-        p.ResponseTopic = draw(st.text(TEXT, min_size=1, max_size=30))
-    if draw(st.booleans()):
-        p.CorrelationData = draw(st.binary(max_size=40))
-    if draw(st.booleans()):
-        p.UserProperty = draw(
-            st.lists(st.tuples(st.text(TEXT, max_size=8), st.text(TEXT, max_size=8)))
-        )
-    if draw(st.booleans()):
-        p.MessageExpiryInterval = draw(st.integers(0, 2**32 - 1))
-    if draw(st.booleans()):
-        p.ContentType = draw(st.text(TEXT, max_size=20))
-    if draw(st.booleans()):
-        p.PayloadFormatIndicator = draw(st.integers(0, 1))
-    if draw(st.booleans()):
-        p.SubscriptionIdentifier = draw(st.integers(1, 2**28 - 1))
-    if draw(st.booleans()):
-        p.UserProperty = [("k" * 200, "v" * 200)]  # a property length of 2+ varint bytes
-    return p
-
-
-@st.composite
-def packet(draw: st.DrawFn, v5: bool) -> bytes:
-    kind = draw(st.sampled_from(["qos0", "qos0", "qos0", "qos1", "ping"]))
-    if kind == "ping":
-        return b"\xd0\x00"  # PINGRESP: paho's to read
-    return encode_publish(
-        draw(TOPICS),
-        draw(PAYLOADS),
-        v5=v5,
-        qos=1 if kind == "qos1" else 0,
-        retain=draw(st.booleans()),
-        dup=draw(st.booleans()) and kind == "qos1",
-        mid=draw(st.integers(1, 65535)),
-        props=draw(properties()) if v5 else None,
-    )
 
 
 @st.composite
@@ -165,8 +114,6 @@ def test_a_long_packet_uses_a_multi_byte_remaining_length() -> None:
 
 
 def test_read_buffer_scan_keeps_what_it_cannot_use_for_paho() -> None:
-    from tests.unit.adapters.wire_oracle import Stream
-
     s = Stream()
     rb = mi.ReadBuffer(s)
     got: list[bytes] = []
@@ -175,3 +122,16 @@ def test_read_buffer_scan_keeps_what_it_cannot_use_for_paho() -> None:
     s.feed(ok + ok[:3])
     assert rb.scan(True, lambda t, p, r, q: got.append(p)) is False
     assert got == [b"1"] and rb.pending() == 3 and rb.recv(1) == ok[:1]
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [b"\xe8", b"\x00+"],  # DISCONNECT: paho closes the socket, the rest is never read
+        [b"\x00\xd0\x00", b"0\x03\x00\x010\xf9\xd5$"],  # a type byte 0: paho is mid-packet
+        [b"\x004@\xd8\x90%'|\xea", b'0\n\x00\x02*"\x00yR64\xc93\x0c\x00\x01a+'],
+    ],
+)
+@pytest.mark.parametrize("v5", [True, False])
+def test_streams_the_fuzzer_found_read_as_paho_reads_them(chunks: list[bytes], v5: bool) -> None:
+    assert read_with_hooks(chunks, v5) == read_with_paho(chunks, v5)

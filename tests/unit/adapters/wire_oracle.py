@@ -14,6 +14,8 @@ import asyncio
 from typing import Any
 
 import paho.mqtt.client as paho_client
+from hypothesis import strategies as st
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from staffer.adapters import mqtt_internals as mi
@@ -90,16 +92,20 @@ def _client(v5: bool) -> paho_client.Client:
 
 
 def _drive(c: paho_client.Client, stream: Stream, chunks: list[bytes]) -> str:
-    """aiomqtt's reader callback per readiness, while the socket (level-triggered)
-    has data; how it ended: "ok", "rc <n>" or the exception's type."""
-    sock = c._sock
+    """aiomqtt's reader callback (``loop_read`` again while the socket has ``pending()``
+    bytes) for each readiness of the socket (level-triggered: while it has data and is
+    open); how it ended: "ok", "rc <n>" or the exception's type."""
     try:
         for chunk in chunks:
             stream.feed(chunk)
-            while stream.data or (isinstance(sock, mi.ReadBuffer) and sock.pending()):
-                rc = c.loop_read()
-                if rc:
-                    return f"rc {int(rc)}"
+            while stream.data and c._sock is not None:
+                while True:
+                    rc = c.loop_read()
+                    if rc:
+                        return f"rc {int(rc)}"
+                    sock = c._sock
+                    if sock is None or not hasattr(sock, "pending") or sock.pending() <= 0:
+                        break
     except Exception as err:
         return type(err).__name__
     return "ok"
@@ -135,6 +141,62 @@ def read_with_hooks(chunks: list[bytes], v5: bool) -> tuple[list[Got], str]:
         r = queue.get_nowait()
         got.append((r.topic, bytes(r.payload), r.retain, normal_props(r.properties)))
     return got, end
+
+
+# -- hypothesis strategies: packets paho reads without complaint ----------------------------
+
+TOPICS = st.one_of(
+    st.text(min_size=1, max_size=40).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.sampled_from([b"staffer/s001/queues/phone/metrics", b"a", b"\xff\xfe", b"x" * 300]),
+)
+TEXT = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))  # paho: malformed
+PAYLOADS = st.one_of(
+    st.binary(max_size=200),
+    st.integers(100, 20000).map(lambda n: bytes(range(256)) * (n // 256) + b"!"),
+)
+
+
+@st.composite
+def properties(draw: st.DrawFn) -> Properties | None:
+    if draw(st.booleans()):
+        return None
+    p = Properties(PacketTypes.PUBLISH)
+    if draw(st.booleans()):
+        p.ResponseTopic = draw(st.text(TEXT, min_size=1, max_size=30))
+    if draw(st.booleans()):
+        p.CorrelationData = draw(st.binary(max_size=40))
+    if draw(st.booleans()):
+        p.UserProperty = draw(
+            st.lists(st.tuples(st.text(TEXT, max_size=8), st.text(TEXT, max_size=8)))
+        )
+    if draw(st.booleans()):
+        p.MessageExpiryInterval = draw(st.integers(0, 2**32 - 1))
+    if draw(st.booleans()):
+        p.ContentType = draw(st.text(TEXT, max_size=20))
+    if draw(st.booleans()):
+        p.PayloadFormatIndicator = draw(st.integers(0, 1))
+    if draw(st.booleans()):
+        p.SubscriptionIdentifier = draw(st.integers(1, 2**28 - 1))
+    if draw(st.booleans()):
+        p.UserProperty = [("k" * 200, "v" * 200)]  # a property length of 2+ varint bytes
+    return p
+
+
+@st.composite
+def packet(draw: st.DrawFn, v5: bool) -> bytes:
+    kind = draw(st.sampled_from(["qos0", "qos0", "qos0", "qos1", "ping"]))
+    if kind == "ping":
+        return b"\xd0\x00"  # PINGRESP: paho's to read
+    return encode_publish(
+        draw(TOPICS),
+        draw(PAYLOADS),
+        v5=v5,
+        qos=1 if kind == "qos1" else 0,
+        retain=draw(st.booleans()),
+        dup=draw(st.booleans()) and kind == "qos1",
+        mid=draw(st.integers(1, 65535)),
+        props=draw(properties()) if v5 else None,
+    )
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
