@@ -7,7 +7,7 @@ Configuration errors exit 2 with one line naming the key.
 
 The event loop is uvloop's when it is installed (the ``fast`` extra: ``pip install
 'staffer[fast]'``, ~5 % less CPU per message), else asyncio's; which one is logged at
-INFO at start. Once connected and subscribed (configuration loaded, state restored) the
+INFO once the daemon is up. Once connected and subscribed (configuration loaded, state restored) the
 objects of start-up are moved out of the cyclic garbage collector's sight (``gc.freeze``),
 so its collections no longer rescan them.
 """
@@ -93,19 +93,28 @@ def load(args: argparse.Namespace) -> Settings:
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's ``new_event_loop`` when uvloop is importable, else None (asyncio's)."""
-    log = logging.getLogger("staffer")
     try:
         import uvloop
     except ImportError:
-        log.info("event loop: asyncio (uvloop not installed: pip install 'staffer[fast]')")
         return None
-    log.info("event loop: uvloop %s", uvloop.__version__)
     return uvloop.new_event_loop
 
 
-def freeze_start_up(_daemon: object) -> None:
-    """The daemon is up: what start-up allocated lives on, so the cyclic collector
-    stops rescanning it (``gc.freeze``, after a last full collection)."""
+def event_loop_name() -> str:
+    """Which event loop runs this coroutine, for the log."""
+    loop = asyncio.get_running_loop()
+    if type(loop).__module__.startswith("uvloop"):
+        import uvloop
+
+        return f"uvloop {uvloop.__version__}"
+    return "asyncio (uvloop not installed: pip install 'staffer[fast]')"
+
+
+def on_ready(_daemon: object) -> None:
+    """The daemon is up (connected, subscribed, state restored): log the event loop once,
+    and since what start-up allocated lives on, let the cyclic collector stop rescanning
+    it (``gc.freeze``, after a last full collection)."""
+    logging.getLogger("staffer").info("event loop: %s", event_loop_name())
     gc.collect()
     gc.freeze()
 
@@ -119,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(settings.log.level, settings.log.format)
     try:
         daemon = run_daemon(
-            settings, handle_signals=True, reload=lambda: load(args), ready=freeze_start_up
+            settings, handle_signals=True, reload=lambda: load(args), ready=on_ready
         )
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             runner.run(daemon)
