@@ -233,7 +233,7 @@ class AiomqttPort:
 
     async def _consume(self, client: aiomqtt.Client, handler: Handler) -> None:
         limit = self._settings.max_payload_bytes
-        async for first in mqtt_internals.arrivals(client):
+        async for first in client.messages:
             ready: deque[aiomqtt.Message] = deque([first])
             handled = 0
             while ready:
@@ -264,8 +264,6 @@ class AiomqttPort:
         return kept
 
     async def _dispatch(self, msg: aiomqtt.Message, handler: Handler, limit: int) -> None:
-        if msg is mqtt_internals.DISCONNECTED:  # the session ended (``arrivals``)
-            mqtt_internals.raise_disconnected(self._client)
         raw = msg.payload
         payload = raw if isinstance(raw, bytes) else str(raw or "").encode()
         props = msg.properties

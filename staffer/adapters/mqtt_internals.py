@@ -9,8 +9,7 @@ function, so a new library version that changes shape is found in one place:
   (``paho.mqtt._packet.Properties``) for `SharedTableProperties`, which builds its
   lookup tables once instead of per received message (~23 µs each);
 * `incoming_queue` returns aiomqtt's incoming message queue (``Client._queue``) so the
-  adapter can drain it without a task per message and coalesce it under overload, and
-  `arrivals` awaits it directly (with ``Client._disconnected``, `DISCONNECTED`);
+  adapter can drain it without a task per message and coalesce it under overload;
 * `install_light_messages` puts a `Received` (topic, payload, retain, properties) on
   that queue instead of aiomqtt's ``Message`` (whose ``Topic`` is validated again for
   every message the broker already checked): for QoS 0 straight from paho's decoded
@@ -30,9 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from importlib import metadata
-from typing import Any, NoReturn
+from typing import Any
 
 import aiomqtt
 import paho.mqtt._packet as paho_packet
@@ -254,49 +252,11 @@ def incoming_queue(client: aiomqtt.Client) -> asyncio.Queue[aiomqtt.Message] | N
     return queue if isinstance(queue, asyncio.Queue) else None
 
 
-DISCONNECTED = Received("", b"", False, None)  # queued by the adapter when a session ends
-
-
-def disconnected_future(client: aiomqtt.Client | None) -> asyncio.Future[None] | None:
-    """aiomqtt's future that completes when the session ends (``Client._disconnected``)."""
-    done = getattr(client, "_disconnected", None)
-    return done if isinstance(done, asyncio.Future) else None
-
-
-async def arrivals(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Message]:
-    """The next message whenever the incoming queue was empty: aiomqtt's queue awaited
-    directly (its ``client.messages`` iterator starts a task and an ``asyncio.wait`` for
-    each one). The end of the session puts `DISCONNECTED` on the queue, after what was
-    received before it; whoever takes it off calls `raise_disconnected`."""
-    q, gone = incoming_queue(client), disconnected_future(client)
-    if q is None or gone is None:  # aiomqtt changed shape: its own iterator
-        async for m in client.messages:
-            yield m
-        return
-
-    def wake(_done: object) -> None:
-        q.put_nowait(DISCONNECTED)  # type: ignore[arg-type]  # the queue is unbounded
-
-    gone.add_done_callback(wake)
-    try:
-        while True:
-            yield await q.get()
-    finally:
-        gone.remove_done_callback(wake)
-
-
-def raise_disconnected(client: aiomqtt.Client | None) -> NoReturn:
-    """What aiomqtt's message iterator raises when the session ends."""
-    gone = disconnected_future(client)
-    cause = gone.exception() if gone is not None and gone.done() and not gone.cancelled() else None
-    raise aiomqtt.MqttError("Disconnected during message iteration") from cause
-
-
 def disconnect_error(client: aiomqtt.Client | None) -> BaseException | None:
     """Why the broker ended a session (aiomqtt keeps the DISCONNECT reason on
     ``Client._disconnected``; the message iterator raises a plain error without it)."""
-    done = disconnected_future(client)
-    if done is None or not done.done() or done.cancelled():
+    done = getattr(client, "_disconnected", None)
+    if not isinstance(done, asyncio.Future) or not done.done() or done.cancelled():
         return None
     return done.exception()
 
@@ -332,8 +292,6 @@ def client_problems(client: aiomqtt.Client) -> list[str]:
         problems.append("aiomqtt.Client._client is not a paho Client")
     if incoming_queue(client) is None:
         problems.append("aiomqtt.Client._queue is not an asyncio.Queue")
-    if disconnected_future(client) is None:
-        problems.append("aiomqtt.Client._disconnected is not a future")
     return problems
 
 

@@ -96,28 +96,3 @@ async def test_light_messages_queue_qos0_from_the_packet_and_qos1_through_paho()
     again = queue.get_nowait()
     assert isinstance(again, mi.Received) and again.retain and again.payload == body
     assert acks == [7]
-
-
-async def test_arrivals_yield_what_was_queued_then_the_disconnect_marker() -> None:
-    """The adapter awaits aiomqtt's queue directly; when the session ends, what was
-    received before comes first, then `DISCONNECTED`, which raises aiomqtt's error."""
-    client = aiomqtt.Client("127.0.0.1", 1)
-    queue = mi.incoming_queue(client)
-    gone = mi.disconnected_future(client)
-    assert queue is not None and gone is not None
-    first = mi.Received("a", b"1", False, None)
-    queue.put_nowait(first)  # type: ignore[arg-type]
-    it = mi.arrivals(client)
-    assert await anext(it) is first
-    queue.put_nowait(mi.Received("b", b"2", False, None))  # type: ignore[arg-type]
-    gone.set_exception(aiomqtt.MqttError("lost"))
-    assert (await anext(it)).topic == "b"
-    assert await anext(it) is mi.DISCONNECTED
-    try:
-        mi.raise_disconnected(client)
-    except aiomqtt.MqttError as err:
-        assert str(err) == "Disconnected during message iteration"
-        assert str(err.__cause__) == "lost"
-    else:
-        raise AssertionError("no error raised")
-    await it.aclose()
