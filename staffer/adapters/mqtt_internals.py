@@ -74,7 +74,7 @@ class ReadBuffer:
         return out
 
     def scan(self, v5: bool, emit: mqtt_wire.Emit) -> bool | None:
-        """The fast path of `install_light_messages`: read (if nothing is buffered) and
+        """The fast path of `hook_paho`: read (if nothing is buffered) and
         hand the run of QoS 0 PUBLISHes at the front to ``emit`` (`mqtt_wire.scan_qos0`).
         True: bytes were read and all used; False: something is left for paho's reader
         (buffered, or an error or end of stream it reads again and reports); None:
@@ -180,7 +180,8 @@ def install_light_messages(client: aiomqtt.Client) -> bool:
         return False
     if getattr(paho, "_handle_publish", None) is None:
         return False
-    if not isinstance(getattr(paho, "_in_packet", None), dict):
+    packet = getattr(paho, "_in_packet", None)
+    if not isinstance(packet, dict) or not {"command", "remaining_count"} <= packet.keys():
         return False
     hook_paho(paho, queue)
     return True
@@ -280,6 +281,8 @@ def shape_problems() -> list[str]:
     for attr in ("_protocol", "_msgtime_mutex", "_last_bytes_received", "_in_packet"):
         if not hasattr(paho, attr):
             problems.append(f"paho Client has no {attr}: the QoS 0 fast path is wrong")
+    if not {"command", "remaining_count"} <= getattr(paho, "_in_packet", {}).keys():
+        problems.append("paho's _in_packet changed: the QoS 0 fast path is off")
     if not hasattr(paho_client, "time_func"):
         problems.append("paho.mqtt.client.time_func is gone: keepalive bookkeeping changed")
     return problems
