@@ -20,9 +20,9 @@ $(VENV)/.installed-demo: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q -e '.[demo]'
 	touch $@ $(VENV)/.installed
 
-# everything: the demo extra, test and lint tools, benchmark helpers
+# everything: the demo extra, test and lint tools, benchmark helpers, uvloop (fast)
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -q -e '.[demo,dev,bench]'
+	$(PIP) install -q -e '.[demo,dev,bench,fast]'
 	touch $@ $(VENV)/.installed $(VENV)/.installed-demo
 
 install: $(VENV)/.installed

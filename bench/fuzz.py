@@ -18,7 +18,11 @@ truncation, splices with another input). The Hypothesis input families per decod
 * byte-level mutations (flip, insert, delete, truncate) of a valid payload.
 
 Targets: ``decode_queue_snapshot``, ``decode_site_snapshot``, ``decode_agent_state``,
-``decode_override_request`` and ``Topics.parse`` (random and structured topics). A
+``decode_override_request``, ``Topics.parse`` (random and structured topics) and
+``mqtt_wire``: a byte stream from the broker (random bytes, runs of valid packets, their
+mutations), cut at a few input-derived offsets, read by the adapter's QoS 0 fast path
+(``adapters.mqtt_wire`` behind ``mqtt_internals.hook_paho``) and by paho's own reader,
+MQTT 5 and 3.1.1: the messages delivered and how reading ended must be the same. A
 decoder may only return a value or raise ``PayloadError``; a returned value must satisfy
 the contract's invariants (finite, non-negative counts and times, ``answered_within_target
 <= answered``, re-encodable strings); ``Topics.parse`` may only return a Route or None, and
@@ -30,22 +34,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import random
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from staffer.codec import payloads
-from staffer.codec.payloads import PayloadError
-from staffer.codec.topics import Route, Topics
-from staffer.core.types import AgentState, OverrideRequest, QueueSnapshot
+sys.path[:0] = [str(Path(__file__).resolve().parents[1])]  # tests.unit.adapters.wire_oracle
+
+from staffer.codec import payloads  # noqa: E402
+from staffer.codec.payloads import PayloadError  # noqa: E402
+from staffer.codec.topics import Route, Topics  # noqa: E402
+from staffer.core.types import AgentState, OverrideRequest, QueueSnapshot  # noqa: E402
+from tests.unit.adapters import wire_oracle  # noqa: E402
 
 TOPICS = Topics("staffer/fuzz")
 
@@ -197,7 +207,25 @@ def deep(draw: st.DrawFn) -> bytes:
     ).encode()
 
 
+WIRE_SEED = b"".join(
+    wire_oracle.encode_publish(b"staffer/fuzz/queues/phone/metrics", _dumps(VALID["queue"]), v5=v5)
+    for v5 in (True, False)
+)
+WIRE = st.one_of(
+    st.binary(max_size=512),
+    st.lists(wire_oracle.packet(True), max_size=8).map(b"".join),
+    st.lists(wire_oracle.packet(False), max_size=8).map(b"".join),
+)
+
+
+def seed_input(kind: str) -> bytes:
+    """The valid input the mutation phase starts from."""
+    return WIRE_SEED if kind == "wire" else _dumps(VALID[kind])
+
+
 def payload_strategy(kind: str) -> st.SearchStrategy[bytes]:
+    if kind == "wire":
+        return WIRE
     return st.one_of(
         st.binary(max_size=4096),
         JSON_VALUES.map(_dumps),
@@ -322,11 +350,23 @@ def _site(data: bytes) -> str | None:
     return None
 
 
+def _wire(data: bytes) -> str | None:
+    rng = random.Random(zlib.crc32(data))
+    chunks = wire_oracle.split(
+        data, [rng.randrange(len(data) + 1) for _ in range(rng.randrange(5))]
+    )
+    for v5 in (True, False):
+        if wire_oracle.read_with_hooks(chunks, v5) != wire_oracle.read_with_paho(chunks, v5):
+            return f"the fast path differs from paho (MQTT {'5' if v5 else '3.1.1'})"
+    return None
+
+
 TARGETS: dict[str, tuple[str, Callable[[Any], str | None]]] = {
     "queue_snapshot": ("queue", lambda d: _check_snapshot(payloads.decode_queue_snapshot(d))),
     "site_snapshot": ("site", _site),
     "agent_state": ("agent", lambda d: _check_agent(payloads.decode_agent_state("a1", d))),
     "override_request": ("override", lambda d: _check_request(payloads.decode_override_request(d))),
+    "mqtt_wire": ("wire", _wire),
 }
 
 # -- the run ------------------------------------------------------------------------------------
@@ -554,7 +594,7 @@ def mutate_segments(rng: random.Random, data: bytes) -> bytes:
 
 def run_mutations(stats: Stats, rng: random.Random, until: float) -> None:
     """Fast phase: mutate the corpus (plus the valid messages) until the deadline."""
-    seeds = {t: [_dumps(VALID[k])] for t, (k, _fn) in TARGETS.items()}
+    seeds = {t: [seed_input(k)] for t, (k, _fn) in TARGETS.items()}
     seeds["topic_parse"] = [
         TOPICS.queue_metrics("main", "phone").encode(),
         TOPICS.agent_state("main", "a1").encode(),
@@ -620,6 +660,7 @@ def _progress(stats: Stats, t0: float, phase: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logging.getLogger("staffer.mqtt").setLevel(logging.ERROR)  # mqtt_wire: non-UTF-8 topics
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="time budget (default 60)")
     ap.add_argument("--seed", type=int, default=None, help="reproducible run")

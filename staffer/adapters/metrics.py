@@ -34,10 +34,11 @@ from prometheus_client import (
     disable_created_metrics,
     enable_created_metrics,
 )
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from staffer.adapters.metric_families import MetricFamilies
 from staffer.adapters.metrics_fresh import set_or_remove
+from staffer.adapters.metrics_text import TextExposition
 from staffer.core.freshness import Freshness
 from staffer.core.proposals import OUTCOMES as PROPOSAL_OUTCOMES
 from staffer.core.proposals import Closing
@@ -70,6 +71,7 @@ class Metrics(MetricFamilies):
         """
         (enable_created_metrics if created_series else disable_created_metrics)()
         super().__init__(CollectorRegistry(auto_describe=True))
+        self._text = TextExposition(self.registry)  # generate_latest's bytes, ~8x faster
         self._last_snapshot: dict[tuple[str, str], QueueSnapshot] = {}  # last one observed
 
         self.build_info.info({"version": version})
@@ -244,5 +246,6 @@ class Metrics(MetricFamilies):
             self.proposals_open.labels(site).set(n)
 
     def exposition(self) -> bytes:
-        """The registry in the Prometheus text format (``CONTENT_TYPE``)."""
-        return generate_latest(self.registry)
+        """The registry in the Prometheus text format (``CONTENT_TYPE``), byte for byte
+        what ``prometheus_client.generate_latest`` writes (``adapters.metrics_text``)."""
+        return self._text.render()

@@ -1,6 +1,6 @@
 """What the MQTT adapter relies on inside aiomqtt and paho that they do not promise.
 
-Four speed-ups reach past the libraries' public API; each is kept here, behind one
+Five speed-ups reach past the libraries' public API; each is kept here, behind one
 function, so a new library version that changes shape is found in one place:
 
 * `install_read_buffer` wraps paho's socket (``aiomqtt.Client._client._sock``) in
@@ -14,7 +14,10 @@ function, so a new library version that changes shape is found in one place:
   that queue instead of aiomqtt's ``Message`` (whose ``Topic`` is validated again for
   every message the broker already checked): for QoS 0 straight from paho's decoded
   packet (an instance attribute over ``Client._handle_publish``), otherwise from paho's
-  ``on_message``.
+  ``on_message``;
+* `hook_paho` also puts an instance attribute over paho's ``loop_read``: runs of QoS 0
+  PUBLISHes are parsed in one pass from the `ReadBuffer`'s bytes (`ReadBuffer.scan`,
+  `staffer.adapters.mqtt_wire`) and everything else is left to paho's reader.
 
 `shape_problems` lists every assumption that no longer holds (versions outside the
 tested range, renamed attributes); ``tests/unit/adapters/test_mqtt_internals.py``
@@ -34,6 +37,8 @@ import paho.mqtt._packet as paho_packet
 import paho.mqtt.client as paho_client
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from staffer.adapters import mqtt_wire
 
 log = logging.getLogger("staffer.mqtt")
 
@@ -67,6 +72,31 @@ class ReadBuffer:
         out = bytes(self._buf[:bufsize])
         del self._buf[:bufsize]
         return out
+
+    def scan(self, v5: bool, emit: mqtt_wire.Emit) -> bool | None:
+        """The fast path of `hook_paho`: read (if nothing is buffered) and
+        hand the run of QoS 0 PUBLISHes at the front to ``emit`` (`mqtt_wire.scan_qos0`).
+        True: bytes were read and all used; False: something is left for paho's reader
+        (buffered, or an error or end of stream it reads again and reports); None:
+        nothing to read."""
+        buf = self._buf
+        if buf:
+            data = bytes(buf)
+            buf.clear()
+        else:
+            try:
+                data = self._sock.recv(READ_CHUNK)
+            except BlockingIOError:
+                return None
+            except OSError:
+                return False
+            if not data:
+                return False
+        used = mqtt_wire.scan_qos0(data, v5, emit)
+        if used == len(data):
+            return True
+        buf += data[used:] if used else data
+        return False
 
     def pending(self) -> int:
         inner = getattr(self._sock, "pending", None)
@@ -142,18 +172,33 @@ class Received:
 
 
 def install_light_messages(client: aiomqtt.Client) -> bool:
-    """Received PUBLISHes go on aiomqtt's queue as `Received`: QoS 0 ones straight from
-    the decoded packet (paho's ``_handle_publish`` builds an ``MQTTMessage``, with a
-    ``threading.Condition``, logs and matches per-topic callbacks first; QoS 1 and 2
-    keep paho's handling and its acks), the others through ``on_message``. False when
+    """Received PUBLISHes go on aiomqtt's queue as `Received` (`hook_paho`); False when
     aiomqtt or paho changed shape (nothing installed)."""
     paho = getattr(client, "_client", None)
     queue = incoming_queue(client)
-    original = getattr(paho, "_handle_publish", None)
-    if not isinstance(paho, paho_client.Client) or queue is None or original is None:
+    if not isinstance(paho, paho_client.Client) or queue is None:
         return False
-    if not isinstance(getattr(paho, "_in_packet", None), dict):
+    if getattr(paho, "_handle_publish", None) is None:
         return False
+    packet = getattr(paho, "_in_packet", None)
+    if not isinstance(packet, dict) or not {"command", "remaining_count"} <= packet.keys():
+        return False
+    hook_paho(paho, queue)
+    return True
+
+
+def hook_paho(paho: paho_client.Client, queue: asyncio.Queue[Any]) -> None:
+    """Put what ``paho`` receives on ``queue`` as `Received`:
+
+    * runs of QoS 0 PUBLISHes straight from the `ReadBuffer`'s bytes, parsed in one pass
+      (`mqtt_wire.scan_qos0`, an instance attribute over ``loop_read``; paho's per-packet
+      reading, ``_handle_publish`` and the callbacks are skipped);
+    * any other QoS 0 PUBLISH from paho's decoded packet (over ``_handle_publish``:
+      paho's ``MQTTMessage`` with a ``threading.Condition``, its log call and per-topic
+      callback matching are skipped);
+    * QoS 1 and 2 through paho's handling (its acks) and ``on_message``.
+    """
+    original = paho._handle_publish
 
     def put(topic: bytes | str, payload: bytes | bytearray, retain: bool, props: Any) -> None:
         try:
@@ -162,7 +207,7 @@ def install_light_messages(client: aiomqtt.Client) -> bool:
             log.warning("dropped a message whose topic is not UTF-8")
             return
         try:
-            queue.put_nowait(Received(text, payload, retain, props))  # type: ignore[arg-type]
+            queue.put_nowait(Received(text, payload, retain, props))
         except asyncio.QueueFull:
             log.warning("incoming message queue is full; dropped a message")
 
@@ -182,9 +227,24 @@ def install_light_messages(client: aiomqtt.Client) -> bool:
         put(r.topic, r.payload, r.retain, r.properties)
         return paho_client.MQTTErrorCode.MQTT_ERR_SUCCESS
 
+    read = paho.loop_read
+    v5 = paho._protocol == paho_client.MQTTv5
+
+    def loop_read(max_packets: int = 1) -> paho_client.MQTTErrorCode:
+        sock, packet = paho._sock, paho._in_packet
+        # between packets (paho reads a type byte 0 as "none yet": the length tells)
+        if type(sock) is ReadBuffer and packet["command"] == 0 and not packet["remaining_count"]:
+            done = sock.scan(v5, put)
+            if done is not None:
+                with paho._msgtime_mutex:  # keepalive: the broker was heard from
+                    paho._last_bytes_received = paho_client.time_func()
+            if done is not False:
+                return paho_client.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return read(max_packets)  # the rest, one packet (or a partial one) at a time
+
     paho.on_message = on_message
     vars(paho)["_handle_publish"] = handle_publish  # this client only
-    return True
+    vars(paho)["loop_read"] = loop_read
 
 
 def incoming_queue(client: aiomqtt.Client) -> asyncio.Queue[aiomqtt.Message] | None:
@@ -215,8 +275,16 @@ def shape_problems() -> list[str]:
     for attr in ("types", "names", "properties", "packetType"):
         if not hasattr(probe, attr):
             problems.append(f"paho Properties has no {attr!r}: SharedTableProperties is wrong")
-    if not hasattr(paho_client.Client(paho_client.CallbackAPIVersion.VERSION2), "_sock"):
+    paho = paho_client.Client(paho_client.CallbackAPIVersion.VERSION2)
+    if not hasattr(paho, "_sock"):
         problems.append("paho Client has no _sock: the read buffer cannot be installed")
+    for attr in ("_protocol", "_msgtime_mutex", "_last_bytes_received", "_in_packet"):
+        if not hasattr(paho, attr):
+            problems.append(f"paho Client has no {attr}: the QoS 0 fast path is wrong")
+    if not {"command", "remaining_count"} <= getattr(paho, "_in_packet", {}).keys():
+        problems.append("paho's _in_packet changed: the QoS 0 fast path is off")
+    if not hasattr(paho_client, "time_func"):
+        problems.append("paho.mqtt.client.time_func is gone: keepalive bookkeeping changed")
     return problems
 
 
