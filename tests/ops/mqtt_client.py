@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import uuid
 
 import paho.mqtt.client as mqtt
@@ -86,6 +87,18 @@ class Client:
     def take(self, n: int, timeout_s: float = TIMEOUT_S) -> list[tuple[str, bytes]]:
         """The next ``n`` messages, in arrival order."""
         return [self.messages.get(timeout=timeout_s)[:2] for _ in range(n)]
+
+    def collect(self, n: int, timeout_s: float = TIMEOUT_S) -> list[tuple[str, bytes]]:
+        """Up to the next ``n`` messages, as many as arrive within ``timeout_s`` in all (so
+        an assertion on the result shows what arrived, not only that something did not)."""
+        deadline = time.monotonic() + timeout_s
+        out: list[tuple[str, bytes]] = []
+        while len(out) < n and (left := deadline - time.monotonic()) > 0:
+            try:
+                out.append(self.messages.get(timeout=left)[:2])
+            except queue.Empty:
+                break
+        return out
 
     def close(self) -> None:
         self._c.disconnect()

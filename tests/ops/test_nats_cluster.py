@@ -82,7 +82,11 @@ def test_console_user_over_websocket_reads_site_state_and_writes_only_its_reques
     try:
         for t in ("plan", "proposals", "overrides", "commands", "override/alice/reply"):
             alice.subscribe(f"staffer/ws/{t}")
-        observer.subscribe("staffer/ws/#")
+        # The witness reads at QoS 0: on Debian's nats-server 2.9.10 a QoS 1 "#" subscriber on
+        # this 3-node cluster missed one of the five back-to-back QoS 1 messages in 2 of 70
+        # runs (alice's per-topic QoS 1 subscriptions never did). What is checked here is the
+        # permissions, not JetStream's delivery.
+        observer.subscribe("staffer/ws/#", qos=0)
         sent = [
             (f"staffer/ws/{t}", f'{{"topic": "{t}"}}'.encode())
             for t in ("plan", "proposals", "overrides", "commands", "override/alice/reply")
@@ -91,8 +95,8 @@ def test_console_user_over_websocket_reads_site_state_and_writes_only_its_reques
             daemon.publish(topic, payload)
         # QoS 1 messages on different topics cross the cluster through different JetStream
         # streams, so their order between topics is not guaranteed: compare as sets.
-        assert sorted(alice.take(len(sent))) == sorted(sent)
-        assert sorted(observer.take(len(sent))) == sorted(sent)
+        assert sorted(alice.collect(len(sent))) == sorted(sent)
+        assert sorted(observer.collect(len(sent))) == sorted(sent)
         alice.publish("staffer/ws/commands", b"forged")
         alice.publish("staffer/ws/override/alice", b'{"id": "ws1", "action": "replan"}')
         assert observer.until("staffer/ws/override/alice") == [
