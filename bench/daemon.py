@@ -110,6 +110,7 @@ class DaemonProcess:
         if code is not None:  # another tree's ``staffer`` (e.g. main's, for "before")
             env["PYTHONPATH"] = str(code)
         if TRACE_DIR is not None:  # bench/trace_hooks: each step of a plan's way out
+            TRACE_DIR.mkdir(parents=True, exist_ok=True)
             paths = [*env.get("PYTHONPATH", "").split(os.pathsep), str(ROOT / "bench/trace_hooks")]
             env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
             env["STAFFER_BENCH_TRACE"] = str(TRACE_DIR / f"{workdir.name}-daemon.jsonl")
@@ -688,7 +689,18 @@ def main() -> int:
     )
     ap.add_argument("--cpu-messages", type=int, default=30000, help="snapshots in the cpu phase")
     ap.add_argument("--cpu-rate", type=int, default=10000, help="their offered rate per second")
+    ap.add_argument(
+        "--latency-seconds",
+        type=float,
+        help="length of each latency phase (default 8 with --quick, else 20); longer runs "
+        "give more plans, while commands come mostly at the start (46-55), so their p99 "
+        "is their maximum",
+    )
     args = ap.parse_args()
+    if args.latency_seconds is None:
+        args.latency_seconds = 8.0 if args.quick else 20.0
+    elif args.latency_seconds <= 0:
+        ap.error("--latency-seconds must be positive")
     t_start = time.perf_counter()
     result: dict[str, object] = {
         "meta": {
@@ -714,7 +726,7 @@ def main() -> int:
             run_compared(args, broker, work, only, result)
             if "latency" in only:
                 result["latency"] = bench_latency(
-                    broker, work / "latency", 1000, 8.0 if args.quick else 20.0, args.protocol
+                    broker, work / "latency", 1000, args.latency_seconds, args.protocol
                 )
             if "plan" in only:
                 result["plan_time"] = bench_plan_sizes(5 if args.quick else 20)
@@ -775,9 +787,7 @@ def run_compared(
             for name, code in codes:
                 sub = work / f"latency-{r}-{len(rows)}"
                 sub.mkdir()
-                row = bench_latency(
-                    broker, sub, 1000, 8.0 if args.quick else 20.0, args.protocol, code
-                )
+                row = bench_latency(broker, sub, 1000, args.latency_seconds, args.protocol, code)
                 rows.append({"code": name, **row})
         result["latency"] = rows
         only.discard("latency")
