@@ -7,7 +7,12 @@ capacity the site can give email once the real-time queues' scheduled needs are 
 ``beta = (required - load) / sqrt(load)``). Then, per count within reach: the deadline
 floor (``email_buffer.floor_agents``), the predicted on-time ratio and the objective's
 backlog term: ``DEBT`` per near-horizon of arrivals the backlog stays above
-``NORMAL_BACKLOG_S`` of arrivals, so idle real-time capacity comes back to email.
+``NORMAL_BACKLOG_S`` of arrivals, so idle real-time capacity comes back to email; and
+``CLOSE_SOFT`` per agent below the floor of a look-ahead that runs on to the close (when
+that is beyond the deadline look-ahead but within ``CLOSE_VIEW_S``), so the backlog the
+close needs cleared is paid back while real-time queues have slack, not all at once when
+the close enters the deadline look-ahead (a soft term, small beside a real-time queue's
+shortfall below its goal).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ NORMAL_BACKLOG_S = 900.0  # a backlog of this many seconds of arrivals is normal
 DEBT = 0.15  # objective per near-horizon of arrivals in excess backlog
 CARRY_S = 1800.0  # at the close, at most this many seconds of arrivals may stay open
 BETA_BOUNDS = (0.5, 3.0)
+CLOSE_VIEW_S = 12 * 3600.0  # the look-ahead reaches the close when it is this near
+CLOSE_SOFT = 0.01  # objective per agent email keeps below the floor that sees the close
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +51,19 @@ class EmailCurves:
     floor: np.ndarray
 
 
-def ahead_edges(horizon_s: float, email_targets: Sequence[float]) -> np.ndarray:
-    """Look-ahead steps: the planning horizon, then half hours to 1.25 deadlines (4-6 h)."""
-    span = min(max(1.25 * max(email_targets, default=0.0), LOOKAHEAD_MIN_S), LOOKAHEAD_MAX_S)
+def ahead_span(email_targets: Sequence[float]) -> float:
+    """The deadline look-ahead: 1.25 deadlines, 4-6 h."""
+    return min(max(1.25 * max(email_targets, default=0.0), LOOKAHEAD_MIN_S), LOOKAHEAD_MAX_S)
+
+
+def ahead_edges(
+    horizon_s: float, email_targets: Sequence[float], close_s: float = np.inf
+) -> np.ndarray:
+    """Look-ahead steps: the planning horizon, then half hours to 1.25 deadlines (4-6 h),
+    or on to the close when that is within ``CLOSE_VIEW_S`` (and ``CLOSE_SOFT`` is on)."""
+    span = ahead_span(email_targets)
+    if CLOSE_SOFT > 0 and close_s <= CLOSE_VIEW_S:
+        span = max(span, close_s)
     n = int(np.ceil(max(span - horizon_s, 0.0) / LOOKAHEAD_STEP_S))
     return np.concatenate(([0.0, horizon_s], horizon_s + LOOKAHEAD_STEP_S * np.arange(1, n + 1)))
 
@@ -109,18 +126,26 @@ def email_curves(c: Cycle, em_ix: Sequence[int], need: np.ndarray) -> EmailCurve
     ``need``: the real-time queues' agents per look-ahead step (``realtime_need``)."""
     k = np.arange(-c.reach, c.reach + 1)
     horizon_s = c.planner.horizon_s
+    span = ahead_span([c.goals[i][1] for i in em_ix])
+    hard = c.ahead[: max(int(np.searchsorted(c.ahead, span + 1e-6)), 2)]
     rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     for i in em_ix:
         q, f, (goal, target_s) = c.qs[i], c.fcs[i], c.goals[i]
-        o = _outlook(q, f, target_s, c.roster, need, horizon_s, c.ahead)
+        o = _outlook(q, f, target_s, c.roster, need, horizon_s, hard)
         n = np.maximum(c.counts[i] + k, 0)
         floor = floor_agents(o, int(o.supply[0]))
+        soft = 0.0
+        if CLOSE_SOFT > 0 and hard.size < c.ahead.size:
+            full = _outlook(q, f, target_s, c.roster, need, horizon_s, c.ahead)
+            soft = CLOSE_SOFT * np.maximum(floor_agents(full, int(full.supply[0])) - n, 0)
         ks = np.unique(np.round(np.linspace(-c.reach, c.reach, 5)))  # smooth in the count
         ok = np.interp(k, ks, on_time(o, np.maximum(c.counts[i] + ks, 0)))
         rate = f.arrival_rate
         excess = f.backlog - rate * NORMAL_BACKLOG_S
         debt = np.maximum(excess - (n / f.aht_s - rate) * horizon_s, 0.0)
-        J = q.weight * (np.maximum(goal - ok, 0.0) + DEBT * debt / max(rate * horizon_s, 1.0))
+        J = q.weight * (
+            np.maximum(goal - ok, 0.0) + DEBT * debt / max(rate * horizon_s, 1.0) + soft
+        )
         busy = f.backlog > 0 or rate > 0
         asa = np.where(n > 0, f.backlog * f.aht_s / np.maximum(n, 1), np.inf if busy else 0.0)
         rows.append((J, ok, asa, floor))

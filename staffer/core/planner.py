@@ -302,12 +302,15 @@ def plan_site(
     """
     qs = list(site.queues)
     ids = [q.id for q in qs]
-    planner = planning_horizon(planner, site_close_s(state, now))
+    close_s = site_close_s(state, now)
+    planner = planning_horizon(planner, close_s)
     goal_map, pin_map = effective_goals(site, controls), effective_pins(site, controls)
     goals, pins = [goal_map[i] for i in ids], [pin_map[i] for i in ids]
     edges = step_edges(planner.horizon_s)
     ahead = ahead_edges(
-        planner.horizon_s, [g[1] for q, g in zip(qs, goals, strict=True) if q.channel == "email"]
+        planner.horizon_s,
+        [g[1] for q, g in zip(qs, goals, strict=True) if q.channel == "email"],
+        close_s,
     )
     fcs = [
         forecast_queue(

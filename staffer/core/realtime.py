@@ -6,8 +6,9 @@ staffing path over the planning steps: the agents serving now, the roster's know
 ``available_until``), and the k agents themselves: added ones arrive ``switch_cost_s``
 after a typical mover's contact ends, removed ones leave when a typical donor's contact
 ends. Each path runs through the transient predictor at three arrival-rate levels (the
-forecast's uncertainty, Gauss-Hermite weights), starting from the contacts in the system
-now. ``required`` (steady state at the forecast rate) comes from the same model call.
+forecast's uncertainty, the count's Poisson variation widened per channel by the realised
+service level's extra noise, Gauss-Hermite weights), starting from the contacts in the
+system now. ``required`` (steady state at the forecast rate) comes from the same model call.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from staffer.settings import QueueSettings
 
 DENSE = 2  # count changes evaluated one by one; beyond, a few out to the edge
 CHAT_EXTRA_SLOT = 0.125  # a busy chat agent's open chats end later: +1/8 AHT per extra slot
+# Extra variance of the realised service level, in units of the arrival count's Poisson
+# variance (``spread``): a chat's slot is held for a variable time and a busy agent slows
+# down, so 30-minute chat service levels scatter far more (sd ~0.11 over seeds) than the
+# arrival count explains; voice's scatter is the count's. Planning chat at the mean would
+# miss its goal about half the time.
+CHAT_NOISE_K = 2.0
+VOICE_NOISE_K = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,11 @@ class Curves:
     abandon_levels: np.ndarray
     required: np.ndarray  # (Q,)
     short_now: np.ndarray  # bool (Q,): predicted below goal (or over the abandonment cap) now
+
+
+def noise_k(channel: str) -> float:
+    """The realised service level's extra noise of ``channel`` (``CHAT_NOISE_K``)."""
+    return CHAT_NOISE_K if channel == "chat" else VOICE_NOISE_K
 
 
 def residual_s(q: QueueSettings, aht: float) -> float:
@@ -124,7 +137,7 @@ def realtime_curves(
     rate, servers, x0, aht, pat, tgt, group = [], [], [], [], [], [], []
     for j, (q, f) in enumerate(zip(qs, fcs, strict=True)):
         paths = _paths(roster, q.id, ks, mids, switch_s) * q.concurrency
-        mult = rate_multipliers(spread(f, float(edges[-1])))
+        mult = rate_multipliers(spread(f, float(edges[-1]), noise_k(q.channel)))
         rate.append(np.repeat(mult, w)[:, None] * np.tile(f.step_rates, (m * w, 1)))
         servers.append(np.tile(paths, (m, 1)))
         n = m * w
@@ -178,11 +191,12 @@ def _widen(v: np.ndarray, ks: np.ndarray, full: np.ndarray) -> np.ndarray:
     return out
 
 
-def spread(f: QueueForecast, horizon_s: float) -> float:
+def spread(f: QueueForecast, horizon_s: float, noise: float = 0.0) -> float:
     """Relative spread of the arrivals the horizon will see: the forecast's uncertainty and
-    the Poisson variation of the count itself (what the realised service level feels)."""
+    the Poisson variation of the count itself (what the realised service level feels),
+    the latter ``1 + noise`` times wider in variance (the channel's extra noise)."""
     expected = f.arrival_rate * horizon_s
-    return float(np.sqrt(f.rel_sd**2 + (1.0 / expected if expected > 1.0 else 1.0)))
+    return float(np.sqrt(f.rel_sd**2 + (1.0 + noise) / max(expected, 1.0)))
 
 
 def arr(values: Iterable[float]) -> np.ndarray:
