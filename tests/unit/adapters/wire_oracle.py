@@ -108,6 +108,8 @@ def _drive(c: paho_client.Client, stream: Stream, chunks: list[bytes]) -> str:
                         break
     except Exception as err:
         return type(err).__name__
+    finally:  # detached, so paho's __del__ (whenever GC runs it) has no socket to close
+        c._sock = None
     return "ok"
 
 
