@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import results  # noqa: E402
 
-from staffer.sim.kpis import WITHIN_POINTS  # noqa: E402
+from staffer.sim.kpis import WITHIN_POINTS, DayKpis  # noqa: E402
 from staffer.sim.run import run_policies  # noqa: E402
 from staffer.sim.scenario import load_scenario  # noqa: E402
 
@@ -42,6 +42,61 @@ CHAIN_S = 3600.0
 REVERSE_S = 7200.0
 CLASSES = ("pull", "release", "rt->rt", "chained", "reversed", "not short")
 Row = tuple[Counter[str], Counter[str], float]  # counts, rescue credit, agent-hours
+
+
+def _tags(
+    log: list[tuple[float, str, str, str]], email: set[str], static: DayKpis, width: float
+) -> list[set[str]]:
+    """The classes of each switch of ``log`` (sorted by time)."""
+    by_agent: dict[str, list[tuple[float, str, str]]] = {}
+    for t, a, s, d in log:
+        by_agent.setdefault(a, []).append((t, s, d))
+    tags: list[set[str]] = []
+    for t, a, s, d in log:
+        rt_dst, rt_src = d not in email, s is not None and s not in email
+        tag = {"rt->rt" if rt_dst and rt_src else "pull" if rt_dst else "release"}
+        later = [(u, d2) for u, _, d2 in by_agent[a] if u > t]
+        if later and later[0][0] - t < CHAIN_S:
+            tag.add("chained")
+        if any(u - t < REVERSE_S and d2 == s for u, d2 in later):
+            tag.add("reversed")
+        if rt_dst:
+            q = static.queues[d]
+            i = int(t // width)
+            seen = [v for v in q.interval_sl[i : i + 2] if v is not None]
+            if seen and min(seen) >= q.sl_target - WITHIN_POINTS - 1e-12:
+                tag.add("not short")
+        tags.append(tag)
+    return tags
+
+
+def _credit(
+    log: list[tuple[float, str, str, str]],
+    tags: list[set[str]],
+    email: set[str],
+    static: DayKpis,
+    mine: DayKpis,
+    width: float,
+) -> Counter[str]:
+    """Rescued intervals, each split among the switches into its queue nearby."""
+    credit: Counter[str] = Counter()
+    for qid, q in static.queues.items():
+        if qid in email:
+            continue
+        floor = q.sl_target - WITHIN_POINTS - 1e-12
+        for i, v in enumerate(q.interval_sl):
+            got = mine.queues[qid].interval_sl[i]
+            if v is None or v >= floor or (got or 0.0) < floor:
+                continue
+            lo, hi = (i - 1) * width, (i + 1) * width
+            into = [k for k, (t, _, _, d) in enumerate(log) if d == qid and lo <= t < hi]
+            credit["rescued"] += 1
+            for k in into:
+                for c in tags[k]:
+                    credit[c] += 1.0 / len(into)
+            if not into:
+                credit["no move"] += 1
+    return credit
 
 
 def classify(name: str, seed: int) -> Row:
@@ -52,47 +107,12 @@ def classify(name: str, seed: int) -> Row:
     width = sc.report_interval_s
     email = {q.id for q in sc.site.queues if q.channel == "email"}
     log = sorted(m for m in tr.move_log if m[0] < sc.day_s)
-    by_agent: dict[str, list[tuple[float, str, str]]] = {}
-    for t, a, s, d in log:
-        by_agent.setdefault(a, []).append((t, s, d))
+    tags = _tags(log, email, ks, width)
     counts: Counter[str] = Counter()
-    credit: Counter[str] = Counter()
-    tags: list[set[str]] = []
-    for t, a, s, d in log:
-        tag: set[str] = set()
-        rt_dst, rt_src = d not in email, s is not None and s not in email
-        tag.add("rt->rt" if rt_dst and rt_src else "pull" if rt_dst else "release")
-        later = [(u, s2, d2) for u, s2, d2 in by_agent[a] if u > t]
-        if later and later[0][0] - t < CHAIN_S:
-            tag.add("chained")
-        if any(u - t < REVERSE_S and d2 == s for u, _, d2 in later):
-            tag.add("reversed")
-        if rt_dst:
-            q = ks.queues[d]
-            i = int(t // width)
-            seen = [v for v in q.interval_sl[i : i + 2] if v is not None]
-            if seen and min(seen) >= q.sl_target - WITHIN_POINTS - 1e-12:
-                tag.add("not short")
-        tags.append(tag)
+    for tag in tags:
         counts.update(tag)
     counts["all"] = len(log)
-    for qid, q in ks.queues.items():
-        if qid in email:
-            continue
-        floor = q.sl_target - WITHIN_POINTS - 1e-12
-        for i, v in enumerate(q.interval_sl):
-            mine = kf.queues[qid].interval_sl[i]
-            if v is None or v >= floor or (mine or 0.0) < floor:
-                continue
-            lo, hi = (i - 1) * width, (i + 1) * width
-            into = [k for k, (t, _, _, d) in enumerate(log) if d == qid and lo <= t < hi]
-            credit["rescued"] += 1
-            for k in into:
-                for c in tags[k]:
-                    credit[c] += 1.0 / len(into)
-            if not into:
-                credit["no move"] += 1
-    return counts, credit, kf.agent_hours
+    return counts, _credit(log, tags, email, ks, kf, width), kf.agent_hours
 
 
 def main() -> int:
