@@ -34,16 +34,19 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # capture with this tree's staffer, not an installed one
 SCENARIOS = ("normal", "lunch_rush", "surge", "afternoon_incident", "chat_campaign")
 
 
 def capture(out: Path, scenarios: list[str], seeds: list[int]) -> int:
     """Simulate ``scenarios`` x ``seeds``; pickle every plan_site call's inputs to ``out``."""
+    import staffer
     from staffer.core.planner import plan_site
     from staffer.sim.policies import StafferPolicy
     from staffer.sim.run import run_policy
     from staffer.sim.scenario import Scenario, load_scenario
 
+    print(f"  simulating with {staffer.__file__}", file=sys.stderr, flush=True)
     calls: list[bytes] = []
 
     def recording(*args: Any) -> Any:
