@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # capture with this tree's staffer, not an installed one
 SCENARIOS = ("normal", "lunch_rush", "surge", "afternoon_incident", "chat_campaign")
 
 
 def capture(out: Path, scenarios: list[str], seeds: list[int]) -> int:
     """Simulate ``scenarios`` x ``seeds``; pickle every plan_site call's inputs to ``out``."""
+    sys.path.insert(0, str(ROOT))  # this tree's staffer, not the installed one
     import staffer
     from staffer.core.planner import plan_site
     from staffer.sim.policies import StafferPolicy
