@@ -93,12 +93,10 @@ def bd0(x: Array, m: Array) -> Array:
             ej = 2.0 * xn * vn
             v2 = vn * vn
             acc = np.zeros_like(vn)
-            for j in range(1, terms + 1):  # in place: the same operations, no temporaries
-                np.multiply(ej, v2, out=ej)
-                acc += ej / (2 * j + 1)
+            for j in range(1, terms + 1):
+                ej = ej * v2
+                acc = acc + ej / (2 * j + 1)
             out[near] = d[near] * vn + acc
-            if vn.size == out.size:  # nothing far (the usual case): skip its masks
-                return out
         far = ~near
         xf = x[far]
         mf = m[far]
