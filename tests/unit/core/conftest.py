@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import pytest
 
@@ -66,6 +67,21 @@ def agent(
         queue=queue,
         skills=frozenset(skills),
     )
+
+
+def seat_leaving(
+    state: SiteState,
+    groups: Iterable[tuple[str, str, int]],
+    skills: Iterable[str],
+    until: float,
+) -> None:
+    """For each (id prefix, queue, count): that many agents on the queue with ``skills``,
+    all leaving at ``until`` (clock time)."""
+    skills = tuple(skills)
+    for name, q, n in groups:
+        for i in range(n):
+            a = agent(f"{name}{i:03d}", q, skills)
+            state.apply_agent(replace(a, available_until=until))
 
 
 def feed(

@@ -4,8 +4,6 @@ of all at once when the close enters the deadline look-ahead."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from staffer.core import email_plan
@@ -14,7 +12,7 @@ from staffer.core.planner import plan_site
 from staffer.core.state import SiteState
 from staffer.core.types import Controls, Plan
 
-from .conftest import NOW, agent, feed, phone_email_site, planner
+from .conftest import NOW, feed, phone_email_site, planner, seat_leaving
 
 HOUR = 3600.0
 
@@ -32,10 +30,7 @@ def _plan(until_s: float) -> Plan:
     st = SiteState("main")
     feed(st, "phone", 30, aht_s=240.0, answered_within_target=30)
     feed(st, "email", 8, aht_s=360.0, backlog=50)
-    for name, q, n in (("p", "phone", 32), ("e", "email", 6)):
-        for i in range(n):
-            a = agent(f"{name}{i:03d}", q, both)
-            st.apply_agent(replace(a, available_until=NOW + until_s))
+    seat_leaving(st, (("p", "phone", 32), ("e", "email", 6)), both, NOW + until_s)
     return plan_site(phone_email_site(), planner(), st, Controls(), {}, NOW, "p")
 
 

@@ -4,7 +4,6 @@ chat concurrency, scheduled forecast, reasons, the site's close within the horiz
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import pytest
 
@@ -14,7 +13,7 @@ from staffer.core.state import SiteState
 from staffer.core.types import Controls, InFlightMove, Pin
 from staffer.settings import QueueSettings, SiteSettings
 
-from .conftest import NOW, agent, feed, planner
+from .conftest import NOW, agent, feed, planner, seat_leaving
 
 BOTH = ("phone", "email")
 
@@ -158,10 +157,7 @@ def _closing_state(until_s: float) -> SiteState:
     st = SiteState("main")
     feed(st, "phone", 10, aht_s=240.0, abandoned=0)
     feed(st, "email", 8, aht_s=360.0, backlog=40)
-    for name, q, n in (("p", "phone", 12), ("e", "email", 8)):
-        for i in range(n):
-            a = agent(f"{name}{i:03d}", q, BOTH)
-            st.apply_agent(replace(a, available_until=NOW + until_s))
+    seat_leaving(st, (("p", "phone", 12), ("e", "email", 8)), BOTH, NOW + until_s)
     return st
 
 
