@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import results  # noqa: E402
 
-from staffer.sim.kpis import WITHIN_POINTS, DayKpis  # noqa: E402
+from staffer.sim.kpis import DayKpis, rescued_intervals, within_floor  # noqa: E402
 from staffer.sim.run import run_policies  # noqa: E402
 from staffer.sim.scenario import load_scenario  # noqa: E402
 
@@ -64,7 +64,7 @@ def _tags(
             q = static.queues[d]
             i = int(t // width)
             seen = [v for v in q.interval_sl[i : i + 2] if v is not None]
-            if seen and min(seen) >= q.sl_target - WITHIN_POINTS - 1e-12:
+            if seen and min(seen) >= within_floor(q):
                 tag.add("not short")
         tags.append(tag)
     return tags
@@ -83,11 +83,7 @@ def _credit(
     for qid, q in static.queues.items():
         if qid in email:
             continue
-        floor = q.sl_target - WITHIN_POINTS - 1e-12
-        for i, v in enumerate(q.interval_sl):
-            got = mine.queues[qid].interval_sl[i]
-            if v is None or v >= floor or (got or 0.0) < floor:
-                continue
+        for i in rescued_intervals(q, mine.queues[qid]):
             lo, hi = (i - 1) * width, (i + 1) * width
             into = [k for k, (t, _, _, d) in enumerate(log) if d == qid and lo <= t < hi]
             credit["rescued"] += 1

@@ -135,7 +135,7 @@ def email_curves(c: Cycle, em_ix: Sequence[int], need: np.ndarray) -> EmailCurve
         n = np.maximum(c.counts[i] + k, 0)
         floor = floor_agents(o, int(o.supply[0]))
         soft = 0.0
-        if CLOSE_SOFT > 0 and hard.size < c.ahead.size:
+        if hard.size < c.ahead.size:  # the look-ahead runs on to the close
             full = _outlook(q, f, target_s, c.roster, need, horizon_s, c.ahead)
             soft = CLOSE_SOFT * np.maximum(floor_agents(full, int(full.supply[0])) - n, 0)
         ks = np.unique(np.round(np.linspace(-c.reach, c.reach, 5)))  # smooth in the count

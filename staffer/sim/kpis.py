@@ -193,9 +193,7 @@ def compute_kpis(trace: SimTrace, end_s: float) -> DayKpis:
         ]
         seen = [v for v in kp.interval_sl if v is not None]
         kp.intervals_met = _ratio(sum(v >= q.sl_target - 1e-12 for v in seen), len(seen))
-        kp.intervals_within_5pt = _ratio(
-            sum(v >= q.sl_target - WITHIN_POINTS - 1e-12 for v in seen), len(seen)
-        )
+        kp.intervals_within_5pt = _ratio(sum(v >= within_floor(kp) for v in seen), len(seen))
         kp.interval_agents = agents[q.id]
         if q.channel != "email" and trace.predictions:
             kp.prediction_mae, kp.predicted_intervals = calibration(
@@ -276,10 +274,25 @@ def _interval_agents(trace: SimTrace, n_int: int, width: float) -> dict[str, lis
     return {q: [s / c if c else 0.0 for s, c in zip(sums[q], cnt, strict=True)] for q in qs}
 
 
+def within_floor(q: QueueKpis) -> float:
+    """The lowest interval service level that counts as within 5 points of target."""
+    return q.sl_target - WITHIN_POINTS - 1e-12
+
+
+def missed_intervals(static: QueueKpis) -> list[int]:
+    """The intervals where ``static`` missed by more than 5 points."""
+    floor = within_floor(static)
+    return [i for i, v in enumerate(static.interval_sl) if v is not None and v < floor]
+
+
+def rescued_intervals(static: QueueKpis, other: QueueKpis) -> list[int]:
+    """Of ``missed_intervals(static)``, those ``other`` brought within 5 points of target."""
+    floor = within_floor(static)
+    return [i for i in missed_intervals(static) if (other.interval_sl[i] or 0.0) >= floor]
+
+
 def rescue_share(static: QueueKpis, other: QueueKpis) -> tuple[int, float]:
     """Of the intervals where ``static`` missed by more than 5 points, how many and what
     share ``other`` brought within 5 points of target (NaN when there were none)."""
-    floor = static.sl_target - WITHIN_POINTS - 1e-12
-    missed = [i for i, v in enumerate(static.interval_sl) if v is not None and v < floor]
-    ok = sum(1 for i in missed if (other.interval_sl[i] or 0.0) >= floor)
-    return len(missed), _ratio(ok, len(missed))
+    missed = len(missed_intervals(static))
+    return missed, _ratio(len(rescued_intervals(static, other)), missed)
