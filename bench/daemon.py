@@ -11,9 +11,12 @@ a paho client publishing QoS 1 snapshots and agent states, and subscribing to co
    (``staffer_messages_total``). A rate is sustained when the processed rate keeps up
    (>= 98 %) and the backlog at the end of the step is under half a second of input.
 2. **Latency**: event clock, 20 sites, 1,000 snapshots/s in total, of which 20/s are site
-   snapshots crossing a planning time (alternating phone and chat surges, so each plan
-   moves agents); latency = publishing the triggering snapshot -> receiving its command
-   (matched by site and ``ts``). The bridge confirms every move, like a real one.
+   snapshots crossing a planning time; latency = publishing the triggering snapshot ->
+   receiving its command (matched by site and ``ts``). Phone is in a sustained surge, and
+   in every round (one event minute) at every site one phone agent's shift ends and a new
+   agent logs in on chat, so (after the first rounds' batch) each plan moves one agent:
+   about one command per trigger, and the p99 is a percentile, not the maximum. The
+   bridge confirms every move, like a real one.
 3. **Plan time vs site size**: ``plan_site`` in-process on ``bench/planner.py``'s
    synthetic sites, plus the daemon's own ``staffer_plan_duration_seconds`` from phase 2.
 4. **Memory**: two compressed simulated hours (200 sites, a site snapshot every 10 s of
@@ -237,24 +240,23 @@ def queue_snap(ts: float, offered: int, waiting: int, aht: float = 240.0) -> byt
     ).encode()
 
 
-HOT = {"offered": 4, "waiting": 3}  # per 60 s interval: 16 Erlangs at 240 s AHT
-COLD = {"offered": 1, "waiting": 0}  # 4 Erlangs: a donor of the hot queue
+# The latency phase's load, per 60 s interval: phone 24 Erlangs at 240 s AHT, more than a
+# site's 30 agents can serve (so phone always takes a spare agent), chat and email 4.
+# (Surges alternating between phone and chat every event minute, as before, made 46-56
+# commands in 1,200 plans: the planner rightly stops chasing a surge that flips.)
+HOT = {"offered": 6, "waiting": 3}
+COLD = {"offered": 1, "waiting": 0}
+SURGE = "phone"
+AGENTS = 30  # per site
 
 
-def surge_of(k: int) -> str:
-    """The hot queue of latency round ``k`` (alternating, so every plan moves agents)."""
-    return "phone" if k % 2 else "chat"
+def load_of(q: str) -> dict[str, int]:
+    return HOT if q == SURGE else COLD
 
 
-def site_snap(ts: float, surge: str) -> bytes:
-    hot, cold = HOT, COLD
+def site_snap(ts: float) -> bytes:
     queues = {
-        q: {
-            "interval_s": 60,
-            "aht_s": 240 if q != "email" else 360,
-            **(hot if q == surge else cold),
-        }
-        for q in QUEUES
+        q: {"interval_s": 60, "aht_s": 240 if q != "email" else 360, **load_of(q)} for q in QUEUES
     }
     queues["email"]["backlog"] = 5
     return json.dumps({"ts": iso(ts), "queues": queues}).encode()
@@ -362,6 +364,70 @@ def _wait_plans(d: DaemonProcess, n: int, timeout_s: float = 20) -> dict[str, fl
         time.sleep(0.2)
 
 
+class Handovers:
+    """Shift handovers of the latency phase: per site, the agents serving the surge queue,
+    oldest first (the next one whose shift ends), kept up to date from the commands."""
+
+    def __init__(self, sites: int) -> None:
+        self._lock = threading.Lock()
+        self._on_surge = {
+            f"s{s:03d}": [f"a{a:02d}" for a in range(AGENTS) if QUEUES[a % 3] == SURGE]
+            for s in range(sites)
+        }
+
+    def moved(self, site: str, agent: str, to: str) -> None:
+        if to == SURGE:
+            with self._lock:
+                self._on_surge[site].append(agent)
+
+    def messages(self, site: str, ts: float, k: int) -> list[tuple[str, bytes]]:
+        """The oldest surge agent's shift ends; a new agent logs in on chat."""
+        with self._lock:
+            leaving = self._on_surge[site].pop(0) if self._on_surge[site] else None
+        out = [(f"{site}/agents/n{k:04d}/state", agent_state(ts, "chat"))]
+        if leaving is not None:
+            out.insert(0, (f"{site}/agents/{leaving}/state", agent_state(ts, SURGE, "offline")))
+        return out
+
+
+def _latency_load(
+    bridge: Bridge,
+    handovers: Handovers,
+    mark_sent: Callable[[str, float], None],
+    total_rate: int,
+    seconds: float,
+    sites: int,
+    interval: int,
+) -> None:
+    """One round per second: ``sites`` grid-crossing site snapshots spread evenly over it,
+    a shift handover half-way between a site's two, and live queue snapshots between."""
+    per_round = total_rate
+    spacing = per_round // sites
+    k = 0
+    for i in paced(total_rate, seconds):
+        j = i % per_round
+        if j == 0:
+            k += 1
+        slot, offset = divmod(j, spacing)
+        if offset == 0 and slot < sites:
+            site, ts = f"s{slot:03d}", T0 + k * interval
+            mark_sent(site, ts)
+            bridge.send(f"{site}/metrics", site_snap(ts))
+        elif offset == spacing // 2 and slot < sites and k >= 2:
+            for topic, payload in handovers.messages(f"s{slot:03d}", T0 + k * interval + 30, k):
+                bridge.send(topic, payload)
+        else:
+            m = j % sites
+            site, q = f"s{m:03d}", QUEUES[(j // sites) % 3]
+            # live data: after the site's last grid time, before its next one
+            kk = k if j > m * spacing else k - 1
+            ts = T0 + kk * interval + 1 + j / 1000
+            load = load_of(q)
+            bridge.send(
+                f"{site}/queues/{q}/metrics", queue_snap(ts, load["offered"], load["waiting"])
+            )
+
+
 def bench_latency(
     broker: Broker,
     work: Path,
@@ -378,6 +444,11 @@ def bench_latency(
     received = 0
     lock = threading.Lock()
     bridge: Bridge | None = None
+    handovers = Handovers(sites)
+
+    def mark_sent(site: str, ts: float) -> None:
+        with lock:
+            sent_at[(site, ts)] = time.perf_counter()
 
     def on_command(cmd: dict, t: float) -> None:
         nonlocal received
@@ -390,6 +461,7 @@ def bench_latency(
             received_at.append((cmd["site"], ts, t))
         for m in cmd["moves"]:  # the bridge applies the move and reports it
             assert bridge is not None
+            handovers.moved(cmd["site"], m["agent"], m["to"])
             bridge.send(
                 f"{cmd['site']}/agents/{m['agent']}/state", agent_state(ts + 1, m["to"], "busy")
             )
@@ -408,7 +480,7 @@ def bench_latency(
         "min_dwell_s": 0,
         "move_timeout_s": 120,
         "max_moves_per_cycle": 5,
-        # the surges alternate every event minute: let agents go back and forth
+        # the daemon's speed is measured, not the policy: no return or switching limits
         "min_return_s": 0,
         "switch_cost_s": 0,
         "smoothing_half_life_s": 30,
@@ -417,32 +489,10 @@ def bench_latency(
         bridge = Bridge(broker, on_command, on_plan)
         cpu0, t_cpu = d.cpu_s(), time.perf_counter()
         for s in range(sites):
-            for a in range(30):
+            for a in range(AGENTS):
                 bridge.send(f"s{s:03d}/agents/a{a:02d}/state", agent_state(T0 - 10, QUEUES[a % 3]))
         time.sleep(1.0)
-        per_round = total_rate  # one round per second: `sites` triggers + background,
-        spacing = per_round // sites  # the triggers spread evenly over the round
-        k = 0
-        for i in paced(total_rate, seconds):
-            j = i % per_round
-            if j == 0:
-                k += 1
-            if j % spacing == 0 and j // spacing < sites:
-                site, ts = f"s{j // spacing:03d}", T0 + k * interval
-                with lock:
-                    sent_at[(site, ts)] = time.perf_counter()
-                bridge.send(f"{site}/metrics", site_snap(ts, surge_of(k)))
-            else:
-                m = j % sites
-                site, q = f"s{m:03d}", QUEUES[(j // sites) % 3]
-                # live data: after the site's last grid time, before its next one, in line
-                # with that round's surge
-                kk = k if j > m * spacing else k - 1
-                ts = T0 + kk * interval + 1 + j / 1000
-                load = HOT if q == surge_of(kk) and q != "email" else COLD
-                bridge.send(
-                    f"{site}/queues/{q}/metrics", queue_snap(ts, load["offered"], load["waiting"])
-                )
+        _latency_load(bridge, handovers, mark_sent, total_rate, seconds, sites, interval)
         m = _wait_plans(d, len(sent_at))
         time.sleep(0.5)
         busy = (d.cpu_s() - cpu0) / (time.perf_counter() - t_cpu)
@@ -692,9 +742,8 @@ def main() -> int:
     ap.add_argument(
         "--latency-seconds",
         type=float,
-        help="length of each latency phase (default 8 with --quick, else 20); longer runs "
-        "give more plans, while commands come mostly at the start (46-55), so their p99 "
-        "is their maximum",
+        help="length of each latency phase (default 8 with --quick, else 20): 20 plans "
+        "and about 20 commands per second",
     )
     args = ap.parse_args()
     if args.latency_seconds is None:
