@@ -366,7 +366,9 @@ def _wait_plans(d: DaemonProcess, n: int, timeout_s: float = 20) -> dict[str, fl
 
 class Handovers:
     """Shift handovers of the latency phase: per site, the agents serving the surge queue,
-    oldest first (the next one whose shift ends), kept up to date from the commands."""
+    oldest first (the next one whose shift ends), kept up to date from the commands, and
+    the agent off shift since the site's last handover (the next one to log in: a site
+    keeps its 30 agents and one off shift, rather than collecting offline agents)."""
 
     def __init__(self, sites: int) -> None:
         self._lock = threading.Lock()
@@ -374,17 +376,21 @@ class Handovers:
             f"s{s:03d}": [f"a{a:02d}" for a in range(AGENTS) if QUEUES[a % 3] == SURGE]
             for s in range(sites)
         }
+        self._off = {f"s{s:03d}": f"a{AGENTS:02d}" for s in range(sites)}
 
     def moved(self, site: str, agent: str, to: str) -> None:
         if to == SURGE:
             with self._lock:
                 self._on_surge[site].append(agent)
 
-    def messages(self, site: str, ts: float, k: int) -> list[tuple[str, bytes]]:
-        """The oldest surge agent's shift ends; a new agent logs in on chat."""
+    def messages(self, site: str, ts: float) -> list[tuple[str, bytes]]:
+        """The oldest surge agent's shift ends; the one off shift logs in on chat."""
         with self._lock:
             leaving = self._on_surge[site].pop(0) if self._on_surge[site] else None
-        out = [(f"{site}/agents/n{k:04d}/state", agent_state(ts, "chat"))]
+            joining = self._off[site]
+            if leaving is not None:
+                self._off[site] = leaving
+        out = [(f"{site}/agents/{joining}/state", agent_state(ts, "chat"))]
         if leaving is not None:
             out.insert(0, (f"{site}/agents/{leaving}/state", agent_state(ts, SURGE, "offline")))
         return out
@@ -414,7 +420,7 @@ def _latency_load(
             mark_sent(site, ts)
             bridge.send(f"{site}/metrics", site_snap(ts))
         elif offset == spacing // 2 and slot < sites and k >= 2:
-            for topic, payload in handovers.messages(f"s{slot:03d}", T0 + k * interval + 30, k):
+            for topic, payload in handovers.messages(f"s{slot:03d}", T0 + k * interval + 30):
                 bridge.send(topic, payload)
         else:
             m = j % sites
