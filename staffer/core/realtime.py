@@ -177,8 +177,8 @@ def realtime_curves(
     g = _goals(qs, fcs, goals)
     lo, hi, probes = _probes(g)
     rows = Rows(
-        np.broadcast_to(rate, (nq, m, w, steps)).reshape(-1, steps),
-        np.broadcast_to(servers, (nq, m, w, steps)).reshape(-1, steps),
+        rate.repeat(w, axis=2).reshape(-1, steps),
+        servers.repeat(m, axis=1).reshape(-1, steps),
         x0,
         aht,
         pat,

@@ -75,6 +75,7 @@ class Table:
     (group, servers); columns follow the utilisation grid of the row's model."""
 
     key: np.ndarray  # sorted group * KEY + servers
+    points: np.ndarray  # (T, G, 5): x, then vals
     x: np.ndarray  # (T, G) mean number in system (inf where unstable)
     vals: np.ndarray  # (T, G, 4): arrival rate, service level, abandonment, ASA
     last: np.ndarray  # (T,) last column with a finite x
@@ -150,7 +151,8 @@ def build_table(
     grp, srv = keys // KEY, (keys % KEY).astype(float)
     first = np.zeros(int(rows.group.max()) + 1, dtype=np.int64)
     first[rows.group[::-1]] = np.arange(len(rows.group))[::-1]  # a row of each group
-    aht, pat, tgt = (v[first[grp]] for v in (rows.aht, rows.patience, rows.target_s))
+    row = first[grp]
+    aht, pat, tgt = rows.aht[row], rows.patience[row], rows.target_s[row]
     g = len(RHO_A)
     rho = np.where(np.isfinite(pat)[:, None], RHO_A, RHO_C_PAD)
     cap = np.maximum(srv, EPS) / aht
@@ -166,58 +168,56 @@ def build_table(
         pts[:, cut:] = (probes.rate, probes.aht, probes.servers, probes.patience, probes.target_s)
     x, sl, ab, asa = _measures(*pts)
     probe_sl, probe_ab = sl[cut:], ab[cut:]
-    x, sl, ab, asa = (v[:cut].reshape(shape) for v in (x, sl, ab, asa))
-    x = np.maximum.accumulate(np.where(pad, np.inf, x), axis=1)  # monotone despite rounding
-    lam = np.where(pad, np.inf, lam)
-    vals = np.stack((lam, sl, ab, np.minimum(asa, ASA_CAP)), axis=2)
-    last = np.isfinite(x).sum(axis=1) - 1
-    table = Table(keys, x, vals, last, pat, srv, srv / aht)
+    points = np.empty((*shape, 5))  # x, then vals
+    grid = points[:, :, 0]
+    x = np.where(pad, np.inf, x[:cut].reshape(shape))
+    np.maximum.accumulate(x, axis=1, out=grid)  # monotone despite rounding
+    points[:, :, 1] = np.where(pad, np.inf, lam)
+    points[:, :, 2] = sl[:cut].reshape(shape)
+    points[:, :, 3] = ab[:cut].reshape(shape)
+    np.minimum(asa[:cut].reshape(shape), ASA_CAP, out=points[:, :, 4])
+    last = np.add.reduce(np.isfinite(grid), axis=1) - 1
+    table = Table(keys, points, grid, points[:, :, 1:], last, pat, srv, srv / aht)
     return table, probe_sl, probe_ab
 
 
-def _segments(grid: np.ndarray, vals: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """For every row of ``grid`` (T, G, ascending) and count ``pos`` (0..G) of grid points
-    below a value, the segment ``_interp`` uses: row ``t * (G + 1) + pos`` holds the
-    left grid point, the segment's width, ``vals`` (T, G, k) there and its change."""
-    n, g = grid.shape
+def _segments(table: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """For every row of ``table`` (T, G, c: an ascending grid, then the values on it) and
+    count ``pos`` (0..G) of grid points below a value, the segment ``_interp`` uses: row
+    ``t * (G + 1) + pos`` holds the segment's left end and its change to the right end."""
+    n, g, c = table.shape
     pos = np.arange(g + 1)
     left = np.minimum(np.maximum(pos - 1, 0), np.maximum(last - 1, 0)[:, None])
     right = np.maximum(np.minimum(left + 1, last[:, None]), 0)  # only beyond rows clip
     base = (np.arange(n) * g)[:, None]
-    table = np.concatenate((grid[:, :, None], vals), axis=2).reshape(n * g, -1)
-    a, b = table[base + left], table[base + right]
-    seg = np.concatenate(
-        (a[:, :, :1], b[:, :, :1] - a[:, :, :1], a[:, :, 1:], b[:, :, 1:] - a[:, :, 1:]), axis=2
-    )
-    return seg.reshape(n * (g + 1), -1)
+    flat = table.reshape(n * g, c)
+    a, b = flat[(base + left).ravel()], flat[(base + right).ravel()]
+    seg = np.empty((a.shape[0], 2 * c))
+    seg[:, :c] = a
+    np.subtract(b, a, out=seg[:, c:])
+    return seg
 
 
 def _interp(
     seg: np.ndarray, grid: np.ndarray, off: np.ndarray, last: np.ndarray, v: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per case: the ``vals`` of ``_segments`` interpolated where its ``grid`` meets ``v``
+    """Per case: the values of ``_segments`` interpolated where its grid meets ``v``
     (``grid`` the case's rows, ``off`` its table row * (G + 1)), and whether ``v`` lies
     past the row's ``last`` finite grid point (the values there are meaningless)."""
     pos = np.add.reduce(grid < v[:, None], axis=1)
     s = seg.take(off + pos, axis=0)
-    k = (s.shape[1] - 2) // 2
-    lo, width = s[:, 0], s[:, 1]
+    c = s.shape[1] // 2
+    lo, width = s[:, 0], s[:, c]
     w = np.where(width > 0, np.minimum(np.maximum((v - lo) / width, 0.0), 1.0), 0.0)
-    return s[:, 2 : 2 + k] + w[:, None] * s[:, 2 + k :], pos > last
+    return s[:, 1:c] + w[:, None] * s[:, c + 1 :], pos > last
 
 
 @dataclass(frozen=True, slots=True)
-class _Edge:
-    """Per (state, row): the table row's last finite point, which ``_beyond`` extends;
-    arrays (n_states, rows). ``erl_a`` is None when every row is Erlang C."""
+class _EdgeA:
+    """``_Edge``'s Erlang A part."""
 
-    servers: np.ndarray
+    erl_a: np.ndarray
     cap: np.ndarray  # service capacity s / aht
-    cap_eps: np.ndarray  # max(cap, EPS)
-    cap_pos: np.ndarray  # cap > 0
-    asa_end: np.ndarray
-    out: np.ndarray  # (n_states, rows, 4) buffers, constant columns filled
-    erl_a: np.ndarray | None
     pat: np.ndarray
     pat1: np.ndarray  # patience where Erlang A, else 1
     cap_pat_eps: np.ndarray  # max(cap * patience, EPS)
@@ -225,27 +225,44 @@ class _Edge:
     lam_end: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    """Per (state, row): the table row's last finite point, which ``_beyond`` extends;
+    arrays (n_states, rows). ``a`` is None when every row is Erlang C."""
+
+    servers: np.ndarray
+    cap_eps: np.ndarray  # max(s / aht, EPS)
+    cap_pos: np.ndarray  # s / aht > 0
+    asa_end: np.ndarray
+    out: np.ndarray  # (n_states, rows, 4) buffers, constant columns filled
+    a: _EdgeA | None
+
+
 def _edge(tb: Table, ti: np.ndarray) -> _Edge:
     """``_Edge`` of the table rows ``ti`` (n_states, rows)."""
-    t = np.arange(tb.last.size)
-    top = tb.vals[t, tb.last]
+    top = tb.points[np.arange(tb.last.size), tb.last]
     pat, cap = tb.patience, tb.mu_s
     erl_a = np.isfinite(pat)
     out = np.zeros((*ti.shape, 4))
     out[..., 0] = np.maximum(cap, 0.0)[ti]  # every server busy (Erlang A: by ``_beyond``)
+    a = None
+    if erl_a.any():
+        a = _EdgeA(
+            erl_a=erl_a[ti],
+            cap=cap[ti],
+            pat=pat[ti],
+            pat1=np.where(erl_a, pat, 1.0)[ti],
+            cap_pat_eps=np.maximum(cap * pat, EPS)[ti],
+            x_end=top[ti, 0],
+            lam_end=top[ti, 1],
+        )
     return _Edge(
         servers=tb.servers[ti],
-        cap=cap[ti],
         cap_eps=np.maximum(cap, EPS)[ti],
         cap_pos=(cap > 0)[ti],
-        asa_end=top[ti, 3],
+        asa_end=top[ti, 4],
         out=out,
-        erl_a=erl_a[ti] if erl_a.any() else None,
-        pat=pat[ti],
-        pat1=np.where(erl_a, pat, 1.0)[ti],
-        cap_pat_eps=np.maximum(cap * pat, EPS)[ti],
-        x_end=tb.x[t, tb.last][ti],
-        lam_end=top[ti, 0],
+        a=a,
     )
 
 
@@ -256,13 +273,13 @@ def _beyond(e: _Edge, j: int, x: np.ndarray) -> np.ndarray:
     queued = np.maximum(x - e.servers[j], 0.0)
     # the wait of a contact joining ``queued`` others (Erlang A: those ahead abandon too)
     wait = np.where(e.cap_pos[j], queued / e.cap_eps[j], np.inf)
-    if e.erl_a is not None:
-        erl_a, cap, pat = e.erl_a[j], e.cap[j], e.pat[j]
-        lam = np.where(erl_a, e.lam_end[j] + (x - e.x_end[j]) / e.pat1[j], cap)
+    if e.a is not None:
+        erl_a, cap, pat = e.a.erl_a[j], e.a.cap[j], e.a.pat[j]
+        lam = np.where(erl_a, e.a.lam_end[j] + (x - e.a.x_end[j]) / e.a.pat1[j], cap)
         np.maximum(lam, 0.0, out=out[:, 0])
         shed = np.minimum(np.maximum(1.0 - cap / lam, 0.0), 1.0)
         out[:, 2] = np.where(erl_a & (lam > 0), shed, 0.0)
-        wait = np.where(erl_a, pat * np.log1p(queued / e.cap_pat_eps[j]), wait)
+        wait = np.where(erl_a, pat * np.log1p(queued / e.a.cap_pat_eps[j]), wait)
     np.maximum(wait, e.asa_end[j], out=out[:, 3])
     return out
 
@@ -270,7 +287,7 @@ def _beyond(e: _Edge, j: int, x: np.ndarray) -> np.ndarray:
 def _equilibrium(tb: Table, ti: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """Stationary mean number in system at arrival rate ``lam`` (inf when unstable)."""
     grid = tb.vals[:, :, 0]
-    seg = _segments(grid, tb.x[:, :, None], tb.last)
+    seg = _segments(tb.points[:, :, 1::-1], tb.last)  # x on the arrival-rate grid
     last = tb.last[ti]
     x, beyond = _interp(seg, grid[ti], ti * (grid.shape[1] + 1), last, lam)
     x = x[:, 0]
@@ -309,7 +326,7 @@ def _evaluate(rows: Rows, probes: Probes | None) -> tuple[Prediction, np.ndarray
     finite = np.isfinite(eq)
     # the state at the start of each step and at the end: table rows per state and row
     ti = tix.T[np.minimum(np.arange(steps + 1), steps - 1)]
-    seg, g = _segments(tb.x, tb.vals, tb.last), tb.x.shape[1]
+    seg, g = _segments(tb.points, tb.last), tb.x.shape[1]
     grid, off, last, edge = tb.x[ti], ti * (g + 1), tb.last[ti], _edge(tb, ti)
     states = np.empty((steps + 1, n_rows, 4))  # arrival rate, sl, abandonment, ASA
 
