@@ -75,7 +75,7 @@ class Table:
     (group, servers); columns follow the utilisation grid of the row's model."""
 
     key: np.ndarray  # sorted group * KEY + servers
-    points: np.ndarray  # (T, G, 5): x, then vals
+    points: np.ndarray  # (T, G, 5): x, then vals (both views of it)
     x: np.ndarray  # (T, G) mean number in system (inf where unstable)
     vals: np.ndarray  # (T, G, 4): arrival rate, service level, abandonment, ASA
     last: np.ndarray  # (T,) last column with a finite x
@@ -337,7 +337,7 @@ def _evaluate(rows: Rows, probes: Probes | None) -> tuple[Prediction, np.ndarray
         states[j] = out
 
     dt = rows.dt.astype(float)
-    x = rows.x0.astype(float).copy()
+    x = rows.x0.astype(float)
     state(0, x)
     for k in range(steps):
         x = _relax(x, eq[:, k], finite[:, k], rows.rate[:, k], float(dt[k]), states[k, :, 0])
