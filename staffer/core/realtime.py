@@ -13,6 +13,8 @@ system now. ``required`` (steady state at the forecast rate) comes from the same
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -76,17 +78,43 @@ def sparse_changes(reach: int) -> np.ndarray:
     return np.unique(np.concatenate((near, far, -far)))
 
 
-def _paths(roster: Roster, q: str, ks: np.ndarray, mids: np.ndarray, switch_s: float) -> np.ndarray:
-    """Agents serving ``q`` in each step (columns), for each count change in ``ks`` (rows)."""
-    base = np.full(mids.size, float(roster.present[q]))
-    for t, d in roster.events[q]:
-        base += d * (mids >= t)
+@functools.cache
+def _changes(reach: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``sparse_changes(reach)`` and, for every change in -reach..reach, the evaluated ones
+    either side of it (indices) and its weight between them; cached (they depend on
+    ``reach`` only), read-only."""
+    ks = sparse_changes(reach)
+    full = np.arange(-reach, reach + 1)
+    if ks.size == 1:  # every change is the one evaluated
+        left = right = np.zeros(full.size, dtype=np.int64)
+        w = np.zeros(full.size)
+    else:
+        left = np.clip(np.searchsorted(ks, full, side="right") - 1, 0, ks.size - 2)
+        right = left + 1
+        w = (full - ks[left]) / (ks[right] - ks[left])
+    for v in (ks, left, right, w):
+        v.flags.writeable = False
+    return ks, left, right, w
+
+
+def _paths(
+    roster: Roster, qs: Sequence[QueueSettings], ks: np.ndarray, mids: np.ndarray, switch_s: float
+) -> np.ndarray:
+    """Slots serving each queue of ``qs`` in each step (last axis), for each count change in
+    ``ks`` (middle axis)."""
     reach = int(np.abs(ks).max(initial=0))
+    base = np.empty((len(qs), mids.size))
+    t_in, t_out = np.empty((len(qs), 1, 1)), np.empty((len(qs), 1, 1))
+    for i, q in enumerate(qs):
+        base[i] = float(roster.present[q.id])
+        for t, d in roster.events[q.id]:
+            base[i] += d * (mids >= t)
+        t_in[i] = typical_left(roster.movers_in[q.id], reach) + switch_s
+        t_out[i] = typical_left(roster.movers_out[q.id], reach)
     k = ks[:, None]
-    t_in = typical_left(roster.movers_in[q], reach) + switch_s
-    t_out = typical_left(roster.movers_out[q], reach)
-    change = np.where(k > 0, k * (mids >= t_in)[None, :], k * (mids >= t_out)[None, :])
-    paths: np.ndarray = np.maximum(base[None, :] + change, 0.0)
+    change = k * np.where(k > 0, mids >= t_in, mids >= t_out)
+    conc = np.array([q.concurrency for q in qs])[:, None, None]
+    paths: np.ndarray = np.maximum(base[:, None, :] + change, 0.0) * conc
     return paths
 
 
@@ -99,11 +127,7 @@ def _probes(g: Goals) -> tuple[np.ndarray, np.ndarray, Probes]:
     hi = np.minimum(hi, np.ceil((slots + 2.5 * np.sqrt(slots) + 3.0) / g.conc).astype(np.int64))
     sizes = np.maximum(hi - lo + 1, 0)
     idx = np.repeat(np.arange(len(lo)), sizes)
-    n = (
-        np.arange(int(sizes.sum()))
-        - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        + np.repeat(lo, sizes)
-    )
+    n = np.arange(int(sizes.sum())) + np.repeat(lo - (np.cumsum(sizes) - sizes), sizes)
     return (
         lo,
         hi,
@@ -132,59 +156,55 @@ def realtime_curves(
 ) -> Curves:
     """Predictions for every queue of ``qs`` (voice/chat) and count change, and required."""
     mids, dt = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
-    ks = sparse_changes(reach)
-    w, m = ks.size, len(GH_W)
-    rate, servers, x0, aht, pat, tgt, group = [], [], [], [], [], [], []
-    for j, (q, f) in enumerate(zip(qs, fcs, strict=True)):
-        paths = _paths(roster, q.id, ks, mids, switch_s) * q.concurrency
-        mult = rate_multipliers(spread(f, float(edges[-1]), noise_k(q.channel)))
-        rate.append(np.repeat(mult, w)[:, None] * np.tile(f.step_rates, (m * w, 1)))
-        servers.append(np.tile(paths, (m, 1)))
-        n = m * w
-        x0.append(np.full(n, _x0(q, f, roster)))
-        aht.append(np.full(n, f.aht_s))
-        pat.append(np.full(n, np.inf if f.patience_s is None else f.patience_s))
-        tgt.append(np.full(n, goals[j][1]))
-        group.append(np.full(n, j))
+    ks, left, right, weight = _changes(reach)
+    nq, w, m, steps = len(qs), ks.size, len(GH_W), mids.size
+    horizon = float(edges[-1])
+    mult = np.array(
+        [
+            rate_multipliers(spread(f, horizon, noise_k(q.channel)))
+            for q, f in zip(qs, fcs, strict=True)
+        ]
+    )
+    step_rates = np.array([f.step_rates for f in fcs])
+    # rows: queue, then rate level, then count change
+    rate = mult[:, :, None, None] * step_rates[:, None, None, :]
+    servers = _paths(roster, qs, ks, mids, switch_s)[:, None]
+    per_queue = [
+        (_x0(q, f, roster), f.aht_s, np.inf if f.patience_s is None else f.patience_s, g[1])
+        for q, f, g in zip(qs, fcs, goals, strict=True)
+    ]
+    x0, aht, pat, tgt = np.repeat(np.array(per_queue, dtype=float).T, m * w, axis=1)
     g = _goals(qs, fcs, goals)
     lo, hi, probes = _probes(g)
     rows = Rows(
-        np.concatenate(rate),
-        np.concatenate(servers),
-        np.concatenate(x0),
-        np.concatenate(aht),
-        np.concatenate(pat),
-        np.concatenate(tgt),
-        np.concatenate(group).astype(np.int64),
+        rate.repeat(w, axis=2).reshape(-1, steps),
+        servers.repeat(m, axis=1).reshape(-1, steps),
+        x0,
+        aht,
+        pat,
+        tgt,
+        np.repeat(np.arange(nq), m * w),
         dt,
     )
     pred, p_sl, p_ab = evaluate(rows, probes)
-    full = np.arange(-reach, reach + 1)
-    levels = [
-        _widen(v.reshape(len(qs), m, w), ks, full)
-        for v in (pred.service_level, pred.abandon, pred.asa_s)
-    ]
-    sl, ab, asa = (np.einsum("qmw,m->qw", v, GH_W) for v in levels)
+    levels = _widen(
+        np.stack((pred.service_level, pred.abandon, pred.asa_s)).reshape(3, nq, m, w),
+        left,
+        right,
+        weight,
+    )
+    sl, ab, asa = np.einsum("lqmw,m->lqw", levels, GH_W)
     required = from_sweep(g, lo, hi, p_sl, p_ab)
     short = (sl[:, reach] < g.goal - 1e-9) | (ab[:, reach] > g.cap)
-    return Curves(
-        np.clip(sl, 0, 1),
-        np.clip(ab, 0, 1),
-        asa,
-        np.clip(levels[0], 0, 1),
-        np.clip(levels[1], 0, 1),
-        required,
-        short,
-    )
+    sl, ab = np.clip((sl, ab), 0, 1)
+    sl_levels, ab_levels = np.clip(levels[:2], 0, 1)
+    return Curves(sl, ab, asa, sl_levels, ab_levels, required, short)
 
 
-def _widen(v: np.ndarray, ks: np.ndarray, full: np.ndarray) -> np.ndarray:
-    """Values at the evaluated changes ``ks`` (last axis) interpolated to every change."""
-    j = np.clip(np.searchsorted(ks, full, side="right") - 1, 0, max(ks.size - 2, 0))
-    if ks.size == 1:
-        return np.repeat(v, full.size, axis=-1)
-    w = (full - ks[j]) / (ks[j + 1] - ks[j])
-    a, b = v[..., j], v[..., j + 1]
+def _widen(v: np.ndarray, left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Values at the evaluated changes (last axis) interpolated to every change: weight
+    ``w`` between the evaluated ones at indices ``left`` and ``right`` (``_changes``)."""
+    a, b = v[..., left], v[..., right]
     with np.errstate(invalid="ignore"):  # an infinite ASA stays infinite
         mixed = a + w * (b - a)
     out: np.ndarray = np.where(w <= 0.0, a, np.where(w >= 1.0, b, mixed))
@@ -196,7 +216,7 @@ def spread(f: QueueForecast, horizon_s: float, noise: float = 0.0) -> float:
     the Poisson variation of the count itself (what the realised service level feels),
     the latter ``1 + noise`` times wider in variance (the channel's extra noise)."""
     expected = f.arrival_rate * horizon_s
-    return float(np.sqrt(f.rel_sd**2 + (1.0 + noise) / max(expected, 1.0)))
+    return math.sqrt(f.rel_sd**2 + (1.0 + noise) / max(expected, 1.0))
 
 
 def arr(values: Iterable[float]) -> np.ndarray:

@@ -75,36 +75,54 @@ class Table:
     (group, servers); columns follow the utilisation grid of the row's model."""
 
     key: np.ndarray  # sorted group * KEY + servers
+    points: np.ndarray  # (T, G, 5): x, then vals (both views of it)
     x: np.ndarray  # (T, G) mean number in system (inf where unstable)
     vals: np.ndarray  # (T, G, 4): arrival rate, service level, abandonment, ASA
     last: np.ndarray  # (T,) last column with a finite x
     patience: np.ndarray  # (T,)
-    target: np.ndarray  # (T,)
     servers: np.ndarray  # (T,)
     mu_s: np.ndarray  # (T,) service capacity s / aht
 
 
 KEY = 1 << 32
+RHO_C_PAD = np.pad(RHO_C, (0, len(RHO_A) - len(RHO_C)), constant_values=-1)  # -1: no point
+MAX_FLOAT = float(np.finfo(float).max)
+NO_CONTACTS = np.array([1.0, 0.0, 0.0])  # service level, abandonment, ASA of an empty row
+
+
+def _erlang_c(
+    lam: np.ndarray, aht: np.ndarray, s: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x, sl, ab, asa) of M/M/s at the given points."""
+    r = erlang_c_measures(lam, aht, s, target=t, want_asa=True)
+    x = np.where(s > lam * aht, lam * aht + lam * r["asa"], np.inf)
+    return x, r["service_level"], np.zeros(lam.shape), r["asa"]
+
+
+def _erlang_a(
+    lam: np.ndarray, aht: np.ndarray, s: np.ndarray, pat: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x, sl, ab, asa) of M/M/s+M at the given points."""
+    r = erlang_a_measures(lam, aht, s, pat, target=t, want_asa=True)
+    pab = r["p_abandon"]
+    x = lam * aht * (1.0 - pab) + lam * pat * pab  # Little, both parts
+    return x, r["service_level"], pab, r["asa"]
 
 
 def _measures(
     lam: np.ndarray, aht: np.ndarray, s: np.ndarray, pat: np.ndarray, t: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x, sl, ab, asa) of the stationary queue at the given points (1-d, same shape)."""
-    x = np.full(lam.shape, np.inf)
-    sl, ab, asa = np.zeros(lam.shape), np.zeros(lam.shape), np.full(lam.shape, np.inf)
+    """(x, sl, ab, asa) of the stationary queue at the given points (1-d, same shape):
+    Erlang A where the patience is finite, Erlang C elsewhere."""
     a = np.isfinite(pat)
-    if a.any():
-        r = erlang_a_measures(lam[a], aht[a], s[a], pat[a], target=t[a], want_asa=True)
-        pab = r["p_abandon"]
-        x[a] = lam[a] * aht[a] * (1.0 - pab) + lam[a] * pat[a] * pab  # Little, both parts
-        sl[a], ab[a], asa[a] = r["service_level"], pab, r["asa"]
+    if not a.any():
+        return _erlang_c(lam, aht, s, t)
+    if a.all():
+        return _erlang_a(lam, aht, s, pat, t)
+    x, sl, ab, asa = (np.empty(lam.shape) for _ in range(4))
     c = ~a
-    if c.any():
-        r = erlang_c_measures(lam[c], aht[c], s[c], target=t[c], want_asa=True)
-        stable = s[c] > lam[c] * aht[c]
-        x[c] = np.where(stable, lam[c] * aht[c] + lam[c] * r["asa"], np.inf)
-        sl[c], asa[c] = r["service_level"], r["asa"]
+    x[a], sl[a], ab[a], asa[a] = _erlang_a(lam[a], aht[a], s[a], pat[a], t[a])
+    x[c], sl[c], ab[c], asa[c] = _erlang_c(lam[c], aht[c], s[c], t[c])
     return x, sl, ab, asa
 
 
@@ -119,87 +137,165 @@ class Probes:
     target_s: np.ndarray
 
 
-def build_table(rows: Rows, probes: Probes | None = None) -> tuple[Table, np.ndarray, np.ndarray]:
-    """Stationary measures for every (group, server count) that any row's path visits,
-    and the service level and abandonment at the ``probes`` (one model call for all)."""
-    keys = np.unique(rows.group[:, None].astype(np.int64) * KEY + rows.servers.astype(np.int64))
+def build_table(
+    rows: Rows, key: np.ndarray, probes: Probes | None = None
+) -> tuple[Table, np.ndarray, np.ndarray]:
+    """Stationary measures for every (group, server count) in ``key`` (group * KEY +
+    servers of each row and step), and the service level and abandonment at the
+    ``probes`` (one model call for all)."""
+    flat = np.sort(key, axis=None)
+    new = np.empty(flat.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(flat[1:], flat[:-1], out=new[1:])
+    keys = flat[new]
     grp, srv = keys // KEY, (keys % KEY).astype(float)
     first = np.zeros(int(rows.group.max()) + 1, dtype=np.int64)
     first[rows.group[::-1]] = np.arange(len(rows.group))[::-1]  # a row of each group
-    aht, pat, tgt = (v[first[grp]] for v in (rows.aht, rows.patience, rows.target_s))
-    erlang_a = np.isfinite(pat)
+    row = first[grp]
+    aht, pat, tgt = rows.aht[row], rows.patience[row], rows.target_s[row]
     g = len(RHO_A)
-    rho = np.where(
-        erlang_a[:, None], RHO_A[None, :], np.pad(RHO_C, (0, g - len(RHO_C)), constant_values=-1)
-    )
+    rho = np.where(np.isfinite(pat)[:, None], RHO_A, RHO_C_PAD)
     cap = np.maximum(srv, EPS) / aht
     lam = rho * cap[:, None]
     pad = rho < 0
     shape = lam.shape
-    pts = [np.where(pad, 1.0, lam).ravel(), *(np.repeat(v, g) for v in (aht, srv, pat, tgt))]
-    extra = 0
+    cut = lam.size
+    extra = 0 if probes is None else probes.rate.size
+    pts = np.empty((5, cut + extra))  # rate, aht, servers, patience, target per point
+    pts[0, :cut] = np.where(pad, 1.0, lam).ravel()
+    pts[1:, :cut] = np.repeat((aht, srv, pat, tgt), g, axis=1)
     if probes is not None:
-        extra = probes.rate.size
-        more = (probes.rate, probes.aht, probes.servers, probes.patience, probes.target_s)
-        pts = [
-            np.concatenate((a, np.asarray(b, dtype=float))) for a, b in zip(pts, more, strict=True)
-        ]
+        pts[:, cut:] = (probes.rate, probes.aht, probes.servers, probes.patience, probes.target_s)
     x, sl, ab, asa = _measures(*pts)
-    cut = x.size - extra
     probe_sl, probe_ab = sl[cut:], ab[cut:]
-    x, sl, ab, asa = (v[:cut].reshape(shape) for v in (x, sl, ab, asa))
-    x = np.maximum.accumulate(np.where(pad, np.inf, x), axis=1)  # monotone despite rounding
-    lam = np.where(pad, np.inf, lam)
-    vals = np.stack((lam, sl, ab, np.minimum(asa, ASA_CAP)), axis=2)
-    last = np.isfinite(x).sum(axis=1) - 1
-    table = Table(keys, x, vals, last, pat, tgt, srv, srv / aht)
+    points = np.empty((*shape, 5))  # x, then vals
+    grid = points[:, :, 0]
+    x = np.where(pad, np.inf, x[:cut].reshape(shape))
+    np.maximum.accumulate(x, axis=1, out=grid)  # monotone despite rounding
+    points[:, :, 1] = np.where(pad, np.inf, lam)
+    points[:, :, 2] = sl[:cut].reshape(shape)
+    points[:, :, 3] = ab[:cut].reshape(shape)
+    np.minimum(asa[:cut].reshape(shape), ASA_CAP, out=points[:, :, 4])
+    last = np.add.reduce(np.isfinite(grid), axis=1) - 1
+    table = Table(keys, points, grid, points[:, :, 1:], last, pat, srv, srv / aht)
     return table, probe_sl, probe_ab
 
 
+def _segments(table: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """For every row of ``table`` (T, G, c: an ascending grid, then the values on it) and
+    count ``pos`` (0..G) of grid points below a value, the segment ``_interp`` uses: row
+    ``t * (G + 1) + pos`` holds the segment's left end and its change to the right end."""
+    n, g, c = table.shape
+    pos = np.arange(g + 1)
+    left = np.minimum(np.maximum(pos - 1, 0), np.maximum(last - 1, 0)[:, None])
+    right = np.maximum(np.minimum(left + 1, last[:, None]), 0)  # only beyond rows clip
+    base = (np.arange(n) * g)[:, None]
+    flat = table.reshape(n * g, c)
+    a, b = flat[(base + left).ravel()], flat[(base + right).ravel()]
+    seg = np.empty((a.shape[0], 2 * c))
+    seg[:, :c] = a
+    np.subtract(b, a, out=seg[:, c:])
+    return seg
+
+
 def _interp(
-    grid: np.ndarray, vals: np.ndarray, last: np.ndarray, v: np.ndarray
+    seg: np.ndarray, grid: np.ndarray, off: np.ndarray, last: np.ndarray, v: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: ``vals`` (R, G, k) interpolated where ``grid`` (R, G, ascending) meets
-    ``v``, and whether ``v`` lies past the row's last finite grid point."""
-    r = np.arange(len(v))
-    pos = (grid < v[:, None]).sum(axis=1)
-    beyond = pos > last
-    left = np.minimum(np.maximum(pos - 1, 0), np.maximum(last - 1, 0))
-    right = np.minimum(left + 1, last)
-    lo, hi = grid[r, left], grid[r, right]
-    w = np.where(hi > lo, np.minimum(np.maximum((v - lo) / (hi - lo), 0.0), 1.0), 0.0)
-    a, b = vals[r, left], vals[r, right]
-    return a + w[:, None] * (b - a), beyond  # columns up to ``last`` are finite
+    """Per case: the values of ``_segments`` interpolated where its grid meets ``v``
+    (``grid`` the case's rows, ``off`` its table row * (G + 1)), and whether ``v`` lies
+    past the row's ``last`` finite grid point (the values there are meaningless)."""
+    pos = np.add.reduce(grid < v[:, None], axis=1)
+    s = seg.take(off + pos, axis=0)
+    c = s.shape[1] // 2
+    lo, width = s[:, 0], s[:, c]
+    w = np.where(width > 0, np.minimum(np.maximum((v - lo) / width, 0.0), 1.0), 0.0)
+    return s[:, 1:c] + w[:, None] * s[:, c + 1 :], pos > last
 
 
-def _beyond(tb: Table, t: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(n, 4) at ``x`` past the table rows ``t``: every server busy, Erlang A shedding the
-    excess by abandonment."""
-    pat, cap, end = tb.patience[t], tb.mu_s[t], tb.last[t]
+@dataclass(frozen=True, slots=True)
+class _EdgeA:
+    """``_Edge``'s Erlang A part."""
+
+    erl_a: np.ndarray
+    cap: np.ndarray  # service capacity s / aht
+    pat: np.ndarray
+    pat1: np.ndarray  # patience where Erlang A, else 1
+    cap_pat_eps: np.ndarray  # max(cap * patience, EPS)
+    x_end: np.ndarray
+    lam_end: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    """Per (state, row): the table row's last finite point, which ``_beyond`` extends;
+    arrays (n_states, rows). ``a`` is None when every row is Erlang C."""
+
+    servers: np.ndarray
+    cap_eps: np.ndarray  # max(s / aht, EPS)
+    cap_pos: np.ndarray  # s / aht > 0
+    asa_end: np.ndarray
+    out: np.ndarray  # (n_states, rows, 4) buffers, constant columns filled
+    a: _EdgeA | None
+
+
+def _edge(tb: Table, ti: np.ndarray) -> _Edge:
+    """``_Edge`` of the table rows ``ti`` (n_states, rows)."""
+    top = tb.points[np.arange(tb.last.size), tb.last]
+    pat, cap = tb.patience, tb.mu_s
     erl_a = np.isfinite(pat)
-    x_end, top = tb.x[t, end], tb.vals[t, end]
-    lam = np.where(erl_a, top[:, 0] + (x - x_end) / np.where(erl_a, pat, 1.0), cap)
-    queued = np.maximum(x - tb.servers[t], 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shed = np.where(erl_a & (lam > 0), np.clip(1.0 - cap / lam, 0.0, 1.0), 0.0)
-        # the wait of a contact joining ``queued`` others (Erlang A: those ahead abandon too)
-        fluid = np.where(cap > 0, queued / np.maximum(cap, EPS), np.inf)
-        wait = np.where(erl_a, pat * np.log1p(queued / np.maximum(cap * pat, EPS)), fluid)
-    return np.column_stack(
-        (np.maximum(lam, 0.0), np.zeros(t.size), shed, np.maximum(wait, top[:, 3]))
+    out = np.zeros((*ti.shape, 4))
+    out[..., 0] = np.maximum(cap, 0.0)[ti]  # every server busy (Erlang A: by ``_beyond``)
+    a = None
+    if erl_a.any():
+        a = _EdgeA(
+            erl_a=erl_a[ti],
+            cap=cap[ti],
+            pat=pat[ti],
+            pat1=np.where(erl_a, pat, 1.0)[ti],
+            cap_pat_eps=np.maximum(cap * pat, EPS)[ti],
+            x_end=top[ti, 0],
+            lam_end=top[ti, 1],
+        )
+    return _Edge(
+        servers=tb.servers[ti],
+        cap_eps=np.maximum(cap, EPS)[ti],
+        cap_pos=(cap > 0)[ti],
+        asa_end=top[ti, 4],
+        out=out,
+        a=a,
     )
+
+
+def _beyond(e: _Edge, j: int, x: np.ndarray) -> np.ndarray:
+    """(n, 4) of state ``j`` at ``x`` past the rows' last finite point: every server busy,
+    Erlang A shedding the excess by abandonment."""
+    out: np.ndarray = e.out[j]
+    queued = np.maximum(x - e.servers[j], 0.0)
+    # the wait of a contact joining ``queued`` others (Erlang A: those ahead abandon too)
+    wait = np.where(e.cap_pos[j], queued / e.cap_eps[j], np.inf)
+    if e.a is not None:
+        erl_a, cap, pat = e.a.erl_a[j], e.a.cap[j], e.a.pat[j]
+        lam = np.where(erl_a, e.a.lam_end[j] + (x - e.a.x_end[j]) / e.a.pat1[j], cap)
+        np.maximum(lam, 0.0, out=out[:, 0])
+        shed = np.minimum(np.maximum(1.0 - cap / lam, 0.0), 1.0)
+        out[:, 2] = np.where(erl_a & (lam > 0), shed, 0.0)
+        wait = np.where(erl_a, pat * np.log1p(queued / e.a.cap_pat_eps[j]), wait)
+    np.maximum(wait, e.asa_end[j], out=out[:, 3])
+    return out
 
 
 def _equilibrium(tb: Table, ti: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """Stationary mean number in system at arrival rate ``lam`` (inf when unstable)."""
-    x, beyond = _interp(tb.vals[ti][:, :, 0], tb.x[ti][:, :, None], tb.last[ti], lam)
+    grid = tb.vals[:, :, 0]
+    seg = _segments(tb.points[:, :, 1::-1], tb.last)  # x on the arrival-rate grid
+    last = tb.last[ti]
+    x, beyond = _interp(seg, grid[ti], ti * (grid.shape[1] + 1), last, lam)
     x = x[:, 0]
     if beyond.any():  # Erlang A past the table: each extra arrival waits out its patience
         b = np.flatnonzero(beyond)
-        t, end = ti[b], tb.last[ti[b]]
+        t, end = ti[b], last[b]
         pat = tb.patience[t]
-        with np.errstate(invalid="ignore"):  # inf * 0 where Erlang C (replaced below)
-            over = tb.x[t, end] + (lam[b] - tb.vals[t, end, 0]) * pat
+        over = tb.x[t, end] + (lam[b] - tb.vals[t, end, 0]) * pat  # inf * 0 where Erlang C
         x[b] = np.where(np.isfinite(pat), over, np.inf)
     return x
 
@@ -221,49 +317,62 @@ def evaluate(rows: Rows, probes: Probes | None = None) -> tuple[Prediction, np.n
 
 
 def _evaluate(rows: Rows, probes: Probes | None) -> tuple[Prediction, np.ndarray, np.ndarray]:
-    tb, probe_sl, probe_ab = build_table(rows, probes)
+    """``evaluate`` (floating-point errors ignored by the caller)."""
     n_rows, steps = rows.rate.shape
     key = rows.group[:, None].astype(np.int64) * KEY + rows.servers.astype(np.int64)
+    tb, probe_sl, probe_ab = build_table(rows, key, probes)
     tix = np.searchsorted(tb.key, key)
     eq = _equilibrium(tb, tix.ravel(), rows.rate.ravel()).reshape(n_rows, steps)
-    grid, vals, last = tb.x[tix], tb.vals[tix], tb.last[tix]  # per row and step
-    x = rows.x0.astype(float).copy()
-    acc = np.zeros((n_rows, 3))
-    weight = np.zeros(n_rows)
+    finite = np.isfinite(eq)
+    # the state at the start of each step and at the end: table rows per state and row
+    ti = tix.T[np.minimum(np.arange(steps + 1), steps - 1)]
+    seg, g = _segments(tb.points, tb.last), tb.x.shape[1]
+    grid, off, last, edge = tb.x[ti], ti * (g + 1), tb.last[ti], _edge(tb, ti)
+    states = np.empty((steps + 1, n_rows, 4))  # arrival rate, sl, abandonment, ASA
 
-    def state(k: int, at: np.ndarray) -> np.ndarray:
-        out, beyond = _interp(grid[:, k], vals[:, k], last[:, k], at)
+    def state(j: int, at: np.ndarray) -> None:
+        out, beyond = _interp(seg, grid[j], off[j], last[j], at)
         if beyond.any():
-            b = np.flatnonzero(beyond)
-            out[b] = _beyond(tb, tix[b, k], at[b])
-        return out
+            np.copyto(out, _beyond(edge, j, at), where=beyond[:, None])
+        states[j] = out
 
-    now = state(0, x)
+    dt = rows.dt.astype(float)
+    x = rows.x0.astype(float)
+    state(0, x)
     for k in range(steps):
-        lam, dt = rows.rate[:, k], float(rows.dt[k])
-        x = _relax(x, eq[:, k], lam, dt, now[:, 0])
-        after = state(min(k + 1, steps - 1), x)
-        arrivals = lam * dt
-        acc += arrivals[:, None] * 0.5 * np.minimum(now[:, 1:] + after[:, 1:], 2 * ASA_CAP)
-        weight += arrivals
-        now = after
+        x = _relax(x, eq[:, k], finite[:, k], rows.rate[:, k], float(dt[k]), states[k, :, 0])
+        state(k + 1, x)
+    arrivals = rows.rate * dt
+    terms = np.empty((steps, n_rows, 4))  # per step: arrival-weighted measures, arrivals
+    np.minimum(states[:-1, :, 1:] + states[1:, :, 1:], 2 * ASA_CAP, out=terms[:, :, :3])
+    terms[:, :, :3] *= (arrivals * 0.5).T[:, :, None]
+    terms[:, :, 3] = arrivals.T
+    acc = np.zeros((n_rows, 4))
+    for term in terms:  # step by step, as the horizon runs
+        acc += term
+    weight = acc[:, 3]
     none = weight <= 0
     w = np.where(none, 1.0, weight)[:, None]
-    mean = np.where(none[:, None], np.array([1.0, 0.0, 0.0]), acc / w)
+    mean = np.where(none[:, None], NO_CONTACTS, acc[:, :3] / w)
     mean[:, 2] = np.where(np.isfinite(mean[:, 2]) & (mean[:, 2] < ASA_CAP), mean[:, 2], np.inf)
     return Prediction(mean[:, 0], mean[:, 1], mean[:, 2]), probe_sl, probe_ab
 
 
 def _relax(
-    x: np.ndarray, eq: np.ndarray, lam: np.ndarray, dt: float, out_now: np.ndarray
+    x: np.ndarray,
+    eq: np.ndarray,
+    finite: np.ndarray,
+    lam: np.ndarray,
+    dt: float,
+    out_now: np.ndarray,
 ) -> np.ndarray:
-    """``x`` after ``dt``: towards the equilibrium ``eq`` at the secant rate of the
-    throughput ``out_now`` (at ``x``); without equilibrium (Erlang C overloaded) the
-    queue builds up at the excess of arrivals over throughput."""
+    """``x`` after ``dt``: towards the equilibrium ``eq`` (where ``finite``) at the secant
+    rate of the throughput ``out_now`` (at ``x``); without equilibrium (Erlang C
+    overloaded) the queue builds up at the excess of arrivals over throughput."""
     gap = x - eq
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        rate = np.where(np.abs(gap) > 1e-9, (out_now - lam) / gap, 0.0)
-        relaxed = eq + gap * np.exp(-np.maximum(np.nan_to_num(rate), 0.0) * dt)
+    rate = np.where(np.abs(gap) > 1e-9, (out_now - lam) / gap, 0.0)
+    # nan -> 0, inf -> the largest float (as nan_to_num), negative -> 0
+    relaxed = eq + gap * np.exp(np.minimum(np.fmax(rate, 0.0), MAX_FLOAT) * -dt)
     growing = x + (lam - out_now) * dt
-    out: np.ndarray = np.maximum(np.where(np.isfinite(eq), relaxed, growing), 0.0)
+    out: np.ndarray = np.maximum(np.where(finite, relaxed, growing), 0.0)
     return out
