@@ -138,18 +138,19 @@ def _values(
     rows = np.arange(q)
     ahead = min(left, p.J.shape[1] - 1) - 1
     gain = t.gain[rows, col, ahead] if ahead >= 0 else np.full(q, -np.inf)
-    loss = np.append(t.loss[rows, col], 0.0)  # the no-queue row loses nothing
-    release = p.deferred & (col - p.reach >= p.floor)  # a deferred queue above its floor
-    may = t.src_ok[:, None] & (~release[None, :] | t.surplus[:, None])
-    may |= (col - p.reach < p.pin_need)[None, :]  # a pin's minimum is not a suggestion
-    may &= ((col - p.reach < p.take_max) | (col - p.reach < p.pin_need))[None, :]
-    value = np.where(may, gain[None, :] - loss[:, None], -np.inf)
+    loss = np.zeros(q + 1)  # the no-queue row (last) loses nothing
+    loss[:q] = t.loss[rows, col]
+    k = col - p.reach
+    pinned = k < p.pin_need  # a pin's minimum is not a suggestion
+    release = p.deferred & (k >= p.floor)  # a deferred queue above its floor
+    may = (t.src_ok[:, None] & (t.surplus[:, None] | ~release)) | pinned
+    may &= (k < p.take_max) | pinned
+    value = np.where(may, gain - loss[:, None], -np.inf)
     value[rows, rows] = -np.inf
     direct = np.where(a, value, -np.inf)
     if left < 2:
         return direct, np.full_like(direct, -np.inf)
-    inner = (a[:q] & p.donor_ok[:, None]).astype(np.int64)  # the middle gives one, gets one
-    reach2 = (a.astype(np.int64) @ inner) > 0
+    reach2 = a @ (a[:q] & p.donor_ok[:, None])  # the middle gives one, gets one
     return direct, np.where(reach2, value - p.min_gain, -np.inf)
 
 

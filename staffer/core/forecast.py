@@ -216,11 +216,13 @@ def recent_aht(history: tuple[QueueSnapshot, ...], now: float, prior_aht: float)
     towards ``prior_aht`` by ``AHT_PRIOR`` contacts: a handful of long chats ending in one
     interval does not swing the plan."""
     work = count = 0.0
-    for s in history:
-        if s.aht_s is not None and s.aht_s > 0:
-            n = max(s.answered if s.answered is not None else s.offered, 1)
-            w = 2.0 ** (-max(now - s.ts, 0.0) / AHT_HALF_LIFE_S) * n
-            work += w * s.aht_s
+    for s in history:  # max(x, y) spelled out: this loop runs over every snapshot
+        aht = s.aht_s
+        if aht is not None and aht > 0:
+            n = s.answered if s.answered is not None else s.offered
+            age = now - s.ts
+            w = 2.0 ** (-(0.0 if age < 0.0 else age) / AHT_HALF_LIFE_S) * (1 if n < 1 else n)
+            work += w * aht
             count += w
     return (work + AHT_PRIOR * prior_aht) / (count + AHT_PRIOR)
 
