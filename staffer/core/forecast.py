@@ -156,6 +156,16 @@ class QueueForecast:
     shift: bool = False  # the fast estimate is in use (a regime change)
 
 
+def _covers(schedule: ScheduledForecast, queue: str, t: np.ndarray) -> np.ndarray:
+    """``schedule.covers(queue, x)`` for every ``x`` of ``t`` at once (the same test: a
+    daily schedule covers every time, a dated one its first to its last knot)."""
+    s = schedule.series.get(queue)
+    if s is None or schedule.daily:
+        return np.full(t.shape, s is not None)
+    inside: np.ndarray = (s.knots[0] <= t) & (t <= s.knots[-1])
+    return inside
+
+
 def _observations(
     queue: str, history: tuple[QueueSnapshot, ...], schedule: ScheduledForecast | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -168,12 +178,7 @@ def _observations(
         return ends, offered, iv, None
     if not snaps:
         return ends, offered, iv, np.zeros(0)  # the schedule, no observation yet
-    covered = np.array(
-        [
-            schedule.covers(queue, e - i) and schedule.covers(queue, e)
-            for e, i in zip(ends, iv, strict=True)
-        ]
-    )
+    covered = _covers(schedule, queue, ends - iv) & _covers(schedule, queue, ends)
     exp = schedule.expected(queue, ends - iv, ends)
     return ends, offered, iv, np.where(covered, exp, 0.0) if exp is not None else None
 
@@ -203,7 +208,7 @@ def _rates_over(
     recent = schedule.expected(queue, np.array([now - RECENT_S]), np.array([now]))
     if exp is None or recent is None:
         return out
-    covered = np.array([schedule.covers(queue, (a + b) / 2) for a, b in zip(t0, t1, strict=True)])
+    covered = _covers(schedule, queue, (t0 + t1) / 2)
     mid = (edges[:-1] + edges[1:]) / 2
     shape = exp / np.maximum(t1 - t0, 1e-9)
     level = float(recent[0]) / RECENT_S if schedule.covers(queue, now - RECENT_S) else shape
