@@ -185,35 +185,39 @@ def _observations(
 
 def _rates_over(
     queue: str,
-    edges: np.ndarray,
+    edges: tuple[np.ndarray, ...],
     now: float,
     schedule: ScheduledForecast | None,
     scheduled: Ratio | None,
     live: float,
     schedule_weight: float,
     hold_s: float = 0.0,
-) -> np.ndarray:
-    """Mean arrival rate in each [now + edges[i], now + edges[i+1]).
+) -> list[np.ndarray]:
+    """Mean arrival rate in each [now + e[i], now + e[i+1]) of each ``e`` of ``edges``.
 
     Where the schedule covers a step: the intraday ratio times a blend of the schedule's
     rate in the step (weight ``schedule_weight``, its shape) and its rate over the last
     ``RECENT_S`` (the level now); elsewhere the live rate. The ratio is the near-term one
-    up to ``hold_s`` ahead (``Ratio.at``).
+    up to ``hold_s`` ahead (``Ratio.at``). Every step is computed on its own, so all the
+    edge arrays go through in one pass (numpy's per-call overhead, paid once).
     """
-    t0, t1 = now + edges[:-1], now + edges[1:]
-    out = np.full(len(t0), live)
-    if schedule is None or scheduled is None:
-        return out
+    if schedule is None or scheduled is None or queue not in schedule.series:
+        return [np.full(e.size - 1, live) for e in edges]
+    a = np.concatenate([e[:-1] for e in edges])
+    b = np.concatenate([e[1:] for e in edges])
+    t0, t1 = now + a, now + b
     exp = schedule.expected(queue, t0, t1)
     recent = schedule.expected(queue, np.array([now - RECENT_S]), np.array([now]))
     if exp is None or recent is None:
-        return out
+        return [np.full(e.size - 1, live) for e in edges]
     covered = _covers(schedule, queue, (t0 + t1) / 2)
-    mid = (edges[:-1] + edges[1:]) / 2
+    mid = (a + b) / 2
     shape = exp / np.maximum(t1 - t0, 1e-9)
     level = float(recent[0]) / RECENT_S if schedule.covers(queue, now - RECENT_S) else shape
     blend = scheduled.at(mid, hold_s) * (schedule_weight * shape + (1 - schedule_weight) * level)
-    return np.where(covered, np.maximum(blend, 0.0), out)
+    rates = np.where(covered, np.maximum(blend, 0.0), live)
+    ends = np.cumsum([e.size - 1 for e in edges]).tolist()
+    return [rates[i:j].copy() for i, j in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def recent_aht(history: tuple[QueueSnapshot, ...], now: float, prior_aht: float) -> float:
@@ -259,8 +263,9 @@ def forecast_queue(
     sched = None if expected is None else intraday_ratio(ends, offered, expected, now)
     w = planner.forecast_weight if ends.size else 1.0
     hold = planner.horizon_s
-    step_rates = _rates_over(q.id, steps, now, schedule, sched, live.near, w, hold)
-    ahead_rates = _rates_over(q.id, ahead, now, schedule, sched, live.near, w, hold)
+    step_rates, ahead_rates = _rates_over(
+        q.id, (steps, ahead), now, schedule, sched, live.near, w, hold
+    )
     lengths = np.diff(steps)
     rate = float(step_rates @ lengths / max(lengths.sum(), 1e-9))
     ref = schedule.rate_and_aht(q.id, now, now + planner.horizon_s) if schedule else None
