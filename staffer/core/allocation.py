@@ -29,6 +29,7 @@ then to the lower queue indices. Pure and deterministic.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,15 +166,19 @@ def _via(p: Problem, a: np.ndarray, s: int, d: int) -> int:
 
 def _best(direct: np.ndarray, chain: np.ndarray, pools: _Pools) -> tuple[float, int, int, bool]:
     """(value, src row, dst, is_chain) of the best move; ties as the module docstring says."""
-    best = max(float(direct.max(initial=-np.inf)), float(chain.max(initial=-np.inf)))
-    if not np.isfinite(best):
+    top_direct, top_chain = float(direct.max(initial=-np.inf)), float(chain.max(initial=-np.inf))
+    best = max(top_direct, top_chain)
+    if not math.isfinite(best):
         return best, -1, -1, False
     q = direct.shape[1]
     options = []
-    for is_chain, m in ((False, direct), (True, chain)):
-        for s, d in zip(*np.nonzero(m >= best - 1e-9), strict=True):
-            c = pools.head(NONE_SRC if s == q else int(s), int(d))
-            options.append((is_chain, c if c is not None else (9, ""), int(s), int(d)))
+    for is_chain, m, top in ((False, direct, top_direct), (True, chain, top_chain)):
+        if top < best - 1e-9:
+            continue  # none of its moves ties the best
+        src, dst = np.nonzero(m >= best - 1e-9)
+        for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+            c = pools.head(NONE_SRC if s == q else s, d)
+            options.append((is_chain, c if c is not None else (9, ""), s, d))
     is_chain, _, s, d = min(options)
     return best, s, d, is_chain
 
