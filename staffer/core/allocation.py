@@ -29,6 +29,7 @@ then to the lower queue indices. Pure and deterministic.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,18 +139,19 @@ def _values(
     rows = np.arange(q)
     ahead = min(left, p.J.shape[1] - 1) - 1
     gain = t.gain[rows, col, ahead] if ahead >= 0 else np.full(q, -np.inf)
-    loss = np.append(t.loss[rows, col], 0.0)  # the no-queue row loses nothing
-    release = p.deferred & (col - p.reach >= p.floor)  # a deferred queue above its floor
-    may = t.src_ok[:, None] & (~release[None, :] | t.surplus[:, None])
-    may |= (col - p.reach < p.pin_need)[None, :]  # a pin's minimum is not a suggestion
-    may &= ((col - p.reach < p.take_max) | (col - p.reach < p.pin_need))[None, :]
-    value = np.where(may, gain[None, :] - loss[:, None], -np.inf)
+    loss = np.zeros(q + 1)  # the no-queue row (last) loses nothing
+    loss[:q] = t.loss[rows, col]
+    k = col - p.reach
+    pinned = k < p.pin_need  # a pin's minimum is not a suggestion
+    release = p.deferred & (k >= p.floor)  # a deferred queue above its floor
+    may = (t.src_ok[:, None] & (t.surplus[:, None] | ~release)) | pinned
+    may &= (k < p.take_max) | pinned
+    value = np.where(may, gain - loss[:, None], -np.inf)
     value[rows, rows] = -np.inf
     direct = np.where(a, value, -np.inf)
     if left < 2:
         return direct, np.full_like(direct, -np.inf)
-    inner = (a[:q] & p.donor_ok[:, None]).astype(np.int64)  # the middle gives one, gets one
-    reach2 = (a.astype(np.int64) @ inner) > 0
+    reach2 = a @ (a[:q] & p.donor_ok[:, None])  # the middle gives one, gets one
     return direct, np.where(reach2, value - p.min_gain, -np.inf)
 
 
@@ -164,15 +166,19 @@ def _via(p: Problem, a: np.ndarray, s: int, d: int) -> int:
 
 def _best(direct: np.ndarray, chain: np.ndarray, pools: _Pools) -> tuple[float, int, int, bool]:
     """(value, src row, dst, is_chain) of the best move; ties as the module docstring says."""
-    best = max(float(direct.max(initial=-np.inf)), float(chain.max(initial=-np.inf)))
-    if not np.isfinite(best):
+    top_direct, top_chain = float(direct.max(initial=-np.inf)), float(chain.max(initial=-np.inf))
+    best = max(top_direct, top_chain)
+    if not math.isfinite(best):
         return best, -1, -1, False
     q = direct.shape[1]
     options = []
-    for is_chain, m in ((False, direct), (True, chain)):
-        for s, d in zip(*np.nonzero(m >= best - 1e-9), strict=True):
-            c = pools.head(NONE_SRC if s == q else int(s), int(d))
-            options.append((is_chain, c if c is not None else (9, ""), int(s), int(d)))
+    for is_chain, m, top in ((False, direct, top_direct), (True, chain, top_chain)):
+        if top < best - 1e-9:
+            continue  # none of its moves ties the best
+        src, dst = np.nonzero(m >= best - 1e-9)
+        for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+            c = pools.head(NONE_SRC if s == q else s, d)
+            options.append((is_chain, c if c is not None else (9, ""), s, d))
     is_chain, _, s, d = min(options)
     return best, s, d, is_chain
 

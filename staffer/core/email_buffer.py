@@ -74,13 +74,13 @@ def _due(o: EmailOutlook, t: np.ndarray) -> np.ndarray:
 
 def served(o: EmailOutlook, n: np.ndarray) -> np.ndarray:
     """Items started by each edge (columns) when email keeps ``n`` agents (rows) now."""
+    e = o.edges
     n = np.asarray(n, dtype=float)[:, None]
-    lengths = np.diff(o.edges)[None, :]
-    near = o.edges[1:][None, :] <= o.near_s + 1e-9
-    later = np.maximum(np.minimum(n, o.supply[None, :]), o.capacity[None, :])
-    agents = np.where(near, n, later)
-    work = agents * lengths / o.aht_s
-    return np.concatenate((np.zeros((n.shape[0], 1)), np.cumsum(work, axis=1)), axis=1)
+    later = np.maximum(np.minimum(n, o.supply), o.capacity)
+    agents = np.where(e[1:] <= o.near_s + 1e-9, n, later)
+    out = np.zeros((n.shape[0], e.size))
+    np.cumsum(agents * (e[1:] - e[:-1]) / o.aht_s, axis=1, out=out[:, 1:])
+    return out
 
 
 def feasible(o: EmailOutlook, n: np.ndarray) -> np.ndarray:
@@ -101,30 +101,49 @@ def feasible(o: EmailOutlook, n: np.ndarray) -> np.ndarray:
     return ok
 
 
+def even_counts(lo: int, hi: int, num: int) -> list[int]:
+    """``np.unique(np.linspace(lo, hi, num).round())`` as ints, the same values without
+    the per-call overhead of three numpy functions on a handful of numbers."""
+    if num == 1:
+        return [lo]
+    step = (hi - lo) / (num - 1)
+    return sorted({round(i * step + lo) for i in range(num - 1)} | {hi})
+
+
+TABLE_MAX = 512  # up to this many agents, feasible() runs once over every count
+
+
 def floor_agents(o: EmailOutlook, n_max: int) -> int:
     """Fewest agents email may keep now (0..n_max); ``n_max`` when none suffices.
 
     Feasibility only grows with the count (``served`` does), so 16 evenly spread counts
-    bracket the answer and a second round of up to 16 finds it.
+    bracket the answer and a second round of up to 16 finds it. Up to ``TABLE_MAX``
+    agents the rounds look the counts up in one vectorised pass over all of them (rows
+    are independent, so the answers are the same; one numpy pass beats two or three).
     """
     if n_max <= 0:
         return 0
+    table = feasible(o, np.arange(n_max + 1)).tolist() if n_max < TABLE_MAX else None
     lo, hi = -1, n_max  # lo fails (or is below 0), hi is the answer unless it fails too
     while hi - lo > 1:
-        cand = np.unique(np.linspace(lo + 1, hi, min(hi - lo, 16)).round().astype(np.int64))
-        ok = feasible(o, cand)
-        if not ok.any():
-            lo = int(cand[-1])
+        cand = even_counts(lo + 1, hi, min(hi - lo, 16))
+        if table is not None:
+            ok = [table[c] for c in cand]
+        else:
+            ok = feasible(o, np.array(cand, dtype=np.int64)).tolist()
+        if True not in ok:
+            lo = cand[-1]
             if lo >= hi:
                 return n_max
             continue
-        first = int(np.argmax(ok))
-        hi = int(cand[first])
-        lo = int(cand[first - 1]) if first > 0 else lo
+        first = ok.index(True)
+        hi = cand[first]
+        lo = cand[first - 1] if first > 0 else lo
     return hi
 
 
 ON_TIME_POINTS = 40  # items sampled (evenly through the queue) for the on-time ratio
+_AT = (np.arange(ON_TIME_POINTS) + 0.5) / ON_TIME_POINTS  # their places, shares of the queue
 
 
 def on_time(o: EmailOutlook, n: np.ndarray) -> np.ndarray:
@@ -138,7 +157,7 @@ def on_time(o: EmailOutlook, n: np.ndarray) -> np.ndarray:
     total = o.backlog + cum[-1]
     if total <= 0:
         return np.ones(np.shape(n))
-    c = (np.arange(ON_TIME_POINTS) + 0.5) / ON_TIME_POINTS * total
+    c = _AT * total
     from_backlog = c < o.backlog
     b = max(o.backlog, 1e-9)
     arrived = np.where(
@@ -149,15 +168,16 @@ def on_time(o: EmailOutlook, n: np.ndarray) -> np.ndarray:
     s = served(o, n)  # (rows, edges), increasing along the edges
     pos = (s[:, :, None] < c[None, None, :]).sum(axis=1)  # first edge at or past each item
     reached = pos < s.shape[1]
-    j = np.clip(pos, 1, s.shape[1] - 1)
+    j = np.minimum(np.maximum(pos, 1), s.shape[1] - 1)
     r = np.arange(s.shape[0])[:, None]
     lo, hi = s[r, j - 1], s[r, j]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         frac = np.where(hi > lo, (c[None, :] - lo) / (hi - lo), 0.0)
-    start = o.edges[j - 1] + np.clip(frac, 0.0, 1.0) * (o.edges[j] - o.edges[j - 1])
-    start = np.where(pos == 0, o.edges[0], start)
+    e = o.edges
+    start = e[j - 1] + np.minimum(np.maximum(frac, 0.0), 1.0) * (e[j] - e[j - 1])  # clip
+    start = np.where(pos == 0, e[0], start)
     late = np.where(
         reached, start - arrived[None, :] > o.target_s, o.edges[-1] - arrived[None, :] > o.target_s
     )
-    ratio: np.ndarray = 1.0 - late.mean(axis=1)
+    ratio: np.ndarray = 1.0 - late.sum(axis=1) / late.shape[1]  # the mean
     return ratio

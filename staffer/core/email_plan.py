@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from staffer.core.email_buffer import EmailOutlook, floor_agents, on_time
+from staffer.core.email_buffer import EmailOutlook, even_counts, floor_agents, on_time
 from staffer.core.forecast import QueueForecast
 from staffer.core.roster import Roster
 from staffer.settings import QueueSettings
@@ -129,6 +129,7 @@ def email_curves(c: Cycle, em_ix: Sequence[int], need: np.ndarray) -> EmailCurve
     span = ahead_span([c.goals[i][1] for i in em_ix])
     hard = c.ahead[: max(int(np.searchsorted(c.ahead, span + 1e-6)), 2)]
     rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
+    ks = np.array(even_counts(-c.reach, c.reach, 5), dtype=float)  # smooth in the count
     for i in em_ix:
         q, f, (goal, target_s) = c.qs[i], c.fcs[i], c.goals[i]
         o = _outlook(q, f, target_s, c.roster, need, horizon_s, hard)
@@ -138,7 +139,6 @@ def email_curves(c: Cycle, em_ix: Sequence[int], need: np.ndarray) -> EmailCurve
         if hard.size < c.ahead.size:  # the look-ahead runs on to the close
             full = _outlook(q, f, target_s, c.roster, need, horizon_s, c.ahead)
             soft = CLOSE_SOFT * np.maximum(floor_agents(full, int(full.supply[0])) - n, 0)
-        ks = np.unique(np.round(np.linspace(-c.reach, c.reach, 5)))  # smooth in the count
         ok = np.interp(k, ks, on_time(o, np.maximum(c.counts[i] + ks, 0)))
         rate = f.arrival_rate
         excess = f.backlog - rate * NORMAL_BACKLOG_S

@@ -156,6 +156,16 @@ class QueueForecast:
     shift: bool = False  # the fast estimate is in use (a regime change)
 
 
+def _covers(schedule: ScheduledForecast, queue: str, t: np.ndarray) -> np.ndarray:
+    """``schedule.covers(queue, x)`` for every ``x`` of ``t`` at once (the same test: a
+    daily schedule covers every time, a dated one its first to its last knot)."""
+    s = schedule.series.get(queue)
+    if s is None or schedule.daily:
+        return np.full(t.shape, s is not None)
+    inside: np.ndarray = (s.knots[0] <= t) & (t <= s.knots[-1])
+    return inside
+
+
 def _observations(
     queue: str, history: tuple[QueueSnapshot, ...], schedule: ScheduledForecast | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -168,47 +178,46 @@ def _observations(
         return ends, offered, iv, None
     if not snaps:
         return ends, offered, iv, np.zeros(0)  # the schedule, no observation yet
-    covered = np.array(
-        [
-            schedule.covers(queue, e - i) and schedule.covers(queue, e)
-            for e, i in zip(ends, iv, strict=True)
-        ]
-    )
+    covered = _covers(schedule, queue, ends - iv) & _covers(schedule, queue, ends)
     exp = schedule.expected(queue, ends - iv, ends)
     return ends, offered, iv, np.where(covered, exp, 0.0) if exp is not None else None
 
 
 def _rates_over(
     queue: str,
-    edges: np.ndarray,
+    edges: tuple[np.ndarray, ...],
     now: float,
     schedule: ScheduledForecast | None,
     scheduled: Ratio | None,
     live: float,
     schedule_weight: float,
     hold_s: float = 0.0,
-) -> np.ndarray:
-    """Mean arrival rate in each [now + edges[i], now + edges[i+1]).
+) -> list[np.ndarray]:
+    """Mean arrival rate in each [now + e[i], now + e[i+1]) of each ``e`` of ``edges``.
 
     Where the schedule covers a step: the intraday ratio times a blend of the schedule's
     rate in the step (weight ``schedule_weight``, its shape) and its rate over the last
     ``RECENT_S`` (the level now); elsewhere the live rate. The ratio is the near-term one
-    up to ``hold_s`` ahead (``Ratio.at``).
+    up to ``hold_s`` ahead (``Ratio.at``). Every step is computed on its own, so all the
+    edge arrays go through in one pass (numpy's per-call overhead, paid once).
     """
-    t0, t1 = now + edges[:-1], now + edges[1:]
-    out = np.full(len(t0), live)
-    if schedule is None or scheduled is None:
-        return out
+    if schedule is None or scheduled is None or queue not in schedule.series:
+        return [np.full(e.size - 1, live) for e in edges]
+    a = np.concatenate([e[:-1] for e in edges])
+    b = np.concatenate([e[1:] for e in edges])
+    t0, t1 = now + a, now + b
     exp = schedule.expected(queue, t0, t1)
     recent = schedule.expected(queue, np.array([now - RECENT_S]), np.array([now]))
     if exp is None or recent is None:
-        return out
-    covered = np.array([schedule.covers(queue, (a + b) / 2) for a, b in zip(t0, t1, strict=True)])
-    mid = (edges[:-1] + edges[1:]) / 2
+        return [np.full(e.size - 1, live) for e in edges]
+    covered = _covers(schedule, queue, (t0 + t1) / 2)
+    mid = (a + b) / 2
     shape = exp / np.maximum(t1 - t0, 1e-9)
     level = float(recent[0]) / RECENT_S if schedule.covers(queue, now - RECENT_S) else shape
     blend = scheduled.at(mid, hold_s) * (schedule_weight * shape + (1 - schedule_weight) * level)
-    return np.where(covered, np.maximum(blend, 0.0), out)
+    rates = np.where(covered, np.maximum(blend, 0.0), live)
+    ends = np.cumsum([e.size - 1 for e in edges]).tolist()
+    return [rates[i:j].copy() for i, j in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def recent_aht(history: tuple[QueueSnapshot, ...], now: float, prior_aht: float) -> float:
@@ -216,11 +225,13 @@ def recent_aht(history: tuple[QueueSnapshot, ...], now: float, prior_aht: float)
     towards ``prior_aht`` by ``AHT_PRIOR`` contacts: a handful of long chats ending in one
     interval does not swing the plan."""
     work = count = 0.0
-    for s in history:
-        if s.aht_s is not None and s.aht_s > 0:
-            n = max(s.answered if s.answered is not None else s.offered, 1)
-            w = 2.0 ** (-max(now - s.ts, 0.0) / AHT_HALF_LIFE_S) * n
-            work += w * s.aht_s
+    for s in history:  # max(x, y) spelled out: this loop runs over every snapshot
+        aht = s.aht_s
+        if aht is not None and aht > 0:
+            n = s.answered if s.answered is not None else s.offered
+            age = now - s.ts
+            w = 2.0 ** (-(0.0 if age < 0.0 else age) / AHT_HALF_LIFE_S) * (1 if n < 1 else n)
+            work += w * aht
             count += w
     return (work + AHT_PRIOR * prior_aht) / (count + AHT_PRIOR)
 
@@ -252,8 +263,9 @@ def forecast_queue(
     sched = None if expected is None else intraday_ratio(ends, offered, expected, now)
     w = planner.forecast_weight if ends.size else 1.0
     hold = planner.horizon_s
-    step_rates = _rates_over(q.id, steps, now, schedule, sched, live.near, w, hold)
-    ahead_rates = _rates_over(q.id, ahead, now, schedule, sched, live.near, w, hold)
+    step_rates, ahead_rates = _rates_over(
+        q.id, (steps, ahead), now, schedule, sched, live.near, w, hold
+    )
     lengths = np.diff(steps)
     rate = float(step_rates @ lengths / max(lengths.sum(), 1e-9))
     ref = schedule.rate_and_aht(q.id, now, now + planner.horizon_s) if schedule else None
