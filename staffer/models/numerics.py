@@ -43,6 +43,15 @@ def broadcast_flat(*values: ArrayLike) -> tuple[list[Array], bool, tuple[int, ..
     return [np.ravel(a) for a in arrs], scalar, arrs[0].shape
 
 
+def pair(a: ArrayLike, b: ArrayLike) -> tuple[Array, Array]:
+    """``a`` and ``b`` as float64 arrays broadcast together (as given when shapes agree)."""
+    a, b = as_array(a), as_array(b)
+    if a.shape == b.shape:
+        return a, b
+    a, b = np.broadcast_arrays(a, b)
+    return a, b
+
+
 def finish(values: Array, scalar: bool) -> float | Array:
     """Return a Python float for scalar inputs, the array otherwise."""
     if scalar:
@@ -68,15 +77,17 @@ def stirlerr(n: Array) -> Array:
     return out
 
 
-def bd0(x: Array, m: Array) -> Array:
+def bd0(x: Array, m: Array, part: Mask | None = None) -> Array:
     """Loader's deviance x log(x/m) + m - x >= 0, accurate also when x ~ m (x >= 0, m > 0).
 
     For |v| < 1/2 with v = (x-m)/(x+m) (x/m in [1/3, 3]) the atanh series
     (x-m) v + 2x sum_{j>=1} v**(2j+1)/(2j+1) (no cancellation), with as many terms as the
     largest |v| needs (at most 28); outside, the direct formula loses at most a factor ~3
-    to cancellation, i.e. an absolute error of a few ulps of bd0 itself.
+    to cancellation, i.e. an absolute error of a few ulps of bd0 itself. ``part`` (same
+    shape) splits the elements in two groups whose series lengths are chosen separately,
+    so one call gives exactly what a call per group would.
     """
-    x, m = np.broadcast_arrays(as_array(x), as_array(m))
+    x, m = pair(x, m)
     out = np.empty(x.shape)
     d = x - m
     s = x + m
@@ -85,18 +96,15 @@ def bd0(x: Array, m: Array) -> Array:
         near = np.abs(d) < 0.5 * s
         vn = v[near]
         if vn.size:
-            vmax = float(np.max(np.abs(vn)))
-            terms = 3 if vmax > 1e-9 else 1
-            if vmax > 1e-3:
-                terms = min(28, int(18.5 / (-2.0 * math.log10(vmax))) + 1)
-            xn = x[near]
-            ej = 2.0 * xn * vn
-            v2 = vn * vn
-            acc = np.zeros_like(vn)
-            for j in range(1, terms + 1):
-                ej = ej * v2
-                acc = acc + ej / (2 * j + 1)
-            out[near] = d[near] * vn + acc
+            if part is None:
+                terms, early = _series_terms(vn), None
+            else:  # each part's length from its own largest |v|, as two calls would
+                pn = part[near]
+                t_in, t_out = _series_terms(vn[pn]), _series_terms(vn[~pn])
+                terms = max(t_in, t_out)
+                shorter = (pn, t_in) if t_in < t_out else (~pn, t_out)
+                early = shorter if 0 < shorter[1] < terms else None
+            out[near] = d[near] * vn + _atanh_series(x[near], vn, terms, early)
         far = ~near
         xf = x[far]
         mf = m[far]
@@ -111,21 +119,49 @@ def bd0(x: Array, m: Array) -> Array:
     return out
 
 
-def log_pois(a: Array, x: Array) -> Array:
+def _series_terms(v: Array) -> int:
+    """Terms of the atanh series that the largest |v| needs (0 for no elements)."""
+    if not v.size:
+        return 0
+    vmax = float(np.max(np.abs(v)))
+    terms = 3 if vmax > 1e-9 else 1
+    if vmax > 1e-3:
+        terms = min(28, int(18.5 / (-2.0 * math.log10(vmax))) + 1)
+    return terms
+
+
+def _atanh_series(x: Array, v: Array, terms: int, early: tuple[Mask, int] | None) -> Array:
+    """2x sum_{j=1..terms} v**(2j+1)/(2j+1), term by term; with ``early`` = (mask, k) the
+    masked elements keep the sum after k terms."""
+    ej = 2.0 * x * v
+    v2 = v * v
+    acc = np.zeros_like(v)
+    kept = acc
+    for j in range(1, terms + 1):
+        ej = ej * v2
+        acc = acc + ej / (2 * j + 1)
+        if early is not None and j == early[1]:
+            kept = acc
+    return acc if early is None else np.where(early[0], kept, acc)
+
+
+def log_pois(a: Array, x: Array, part: Mask | None = None) -> Array:
     """log(x**a e**-x / Gamma(a+1)) for real a >= 0, x >= 0 (log of the Poisson pmf).
 
-    a = 0 gives -x; x = 0 gives 0 for a = 0 and -inf for a > 0.
+    a = 0 gives -x; x = 0 gives 0 for a = 0 and -inf for a > 0. ``part``: as in bd0.
     """
-    a, x = np.broadcast_arrays(as_array(a), as_array(x))
-    out = np.empty(a.shape)
+    a, x = pair(a, x)
     zero_a = a <= 0.0
     zero_x = (x <= 0.0) & ~zero_a
     ok = ~(zero_a | zero_x)
-    ao = a[ok]
-    out[ok] = -stirlerr(ao) - bd0(ao, x[ok]) - LOG_SQRT_2PI - 0.5 * np.log(ao)
-    out[zero_a] = -x[zero_a]
-    out[zero_x] = -np.inf
-    return out
+    if not ok.all():
+        out = np.empty(a.shape)
+        out[ok] = log_pois(a[ok], x[ok], None if part is None else part[ok])
+        out[zero_a] = -x[zero_a]
+        out[zero_x] = -np.inf
+        return out
+    lp: Array = -stirlerr(a) - bd0(a, x, part) - LOG_SQRT_2PI - 0.5 * np.log(a)
+    return lp
 
 
 # ---------------------------------------------------------------------------
@@ -238,25 +274,36 @@ def log_lower(p: ArrayLike, x: ArrayLike) -> Array:
 
 def log_upper(p: ArrayLike, x: ArrayLike) -> Array:
     """log of upper(p, x) = log(Q(p+1, x) / pois(p; x)), for p >= 0, x > 0."""
-    p, x = np.broadcast_arrays(as_array(p), as_array(x))
-    out = np.empty(p.shape)
+    p, x = pair(p, x)
     cut = tail_cut(p)
     high = x > p + cut
     low = x < p - cut
-    mid = ~(low | high)
-    if high.any():
-        out[high] = np.log(laguerre_upper(p[high], x[high]))
+    if not high.any():
+        return _log_upper_pois(p, x, low)
+    out = np.empty(p.shape)
+    out[high] = np.log(laguerre_upper(p[high], x[high]))
+    rest = ~high
+    if rest.any():
+        out[rest] = _log_upper_pois(p[rest], x[rest], low[rest])
+    return out
+
+
+def _log_upper_pois(p: Array, x: Array, low: Mask) -> Array:
+    """log_upper off its far upper tail: -log pois plus the tiny lower-tail correction
+    where x is far below p (``low``), scipy's Q / pois between the tails."""
+    lp = log_pois(p, x, low)  # one call for both parts (bd0 sizes its series per part)
+    out = np.empty(p.shape)
     if low.any():
-        pl, xl = p[low], x[low]
-        lp = log_pois(pl, xl)
-        out[low] = -lp
-        fix = lp - np.log(pl / xl - 1.0) > -39.0
+        pl, xl, lpl = p[low], x[low], lp[low]
+        res = -lpl
+        fix = lpl - np.log(pl / xl - 1.0) > -39.0
         if fix.any():
-            corr = np.exp(lp[fix]) * laguerre_lower(pl[fix], xl[fix])
-            out[np.flatnonzero(low)[fix]] += np.log1p(-corr)
+            corr = np.exp(lpl[fix]) * laguerre_lower(pl[fix], xl[fix])
+            res[fix] += np.log1p(-corr)
+        out[low] = res
+    mid = ~low
     if mid.any():
-        pm, xm = p[mid], x[mid]
-        out[mid] = np.log(gammaincc(pm + 1.0, xm)) - log_pois(pm, xm)
+        out[mid] = np.log(gammaincc(p[mid] + 1.0, x[mid])) - lp[mid]
     return out
 
 
