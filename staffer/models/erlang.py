@@ -41,8 +41,11 @@ def log_e_ratio(traffic: Array, agents: Array) -> Array:
     """
     a = traffic
     n = agents
-    out = np.full(a.shape, -np.inf)
     ge1 = n >= 1.0
+    if ge1.all():  # the usual case: no masking
+        e: Array = log_upper(n - 1.0, a) + np.log(n) - np.log(a)
+        return e
+    out = np.full(a.shape, -np.inf)
     if ge1.any():
         ng, ag = n[ge1], a[ge1]
         # Q(N, A)/pois(N; A) = upper(N-1, A) * N / A

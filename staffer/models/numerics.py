@@ -28,6 +28,7 @@ _S2 = 1.0 / 1260.0
 _S3 = 1.0 / 1680.0
 _S4 = 1.0 / 1188.0
 _S5 = 691.0 / 360360.0
+_ODD = [np.float64(2 * j + 1) for j in range(29)]  # bd0's series divisors (floats: cheaper)
 
 
 def as_array(x: ArrayLike) -> Array:
@@ -46,9 +47,8 @@ def broadcast_flat(*values: ArrayLike) -> tuple[list[Array], bool, tuple[int, ..
 def pair(a: ArrayLike, b: ArrayLike) -> tuple[Array, Array]:
     """``a`` and ``b`` as float64 arrays broadcast together (as given when shapes agree)."""
     a, b = as_array(a), as_array(b)
-    if a.shape == b.shape:
-        return a, b
-    a, b = np.broadcast_arrays(a, b)
+    if a.shape != b.shape:
+        a, b = np.broadcast_arrays(a, b)
     return a, b
 
 
@@ -96,34 +96,39 @@ def bd0(x: Array, m: Array, part: Mask | None = None) -> Array:
         near = np.abs(d) < 0.5 * s
         vn = v[near]
         if vn.size:
+            abs_v = np.abs(vn)
             if part is None:
-                terms, early = _series_terms(vn), None
+                terms, early = _series_terms(abs_v), None
             else:  # each part's length from its own largest |v|, as two calls would
                 pn = part[near]
-                t_in, t_out = _series_terms(vn[pn]), _series_terms(vn[~pn])
+                t_in, t_out = _series_terms(abs_v[pn]), _series_terms(abs_v[~pn])
                 terms = max(t_in, t_out)
                 shorter = (pn, t_in) if t_in < t_out else (~pn, t_out)
                 early = shorter if 0 < shorter[1] < terms else None
             out[near] = d[near] * vn + _atanh_series(x[near], vn, terms, early)
         far = ~near
-        xf = x[far]
-        mf = m[far]
-        ratio = np.where(xf > 0, xf, 1.0) / mf
-        # x/m overflows only for subnormal m: then log x - log m (exact enough there)
-        log_r = np.where(
-            np.isfinite(ratio) & (ratio > 0),
-            np.log(ratio),
-            np.log(np.where(xf > 0, xf, 1.0)) - np.log(mf),
-        )
-        out[far] = np.where(xf > 0, xf * log_r, 0.0) + mf - xf
+        out[far] = _bd0_direct(x[far], m[far])
     return out
 
 
-def _series_terms(v: Array) -> int:
-    """Terms of the atanh series that the largest |v| needs (0 for no elements)."""
-    if not v.size:
+def _bd0_direct(x: Array, m: Array) -> Array:
+    """x log(x/m) + m - x as it stands (the masking skipped where nothing needs it)."""
+    pos = x > 0
+    all_pos = bool(pos.all())
+    xp = x if all_pos else np.where(pos, x, 1.0)
+    ratio = xp / m
+    # x/m overflows only for subnormal m: then log x - log m (exact enough there)
+    fine = np.isfinite(ratio) & (ratio > 0)
+    log_r = np.log(ratio) if fine.all() else np.where(fine, np.log(ratio), np.log(xp) - np.log(m))
+    out: Array = (x * log_r if all_pos else np.where(pos, x * log_r, 0.0)) + m - x
+    return out
+
+
+def _series_terms(abs_v: Array) -> int:
+    """Terms of the atanh series that the largest of ``abs_v`` needs (0 for none)."""
+    if not abs_v.size:
         return 0
-    vmax = float(np.max(np.abs(v)))
+    vmax = float(np.max(abs_v))
     terms = 3 if vmax > 1e-9 else 1
     if vmax > 1e-3:
         terms = min(28, int(18.5 / (-2.0 * math.log10(vmax))) + 1)
@@ -131,17 +136,19 @@ def _series_terms(v: Array) -> int:
 
 
 def _atanh_series(x: Array, v: Array, terms: int, early: tuple[Mask, int] | None) -> Array:
-    """2x sum_{j=1..terms} v**(2j+1)/(2j+1), term by term; with ``early`` = (mask, k) the
-    masked elements keep the sum after k terms."""
+    """2x sum_{j=1..terms} v**(2j+1)/(2j+1), term by term (in place, no temporaries); with
+    ``early`` = (mask, k) the masked elements keep the sum after k terms."""
     ej = 2.0 * x * v
     v2 = v * v
     acc = np.zeros_like(v)
+    term = np.empty_like(v)
     kept = acc
     for j in range(1, terms + 1):
-        ej = ej * v2
-        acc = acc + ej / (2 * j + 1)
+        np.multiply(ej, v2, out=ej)
+        np.divide(ej, _ODD[j], out=term)
+        np.add(acc, term, out=acc)
         if early is not None and j == early[1]:
-            kept = acc
+            kept = acc.copy()
     return acc if early is None else np.where(early[0], kept, acc)
 
 
