@@ -250,13 +250,22 @@ SURGE = "phone"
 AGENTS = 30  # per site
 
 
+MEMORY_HOT = {"offered": 4, "waiting": 3}  # the memory phase's surges: 16 Erlangs
+
+
 def load_of(q: str) -> dict[str, int]:
     return HOT if q == SURGE else COLD
 
 
-def site_snap(ts: float) -> bytes:
+def site_snap(ts: float, surge: str = SURGE, hot: dict[str, int] = HOT) -> bytes:
+    """A site snapshot with ``surge`` at ``hot`` (the memory phase alternates it)."""
     queues = {
-        q: {"interval_s": 60, "aht_s": 240 if q != "email" else 360, **load_of(q)} for q in QUEUES
+        q: {
+            "interval_s": 60,
+            "aht_s": 240 if q != "email" else 360,
+            **(hot if q == surge else COLD),
+        }
+        for q in QUEUES
     }
     queues["email"]["backlog"] = 5
     return json.dumps({"ts": iso(ts), "queues": queues}).encode()
@@ -649,9 +658,8 @@ def bench_memory(
         for k in range(1, steps + 1):
             ts = T0 + k * step
             for s in range(sites):
-                bridge.send(
-                    f"s{s:03d}/metrics", site_snap(ts, "phone" if (k // 30) % 2 else "chat")
-                )
+                surge = "phone" if (k // 30) % 2 else "chat"
+                bridge.send(f"s{s:03d}/metrics", site_snap(ts, surge, MEMORY_HOT))
                 sent += 1
                 if k % 6 == 0:  # agent churn: a few status changes per site every minute
                     a = (k + s) % 20
