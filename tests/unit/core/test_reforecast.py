@@ -109,8 +109,24 @@ def test_properties(counts: list[int], expected: float) -> None:
     assert RATIO_BOUNDS[0] <= r.day <= RATIO_BOUNDS[1]
     assert DRIFT <= r.rel_sd <= math.sqrt(1.0 + DRIFT**2)
     doubled = intraday_ratio(*_obs([2.0 * c for c in counts], expected), NOW)
-    # more contacts raise the ratio (up to where the change point falls)
-    assert doubled.near >= min(0.9 * r.near, RATIO_BOUNDS[1])
+    # more contacts raise the day's ratio, and the near-term one while no regime change is
+    # seen; a change point may fall elsewhere (``test_more_contacts_can_move_the_change``)
+    assert doubled.day >= r.day
+    if not (r.shift or doubled.shift):
+        assert doubled.near >= r.near
+
+
+def test_more_contacts_can_move_the_change() -> None:
+    # found by hypothesis in CI: on a bursty day the near ratio fell from 3.44 to 1.87
+    # when every count doubled. Twice the contacts make the last 10 minutes' silence the
+    # most significant change (Poisson noise is relatively smaller), so the near-term ratio
+    # follows that lull, while the day's ratio only rises (to its cap here).
+    counts = [0.0, 80, 0, 0, 114, 0, 0, 171, 0, 139, 194, 94, 0, 0]
+    r = intraday_ratio(*_obs(counts, 17.0), NOW)
+    doubled = intraday_ratio(*_obs([2.0 * c for c in counts], 17.0), NOW)
+    assert r.shift and doubled.shift
+    assert doubled.near < r.near and doubled.near < doubled.day
+    assert doubled.day >= r.day
 
 
 def test_the_near_term_ratio_holds_over_the_planning_horizon() -> None:
