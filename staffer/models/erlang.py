@@ -18,7 +18,25 @@ from numpy.typing import ArrayLike
 
 from staffer.models import erlang_scalar
 from staffer.models.fast_path import scalar_fast_path
-from staffer.models.numerics import Array, Mask, as_array, finish, log_upper, two_prod
+from staffer.models.numerics import Array, Mask, as_array, finish, log_upper
+
+
+def two_prod(a: Array, b: Array) -> tuple[Array, Array]:
+    """Error-free product: a*b = hi + lo exactly (Dekker/Veltkamp splitting).
+
+    Used for traffic = rate * aht so that the gap N - A, which Erlang C's ASA and
+    service level divide by, keeps full relative accuracy close to N = A.
+    """
+    hi = a * b
+    split = 134217729.0  # 2**27 + 1
+    ca = split * a
+    a_hi = ca - (ca - a)
+    a_lo = a - a_hi
+    cb = split * b
+    b_hi = cb - (cb - b)
+    b_lo = b - b_hi
+    lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return hi, lo
 
 
 def _prep(traffic: ArrayLike, agents: ArrayLike) -> tuple[Array, Array, bool]:

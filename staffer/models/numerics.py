@@ -386,21 +386,3 @@ def _narrow_tr_log(q: Array, x: Array, vstar: Array, lo: Array) -> Array:
     coef[..., 2:] = -x[..., None] * expm1mx_terms(lo)
     out: Array = x * np.exp(top) * (0.5 * lo * lo) * (np.exp(coef @ TAU_POWERS) @ LEG_W_TAU)
     return out
-
-
-def two_prod(a: Array, b: Array) -> tuple[Array, Array]:
-    """Error-free product: a*b = hi + lo exactly (Dekker/Veltkamp splitting).
-
-    Used for traffic = rate * aht so that the gap N - A, which Erlang C's ASA and
-    service level divide by, keeps full relative accuracy close to N = A.
-    """
-    hi = a * b
-    split = 134217729.0  # 2**27 + 1
-    ca = split * a
-    a_hi = ca - (ca - a)
-    a_lo = a - a_hi
-    cb = split * b
-    b_hi = cb - (cb - b)
-    b_lo = b - b_hi
-    lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return hi, lo

@@ -146,7 +146,7 @@ def logaddexp(a: float, b: float) -> float:
 
 
 def two_prod(a: float, b: float) -> tuple[float, float]:
-    """Error-free product (see numerics.two_prod)."""
+    """Error-free product (see erlang.two_prod)."""
     hi = a * b
     ca = 134217729.0 * a
     a_hi = ca - (ca - a)
