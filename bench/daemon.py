@@ -253,18 +253,15 @@ AGENTS = 30  # per site
 MEMORY_HOT = {"offered": 4, "waiting": 3}  # the memory phase's surges: 16 Erlangs
 
 
-def load_of(q: str) -> dict[str, int]:
-    return HOT if q == SURGE else COLD
+def load_of(q: str, surge: str = SURGE, hot: dict[str, int] = HOT) -> dict[str, int]:
+    """Queue ``q``'s load: ``hot`` for the ``surge`` queue, else ``COLD``."""
+    return hot if q == surge else COLD
 
 
 def site_snap(ts: float, surge: str = SURGE, hot: dict[str, int] = HOT) -> bytes:
     """A site snapshot with ``surge`` at ``hot`` (the memory phase alternates it)."""
     queues = {
-        q: {
-            "interval_s": 60,
-            "aht_s": 240 if q != "email" else 360,
-            **(hot if q == surge else COLD),
-        }
+        q: {"interval_s": 60, "aht_s": 240 if q != "email" else 360, **load_of(q, surge, hot)}
         for q in QUEUES
     }
     queues["email"]["backlog"] = 5

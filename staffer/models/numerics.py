@@ -77,15 +77,15 @@ def stirlerr(n: Array) -> Array:
     return out
 
 
-def bd0(x: Array, m: Array, part: Mask | None = None) -> Array:
+def bd0(x: Array, m: Array) -> Array:
     """Loader's deviance x log(x/m) + m - x >= 0, accurate also when x ~ m (x >= 0, m > 0).
 
     For |v| < 1/2 with v = (x-m)/(x+m) (x/m in [1/3, 3]) the atanh series
     (x-m) v + 2x sum_{j>=1} v**(2j+1)/(2j+1) (no cancellation), with as many terms as the
     largest |v| needs (at most 28); outside, the direct formula loses at most a factor ~3
-    to cancellation, i.e. an absolute error of a few ulps of bd0 itself. ``part`` (same
-    shape) splits the elements in two groups whose series lengths are chosen separately,
-    so one call gives exactly what a call per group would.
+    to cancellation, i.e. an absolute error of a few ulps of bd0 itself. The terms past
+    an element's own need are below half an ulp of its sum (relative <= 1e-18.5), so
+    they leave it unchanged: an element's value does not depend on its batch.
     """
     x, m = pair(x, m)
     out = np.empty(x.shape)
@@ -96,16 +96,8 @@ def bd0(x: Array, m: Array, part: Mask | None = None) -> Array:
         near = np.abs(d) < 0.5 * s
         vn = v[near]
         if vn.size:
-            abs_v = np.abs(vn)
-            if part is None:
-                terms, early = _series_terms(abs_v), None
-            else:  # each part's length from its own largest |v|, as two calls would
-                pn = part[near]
-                t_in, t_out = _series_terms(abs_v[pn]), _series_terms(abs_v[~pn])
-                terms = max(t_in, t_out)
-                shorter = (pn, t_in) if t_in < t_out else (~pn, t_out)
-                early = shorter if 0 < shorter[1] < terms else None
-            out[near] = d[near] * vn + _atanh_series(x[near], vn, terms, early)
+            terms = _series_terms(np.abs(vn))
+            out[near] = d[near] * vn + _atanh_series(x[near], vn, terms)
         far = ~near
         out[far] = _bd0_direct(x[far], m[far])
     return out
@@ -135,27 +127,23 @@ def _series_terms(abs_v: Array) -> int:
     return terms
 
 
-def _atanh_series(x: Array, v: Array, terms: int, early: tuple[Mask, int] | None) -> Array:
-    """2x sum_{j=1..terms} v**(2j+1)/(2j+1), term by term (in place, no temporaries); with
-    ``early`` = (mask, k) the masked elements keep the sum after k terms."""
+def _atanh_series(x: Array, v: Array, terms: int) -> Array:
+    """2x sum_{j=1..terms} v**(2j+1)/(2j+1), term by term (in place, no temporaries)."""
     ej = 2.0 * x * v
     v2 = v * v
     acc = np.zeros_like(v)
     term = np.empty_like(v)
-    kept = acc
     for j in range(1, terms + 1):
         np.multiply(ej, v2, out=ej)
         np.divide(ej, _ODD[j], out=term)
         np.add(acc, term, out=acc)
-        if early is not None and j == early[1]:
-            kept = acc.copy()
-    return acc if early is None else np.where(early[0], kept, acc)
+    return acc
 
 
-def log_pois(a: Array, x: Array, part: Mask | None = None) -> Array:
+def log_pois(a: Array, x: Array) -> Array:
     """log(x**a e**-x / Gamma(a+1)) for real a >= 0, x >= 0 (log of the Poisson pmf).
 
-    a = 0 gives -x; x = 0 gives 0 for a = 0 and -inf for a > 0. ``part``: as in bd0.
+    a = 0 gives -x; x = 0 gives 0 for a = 0 and -inf for a > 0.
     """
     a, x = pair(a, x)
     zero_a = a <= 0.0
@@ -163,11 +151,11 @@ def log_pois(a: Array, x: Array, part: Mask | None = None) -> Array:
     ok = ~(zero_a | zero_x)
     if not ok.all():
         out = np.empty(a.shape)
-        out[ok] = log_pois(a[ok], x[ok], None if part is None else part[ok])
+        out[ok] = log_pois(a[ok], x[ok])
         out[zero_a] = -x[zero_a]
         out[zero_x] = -np.inf
         return out
-    lp: Array = -stirlerr(a) - bd0(a, x, part) - LOG_SQRT_2PI - 0.5 * np.log(a)
+    lp: Array = -stirlerr(a) - bd0(a, x) - LOG_SQRT_2PI - 0.5 * np.log(a)
     return lp
 
 
@@ -298,7 +286,7 @@ def log_upper(p: ArrayLike, x: ArrayLike) -> Array:
 def _log_upper_pois(p: Array, x: Array, low: Mask) -> Array:
     """log_upper off its far upper tail: -log pois plus the tiny lower-tail correction
     where x is far below p (``low``), scipy's Q / pois between the tails."""
-    lp = log_pois(p, x, low)  # one call for both parts (bd0 sizes its series per part)
+    lp = log_pois(p, x)  # one call for both parts (bd0's values do not depend on the batch)
     out = np.empty(p.shape)
     if low.any():
         pl, xl, lpl = p[low], x[low], lp[low]
