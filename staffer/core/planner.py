@@ -101,7 +101,7 @@ class Cycle:
 class Outlook:
     """Per queue (all queues of the site, in order) and count change."""
 
-    sl: np.ndarray  # service level, email on-time
+    sl: np.ndarray  # service level (real-time: the median, reported), email on-time
     abandon: np.ndarray
     asa: np.ndarray
     J: np.ndarray
@@ -139,7 +139,7 @@ def _realtime_part(c: Cycle, ix: list[int], rt: Curves, out: dict[str, np.ndarra
         # the expected shortfall over the rate's uncertainty, not the shortfall of the mean
         per_level = np.maximum(goal - sl, 0.0) + np.maximum(ab - cap, 0.0) + SLOPE * (1.0 - sl)
         out["J"][i] = q.weight * (GH_W @ per_level + goal * deficit)
-        out["sl"][i], out["abandon"][i], out["asa"][i] = rt.sl[r], rt.abandon[r], rt.asa[r]
+        out["sl"][i], out["abandon"][i], out["asa"][i] = rt.median[:, r]  # what a plan reports
         out["required"][i] = rt.required[r]
         out["donor_ok"][i] = not rt.short_now[r]
         meets = (rt.sl[r, c.reach :] >= goal - 1e-9) & (rt.abandon[r, c.reach :] <= cap)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from staffer.core.forecast import QueueForecast
-from staffer.core.reforecast import GH_W, rate_multipliers
+from staffer.core.reforecast import GH_MEDIAN, GH_W, rate_multipliers
 from staffer.core.required import Goals, from_sweep, search_range
 from staffer.core.roster import Roster, typical_left
 from staffer.core.transient import Probes, Rows, evaluate
@@ -41,11 +41,15 @@ VOICE_NOISE_K = 0.0
 
 @dataclass(frozen=True, slots=True)
 class Curves:
-    """Per real-time queue (rows) and count change (columns, reach = no change)."""
+    """Per real-time queue (rows) and count change (columns, reach = no change).
+
+    The planner plans on the means over the rate levels; a plan reports the medians (the
+    level at the rate's median: every measure is monotone in the rate, so it is the
+    measure's median too), the point forecast with the least expected absolute error."""
 
     sl: np.ndarray  # mean over the rate levels (Q, W)
     abandon: np.ndarray
-    asa: np.ndarray
+    median: np.ndarray  # (3, Q, W): service level, abandonment, ASA at the median rate
     sl_levels: np.ndarray  # at each rate level (Q, M, W), weights ``GH_W``
     abandon_levels: np.ndarray
     required: np.ndarray  # (Q,)
@@ -193,12 +197,14 @@ def realtime_curves(
         right,
         weight,
     )
-    sl, ab, asa = np.einsum("lqmw,m->lqw", levels, GH_W)
+    sl, ab = np.einsum("lqmw,m->lqw", levels[:2], GH_W)
     required = from_sweep(g, lo, hi, p_sl, p_ab)
     short = (sl[:, reach] < g.goal - 1e-9) | (ab[:, reach] > g.cap)
     sl, ab = np.clip((sl, ab), 0, 1)
+    median = levels[:, :, GH_MEDIAN].copy()
+    median[:2] = np.clip(median[:2], 0, 1)
     sl_levels, ab_levels = np.clip(levels[:2], 0, 1)
-    return Curves(sl, ab, asa, sl_levels, ab_levels, required, short)
+    return Curves(sl, ab, median, sl_levels, ab_levels, required, short)
 
 
 def _widen(v: np.ndarray, left: np.ndarray, right: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -145,6 +145,7 @@ def intraday_ratio(
 # three-point Gauss-Hermite rule: E f(X), X ~ N(m, sd^2) = sum w_i f(m + z_i sd)
 GH_Z = np.array([-math.sqrt(3.0), 0.0, math.sqrt(3.0)])
 GH_W = np.array([1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0])
+GH_MEDIAN = 1  # the node at z = 0: the rate's median
 
 
 def rate_multipliers(rel_sd: float) -> np.ndarray:
