@@ -18,6 +18,9 @@ A rescued interval (static missed by more than 5 points, staffer within 5 points
 credited in equal shares to the switches into that queue from one interval before its start
 to its end; ``rescues`` per class is the sum of those shares. Releases buy no rescue by this
 measure; what they buy is email on time, printed beside them. It refuses the held-out days.
+
+``--by-half-hour`` prints instead when the switches happen: pulls, releases and rt->rt per
+half hour of the day, the drain after it included (the moves KPI counts the day's only).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import results  # noqa: E402
 
 from staffer.sim.kpis import DayKpis, rescued_intervals, within_floor  # noqa: E402
-from staffer.sim.run import run_policies  # noqa: E402
+from staffer.sim.run import run_policies, run_policy  # noqa: E402
 from staffer.sim.scenario import load_scenario  # noqa: E402
 
 CHAIN_S = 3600.0
@@ -111,16 +114,49 @@ def classify(name: str, seed: int) -> Row:
     return counts, _credit(log, tags, email, ks, kf, width), kf.agent_hours
 
 
+def timing(name: str, seed: int) -> Counter[tuple[int, str]]:
+    """(half hour from the day's start, pull / release / rt->rt) -> switches, drain included."""
+    sc = load_scenario(name)
+    tr, _ = run_policy(sc, "staffer", seed)
+    email = {q.id for q in sc.site.queues if q.channel == "email"}
+    out: Counter[tuple[int, str]] = Counter()
+    for t, _a, s, d in tr.move_log:
+        kind = "release" if d in email else "pull" if s is None or s in email else "rt->rt"
+        out[int(t // 1800), kind] += 1
+    return out
+
+
+def print_timing(names: list[str], seeds: int, jobs: int, start_h: float) -> None:
+    work = [(n, s) for n in names for s in range(1, seeds + 1)]
+    with ProcessPoolExecutor(max_workers=jobs) as ex:
+        out = list(ex.map(timing, *zip(*work, strict=True)))
+    print(f"switches per half hour (start of the half hour), {seeds} seeds")
+    for n in names:
+        c: Counter[tuple[int, str]] = sum(
+            (o for (m, _), o in zip(work, out, strict=True) if m == n), Counter()
+        )
+        slots = range(max(i for i, _ in c) + 1) if c else range(0)
+        print(f"{n}: {sum(c.values())} switches")
+        print("         " + " ".join(f"{start_h + i / 2:5.1f}" for i in slots))
+        for kind in ("pull", "release", "rt->rt"):
+            print(f"  {kind:7s}" + " ".join(f"{c[i, kind]:5d}" for i in slots))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=12)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scenarios", default="surge,chat_campaign,above_forecast,normal")
+    ap.add_argument("--by-half-hour", action="store_true", help="when the switches happen")
     args = ap.parse_args()
     names = args.scenarios.split(",")
     if any(n in results.HELD_OUT for n in names):
         print("held-out scenarios are not for tuning", file=sys.stderr)
         return 2
+    if args.by_half_hour:
+        start = load_scenario(names[0]).start_ts % 86400 / 3600
+        print_timing(names, args.seeds, args.jobs, start)
+        return 0
     work = [(n, s) for n in names for s in range(1, args.seeds + 1)]
     with ProcessPoolExecutor(max_workers=args.jobs) as ex:
         out = list(ex.map(classify, *zip(*work, strict=True)))
