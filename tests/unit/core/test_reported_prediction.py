@@ -17,30 +17,21 @@ from staffer.settings import QueueSettings, SiteSettings
 from .conftest import NOW, agent, feed, planner
 
 
-def _site() -> SiteSettings:
-    return SiteSettings(
+def _plan() -> Plan:
+    """Five chat agents who cannot move (chat is their only skill): the target is 5."""
+    site = SiteSettings(
         id="main",
         queues=[
             QueueSettings(
                 id="chat", channel="chat", sl_target=0.8, target_s=60.0, aht_s=480.0, concurrency=2
-            ),
-            QueueSettings(id="phone", channel="voice", sl_target=0.8, target_s=20.0, aht_s=240.0),
+            )
         ],
     )
-
-
-def _plan(chat_agents: int = 5, phone_agents: int = 14, phone_busy: int = 12) -> Plan:
-    """Nobody may move (every agent has one skill): the targets are the counts. Phone
-    carries 12 Erlangs (15 calls per 300 s of 240 s), 12 agents busy now."""
     st = SiteState("main")
     feed(st, "chat", 10, aht_s=480.0)
-    feed(st, "phone", 15, aht_s=240.0)
-    for i in range(chat_agents):
+    for i in range(5):
         st.apply_agent(agent(f"c{i:03d}", "chat", ("chat",)))
-    for i in range(phone_agents):
-        status = "busy" if i < phone_busy else "available"
-        st.apply_agent(agent(f"p{i:03d}", "phone", ("phone",), status=status))
-    return plan_site(_site(), planner(), st, Controls(), {}, NOW, "p")
+    return plan_site(site, planner(), st, Controls(), {}, NOW, "p")
 
 
 def test_the_reported_prediction_does_not_depend_on_the_rate_spread(
