@@ -47,6 +47,13 @@ CLASSES = ("pull", "release", "rt->rt", "chained", "reversed", "not short")
 Row = tuple[Counter[str], Counter[str], float]  # counts, rescue credit, agent-hours
 
 
+def _kind(src: str | None, dst: str, email: set[str]) -> str:
+    """``pull``, ``release`` or ``rt->rt`` (the module docstring)."""
+    if dst in email:
+        return "release"
+    return "pull" if src is None or src in email else "rt->rt"
+
+
 def _tags(
     log: list[tuple[float, str, str, str]], email: set[str], static: DayKpis, width: float
 ) -> list[set[str]]:
@@ -56,8 +63,8 @@ def _tags(
         by_agent.setdefault(a, []).append((t, s, d))
     tags: list[set[str]] = []
     for t, a, s, d in log:
-        rt_dst, rt_src = d not in email, s is not None and s not in email
-        tag = {"rt->rt" if rt_dst and rt_src else "pull" if rt_dst else "release"}
+        rt_dst = d not in email
+        tag = {_kind(s, d, email)}
         later = [(u, d2) for u, _, d2 in by_agent[a] if u > t]
         if later and later[0][0] - t < CHAIN_S:
             tag.add("chained")
@@ -121,8 +128,7 @@ def timing(name: str, seed: int) -> Counter[tuple[int, str]]:
     email = {q.id for q in sc.site.queues if q.channel == "email"}
     out: Counter[tuple[int, str]] = Counter()
     for t, _a, s, d in tr.move_log:
-        kind = "release" if d in email else "pull" if s is None or s in email else "rt->rt"
-        out[int(t // 1800), kind] += 1
+        out[int(t // 1800), _kind(s, d, email)] += 1
     return out
 
 

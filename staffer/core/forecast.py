@@ -156,16 +156,6 @@ class QueueForecast:
     shift: bool = False  # the fast estimate is in use (a regime change)
 
 
-def _covers(schedule: ScheduledForecast, queue: str, t: np.ndarray) -> np.ndarray:
-    """``schedule.covers(queue, x)`` for every ``x`` of ``t`` at once (the same test: a
-    daily schedule covers every time, a dated one its first to its last knot)."""
-    s = schedule.series.get(queue)
-    if s is None or schedule.daily:
-        return np.full(t.shape, s is not None)
-    inside: np.ndarray = (s.knots[0] <= t) & (t <= s.knots[-1])
-    return inside
-
-
 def _observations(
     queue: str, history: tuple[QueueSnapshot, ...], schedule: ScheduledForecast | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -178,7 +168,7 @@ def _observations(
         return ends, offered, iv, None
     if not snaps:
         return ends, offered, iv, np.zeros(0)  # the schedule, no observation yet
-    covered = _covers(schedule, queue, ends - iv) & _covers(schedule, queue, ends)
+    covered = schedule.covers_each(queue, ends - iv) & schedule.covers_each(queue, ends)
     exp = schedule.expected(queue, ends - iv, ends)
     return ends, offered, iv, np.where(covered, exp, 0.0) if exp is not None else None
 
@@ -210,7 +200,7 @@ def _rates_over(
     recent = schedule.expected(queue, np.array([now - RECENT_S]), np.array([now]))
     if exp is None or recent is None:
         return [np.full(e.size - 1, live) for e in edges]
-    covered = _covers(schedule, queue, (t0 + t1) / 2)
+    covered = schedule.covers_each(queue, (t0 + t1) / 2)
     mid = (a + b) / 2
     shape = exp / np.maximum(t1 - t0, 1e-9)
     level = float(recent[0]) / RECENT_S if schedule.covers(queue, now - RECENT_S) else shape

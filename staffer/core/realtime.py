@@ -201,9 +201,8 @@ def realtime_curves(
     required = from_sweep(g, lo, hi, p_sl, p_ab)
     short = (sl[:, reach] < g.goal - 1e-9) | (ab[:, reach] > g.cap)
     sl, ab = np.clip((sl, ab), 0, 1)
-    median = levels[:, :, GH_MEDIAN].copy()
-    median[:2] = np.clip(median[:2], 0, 1)
     sl_levels, ab_levels = np.clip(levels[:2], 0, 1)
+    median = np.stack((sl_levels, ab_levels, levels[2]))[:, :, GH_MEDIAN]
     return Curves(sl, ab, median, sl_levels, ab_levels, required, short)
 
 

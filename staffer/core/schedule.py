@@ -76,8 +76,17 @@ class ScheduledForecast:
         return n / (span[1] - span[0]), (w / n if n > 0 else None)
 
     def covers(self, queue: str, t: float) -> bool:
+        """A daily schedule covers every time, a dated one its first to its last knot."""
         s = self.series.get(queue)
         return s is not None and (self.daily or float(s.knots[0]) <= t <= float(s.knots[-1]))
+
+    def covers_each(self, queue: str, t: np.ndarray) -> np.ndarray:
+        """``covers`` for every time of ``t`` at once."""
+        s = self.series.get(queue)
+        if s is None or self.daily:
+            return np.full(t.shape, s is not None)
+        inside: np.ndarray = (s.knots[0] <= t) & (t <= s.knots[-1])
+        return inside
 
 
 def _parse_start(raw: str, where: str) -> tuple[float, bool]:
