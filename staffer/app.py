@@ -157,6 +157,15 @@ class Daemon:
             return
         await self._locked(functools.partial(self.router.dispatch, *target, msg))
 
+    def handle_now(self, topic: str, payload: bytes) -> bool:
+        """The port's shortcut (``Session.apply_now``) for a plain message that ``handle``
+        would apply at once too: applied here, without a queue, a task or an ``await``;
+        False (anything else) sends it the usual way, to ``handle``."""
+        if self._busy.locked() or self._queued:
+            return False
+        target = self.router.resolve_now(topic)
+        return target is not None and self.router.apply_now(*target, Inbound(topic, payload))
+
     async def _locked(self, job: Callable[[], Coroutine[None, None, None]]) -> None:
         """Run ``job`` when it is its turn (one message or job at a time)."""
         self._queued += 1
@@ -286,6 +295,7 @@ class Daemon:
                 True, __version__, sites=sites, shard_index=self.shard_index, shard_count=count
             ),
             subscriptions=self._subscriptions(sites),
+            apply_now=self.handle_now,
             on_state=self._on_mqtt_state,
             coalescible=lambda topic: self.router.is_snapshot(topic),
             on_coalesced=self.metrics.coalesced.inc,

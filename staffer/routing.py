@@ -102,6 +102,15 @@ class Router:
             return None
         return site, route
 
+    def resolve_now(self, topic: str) -> tuple[Site, Route] | None:
+        """The owned site and route of a topic whose kind has a synchronous handler
+        (``RouteSpec.now``); None for anything else, left to `resolve` (which counts it)."""
+        route = self.route(topic)
+        if route is None or ROUTES[route.kind].now is None:
+            return None
+        site = self.runtime.sites.get(route.site)
+        return None if site is None else (site, route)
+
     async def dispatch(self, site: Site, route: Route, msg: Inbound) -> None:
         """Run the kind's handler; never raises for bad input."""
         spec = ROUTES[route.kind]

@@ -14,7 +14,9 @@ With `mqtt_internals` and the tools' `mqtt_client`, the only module importing th
 * payloads over ``max_payload_bytes`` come as ``Inbound(oversized=True, payload=b"")``;
 * a session taken over (MQTT 5 reason 0x8E) is counted (``on_takeover``), loops logged.
 
-Inbound messages go to an async handler one at a time, in arrival order. Messages
+Inbound messages go to an async handler one at a time, in arrival order; a plain QoS 0
+message that finds nothing queued before it is offered to ``Session.apply_now`` first,
+synchronously from the socket reader (`mqtt_internals.Intake`). Messages
 published while disconnected are held (10,000, oldest dropped) and sent after a connect.
 """
 
@@ -70,6 +72,7 @@ class AiomqttPort:
         self._connected = False
         self._v5 = settings.protocol in ("5", "auto")
         self._queue: asyncio.Queue[aiomqtt.Message] | None = None
+        self._intake: mqtt_internals.Intake | None = None  # None: aiomqtt's own messages
         self._handling = False  # a received message is being handled (``quiesce`` waits)
         self._sending: set[asyncio.Task[bool]] = set()
         self._tracked: set[asyncio.Task[None]] = set()  # publishes with an ``on_ack``
@@ -144,8 +147,22 @@ class AiomqttPort:
         )
         mqtt_internals.check_once(client)
         self._queue = mqtt_internals.incoming_queue(client)  # drained without a task each
-        mqtt_internals.install_light_messages(client)  # `Received`, not aiomqtt's Message
+        # `Received`, not aiomqtt's Message; a plain snapshot is handled without the queue
+        take = self._take_now if self._session.apply_now is not None else None
+        self._intake = mqtt_internals.install_light_messages(client, take)
         return client
+
+    def _take_now(self, topic: str, payload: bytes) -> bool:
+        """A plain QoS 0 message with nothing queued before it: ``Session.apply_now``
+        (True: handled). Oversized ones take the queue, where they are reported."""
+        apply_now = self._session.apply_now
+        if apply_now is None or len(payload) > self._settings.max_payload_bytes:
+            return False
+        try:
+            return apply_now(topic, payload)
+        except Exception:  # a bad message must never stop the daemon (nor paho's reader)
+            log.exception("handler failed", extra={"topic": topic})
+            return True
 
     async def run(self, handler: Handler) -> None:
         """Connect, subscribe and feed ``handler`` until cancelled.
@@ -254,6 +271,8 @@ class AiomqttPort:
         batch = [q.get_nowait() for _ in range(q.qsize())]
         topics = [str(m.topic) for m in batch]
         kept, dropped = coalesce_latest(batch, topics, self._session.coalescible)
+        if self._intake is not None:
+            self._intake.done(dropped)
         if dropped:
             log.warning(
                 "overloaded: %d queued messages, %d superseded snapshots dropped",
@@ -287,6 +306,8 @@ class AiomqttPort:
             log.exception("handler failed", extra={"topic": inbound.topic})
         finally:
             self._handling = False
+            if self._intake is not None:
+                self._intake.done()
 
     # --- publishing ----------------------------------------------------------------
     async def publish(

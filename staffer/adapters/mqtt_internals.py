@@ -14,7 +14,8 @@ function, so a new library version that changes shape is found in one place:
   that queue instead of aiomqtt's ``Message`` (whose ``Topic`` is validated again for
   every message the broker already checked): for QoS 0 straight from paho's decoded
   packet (an instance attribute over ``Client._handle_publish``), otherwise from paho's
-  ``on_message``;
+  ``on_message``; a plain QoS 0 message with nothing queued before it may instead be
+  handled at once (`Intake`);
 * `hook_paho` also puts an instance attribute over paho's ``loop_read``: runs of QoS 0
   PUBLISHes are parsed in one pass from the `ReadBuffer`'s bytes (`ReadBuffer.scan`,
   `staffer.adapters.mqtt_wire`) and everything else is left to paho's reader.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
@@ -171,24 +173,82 @@ class Received:
         self.properties = properties
 
 
-def install_light_messages(client: aiomqtt.Client) -> bool:
-    """Received PUBLISHes go on aiomqtt's queue as `Received` (`hook_paho`); False when
-    aiomqtt or paho changed shape (nothing installed)."""
+Take = Callable[[str, bytes], bool]
+
+
+def _text(topic: bytes | str) -> str | None:
+    try:
+        return topic if isinstance(topic, str) else topic.decode("utf-8")
+    except UnicodeDecodeError:  # the broker checks topics: never seen in practice
+        log.warning("dropped a message whose topic is not UTF-8")
+        return None
+
+
+class Intake:
+    """Where a hooked client's received PUBLISHes go (`hook_paho`).
+
+    Each goes on aiomqtt's queue as a `Received`, except a plain QoS 0 one (no
+    properties, not retained) that arrives while every message queued before it has been
+    handled: that one is offered to ``take`` at once (True: handled, not queued). This
+    spares the common message its queue round trip, the consumer's wake-up and aiomqtt's
+    task per message. ``unhandled`` counts the queued messages the consumer has not yet
+    handled (it calls `done`), so a message never overtakes an earlier one.
+    """
+
+    __slots__ = ("queue", "take", "unhandled")
+
+    def __init__(self, queue: asyncio.Queue[Any], take: Take | None = None) -> None:
+        self.queue = queue
+        self.take = take
+        self.unhandled = 0
+
+    def put(self, topic: bytes | str, payload: bytes | bytearray, retain: bool, props: Any) -> None:
+        """Queue the message for the consumer."""
+        text = _text(topic)
+        if text is None:
+            return
+        try:
+            self.queue.put_nowait(Received(text, payload, retain, props))
+        except asyncio.QueueFull:
+            log.warning("incoming message queue is full; dropped a message")
+            return
+        self.unhandled += 1
+
+    def plain(
+        self, topic: bytes | str, payload: bytes | bytearray, retain: bool, props: Any
+    ) -> None:
+        """A QoS 0 message: taken at once when it may be, else queued."""
+        take = self.take
+        if take is not None and not self.unhandled and props is None and not retain:
+            text = _text(topic)
+            if text is None or (isinstance(payload, bytes) and take(text, payload)):
+                return
+        self.put(topic, payload, retain, props)
+
+    def done(self, n: int = 1) -> None:
+        """``n`` queued messages were handled (or dropped under overload)."""
+        self.unhandled -= n
+
+
+def install_light_messages(client: aiomqtt.Client, take: Take | None = None) -> Intake | None:
+    """Received PUBLISHes go on aiomqtt's queue as `Received`, or to ``take`` (`Intake`,
+    `hook_paho`); None when aiomqtt or paho changed shape (nothing installed)."""
     paho = getattr(client, "_client", None)
     queue = incoming_queue(client)
     if not isinstance(paho, paho_client.Client) or queue is None:
-        return False
+        return None
     if getattr(paho, "_handle_publish", None) is None:
-        return False
+        return None
     packet = getattr(paho, "_in_packet", None)
     if not isinstance(packet, dict) or not {"command", "remaining_count"} <= packet.keys():
-        return False
-    hook_paho(paho, queue)
-    return True
+        return None
+    intake = Intake(queue, take)
+    hook_paho(paho, intake)
+    return intake
 
 
-def hook_paho(paho: paho_client.Client, queue: asyncio.Queue[Any]) -> None:
-    """Put what ``paho`` receives on ``queue`` as `Received`:
+def hook_paho(paho: paho_client.Client, intake: Intake) -> None:
+    """Hand what ``paho`` receives to ``intake``:
 
     * runs of QoS 0 PUBLISHes straight from the `ReadBuffer`'s bytes, parsed in one pass
       (`mqtt_wire.scan_qos0`, an instance attribute over ``loop_read``; paho's per-packet
@@ -196,20 +256,9 @@ def hook_paho(paho: paho_client.Client, queue: asyncio.Queue[Any]) -> None:
     * any other QoS 0 PUBLISH from paho's decoded packet (over ``_handle_publish``:
       paho's ``MQTTMessage`` with a ``threading.Condition``, its log call and per-topic
       callback matching are skipped);
-    * QoS 1 and 2 through paho's handling (its acks) and ``on_message``.
+    * QoS 1 and 2 through paho's handling (its acks) and ``on_message``: always queued.
     """
     original = paho._handle_publish
-
-    def put(topic: bytes | str, payload: bytes | bytearray, retain: bool, props: Any) -> None:
-        try:
-            text = topic if isinstance(topic, str) else topic.decode("utf-8")
-        except UnicodeDecodeError:  # the broker checks topics: never seen in practice
-            log.warning("dropped a message whose topic is not UTF-8")
-            return
-        try:
-            queue.put_nowait(Received(text, payload, retain, props))
-        except asyncio.QueueFull:
-            log.warning("incoming message queue is full; dropped a message")
 
     def on_message(_client: object, _userdata: object, message: paho_client.MQTTMessage) -> None:
         try:
@@ -217,24 +266,25 @@ def hook_paho(paho: paho_client.Client, queue: asyncio.Queue[Any]) -> None:
         except UnicodeDecodeError:
             log.warning("dropped a message whose topic is not UTF-8")
             return
-        put(topic, message.payload, message.retain, message.properties)
+        intake.put(topic, message.payload, message.retain, message.properties)
 
     def handle_publish() -> paho_client.MQTTErrorCode:
         header = paho._in_packet["command"]
         if header & 0x06:  # QoS 1 or 2: paho acknowledges (and calls on_message)
             return original()
         r = paho_packet.decode_publish(header, paho._in_packet["packet"], paho._protocol)
-        put(r.topic, r.payload, r.retain, r.properties)
+        intake.plain(r.topic, r.payload, r.retain, r.properties)
         return paho_client.MQTTErrorCode.MQTT_ERR_SUCCESS
 
     read = paho.loop_read
     v5 = paho._protocol == paho_client.MQTTv5
+    plain = intake.plain
 
     def loop_read(max_packets: int = 1) -> paho_client.MQTTErrorCode:
         sock, packet = paho._sock, paho._in_packet
         # between packets (paho reads a type byte 0 as "none yet": the length tells)
         if type(sock) is ReadBuffer and packet["command"] == 0 and not packet["remaining_count"]:
-            done = sock.scan(v5, put)
+            done = sock.scan(v5, plain)
             if done is not None:
                 with paho._msgtime_mutex:  # keepalive: the broker was heard from
                     paho._last_bytes_received = paho_client.time_func()

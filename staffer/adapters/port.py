@@ -53,6 +53,11 @@ class Session:
     ``offline_payload`` is the last will and the retained status on clean shutdown;
     ``status_topic`` None means no presence at all (no will, no status: a bridge's
     connection, ``staffer.bridge``).
+    ``apply_now(topic, payload)``, when given, may be called instead of queueing a plain
+    message (QoS 0, not retained, no properties, within ``max_payload_bytes``) that
+    arrives while every message before it has been handled: it handles the message at
+    once, synchronously, and returns True, or returns False to have it queued for the
+    handler as usual (a port may also never call it).
     ``on_state(up)`` is called on every connect/disconnect. Under overload, queued
     messages whose topic is ``coalescible`` give way to newer ones of the same topic
     (``on_coalesced(n)`` counts them). ``on_takeover()`` is called when the broker ends
@@ -64,6 +69,7 @@ class Session:
     online_payload: bytes = b""
     offline_payload: bytes = b""
     subscriptions: Sequence[Subscription] = ()
+    apply_now: Callable[[str, bytes], bool] | None = None
     on_state: Callable[[bool], None] | None = None
     coalescible: Callable[[str], bool] = _never
     on_coalesced: Callable[[int], None] = _ignore

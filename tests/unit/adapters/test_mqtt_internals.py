@@ -72,7 +72,7 @@ async def test_light_messages_queue_qos0_from_the_packet_and_qos1_through_paho()
     """A QoS 0 PUBLISH reaches aiomqtt's queue as a `Received` without paho's message
     object; a QoS 1 one keeps paho's handling (its PUBACK) and arrives the same way."""
     client = aiomqtt.Client("127.0.0.1", 1, protocol=aiomqtt.ProtocolVersion.V5)
-    assert mi.install_light_messages(client)
+    assert mi.install_light_messages(client) is not None
     paho = client._client
     queue = mi.incoming_queue(client)
     assert queue is not None

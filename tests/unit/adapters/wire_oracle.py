@@ -131,11 +131,14 @@ def read_with_paho(chunks: list[bytes], v5: bool) -> tuple[list[Got], str]:
     return got, end
 
 
-def read_with_hooks(chunks: list[bytes], v5: bool) -> tuple[list[Got], str]:
-    """What the adapter's hooks put on the incoming queue, and how reading ended."""
+def read_with_hooks(
+    chunks: list[bytes], v5: bool, take: mi.Take | None = None
+) -> tuple[list[Got], str]:
+    """What the adapter's hooks put on the incoming queue (with ``take``: what it did not
+    take at once, `mi.Intake`), and how reading ended."""
     c, stream = _client(v5), Stream()
     queue: asyncio.Queue[mi.Received] = asyncio.Queue()
-    mi.hook_paho(c, queue)
+    mi.hook_paho(c, mi.Intake(queue, take))
     c._sock = mi.ReadBuffer(stream)  # type: ignore[assignment]
     end = _drive(c, stream, chunks)
     got = []
