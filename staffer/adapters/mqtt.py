@@ -234,6 +234,8 @@ class AiomqttPort:
         log.info("disconnecting from %s (clean shutdown)", self._address.display)
 
     def _lost(self, why: str) -> None:
+        if not self._connected and self._session.on_connect_failed is not None:
+            self._session.on_connect_failed(why)
         if self._connected and self._takeovers.looping:
             log.debug("disconnected from %s: %s", self._address.display, why)
         elif self._connected:

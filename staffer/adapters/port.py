@@ -58,7 +58,9 @@ class Session:
     arrives while every message before it has been handled: it handles the message at
     once, synchronously, and returns True, or returns False to have it queued for the
     handler as usual (a port may also never call it).
-    ``on_state(up)`` is called on every connect/disconnect. Under overload, queued
+    ``on_state(up)`` is called on every connect/disconnect, ``on_connect_failed(why)`` on
+    every connection attempt that failed before the session was up (refused, unreachable,
+    bad credentials: the port keeps retrying). Under overload, queued
     messages whose topic is ``coalescible`` give way to newer ones of the same topic
     (``on_coalesced(n)`` counts them). ``on_takeover()`` is called when the broker ends
     the session because another client connected with the same client id.
@@ -71,6 +73,7 @@ class Session:
     subscriptions: Sequence[Subscription] = ()
     apply_now: Callable[[str, bytes], bool] | None = None
     on_state: Callable[[bool], None] | None = None
+    on_connect_failed: Callable[[str], None] | None = None
     coalescible: Callable[[str], bool] = _never
     on_coalesced: Callable[[int], None] = _ignore
     on_takeover: Callable[[], None] = lambda: None

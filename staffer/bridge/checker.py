@@ -107,16 +107,24 @@ class Checker:
                 status_topic=None,
                 subscriptions=[(t, 1) for t in subs],
                 on_state=self._on_state,
+                on_connect_failed=self._on_connect_failed,
             ),
         )
-        self._up = asyncio.Event()
+        self._settled = asyncio.Event()  # connected, or the first attempt failed
+        self._failed: str | None = None  # why it failed
         self._t0 = 0.0
         self.states: dict[str, AgentState] = {}
         self.queues: set[str] = set()
         self._told: set[tuple[str, str]] = set()  # (kind, reason) of rejections narrated
 
     def _on_state(self, up: bool) -> None:
-        (self._up.set if up else self._up.clear)()
+        if up:
+            self._settled.set()
+
+    def _on_connect_failed(self, why: str) -> None:
+        if self._failed is None:
+            self._failed = why
+            self._settled.set()  # `run` reports it: a check does not retry
 
     def _now(self) -> float:
         return time.monotonic() - self._t0
@@ -209,12 +217,13 @@ class Checker:
     async def run(self) -> Recording:
         task = asyncio.create_task(self.port.run(self._on_message))
         try:
+            broker = parse_url(self.opts.url).display
             try:
-                await asyncio.wait_for(self._up.wait(), CONNECT_TIMEOUT_S)
+                await asyncio.wait_for(self._settled.wait(), CONNECT_TIMEOUT_S)
             except TimeoutError:
-                raise CheckerConnectionError(
-                    f"cannot reach the broker at {parse_url(self.opts.url).display}"
-                ) from None
+                raise CheckerConnectionError(f"cannot reach the broker at {broker}") from None
+            if self._failed is not None:
+                raise CheckerConnectionError(f"cannot reach the broker at {broker}: {self._failed}")
             self._t0 = time.monotonic()
             where = f"{self.topics.prefix}/{self.opts.site}"
             self.say(f"listening on {where}/# for {self.opts.duration_s:g} s")

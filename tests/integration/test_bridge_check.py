@@ -152,9 +152,12 @@ async def test_no_traffic_exits_3(mosquitto: Broker, topic_prefix: str) -> None:
     assert code == 3 and "no bridge traffic at all" in out
 
 
-async def test_unreachable_broker_exits_3() -> None:
+async def test_unreachable_broker_exits_3_with_the_reason() -> None:
+    """At the first refused attempt, with why (not after a 10 s wait, reason unsaid)."""
     code, out, _ = await bridge_check(f"mqtt://127.0.0.1:{free_port()}", "x", "--json")
-    assert code == 3 and "cannot reach the broker" in json.loads(out)["summary"]
+    summary = json.loads(out)["summary"]
+    assert code == 3 and "cannot reach the broker" in summary
+    assert "Connection refused" in summary
 
 
 @pytest.mark.parametrize(
