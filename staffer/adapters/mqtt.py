@@ -148,21 +148,10 @@ class AiomqttPort:
         mqtt_internals.check_once(client)
         self._queue = mqtt_internals.incoming_queue(client)  # drained without a task each
         # `Received`, not aiomqtt's Message; a plain snapshot is handled without the queue
-        take = self._take_now if self._session.apply_now is not None else None
-        self._intake = mqtt_internals.install_light_messages(client, take)
+        self._intake = mqtt_internals.install_light_messages(
+            client, self._session.apply_now, self._settings.max_payload_bytes
+        )
         return client
-
-    def _take_now(self, topic: str, payload: bytes) -> bool:
-        """A plain QoS 0 message with nothing queued before it: ``Session.apply_now``
-        (True: handled). Oversized ones take the queue, where they are reported."""
-        apply_now = self._session.apply_now
-        if apply_now is None or len(payload) > self._settings.max_payload_bytes:
-            return False
-        try:
-            return apply_now(topic, payload)
-        except Exception:  # a bad message must never stop the daemon (nor paho's reader)
-            log.exception("handler failed", extra={"topic": topic})
-            return True
 
     async def run(self, handler: Handler) -> None:
         """Connect, subscribe and feed ``handler`` until cancelled.

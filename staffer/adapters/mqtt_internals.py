@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any
@@ -184,22 +185,35 @@ def _text(topic: bytes | str) -> str | None:
         return None
 
 
+def _offer(take: Take, topic: str, payload: bytes) -> bool:
+    try:
+        return take(topic, payload)
+    except Exception:  # a bad message must never stop the daemon (nor paho's reader)
+        log.exception("handler failed", extra={"topic": topic})
+        return True
+
+
 class Intake:
     """Where a hooked client's received PUBLISHes go (`hook_paho`).
 
     Each goes on aiomqtt's queue as a `Received`, except a plain QoS 0 one (no
-    properties, not retained) that arrives while every message queued before it has been
-    handled: that one is offered to ``take`` at once (True: handled, not queued). This
+    properties, not retained, at most ``limit`` bytes: an oversized one is reported by the
+    queue's consumer) that arrives while every message queued before it has been handled:
+    that one is offered to ``take`` at once (True: handled, not queued; when ``take``
+    raises, the message is dropped and the error logged, as the consumer does). This
     spares the common message its queue round trip, the consumer's wake-up and aiomqtt's
     task per message. ``unhandled`` counts the queued messages the consumer has not yet
     handled (it calls `done`), so a message never overtakes an earlier one.
     """
 
-    __slots__ = ("queue", "take", "unhandled")
+    __slots__ = ("limit", "queue", "take", "unhandled")
 
-    def __init__(self, queue: asyncio.Queue[Any], take: Take | None = None) -> None:
+    def __init__(
+        self, queue: asyncio.Queue[Any], take: Take | None = None, limit: float = math.inf
+    ) -> None:
         self.queue = queue
         self.take = take
+        self.limit = limit
         self.unhandled = 0
 
     def put(self, topic: bytes | str, payload: bytes | bytearray, retain: bool, props: Any) -> None:
@@ -221,7 +235,11 @@ class Intake:
         take = self.take
         if take is not None and not self.unhandled and props is None and not retain:
             text = _text(topic)
-            if text is None or (isinstance(payload, bytes) and take(text, payload)):
+            if text is None or (
+                isinstance(payload, bytes)
+                and len(payload) <= self.limit
+                and _offer(take, text, payload)
+            ):
                 return
         self.put(topic, payload, retain, props)
 
@@ -230,7 +248,9 @@ class Intake:
         self.unhandled -= n
 
 
-def install_light_messages(client: aiomqtt.Client, take: Take | None = None) -> Intake | None:
+def install_light_messages(
+    client: aiomqtt.Client, take: Take | None = None, limit: float = math.inf
+) -> Intake | None:
     """Received PUBLISHes go on aiomqtt's queue as `Received`, or to ``take`` (`Intake`,
     `hook_paho`); None when aiomqtt or paho changed shape (nothing installed)."""
     paho = getattr(client, "_client", None)
@@ -242,7 +262,7 @@ def install_light_messages(client: aiomqtt.Client, take: Take | None = None) -> 
     packet = getattr(paho, "_in_packet", None)
     if not isinstance(packet, dict) or not {"command", "remaining_count"} <= packet.keys():
         return None
-    intake = Intake(queue, take)
+    intake = Intake(queue, take, limit)
     hook_paho(paho, intake)
     return intake
 

@@ -86,7 +86,7 @@ def test_the_port_counts_coalesced_messages_as_handled() -> None:
     assert len(kept) == 2 and intake.unhandled == 2  # four dropped, two to dispatch
 
 
-async def test_the_port_takes_what_the_daemon_applies_and_queues_the_rest(
+async def test_the_daemon_gets_what_it_may_take_and_the_rest_is_queued(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     seen: list[str] = []
@@ -101,13 +101,18 @@ async def test_the_port_takes_what_the_daemon_applies_and_queues_the_rest(
         MqttSettings(max_payload_bytes=8),
         Session(client_id="t", status_topic=None, apply_now=apply_now),
     )
-    assert port._take_now("yes", b"{}")
-    assert not port._take_now("no", b"{}")
-    assert not port._take_now("yes", b"x" * 9)  # oversized: queued, reported there
+    port._make_client()
+    intake = port._intake
+    assert intake is not None and intake.take is apply_now and intake.limit == 8
+    intake.plain(b"yes", b"{}", False, None)
+    assert intake.queue.empty()  # taken
+    intake.plain(b"yes", b"x" * 9, False, None)  # oversized: queued, reported there
+    intake.done()
     with caplog.at_level(logging.ERROR, "staffer.mqtt"):
-        assert port._take_now("boom", b"{}")  # a failing handler drops the message
-    assert "handler failed" in caplog.text
-    assert seen == ["yes", "no", "boom"]
+        intake.plain(b"boom", b"{}", False, None)  # a failing handler drops the message
+    assert "handler failed" in caplog.text and intake.queue.qsize() == 1
+    intake.plain(b"no", b"{}", False, None)  # refused: queued
+    assert seen == ["yes", "boom", "no"] and intake.queue.qsize() == 2
     plain = AiomqttPort(MqttSettings(), Session(client_id="t", status_topic=None))
     assert plain._make_client() is not None and plain._intake is not None
     assert plain._intake.take is None  # no apply_now: every message is queued
