@@ -223,14 +223,20 @@ class AiomqttPort:
         log.info("disconnecting from %s (clean shutdown)", self._address.display)
 
     def _lost(self, why: str) -> None:
-        if not self._connected and self._session.on_connect_failed is not None:
-            self._session.on_connect_failed(why)
-        if self._connected and self._takeovers.looping:
-            log.debug("disconnected from %s: %s", self._address.display, why)
-        elif self._connected:
-            log.warning("disconnected from %s: %s", self._address.display, why)
-        else:
-            log.warning("cannot connect to %s: %s", self._address.display, why)
+        """A session ended or an attempt failed: logged, at DEBUG only where the session
+        reports failed attempts itself (``on_connect_failed``), so it is not said twice."""
+        failed = None if self._connected else self._session.on_connect_failed
+        if failed is not None:
+            failed(why)
+        quiet = failed is not None or (self._connected and self._takeovers.looping)
+        what = "disconnected from" if self._connected else "cannot connect to"
+        log.log(
+            logging.DEBUG if quiet else logging.WARNING,
+            "%s %s: %s",
+            what,
+            self._address.display,
+            why,
+        )
 
     def _taken_over(self) -> None:
         """Another client took the session over (MQTT 5 reason 0x8E, or, on a broker that
@@ -293,8 +299,8 @@ class AiomqttPort:
             await handler(inbound)
         except asyncio.CancelledError:
             raise
-        except Exception:  # a bad message must never stop the daemon
-            log.exception("handler failed", extra={"topic": inbound.topic})
+        except Exception:
+            mqtt_internals.handler_failed(inbound.topic)
         finally:
             self._handling = False
             if self._intake is not None:

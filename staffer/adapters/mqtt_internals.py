@@ -185,11 +185,17 @@ def _text(topic: bytes | str) -> str | None:
         return None
 
 
+def handler_failed(topic: str) -> None:
+    """Log the exception being handled: the handler of a message on ``topic`` raised (a
+    bad message must never stop the daemon, nor paho's reader)."""
+    log.exception("handler failed", extra={"topic": topic})
+
+
 def _offer(take: Take, topic: str, payload: bytes) -> bool:
     try:
         return take(topic, payload)
-    except Exception:  # a bad message must never stop the daemon (nor paho's reader)
-        log.exception("handler failed", extra={"topic": topic})
+    except Exception:
+        handler_failed(topic)
         return True
 
 

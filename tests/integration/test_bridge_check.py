@@ -160,6 +160,13 @@ async def test_unreachable_broker_exits_3_with_the_reason() -> None:
     assert "Connection refused" in summary
 
 
+async def test_unreachable_broker_is_reported_once_in_plain_text() -> None:
+    """The result line says why; the port's own warning does not repeat it on stderr."""
+    code, out, err = await bridge_check(f"mqtt://127.0.0.1:{free_port()}", "x")
+    assert code == 3 and "cannot reach the broker" in out and "Connection refused" in out
+    assert "Connection refused" not in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
