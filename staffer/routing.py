@@ -271,11 +271,9 @@ async def override_request(router: Router, site: Site, route: Route, msg: Inboun
         rt.book.revert(sid, sup, request.id, outcome)  # not on disk: answered storage
         return router.metrics.override_request(sid, STORAGE)
     _count_request(router, sid, outcome.reply, outcome.duplicate, request, sup)
-    if outcome.mode is not None:
-        router.metrics.set_mode(sid, outcome.mode)
     if outcome.changed:
         await rt.publish_overrides(site, now)
-        await rt.settle_mode(site, now)  # leaving approve/shadow withdraws proposals
+        await rt.settle_mode(site, now)  # the gauge, proposals withdrawn, a replan
     if outcome.move is not None:  # none when already there; in flight: not re-issued
         await rt.command(site, [outcome.move], None, now, "assign", decided_by=sup)
     if outcome.replan:

@@ -180,6 +180,7 @@ class Runtime:
         plan = freshness.mark(plan, fresh)
         took = time.perf_counter() - t0
         body = site.last_plan_json = payloads.encode_plan(plan)
+        site.planned_mode = controls.mode
         if controls.mode == "auto":  # manual: the plan only (contract §3.3)
             # its moves' command carries the plan: one transaction, then both published
             await self.command(site, plan.moves, plan.plan_id, now, "auto", plan=body)
@@ -228,8 +229,15 @@ class Runtime:
         await self.emit.overrides(site.id, active)
 
     async def settle_mode(self, site: Site, now: float) -> None:
-        """After the overrides changed: leaving approve/shadow mode withdraws proposals."""
-        await self.approvals.leave(site, self.controls(site, now).mode, now)
+        """After the overrides changed (a request, a cancel, an expiry): the mode gauge
+        shows the effective mode; leaving approve/shadow mode withdraws proposals; a mode
+        other than the last plan's is planned at once (the plan, and so the console, shows
+        the mode in force, and the new mode acts now, not at the next cycle)."""
+        mode = self.controls(site, now).mode
+        self.metrics.set_mode(site.id, mode)
+        await self.approvals.leave(site, mode, now)
+        if site.planned_mode is not None and mode != site.planned_mode and math.isfinite(now):
+            await self.plan(site, now)
 
     def open_proposals(self, site_id: str) -> list[Proposal]:
         """A site's open proposals now (for ``GET /status``; before an event-clock site's

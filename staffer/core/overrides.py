@@ -66,7 +66,6 @@ class Outcome:
     removed: tuple[Override, ...] = ()
     move: Move | None = None
     replan: bool = False
-    mode: Mode | None = None
     duplicate: bool = False
 
     @property
@@ -342,8 +341,7 @@ class OverrideBook:
             expires_at=None if ttl is None else now + ttl,
             reason=req.reason,
         )
-        mode = decision.payload.mode if isinstance(decision.payload, ModeOverride) else None
-        return self._accept(site, supervisor, req, now, ov, replaced, move=decision.move, mode=mode)
+        return self._accept(site, supervisor, req, now, ov, replaced, move=decision.move)
 
     def _accept(
         self,
@@ -355,7 +353,6 @@ class OverrideBook:
         removed: tuple[Override, ...],
         *,
         move: Move | None = None,
-        mode: Mode | None = None,
         replan: bool = False,
     ) -> Outcome:
         book = self._by_site.setdefault(site, {})
@@ -379,7 +376,6 @@ class OverrideBook:
             removed=removed,
             move=move,
             replan=replan,
-            mode=mode,
         )
 
     # -- persistence -------------------------------------------------------------------------

@@ -30,6 +30,7 @@ class Site:
     flights: InFlightBook
     next_due: float | None = None  # event clock: the next grid time to plan at
     last_plan_json: bytes | None = None  # as published (retained), restored on restart
+    planned_mode: str | None = None  # the mode of the last plan made (this run)
     plans: int = field(default=0)
     queue_ids: frozenset[str] = frozenset()
     cooldowns: CooldownBook = field(default_factory=CooldownBook)  # rejected moves (§9, §10)

@@ -406,3 +406,33 @@ async def test_a_sweep_before_the_first_timestamp_after_a_restart_expires_nothin
         assert [p.proposal_id for p in daemon.runtime.open_proposals("main")] == ids
         published = json_on(fake, "main/proposals")[-1]["proposals"]
         assert [p["proposal_id"] for p in published] == ids
+
+
+async def test_a_mode_change_is_planned_at_once_and_its_end_too(tmp_path: Path) -> None:
+    """Setting, expiring and cancelling a mode override: each time the plan (what the
+    console shows) and the gauge give the mode in force at once, and it acts at once."""
+    async with memory_daemon(tmp_path, mode="approve") as (daemon, fake):
+        await propose(daemon, fake)
+        assert json_on(fake, "main/commands") == []
+        reply = await ask(daemon, fake, {"id": "a", "action": "mode", "mode": "auto", "ttl_s": 100})
+        assert reply["ok"]
+        assert json_on(fake, "main/plan")[-1]["mode"] == "auto"
+        assert json_on(fake, "main/commands"), "auto mode commands without waiting a cycle"
+        assert metric(daemon, 'staffer_mode{mode="auto",site="main"} 1.0')
+        plans = len(json_on(fake, "main/plan"))
+        await fake.deliver(f"{PREFIX}/main/metrics", surge_snapshot(T0 + 150))  # no plan
+        await settled(daemon)
+        assert len(json_on(fake, "main/plan")) == plans
+        await daemon.runtime.sweep_all()  # the scheduled sweep: the override expired
+        await settled(daemon)
+        assert len(json_on(fake, "main/plan")) == plans + 1
+        assert json_on(fake, "main/plan")[-1]["mode"] == "approve"
+        assert metric(daemon, 'staffer_mode{mode="approve",site="main"} 1.0')
+        reply = await ask(daemon, fake, {"id": "s", "action": "mode", "mode": "shadow"})
+        assert json_on(fake, "main/plan")[-1]["mode"] == "shadow"
+        await ask(
+            daemon, fake, {"id": "c", "action": "cancel", "override_id": reply["override_id"]}
+        )
+        assert json_on(fake, "main/plan")[-1]["mode"] == "approve"
+        assert metric(daemon, 'staffer_mode{mode="approve",site="main"} 1.0')
+        assert metric(daemon, 'staffer_mode{mode="shadow",site="main"} 0.0')
