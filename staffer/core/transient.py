@@ -354,7 +354,9 @@ def _evaluate(rows: Rows, probes: Probes | None) -> tuple[Prediction, np.ndarray
     none = weight <= 0
     w = np.where(none, 1.0, weight)[:, None]
     mean = np.where(none[:, None], NO_CONTACTS, acc[:, :3] / w)
-    mean[:, 2] = np.where(np.isfinite(mean[:, 2]) & (mean[:, 2] < ASA_CAP), mean[:, 2], np.inf)
+    # the weighted mean of capped waits may round just below the cap: still "never"
+    answered = np.isfinite(mean[:, 2]) & (mean[:, 2] < ASA_CAP * (1.0 - 1e-9))
+    mean[:, 2] = np.where(answered, mean[:, 2], np.inf)
     return Prediction(mean[:, 0], mean[:, 1], mean[:, 2]), probe_sl, probe_ab
 
 

@@ -84,6 +84,14 @@ def test_edges(case: Rows, sl: float, abandon: float, asa: float | None) -> None
         )
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.001, 5.0), min_size=len(EDGES) - 1, max_size=len(EDGES) - 1))
+def test_with_nobody_to_answer_the_wait_is_unbounded_whatever_the_rates(rates: list[float]) -> None:
+    """Not 999999999.9999999 s: the arrival-weighted mean of capped waits rounds below
+    the cap for about a third of random rate paths."""
+    assert math.isinf(predict(rows(rates, 0, 0.0)).asa_s[0])
+
+
 def test_a_backlog_now_costs_service_level_then_drains() -> None:
     empty = predict(rows(0.1, 30, 24.0)).service_level[0]
     backlog = predict(rows(0.1, 30, 30 + 40.0)).service_level[0]  # 40 waiting
