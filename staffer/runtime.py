@@ -95,6 +95,7 @@ class Runtime:
         for site_id, plan_json in (await store.load_plans()).items():
             if site_id in self.sites:
                 self.sites[site_id].last_plan_json = plan_json.encode()
+                self.sites[site_id].planned_mode = payloads.plan_mode(plan_json)
         for site_id, records in (await store.load_proposals()).items():
             if site_id in self.sites:
                 self.approvals.restore(self.sites[site_id], records)

@@ -6,6 +6,7 @@ Non-finite floats (e.g. ASA = inf when a queue is under-staffed) are written as
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from collections.abc import Iterable, Sequence
@@ -72,6 +73,16 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
 def encode_plan(plan: Plan) -> bytes:
     """Retained ``{p}/{site}/plan`` payload (contract §3.4)."""
     return dumps(plan_to_json(plan))
+
+
+def plan_mode(body: bytes | str) -> str | None:
+    """The ``mode`` of an encoded plan (a stored one, restored); None when unreadable."""
+    try:  # not ``load_json``: a plan may be larger than an inbound payload may
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    mode = doc.get("mode") if isinstance(doc, dict) else None
+    return mode if isinstance(mode, str) else None
 
 
 def move_to_json(move: Move) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from staffer.codec.outbound import (
     encode_status,
     move_to_json,
     override_to_json,
+    plan_mode,
     plan_to_json,
     reply_to_json,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "load_json",
     "move_to_json",
     "override_to_json",
+    "plan_mode",
     "plan_to_json",
     "reply_to_json",
 ]

@@ -436,3 +436,16 @@ async def test_a_mode_change_is_planned_at_once_and_its_end_too(tmp_path: Path) 
         assert json_on(fake, "main/plan")[-1]["mode"] == "approve"
         assert metric(daemon, 'staffer_mode{mode="approve",site="main"} 1.0')
         assert metric(daemon, 'staffer_mode{mode="shadow",site="main"} 0.0')
+
+
+async def test_after_a_restart_a_mode_change_is_planned_at_once_too(tmp_path: Path) -> None:
+    """The restored plan's mode is the last plan's: a different mode plans at once."""
+    async with memory_daemon(tmp_path, mode="approve") as (daemon, fake):
+        await propose(daemon, fake)
+    async with memory_daemon(tmp_path, mode="approve") as (daemon, fake):
+        await staff_surge(fake)
+        await fake.deliver(f"{PREFIX}/main/metrics", surge_snapshot(T0 + 60))  # off the grid
+        await settled(daemon)
+        assert [p["mode"] for p in json_on(fake, "main/plan")] == ["approve"]  # republished
+        await ask(daemon, fake, {"id": "m", "action": "mode", "mode": "shadow"})
+        assert json_on(fake, "main/plan")[-1]["mode"] == "shadow"
