@@ -36,7 +36,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from staffer.codec.timefmt import format_ts
 from staffer.core.proposals import Decision
@@ -100,7 +100,7 @@ def _json_data(ts: float, data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _number(v: object) -> bool:
+def _number(v: object) -> TypeGuard[float]:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
