@@ -13,7 +13,8 @@ readiness probe returning None when ready or a short reason when not.
   connection, and per site mode, last plan, data freshness, proposals, moves in flight.
 * ``/console`` — the supervisor console (contract §13): a static page, its files below
   ``/console/`` (a fixed list, ``staffer.console.ASSETS``) and ``/console/config.json``
-  (read-only start settings: default broker WebSocket URL, topic prefix, sites). The page
+  (read-only start settings: default broker WebSocket URL, topic prefix, sites);
+  ``/console/`` redirects (308) to ``/console``, keeping the query string. The page
   talks to the broker itself, so this server gains no write path and no authentication.
   Responses carry a strict Content-Security-Policy (scripts and styles from here only,
   WebSocket connections anywhere, no framing).
@@ -116,6 +117,7 @@ class HttpServer:
 
     def _add_console(self, router: web.UrlDispatcher) -> None:
         router.add_get("/console", _static(console.read(console.PAGE), "text/html; charset=utf-8"))
+        router.add_get("/console/", _to_console)
         for name, ctype in console.ASSETS.items():
             router.add_get(f"/console/{name}", _static(console.read(name), ctype))
         router.add_get("/console/config.json", self._console_json)
@@ -177,6 +179,14 @@ class HttpServer:
 
 def _console_response(body: bytes, content_type: str) -> web.Response:
     return web.Response(body=body, headers={**CONSOLE_HEADERS, "Content-Type": content_type})
+
+
+async def _to_console(request: web.Request) -> web.Response:
+    """``/console/`` -> ``/console`` (308), relative so a path prefix of a proxy stays; the
+    page's own relative links (``console/...``) only work from ``/console``."""
+    query = f"?{request.query_string}" if request.query_string else ""
+    headers = {**CONSOLE_HEADERS, "Location": f"../console{query}"}
+    return web.Response(status=308, headers=headers)
 
 
 def _static(body: bytes, content_type: str) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from staffer.cli.durations import parse_time
-from staffer.codec.audit import AuditEntry, describe
+from staffer.codec.audit import AuditEntry, describe, printable
 from staffer.codec.timefmt import format_ts
 from staffer.settings import DEFAULT_CONFIG_PATH, load_settings
 
@@ -70,21 +70,24 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         return _fail(str(err))
     path = Path(args.state) if args.state else load_settings(args.config).state.path
+    if path.is_dir():
+        return _fail(f"state database {path} is a directory, not a file (name the .db file)")
     try:
         records = read_audit(path, site=args.site, since=since, until=until)
     except AuditLogError as err:
         return _fail(str(err))
+    if args.supervisor is not None:  # who acted: the stored actor (``system`` for expiries)
+        records = [r for r in records if r.actor == args.supervisor]
     entries = [describe(r) for r in records]
-    if args.supervisor is not None:
-        entries = [e for e in entries if e.supervisor == args.supervisor]
     {"table": write_table, "json": write_json, "csv": write_csv}[args.format](entries, sys.stdout)
     return 0
 
 
 def _row(e: AuditEntry) -> list[str]:
-    """Table and CSV cells; the time to the second (``--format json`` keeps fractions)."""
+    """Table and CSV cells, each one printable line; the time to the second (``--format
+    json`` keeps fractions)."""
     when = format_ts(math.floor(e.ts)) if math.isfinite(e.ts) else str(e.ts)
-    return [when, e.site, e.supervisor, e.action, e.outcome, e.details]
+    return [printable(c) for c in (when, e.site, e.supervisor, e.action, e.outcome, e.details)]
 
 
 def write_table(entries: Sequence[AuditEntry], out: TextIO) -> None:

@@ -71,10 +71,11 @@ def _connection_options(p: argparse.ArgumentParser, *, top: bool) -> None:
     add("--ca-file", metavar="FILE", help="CA bundle for mqtts:// ([mqtt] ca_file)")
     add("--protocol", choices=("auto", "5", "3.1.1"), help="MQTT version ([mqtt] protocol)")
     add("--topic-prefix", metavar="PREFIX", help="first topic level(s) ([mqtt] topic_prefix)")
-    add("--site", help="the site (default: the only site of the configuration)")
+    add("--site", type=_name, help="the site (default: the only site of the configuration)")
     add(
         "--as",
         dest="as_",
+        type=_name,
         metavar="NAME",
         help="your identity (default: the MQTT username, else your login)",
     )
@@ -99,6 +100,26 @@ def _add(
             + ("; permanent for no end" if name == "mode" else ""),
         )
     return p
+
+
+def _name(text: str) -> str:
+    """argparse type of ``--site`` and ``--as``: not empty (an empty one is not a default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def _count(text: str) -> int:
+    """argparse type of ``watch --count``: a whole number of events, at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(
+            f"{n} must be at least 1 (leave --count out to watch until Ctrl-C)"
+        )
+    return n
 
 
 def _ttl(text: str) -> float | None:
@@ -138,7 +159,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("proposal_ids", nargs="*", metavar="PROPOSAL_ID")
     q.add_argument("--all", action="store_true", help="every open proposal")
     q = _add(cmds, "reject", "refuse open proposals (and do not propose them again for a while)")
-    q.add_argument("proposal_ids", nargs="+", metavar="PROPOSAL_ID")
+    q.add_argument("proposal_ids", nargs="*", metavar="PROPOSAL_ID")
+    q.add_argument("--all", action="store_true", help=argparse.SUPPRESS)  # to say: no --all
     for name, what in zip(
         READ_COMMANDS,
         ("the current plan", "the active overrides", "the open proposals", "the daemon status"),
@@ -146,7 +168,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ):
         _add(cmds, name, f"show {what}")
     q = _add(cmds, "watch", "print commands, proposals and replies as they happen")
-    q.add_argument("--count", type=int, default=None, metavar="N", help="stop after N events")
+    q.add_argument("--count", type=_count, default=None, metavar="N", help="stop after N events")
     p.set_defaults(func=run, _parser=p)
 
 
@@ -175,6 +197,8 @@ def _target(args: argparse.Namespace) -> dict[str, object]:
 
 def _selection(args: argparse.Namespace) -> dict[str, object]:
     every = getattr(args, "all", False)
+    if args.ctl_command == "reject" and (every or not args.proposal_ids):
+        raise UsageError("reject takes proposal ids (PROPOSAL_ID ...; there is no reject --all)")
     if every == bool(args.proposal_ids):
         raise UsageError(f"{args.ctl_command} needs proposal ids or --all (not both)")
     return selection_fields(Selection(all=True) if every else Selection(tuple(args.proposal_ids)))
@@ -241,8 +265,10 @@ def resolve(args: argparse.Namespace) -> Target:
     if args.site is None and len(settings.sites) != 1:
         names = ", ".join(s.id for s in settings.sites)
         raise ConfigError(f"--site: the configuration has several sites ({names}); name one")
-    site = args.site or settings.sites[0].id
-    supervisor = args.as_ or mqtt.username or _url_user(mqtt.url) or getpass.getuser()
+    site = args.site if args.site is not None else settings.sites[0].id
+    supervisor = args.as_
+    if supervisor is None:
+        supervisor = mqtt.username or _url_user(mqtt.url) or getpass.getuser()
     for what, value in (("--site", site), ("--as", supervisor)):
         if not valid_segment(value):
             raise ConfigError(f"{what}: {value!r} cannot be a topic level (no /, + or #)")

@@ -55,7 +55,7 @@ async def ask(client: BrokerClient, target: Target, body: dict[str, Any]) -> int
     if reply is None:
         return fail(REFUSED, "the daemon's reply is not a JSON object")
     if reply.get("ok") is True:
-        emit(target, reply, views.reply_text(reply))
+        emit(target, reply, views.reply_text(reply, body.get("action")))
         return OK
     if target.json:
         emit(target, reply, "")

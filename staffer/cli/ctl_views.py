@@ -1,12 +1,16 @@
 """What ``staffer ctl`` prints: the daemon's replies, the retained topics as tables, and
 the one-line events of ``watch``. Pure functions of the decoded JSON (never raise on an
-odd payload: a missing field shows as ``-``)."""
+odd payload: a missing field shows as ``-``). Text from the daemon (reasons, supervisor
+names, messages) is printed through ``codec.audit.printable``, as ``staffer audit`` does:
+control characters escaped, so one value cannot forge a row or a line."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+from staffer.codec.audit import printable
 
 Json = Mapping[str, Any]
 DASH = "-"
@@ -19,7 +23,7 @@ def _s(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}" if abs(value) >= 1000 or value == int(value) else f"{value:.3g}"
-    return str(value)
+    return printable(str(value))
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -38,14 +42,17 @@ def _move(m: Json) -> str:
     return f"{m.get('agent')} {m.get('from') or '(none)'} -> {m.get('to')}"
 
 
-def reply_text(reply: Json) -> str:
-    """A successful reply as one or more lines for a person."""
+def reply_text(reply: Json, action: str | None = None) -> str:
+    """A successful reply (to ``action``, when known) as one or more lines for a person."""
     parts = ["ok"]
-    if reply.get("override_id"):
+    if action == "cancel":
+        gone = reply.get("removed") or [reply.get("override_id")]
+        parts.append(f"cancelled {' '.join(map(_s, gone))}")
+    elif reply.get("override_id"):
         parts.append(f"override {reply['override_id']}")
     if reply.get("expires_at"):
         parts.append(f"until {reply['expires_at']}")
-    if reply.get("removed"):
+    if reply.get("removed") and action != "cancel":
         parts.append(f"replaced {' '.join(map(str, reply['removed']))}")
     lines = [", ".join(parts)]
     for a in reply.get("approved") or ():
@@ -58,7 +65,7 @@ def reply_text(reply: Json) -> str:
         lines.append(f"rejected {r}")
     if reply.get("cooldown_until"):
         lines.append(f"not proposed again before {reply['cooldown_until']}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def error_text(reply: Json) -> str:
@@ -67,7 +74,7 @@ def error_text(reply: Json) -> str:
     if not isinstance(err, Mapping):
         return "invalid: the daemon refused the request"
     message = err.get("message") or ""
-    return f"{err.get('code') or 'invalid'}: {message}".rstrip(": ")
+    return printable(f"{err.get('code') or 'invalid'}: {message}".rstrip(": "))
 
 
 # -- retained topics -----------------------------------------------------------------------------
@@ -100,7 +107,7 @@ def plan_text(plan: Json) -> str:
         rows.append([*row, q.get("stale")] if staleness else row)
     header = ["queue", "channel", "assigned", "target", "required", "SL", "goal", "within s"]
     header += ["ASA s", "abandon", "per hour", *(["stale"] if staleness else [])]
-    return head + "\n" + table(header, rows)
+    return printable(head) + "\n" + table(header, rows)
 
 
 def _pct(x: object) -> str:
@@ -137,7 +144,7 @@ def overrides_text(overrides: Sequence[Json]) -> str:
 
 def proposals_text(body: Json) -> str:
     proposals = body.get("proposals") or []
-    head = f"site {body.get('site')}  as of {body.get('as_of')}"
+    head = printable(f"site {body.get('site')}  as of {body.get('as_of')}")
     if not proposals:
         return head + "\nno open proposals"
     rows = [
@@ -224,4 +231,4 @@ def _second(when: object) -> str:
 
 def event_line(e: Event) -> str:
     """One ``watch`` line: time, then what happened."""
-    return f"{_second(e.get('time'))}  {_LINES[e['event']](e)}"
+    return printable(f"{_second(e.get('time'))}  {_LINES[e['event']](e)}")

@@ -12,8 +12,9 @@ The store keeps an entry as ``(ts, site, kind, actor, payload JSON)``. The kinds
     a rejection's ``cooldown_until``); when
     rejected ``code`` and ``message``.
 ``override_expired``
-    An override that ran out. actor ``system``; payload: ``override_id``, ``action``,
-    ``fields``, ``supervisor`` (who set it), ``expires_at``.
+    An override that ran out. actor ``system`` (shown and filtered as ``system``; the
+    details name who set it); payload: ``override_id``, ``action``, ``fields``,
+    ``supervisor`` (who set it), ``expires_at``.
 ``move``
     One commanded move (contract §16; ``move_audit``). actor: who decided, ``planner``
     or the supervisor. payload: ``command_id``, ``plan_id`` (null for an assign),
@@ -23,7 +24,10 @@ The store keeps an entry as ``(ts, site, kind, actor, payload JSON)``. The kinds
 
 ``describe`` turns any row into an ``AuditEntry``: time, site, supervisor, action,
 outcome and one line of details. Unknown kinds are shown with their payload as JSON, so
-a newer daemon's rows stay readable.
+a newer daemon's rows stay readable. Free text is shown through ``printable`` (control
+characters escaped: one row stays one line). ``AuditEntry.to_json`` keeps every stored
+field, with ``expires_at`` and ``cooldown_until`` as RFC 3339 and a ``"default"``
+``ttl_s`` as the seconds applied (``expires_at`` minus the row's time; null when not known).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from staffer.codec.timefmt import format_ts
 from staffer.core.proposals import Decision
@@ -48,6 +52,7 @@ LIST_LABELS = (
     ("withdrawn", "stale"),
 )
 MOVE_OUTCOMES = {"auto": "commanded", "approve": "approved", "assign": "assigned"}
+TIME_FIELDS = ("expires_at", "cooldown_until")  # POSIX seconds stored, RFC 3339 shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +77,31 @@ class AuditEntry:
             "outcome": self.outcome,
             "details": self.details,
             "kind": self.kind,
-            "data": dict(self.data),
+            "data": _json_data(self.ts, self.data),
         }
+
+
+def printable(text: str) -> str:
+    """``text`` with its control (non-printable) characters as JSON escapes: one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
+
+
+def _json_data(ts: float, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored payload with its POSIX times as RFC 3339, and the ``ttl_s`` applied."""
+    out = dict(data)
+    for key in TIME_FIELDS:
+        if _number(out.get(key)):
+            out[key] = _time(out[key])
+    if "ttl_s" in out and out["ttl_s"] is not None and not _number(out["ttl_s"]):
+        expires = data.get("expires_at")  # a "default" ttl: what the daemon applied
+        out["ttl_s"] = round(expires - ts, 3) if _number(expires) else None
+    return out
+
+
+def _number(v: object) -> TypeGuard[float]:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 # -- rows the daemon writes ----------------------------------------------------------------------
@@ -157,7 +185,8 @@ def _time(ts: float) -> str:
 
 def _value(v: object) -> str:
     if isinstance(v, str):
-        return v if v and " " not in v and "," not in v else json.dumps(v, ensure_ascii=False)
+        plain = v and v.isprintable() and " " not in v and "," not in v
+        return v if plain else printable(json.dumps(v, ensure_ascii=False))
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return json.dumps(v, ensure_ascii=False, default=str)
@@ -214,9 +243,17 @@ def _override(rec: AuditRecord) -> AuditEntry:
 def _expired(rec: AuditRecord) -> AuditEntry:
     d = rec.payload
     parts = [*_fields(d), f"override {d.get('override_id')}"]
-    who = str(d.get("supervisor") or rec.actor)
+    if d.get("supervisor"):
+        parts[-1] += f" (set by {_value(str(d['supervisor']))})"
     return AuditEntry(
-        rec.ts, rec.site, who, str(d.get("action", "")), "expired", ", ".join(parts), rec.kind, d
+        rec.ts,
+        rec.site,
+        rec.actor,
+        str(d.get("action", "")),
+        "expired",
+        ", ".join(parts),
+        rec.kind,
+        d,
     )
 
 

@@ -172,7 +172,8 @@
     switch (topic.slice(base().length + 1)) {
       case 'plan':
         S.plan = data;
-        return renderPlan();
+        renderPlan();
+        return renderProposals(); // the mode decides whether proposals can be acted on
       case 'proposals':
         S.proposals = (data && Array.isArray(data.proposals)) ? data.proposals : [];
         for (const id of S.pendingProposals.keys()) if (!S.proposals.some((p) => p.proposal_id === id)) S.pendingProposals.delete(id);
@@ -203,13 +204,19 @@
     renderProposals();
   }
 
+  // What the daemon did (contract §4, §9 reply fields), as `staffer ctl` says it.
   function okText(req, r) {
     const parts = ['✓ done'];
+    const list = (x) => (Array.isArray(x) ? x : []);
+    const name = (id) => (req.names && req.names[id]) || id; // a proposal by its move
     if (req.action === 'cancel') parts.push(`cancelled ${R.short(r.override_id)}`);
     else if (r.override_id) parts.push(`override ${R.short(r.override_id)}`, r.expires_at ? `until ${R.clock(r.expires_at)}` : 'until changed');
-    if (Array.isArray(r.removed) && r.removed.length) parts.push(`replaced ${r.removed.length}`);
-    if (Array.isArray(r.commanded)) parts.push(`${r.commanded.length} move(s) commanded`);
+    if (list(r.removed).length && req.action !== 'cancel') parts.push(`replaced ${r.removed.length}`);
+    if (list(r.approved).length) parts.push(`approved ${list(r.approved).map(R.moveText).join(', ')}`);
     if (r.command_id) parts.push(`command ${r.command_id}`);
+    for (const w of list(r.withdrawn)) parts.push(`not approved ${name(w.proposal_id)}: ${w.why || 'no longer applies'}`);
+    if (list(r.rejected).length) parts.push(`rejected ${list(r.rejected).map(name).join(', ')}`);
+    if (r.cooldown_until) parts.push(`not proposed again before ${R.clock(r.cooldown_until)}`);
     if (req.action === 'replan') parts.push('planning now');
     return parts.join(' · ');
   }
@@ -226,6 +233,7 @@
 
   function send(action, fields, summary, extra = {}) {
     const req = { id: `console-${randomHex(8)}`, action, summary, sentAt: Date.now(), outcome: 'pending', text: '… waiting for the daemon', ...extra };
+    if (action === 'approve' || action === 'reject') req.names = Object.fromEntries(S.proposals.map((p) => [p.proposal_id, R.moveText(p)]));
     S.requests.unshift(req);
     S.requests.length = Math.min(S.requests.length, MAX_REQUESTS);
     if (!S.live) {
@@ -292,7 +300,7 @@
     } else if (action === 'approve' || action === 'reject') {
       const id = item.dataset.proposalId;
       const p = S.proposals.find((x) => x.proposal_id === id);
-      const what = p ? `${p.agent} ${p.from || '?'} → ${p.to}` : id;
+      const what = p ? R.moveText(p) : id;
       send(action, { proposal_id: id }, `${action} ${what}`, { proposal: id });
       renderProposals();
     }
@@ -308,7 +316,7 @@
   }
 
   function renderProposals() {
-    R.proposals(S.proposals, S.pendingProposals);
+    R.proposals(S.proposals, S.pendingProposals, Boolean(S.plan && S.plan.mode === 'shadow'));
     $('proposals-empty').textContent = S.plan && !['approve', 'shadow'].includes(S.plan.mode)
       ? `No open proposals (mode ${S.plan.mode}: proposals appear in approve and shadow mode).`
       : 'No open proposals.';

@@ -151,7 +151,12 @@ const Render = (() => {
   }
 
   // ---- proposals, overrides, moves, replies ----------------------------------------------
-  function proposals(list, pending) {
+  const READ_ONLY = 'shadow mode: proposals are read-only (set the mode to approve to act on them)';
+  const moveText = (p) => `${p.agent} ${p.from || '?'} → ${p.to}`;
+
+  // readOnly (shadow mode): shown, buttons disabled with the reason as their tooltip.
+  function proposals(list, pending, readOnly) {
+    const off = readOnly ? READ_ONLY : null;
     const items = list.map((p) => {
       const busy = pending.get(p.proposal_id);
       return h('li', { class: 'item proposal', 'data-proposal-id': p.proposal_id },
@@ -160,12 +165,13 @@ const Render = (() => {
         h('div', { class: 'line sub', title: p.reason || '' }, p.reason || ''),
         h('div', { class: 'line meta', 'data-expires': p.expires_at || '' }, expiry(p.expires_at)),
         h('div', { class: 'buttons' },
-          h('button', { type: 'button', class: 'approve', 'data-action': 'approve', disabled: !!busy }, busy === 'approve' ? 'Approving…' : 'Approve'),
-          h('button', { type: 'button', class: 'reject ghost', 'data-action': 'reject', disabled: !!busy }, busy === 'reject' ? 'Rejecting…' : 'Reject')));
+          h('button', { type: 'button', class: 'approve', 'data-action': 'approve', disabled: !!busy || readOnly, title: off }, busy === 'approve' ? 'Approving…' : 'Approve'),
+          h('button', { type: 'button', class: 'reject ghost', 'data-action': 'reject', disabled: !!busy || readOnly, title: off }, busy === 'reject' ? 'Rejecting…' : 'Reject')));
     });
     fill('proposals', items);
     setText(document.getElementById('proposal-count'), String(list.length));
-    document.getElementById('approve-all').disabled = list.length === 0;
+    document.getElementById('approve-all').disabled = list.length === 0 || readOnly;
+    document.getElementById('proposals-read-only').hidden = !(readOnly && list.length);
   }
 
   function expiry(ts) {
@@ -236,5 +242,5 @@ const Render = (() => {
     if (values.includes(current)) select.value = current;
   }
 
-  return { pct, dur, clock, short, queues, planAge, mode, daemon, proposals, overrides, moves, replies, tickExpiries, options, h };
+  return { pct, dur, clock, short, moveText, queues, planAge, mode, daemon, proposals, overrides, moves, replies, tickExpiries, options, h };
 })();

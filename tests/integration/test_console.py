@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+from staffer.codec.proposals import decision_reply_to_json
+from staffer.core.proposals import ProposalBook, Selection
+from staffer.core.types import AgentState, Move
 from staffer.settings import ConsoleSettings, Settings
 from tests.integration.browser import Page, WsBroker, chromium_page, console_only, screenshot
 from tests.integration.harness import (
@@ -273,8 +276,10 @@ async def test_console_approves_and_rejects_the_daemons_proposals(
             [move] = command["moves"]
             assert (move["proposal_id"], move["approved_by"]) == (p1["proposal_id"], ME)
             assert (move["agent"], command["mode"]) == (p1["agent"], "approve")
-            move_text = f"approve {p1['agent']} {p1['from']} → {p1['to']}"
-            assert move_text in await reply_shown(page, request, "ok")
+            move_text = f"{p1['agent']} {p1['from']} → {p1['to']}"
+            shown = await reply_shown(page, request, "ok")  # what was commanded, as ctl says
+            assert f"approve {move_text}" in shown
+            assert f"✓ done · approved {move_text} · command {command['command_id']}" in shown
             await pg.wait_for_selector(first, state="detached")
             await wait_text(page, "#moves", f"approved by {ME}")
 
@@ -295,7 +300,11 @@ async def test_console_approves_and_rejects_the_daemons_proposals(
             await pg.click(f'{third} button[data-action="reject"]')
             [reject] = await p.wait_for(REQUESTS, lambda r: r["action"] == "reject")
             assert reject["proposal_id"] == p3["proposal_id"]
-            await reply_shown(page, reject, "ok")
+            [said] = await p.wait_for(REPLIES, lambda r: r["id"] == reject["id"])
+            until = await pg.evaluate("(ts) => Render.clock(ts)", said["cooldown_until"])
+            shown = await reply_shown(page, reject, "ok")
+            p3_move = f"{p3['agent']} {p3['from']} → {p3['to']}"
+            assert f"rejected {p3_move} · not proposed again before {until}" in shown
             await pg.wait_for_selector(third, state="detached")
             await p.settle()
             assert len(p.on("main/commands")) == 1
@@ -396,6 +405,108 @@ async def test_console_shows_stale_queues_and_markup_as_text(tmp_path: Path, top
             await pg.click(f'{first} button[data-action="approve"]')
             await p.wait_for(REQUESTS, lambda r: r["action"] == "approve")
             assert await pg.is_disabled(f'{first} button[data-action="approve"]')  # unanswered
+            assert page.errors == []
+
+
+def decision_replies(now: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The daemon's replies (the real reply codec) to an ``approve all`` that commands
+    p-0001 and p-0003 and skips p-0002 (its agent is no longer reported), and to
+    rejecting p-0003 (in a second book: the page's request comes first there)."""
+
+    def book() -> ProposalBook:
+        b = ProposalBook("main", ttl_s=600, cooldown_s=1800, id_factory=iter(PIDS).__next__)
+        b.update("plan", [Move(a, "email", "phone", "why") for a in ("e04", "e05", "e06")], now)
+        return b
+
+    roster = {
+        a: AgentState(a, now, "busy", "email", frozenset({"email", "phone"}))
+        for a in ("e04", "e06")
+    }
+    approved = book().approve(Selection(all=True), ME, now, mode="approve", agents=roster)
+    rejected = book().reject(Selection(("p-0003",)), ME, now, mode="approve", reason=None)
+    assert approved.ok and rejected.ok
+    return (
+        decision_reply_to_json("?", approved, "main-00000007-abcdef"),
+        decision_reply_to_json("?", rejected),
+    )
+
+
+PIDS = ("p-0001", "p-0002", "p-0003")
+
+
+async def test_console_proposals_in_shadow_mode_and_what_the_replies_say(
+    tmp_path: Path, topic_prefix: str
+):
+    """In shadow mode the proposals are shown read-only (buttons disabled, a note why); in
+    approve mode they can be acted on, and each reply says what happened: what was approved
+    and commanded, what was not approved and why, a rejection's cool-down (contract §9
+    reply fields, built by the daemon's reply codec; the test answers for the daemon)."""
+    broker = WsBroker(tmp_path / "broker")
+    settings = daemon_settings(broker.url, broker.ws_url, topic_prefix, tmp_path)
+    now = time.time()
+    listing = {
+        "site": "main",
+        "as_of": iso(now),
+        "proposals": [
+            {
+                "proposal_id": pid,
+                "plan_id": "x",
+                "agent": agent_id,
+                "from": "email",
+                "to": "phone",
+                "reason": "phone surge",
+                "created_at": iso(now),
+                "expires_at": iso(now + 600),
+            }
+            for pid, agent_id in zip(PIDS, ("e04", "e05", "e06"), strict=True)
+        ],
+    }
+    approve_all, reject_one = decision_replies(now)
+    with broker.running():
+        async with (
+            console_only(settings) as http_url,
+            peer(broker.host, broker.port, topic_prefix) as p,
+            chromium_page(tmp_path / "profile") as page,
+        ):
+            pg = page.page
+            shadow = {**stale_email_plan(now), "mode": "shadow"}
+            await p.publish("main/plan", shadow, retain=True)
+            await p.publish("main/proposals", listing, retain=True)
+            await open_console(page, http_url)
+            first = '[data-proposal-id="p-0001"]'
+            await wait_text(page, first, "e04 email → phone")
+            for action in ("approve", "reject"):
+                button = f'{first} button[data-action="{action}"]'
+                assert await pg.is_disabled(button)
+                assert "read-only" in (await pg.get_attribute(button, "title") or "")
+            assert await pg.is_disabled("#approve-all")
+            await wait_text(page, "#proposals-read-only", "Shadow mode: proposals are read-only")
+            assert await pg.is_visible("#proposals-read-only")
+
+            await p.publish("main/plan", {**shadow, "mode": "approve"}, retain=True)
+            await pg.wait_for_selector(f'{first} button[data-action="approve"]:not([disabled])')
+            assert await pg.is_hidden("#proposals-read-only")
+            assert await pg.get_attribute(f'{first} button[data-action="approve"]', "title") is None
+
+            await pg.click('[data-proposal-id="p-0003"] button[data-action="reject"]')
+            [request] = await p.wait_for(REQUESTS, lambda r: r["action"] == "reject")
+            await p.publish(REPLIES, {**reject_one, "id": request["id"]})
+            until = await pg.evaluate("(ts) => Render.clock(ts)", reject_one["cooldown_until"])
+            shown = await reply_shown(page, request, "ok")
+            assert (
+                f"✓ done · rejected e06 email → phone · not proposed again before {until}" in shown
+            )
+
+            await pg.click("#approve-all")
+            [request] = await p.wait_for(REQUESTS, lambda r: r.get("all") is True)
+            await p.publish(REPLIES, {**approve_all, "id": request["id"]})
+            shown = await reply_shown(page, request, "ok")
+            assert (
+                "✓ done · approved e04 email → phone, e06 email → phone · command "
+                "main-00000007-abcdef · not approved e05 email → phone: "
+            ) in shown
+            assert approve_all["withdrawn"][0]["why"] in shown
+
             assert page.errors == []
 
 

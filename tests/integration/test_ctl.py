@@ -67,8 +67,13 @@ async def test_every_action_through_ctl(mosquitto: Broker, topic_prefix: str, tm
 
         assert _ok(await ctl("unpin", "phone")).startswith("ok")
         assert daemon.book.active("main", T0) == []
-        _ok(await ctl("lock", "e00", "--reason", "training"))
+        forged = "line one\n2026-12-07T23:00:00Z  main  planner  move  commanded  FORGED ROW"
+        _ok(await ctl("lock", "e00", "--reason", forged))
         assert "e00" in daemon.book.controls("main", T0, "auto").locked_agents
+        rows = _ok(await ctl("overrides")).splitlines()  # the reason cannot add a row
+        assert len(rows) == 2 and rows[1].endswith(
+            "line one\\n2026-12-07T23:00:00Z  main  planner  move  commanded  FORGED ROW"
+        )
         _ok(await ctl("unlock", "e00"))
         assert "e00" not in daemon.book.controls("main", T0, "auto").locked_agents
 
@@ -93,7 +98,7 @@ async def test_every_action_through_ctl(mosquitto: Broker, topic_prefix: str, tm
         as_json = json.loads(_ok(await ctl("plan", "--json")))
         assert as_json["mode"] == "shadow" and as_json["queues"]["phone"]["sl_target"] == 0.9
 
-        assert _ok(await ctl("cancel", goal_id)).startswith(f"ok, override {goal_id}")
+        assert _ok(await ctl("cancel", goal_id)).strip() == f"ok, cancelled {goal_id}"
         assert daemon.book.controls("main", T0, "auto").goals == ()
 
         status = _ok(await ctl("status"))

@@ -15,8 +15,9 @@ from staffer.adapters.store import StateStore
 from staffer.cli import main
 from staffer.codec.audit import move_audit
 from staffer.codec.timefmt import parse_ts
+from staffer.core.override_records import expiry_audit
 from staffer.core.overrides import OverrideBook
-from staffer.core.types import Move, OverrideRequest
+from staffer.core.types import AuditRecord, Move, OverrideRequest
 
 T = parse_ts("2026-11-22T10:00:00Z")
 
@@ -137,6 +138,7 @@ def test_errors_exit_2_with_one_line(tmp_path: Path, capsys) -> None:
     (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
     for argv, needle in [
         (["--state", str(tmp_path / "nope.db")], "does not exist"),
+        (["--state", str(tmp_path)], "is a directory, not a file"),
         (["--state", str(other)], "not a staffer state database"),
         (["--state", str(tmp_path / "junk.db")], "junk.db"),
         (["--state", str(other), "--since", "yesterday"], "neither an RFC 3339 time"),
@@ -151,3 +153,57 @@ def test_the_reader_never_writes(state: Path) -> None:
     before = state.read_bytes()
     assert len(read_audit(state)) == 4
     assert state.read_bytes() == before
+
+
+def test_expiries_are_by_system(tmp_path: Path, capsys) -> None:
+    """An expiry is shown, and filtered, as the stored actor ``system`` (the supervisor who
+    set the override is in its details), not as that supervisor."""
+    path = tmp_path / "state.db"
+    book = OverrideBook(id_factory=lambda _now: "ov9")
+    req = OverrideRequest("r1", "lock_agent", {"agent": "e09"}, 60.0, True)
+    with StateStore.open(path) as store:
+        store.record_outcome_sync(book.handle("main", "alice", req, T, {"phone"}, 3600.0))
+        [ov] = book.expire(T + 60)
+        store.append_audit_sync([expiry_audit(ov, T + 60)])
+    rc, out, _ = run(capsys, "--state", str(path), "--supervisor", "system")
+    [expired] = out.splitlines()[1:]
+    assert rc == 0 and expired.split()[1:5] == ["main", "system", "lock_agent", "expired"]
+    assert expired.endswith("agent=e09, override ov9 (set by alice)")
+    rc, out, _ = run(capsys, "--state", str(path), "--supervisor", "alice", "--format", "json")
+    assert [e["outcome"] for e in json.loads(out)["entries"]] == ["accepted"]
+    rc, out, _ = run(capsys, "--state", str(path), "--format", "json")
+    assert [e["supervisor"] for e in json.loads(out)["entries"]] == ["alice", "system"]
+    expiry = json.loads(out)["entries"][1]["data"]
+    assert expiry["expires_at"] == "2026-11-22T10:01:00Z"
+
+
+def test_json_times_are_rfc3339_and_the_ttl_a_number(state: Path, capsys) -> None:
+    rc, out, _ = run(capsys, "--state", str(state), "--format", "json", "--supervisor", "alice")
+    pin = json.loads(out)["entries"][0]
+    assert rc == 0 and pin["action"] == "pin"
+    assert (pin["data"]["expires_at"], pin["data"]["ttl_s"]) == ("2026-11-22T11:00:00Z", 3600.0)
+
+
+def test_control_characters_never_make_a_row(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "state.db"
+    forged = "x\n2026-12-07T23:00:00Z  main  planner  move  commanded  FORGED"
+    with StateStore.open(path) as store:
+        store.append_audit_sync(
+            [
+                AuditRecord(T, "main", "override", "ev\x1b[2Jil", {"action": "replan"}),
+                move_audit(
+                    "main",
+                    T,
+                    command_id="c1",
+                    plan_id=None,
+                    mode="assign",
+                    move=Move("a1", None, "phone", forged),
+                    decided_by="bob",
+                ),
+            ]
+        )
+    for fmt in ("table", "csv"):
+        rc, out, _ = run(capsys, "--state", str(path), "--format", fmt)
+        assert rc == 0 and len(out.splitlines()) == 3, out
+        assert "\x1b" not in out and "ev\\u001b[2Jil" in out
+        assert "x\\n2026-12-07T23:00:00Z" in out

@@ -112,7 +112,18 @@ def test_as_defaults_to_the_login_name(monkeypatch, tmp_path: Path) -> None:
         (["target", "phone"], "target needs --sl and/or --target-s"),
         (["approve"], "proposal ids or --all"),
         (["approve", "p-1", "--all"], "proposal ids or --all"),
-        (["reject"], "the following arguments are required"),
+        (["reject"], "reject takes proposal ids"),
+        (
+            ["reject", "--all"],
+            "reject takes proposal ids (PROPOSAL_ID ...; there is no reject --all)",
+        ),
+        (["reject", "p-1", "--all"], "there is no reject --all"),
+        (["watch", "--count", "0"], "must be at least 1"),
+        (["watch", "--count", "-3"], "must be at least 1"),
+        (["watch", "--count", "many"], "is not a whole number"),
+        (["--site", "", "replan"], "--site: must not be empty"),
+        (["replan", "--as", ""], "--as: must not be empty"),
+        (["replan", "--as", "  "], "--as: must not be empty"),
         (["mode", "sideways"], "invalid choice"),
         (["lock", "a1", "--ttl", "permanent"], "only allowed for mode"),
         (["lock", "a1", "--ttl", "soon"], "is not a duration"),
@@ -277,3 +288,61 @@ def test_proposal_events_diff_the_retained_list() -> None:
     closed = views.proposal_events({"as_of": "t3", "proposals": []}, seen)
     assert [(e["event"], e["time"]) for e in closed] == [("proposal_closed", "t3")]
     assert views.event_line(closed[0]) == "t3  proposal p-1 closed: a email -> phone"
+
+
+FORGED = "line one\n2026-12-07T23:00:00Z  main  planner  move  commanded  FORGED ROW"
+
+
+def test_free_text_from_the_daemon_cannot_forge_rows_or_lines() -> None:
+    """Reasons, supervisor names and messages are shown with their control characters
+    escaped (codec.audit.printable, as ``staffer audit`` does)."""
+    text = views.overrides_text(
+        [
+            {
+                "override_id": "ov1",
+                "action": "lock_agent",
+                "agent": "e15",
+                "supervisor": "bob",
+                "expires_at": "2026-12-07T23:30:00Z",
+                "reason": FORGED,
+            },
+            {
+                "override_id": "ov2",
+                "action": "lock_agent",
+                "agent": "e16",
+                "supervisor": "ev\x1b[2Jil",
+                "expires_at": None,
+            },
+        ]
+    )
+    lines = text.splitlines()
+    assert len(lines) == 3 and "FORGED ROW" in lines[1] and "line one\\n2026" in lines[1]
+    assert "\x1b" not in text and "ev\\u001b[2Jil" in lines[2]
+    proposal = {
+        "proposal_id": "p-1",
+        "agent": "a",
+        "from": "email",
+        "to": "phone",
+        "reason": FORGED,
+        "expires_at": "t",
+    }
+    assert len(views.proposals_text({"proposals": [proposal]}).splitlines()) == 3
+    [opened] = views.proposal_events({"as_of": "t1", "proposals": [proposal]}, {})
+    assert "\n" not in views.event_line(opened) and "FORGED ROW" in views.event_line(opened)
+    move = {"agent": "a", "to": "phone", "reason": "r\rr\x07"}
+    [event] = views.command_events({"ts": "t", "command_id": "c", "mode": "auto", "moves": [move]})
+    assert views.event_line(event).endswith("r\\rr\\u0007")
+    reply = {"ok": True, "withdrawn": [{"proposal_id": "p-2", "why": FORGED}]}
+    assert len(views.reply_text(reply).splitlines()) == 2
+    line = views.event_line(views.reply_event("x\ny", {"id": "r", **reply}, "t"))
+    assert "\n" not in line and "reply to x\\ny" in line
+    err = {"ok": False, "error": {"code": "invalid", "message": FORGED}}
+    assert "\n" not in views.error_text(err)
+    assert "\n" not in views.plan_text({"plan_id": FORGED}).splitlines()[0]
+
+
+def test_a_cancel_reply_says_what_was_cancelled() -> None:
+    reply = {"ok": True, "override_id": "ov1", "expires_at": None, "removed": ["ov1"]}
+    assert views.reply_text(reply, "cancel") == "ok, cancelled ov1"
+    assert views.reply_text({**reply, "removed": []}, "cancel") == "ok, cancelled ov1"
+    assert views.reply_text({"ok": True, "removed": ["ov1"]}, "unpin") == "ok, replaced ov1"

@@ -88,7 +88,6 @@ async def test_console_is_static_read_only_and_locked_down() -> None:
         assert status == 200 and headers["Content-Type"].startswith("application/json")
         assert json.loads(body) == config
         for path in (
-            "/console/",
             "/console/index.html",
             "/console/../pyproject.toml",
             "/console/vendor/VENDOR.md",
@@ -98,6 +97,33 @@ async def test_console_is_static_read_only_and_locked_down() -> None:
         for method in ("POST", "PUT", "DELETE"):  # no write path
             assert (await _fetch(f"{server.url}/console", method))[0] == 405
             assert (await _fetch(f"{server.url}/console/config.json", method))[0] == 405
+    finally:
+        await server.stop()
+
+
+async def test_console_with_a_trailing_slash_redirects_to_the_page() -> None:
+    """``/console/`` (a typed URL, a bookmark) is a 308 to ``/console``, query kept, with
+    the console's headers; followed, it is the page."""
+    server = HttpServer(
+        "127.0.0.1", 0, exposition=lambda: b"", readiness=lambda: None, console_config=dict
+    )
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as s:
+            url = f"{server.url}/console/?site=main&username=alice"
+            async with s.get(url, allow_redirects=False) as r:
+                assert r.status == 308
+                assert r.headers["Location"] == "../console?site=main&username=alice"
+                assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+            async with s.get(url) as r:
+                assert (r.status, str(r.url)) == (
+                    200,
+                    f"{server.url}/console?site=main&username=alice",
+                )
+                assert await r.read() == console.read(console.PAGE)
+            for method in ("POST", "PUT"):
+                async with s.request(method, f"{server.url}/console/", allow_redirects=False) as r:
+                    assert r.status == 405
     finally:
         await server.stop()
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from staffer.codec.audit import decision_audit, describe, move_audit
+from staffer.codec.audit import decision_audit, describe, move_audit, printable
 from staffer.codec.timefmt import parse_ts
 from staffer.core.override_records import expiry_audit
 from staffer.core.overrides import OverrideBook
@@ -68,11 +68,12 @@ def test_duplicate_and_expiry() -> None:
     [ov] = book.expire(T + 60)
     e = describe(expiry_audit(ov, T + 60))
     assert (e.supervisor, e.action, e.outcome, e.details) == (
-        "alice",
+        "system",  # the actor: an expiry is nobody's request (who set it is in the details)
         "lock_agent",
         "expired",
-        "agent=a17, override ov1",
+        "agent=a17, override ov1 (set by alice)",
     )
+    assert e.to_json()["data"]["expires_at"] == "2026-11-22T10:16:00Z"
 
 
 def test_move_rows_answer_why_an_agent_moved() -> None:
@@ -163,3 +164,50 @@ def test_a_rejection_row_names_the_move_and_the_cool_down() -> None:
         "rejected p-1 (a1 email -> phone) p-2 (a2 (none) -> chat), "
         "not proposed again before 2026-11-22T10:45:00Z"
     )
+
+
+def test_json_times_are_rfc3339_and_a_default_ttl_is_the_seconds_applied() -> None:
+    book = OverrideBook(id_factory=lambda _now: "ov1")
+    default = describe(_request(book, "alice", OverrideRequest("r1", "lock_agent", {"agent": "a"})))
+    data = default.to_json()["data"]
+    assert (data["expires_at"], data["ttl_s"]) == ("2026-11-22T11:15:00Z", 3600.0)
+    given = OverrideRequest("r2", "pin", {"queue": "phone", "min": 3}, 900.0, True)
+    data = describe(_request(book, "alice", given)).to_json()["data"]
+    assert (data["expires_at"], data["ttl_s"]) == ("2026-11-22T10:30:00Z", 900.0)
+    permanent = OverrideRequest("r3", "mode", {"mode": "shadow"}, None, True)
+    data = describe(_request(book, "alice", permanent)).to_json()["data"]
+    assert (data["expires_at"], data["ttl_s"]) == (None, None)
+    refused = OverrideRequest("r4", "pin", {"queue": "fax", "min": 1})
+    data = describe(_request(book, "bob", refused)).to_json()["data"]
+    assert data["ttl_s"] is None and "expires_at" not in data  # not known: nothing applied
+    assert default.data["ttl_s"] == "default"  # the stored payload itself is unchanged
+
+
+def test_a_rejections_cool_down_is_rfc3339_in_json() -> None:
+    book = ProposalBook("main", ttl_s=600, cooldown_s=1800, id_factory=iter(["p-1"]).__next__)
+    book.update("plan", [Move("a1", "email", "phone", "why")], T)
+    req = OverrideRequest("r", "reject", {"proposal_id": "p-1"})
+    d = book.reject(Selection(("p-1",)), "bob", T, mode="approve", reason=None)
+    data = describe(decision_audit("main", "bob", req, d, T)).to_json()["data"]
+    assert data["cooldown_until"] == "2026-11-22T10:45:00Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain", "plain"),
+        ("two\nlines", "two\\nlines"),
+        ("\x1b[31mred\x1b[0m", "\\u001b[31mred\\u001b[0m"),
+        ("bidi\u202eevil", "bidi\\u202eevil"),
+        ("café ✓", "café ✓"),
+    ],
+)
+def test_printable_escapes_control_characters_only(text: str, shown: str) -> None:
+    assert printable(text) == shown
+
+
+def test_free_text_without_spaces_is_escaped_too() -> None:
+    book = OverrideBook(id_factory=lambda _now: "ov1")
+    req = OverrideRequest("r1", "lock_agent", {"agent": "a1"}, 60.0, True, "x\n2026-forged")
+    e = describe(_request(book, "alice", req))
+    assert "\n" not in e.details and 'reason "x\\n2026-forged"' in e.details
