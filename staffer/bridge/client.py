@@ -38,6 +38,9 @@ from staffer.bridge.validate import (
     Validator,
     posix_time,
     present,
+    settings_error,
+    skill_list,
+    unreadable_file,
 )
 from staffer.codec import payloads
 from staffer.codec.bridge_payloads import (
@@ -103,8 +106,11 @@ class Bridge:
                 reconnect_max_s=reconnect_max_s,
                 max_payload_bytes=max_payload_bytes,
             )
-        except (TopicError, ValidationError) as err:
+        except TopicError as err:
             raise ValueError(f"Bridge: {err}") from None
+        except ValidationError as err:
+            raise ValueError(f"Bridge: {settings_error(err)}") from None
+        self._settings = settings
         subscriptions = [(self._commands_topic, 1)] + ([(self._plan_topic, 1)] if plans else [])
         self._port = AiomqttPort(
             settings,
@@ -113,8 +119,10 @@ class Bridge:
                 status_topic=None,
                 subscriptions=subscriptions,
                 on_state=self._on_state,
+                on_connect_failed=self._on_connect_failed,
             ),
         )
+        self._last_failure: str | None = None  # why the latest connection attempt failed
         self._follow_plans = plans
         self._connect_timeout_s = connect_timeout_s
         self._v = Validator(self.topics, site, max_clock_skew_s, max_payload_bytes)
@@ -131,17 +139,32 @@ class Bridge:
 
     # -- connection ---------------------------------------------------------------------------
     async def __aenter__(self) -> Bridge:
+        """Start connecting; wait up to ``connect_timeout_s`` for the session.
+
+        A missing or unreadable credentials/TLS file raises at once (it will not appear by
+        retrying); on timeout the error says why the last attempt failed. However the
+        wait ends early (an error, a cancellation), the reconnect loop is stopped."""
+        unreadable = unreadable_file(self._settings)
+        if unreadable is not None:
+            raise BridgeConnectionError(unreadable)
         self._task = asyncio.get_running_loop().create_task(
             self._port.run(self._on_message), name=f"staffer-bridge-{self.site}"
         )
-        if self._connect_timeout_s is not None:
-            try:
-                await asyncio.wait_for(self._up.wait(), self._connect_timeout_s)
-            except TimeoutError:
-                await self._stop()
-                raise BridgeConnectionError(
-                    f"no MQTT connection within {self._connect_timeout_s:g} s"
-                ) from None
+        if self._connect_timeout_s is None:
+            return self
+        try:
+            await asyncio.wait_for(self._up.wait(), self._connect_timeout_s)
+        except TimeoutError:
+            await self._stop()
+            where = self._settings.broker.display
+            why = f": {self._last_failure}" if self._last_failure else ""
+            raise BridgeConnectionError(
+                f"no MQTT connection within {self._connect_timeout_s:g} s "
+                f"(cannot connect to {where}{why})"
+            ) from None
+        except BaseException:
+            await self._stop()
+            raise
         return self
 
     async def __aexit__(
@@ -167,6 +190,11 @@ class Bridge:
     async def wait_connected(self, timeout_s: float | None = None) -> None:
         """Wait until the broker session is up (raises TimeoutError)."""
         await asyncio.wait_for(self._up.wait(), timeout_s)
+
+    def _on_connect_failed(self, why: str) -> None:
+        """A failed attempt (the port keeps retrying): kept for the timeout's message."""
+        self._last_failure = why
+        log.warning("cannot connect to %s: %s", self._settings.broker.display, why)
 
     def _on_state(self, up: bool) -> None:
         if not up:
@@ -257,7 +285,7 @@ class Bridge:
         """Every queue of the site at one ``ts`` on ``{p}/{site}/metrics``; each body is a
         mapping of §3.1 fields (without ``ts``) or a ``QueueSnapshot``."""
         topic = self._v.topic(self.topics.site_metrics)
-        bodies = {q: self._v.queue_body(topic, q, body) for q, body in queues.items()}
+        bodies = self._v.queue_bodies(topic, queues)
         data = self._v.encode(topic, {"ts": self._v.ts(topic, ts), "queues": bodies})
         self._v.check(topic, payloads.decode_site_snapshot, data)
         return await self._send(topic, data)
@@ -279,9 +307,7 @@ class Bridge:
         topic = self._v.topic(self.topics.agent_state, agent)
         obj: dict[str, Any] = {"ts": self._v.ts(topic, ts), "status": status, "queue": queue}
         if skills is not None:
-            if isinstance(skills, str):
-                raise BridgePayloadError(topic, "bad_type:skills", "a list of queue ids, not a str")
-            obj["skills"] = sorted(skills)
+            obj["skills"] = skill_list(topic, skills)
         if available_until is not None:
             obj["available_until"] = self._v.ts(topic, available_until, future_ok=True)
         data = self._v.encode(topic, obj)
@@ -302,9 +328,17 @@ class Bridge:
         """Acknowledge one move of ``command`` (§10) on ``{p}/{site}/agents/{agent}/move``:
         ``accepted`` (will switch after the current contact), ``rejected`` (with a reason)
         or ``done`` (switched)."""
+        if not isinstance(command, Command) or not isinstance(move, Move):
+            where = f"{self.topics.prefix}/{self.site}/agents/.../move"
+            got = f"not {type(command).__name__}, {type(move).__name__}"
+            raise BridgePayloadError(where, "bad_type", f"a Command and one of its Moves, {got}")
         topic = self._v.topic(self.topics.move_ack, move.agent)
         if move not in command.moves:
             raise BridgePayloadError(topic, "unknown_command", "the move is not in that command")
+        for field, value in (("status", status), ("reason", reason or "")):
+            if not isinstance(value, str):
+                detail = f"{field}: a str, not {type(value).__name__}"
+                raise BridgePayloadError(topic, f"bad_type:{field}", detail)
         posix = posix_time(ts)
         ack = MoveAck(move.agent, posix, command.command_id, move.to_queue, status, reason or "")
         self._v.ts(topic, posix)

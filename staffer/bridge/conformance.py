@@ -78,7 +78,7 @@ def evaluate(rec: Recording, th: Thresholds) -> list[CheckResult]:
         move_acknowledged(rec, th),
         move_carried_out(rec),
         unskilled_move_refused(rec, th),
-        malformed_command_survived(rec),
+        malformed_command_survived(rec, th),
     ]
 
 
@@ -336,18 +336,57 @@ def unskilled_move_refused(rec: Recording, th: Thresholds) -> CheckResult:
     return CheckResult(name, "PASS", "never carried out" + (note if "accepted" in statuses else ""))
 
 
-def malformed_command_survived(rec: Recording) -> CheckResult:
+def malformed_command_survived(rec: Recording, th: Thresholds) -> CheckResult:
+    """Snapshots keep coming until the end of the run, the last within
+    ``cadence_tolerance`` periods of it. A message soon after the malformed commands proves
+    nothing (it may have been in flight), so the run must go on long enough to tell."""
     name = "malformed_command_survived"
-    if rec.malformed_at is None:
+    sent = rec.malformed_at
+    if sent is None:
         return CheckResult(name, "SKIP", "the run ended before the malformed command was sent")
-    after = [m for m in rec.live() if m.at > rec.malformed_at and m.route.kind != "move_ack"]
+    after = [m for m in rec.live() if m.at > sent and m.route.kind != "move_ack"]
     if not after:
         return CheckResult(
             name,
             "FAIL",
             "the bridge published nothing after a malformed command",
             "snapshots and agent states keep coming (skip what does not decode)",
-            f"silence for {rec.duration_s - rec.malformed_at:.1f} s",
+            f"silence for {rec.duration_s - sent:.1f} s",
             rec.commands_topic,
         )
-    return CheckResult(name, "PASS", f"{len(after)} message(s) after the malformed command")
+    left = rec.duration_s - sent
+    streams: dict[str, list[Message]] = {}
+    for m in rec.live(SNAPSHOT_KINDS):
+        streams.setdefault(m.topic, []).append(m)
+    timed = []  # (last snapshot, period, topic) of the streams the run is long enough for
+    for topic, msgs in streams.items():
+        gaps = [b.at - a.at for a, b in itertools.pairwise(msgs)]
+        period = statistics.median(gaps) if gaps else 0.0
+        if period > 0 and left >= (th.cadence_tolerance + 0.5) * period:
+            timed.append((msgs[-1].at, period, topic))
+    if not timed:
+        return CheckResult(
+            name,
+            "SKIP",
+            f"the run ended {left:.1f} s after the malformed command, too soon to tell a "
+            "bridge that survived it from messages in flight: run longer (--duration)",
+        )
+    for last, period, _ in timed:
+        if rec.duration_s - last <= th.cadence_tolerance * period:
+            return CheckResult(
+                name,
+                "PASS",
+                f"snapshots kept coming every {period:.1f} s until +{last:.1f} s, "
+                f"{last - sent:.1f} s after the malformed command",
+            )
+    last, period, topic = max(timed)
+    when = f"{last - sent:.1f} s after" if last > sent else f"{sent - last:.1f} s before"
+    return CheckResult(
+        name,
+        "FAIL",
+        f"snapshots stopped {when} the malformed command (at +{sent:.1f} s), "
+        f"{rec.duration_s - last:.1f} s before the end of the run",
+        f"one about every {period:.1f} s until the end (skip what does not decode)",
+        f"the last at +{last:.1f} s, none until +{rec.duration_s:.1f} s",
+        topic,
+    )

@@ -11,16 +11,20 @@ default ``max_payload_bytes`` (``too_large``).
 from __future__ import annotations
 
 import math
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from staffer.codec import payloads
 from staffer.codec.bridge_payloads import QUEUE_FIELDS, queue_body_json
 from staffer.codec.timefmt import FUTURE_TS, format_ts, future_ts_detail
 from staffer.codec.topics import TopicError, Topics
 from staffer.core.types import QueueSnapshot
+from staffer.settings import MqttSettings
 
 Timestamp = float | datetime | None  # POSIX seconds, an aware datetime, or None for now
 QueueBody = Mapping[str, Any] | QueueSnapshot
@@ -81,10 +85,26 @@ class Validator:
             raise BridgePayloadError(topic, FUTURE_TS, ahead)
         return text
 
+    def queue_bodies(self, topic: str, queues: object) -> dict[str, dict[str, Any]]:
+        """A site snapshot's ``{queue: body}``; a non-mapping is ``bad_type:queues``."""
+        if not isinstance(queues, Mapping):
+            detail = f"a mapping of queue id to fields, not {type(queues).__name__}"
+            raise BridgePayloadError(topic, "bad_type:queues", detail)
+        for queue in queues:
+            if not isinstance(queue, str):
+                detail = f"a queue id is a str, not {type(queue).__name__}: {queue!r}"
+                raise BridgePayloadError(topic, "bad_queue_id", detail)
+        return {q: self.queue_body(topic, q, body) for q, body in queues.items()}
+
     def queue_body(self, topic: str, queue: str, body: QueueBody) -> dict[str, Any]:
         """One queue of a site snapshot; unknown field names are refused (typos)."""
         if isinstance(body, QueueSnapshot):
             return queue_body_json(body)
+        if not isinstance(body, Mapping):
+            detail = f"queue {queue!r}: a mapping of §3.1 fields or a QueueSnapshot, not "
+            raise BridgePayloadError(topic, "bad_type:queue", detail + type(body).__name__)
+        if not all(isinstance(k, str) for k in body):
+            raise BridgePayloadError(topic, "bad_type:queue", f"queue {queue!r}: a non-str key")
         unknown = sorted(set(body) - QUEUE_FIELDS)
         if unknown:
             raise BridgePayloadError(topic, "unknown_field", f"queue {queue!r}: {unknown[0]!r}")
@@ -109,6 +129,50 @@ class Validator:
             decode(data)
         except payloads.PayloadError as err:
             raise BridgePayloadError(topic, err.reason, err.detail) from None
+
+
+def skill_list(topic: str, skills: object) -> list[str]:
+    """``skills`` sorted; anything but an iterable of str is ``bad_type:skills``."""
+    if isinstance(skills, str) or not isinstance(skills, Iterable):
+        detail = f"a list of queue ids, not {type(skills).__name__}"
+        raise BridgePayloadError(topic, "bad_type:skills", detail)
+    out = list(skills)
+    odd = next((s for s in out if not isinstance(s, str)), None)
+    if odd is not None:
+        raise BridgePayloadError(topic, "bad_type:skills", f"a queue id is a str, not {odd!r}")
+    return sorted(out)
+
+
+_CREDENTIALS = re.compile(r"(://[^/@:]*:)[^/@]*@")
+
+
+def settings_error(err: ValidationError) -> str:
+    """One line for a bad ``Bridge(...)`` argument: its name, why, and the value given
+    (a password in a URL masked)."""
+    first = err.errors()[0]
+    name = ".".join(str(p) for p in first["loc"]) or "argument"
+    why = first["msg"].removeprefix("Value error, ")
+    value = first.get("input")
+    shown = _CREDENTIALS.sub(r"\1***@", value) if isinstance(value, str) else value
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{name}: {why} (got {shown!r}){more}"
+
+
+def unreadable_file(settings: MqttSettings) -> str | None:
+    """Why a password or TLS file given cannot be read (None when all can): retrying
+    would not help, so ``Bridge`` says so at once."""
+    files = {"password_file": settings.password_file}
+    if settings.broker.tls:
+        files |= {k: getattr(settings, k) for k in ("ca_file", "cert_file", "key_file")}
+    for name, path in files.items():
+        if path is None:
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as err:
+            return f"cannot read {name} {path}: {err.strerror or err}"
+    return None
 
 
 def posix_time(ts: Timestamp) -> float:

@@ -125,6 +125,19 @@ async def test_a_broken_bridge_fails_on_its_flaw(
     assert "expected:" in out and "got:" in out and f"result: {len(failing)} of 7" in out
 
 
+async def test_a_slow_bridge_that_dies_on_malformed_fails(
+    mosquitto: Broker, topic_prefix: str
+) -> None:
+    """It keeps publishing while it handles the commands before the malformed one (1 s each,
+    like an ACD API call), then dies: what it sent meanwhile is no proof of survival."""
+    flaws = Flaws(dies_on_malformed=True, command_delay_s=1.0)
+    async with running(toy_bridge(mosquitto.host, mosquitto.port, topic_prefix, flaws)):
+        code, out, err = await bridge_check(mosquitto.url, topic_prefix, "--duration", "8")
+    [line] = [x for x in out.splitlines() if "malformed_command_survived" in x]
+    assert line.startswith("FAIL") and "s after the malformed command" in line, out + err
+    assert statuses(out)["snapshot_cadence"] == "FAIL" and code == 1
+
+
 async def test_the_failure_says_what_was_expected_and_where(
     mosquitto: Broker, topic_prefix: str
 ) -> None:

@@ -26,6 +26,7 @@ class Flaws:
     wrong_payloads: bool = False  # snapshot counts as strings, states with a bad status, naive ts
     obeys_unskilled: bool = False  # moves an agent to a queue it lacks the skill for
     dies_on_malformed: bool = False  # a command it cannot parse kills it
+    command_delay_s: float = 0.0  # each command takes this long (an ACD API call) first
 
 
 async def toy_bridge(
@@ -52,6 +53,7 @@ async def toy_bridge(
 
         async def on_commands() -> None:
             async for msg in c.messages:
+                await asyncio.sleep(flaws.command_delay_s)
                 cmd = json.loads(msg.payload) if flaws.dies_on_malformed else _try_json(msg.payload)
                 for move in cmd["moves"] if flaws.dies_on_malformed else _moves(cmd):
                     agent = agents.get(move["agent"])

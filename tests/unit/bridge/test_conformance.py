@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from staffer.bridge.conformance import NO_SUCH_QUEUE, choose_moves, snapshot_cadence
+from staffer.bridge.conformance import (
+    NO_SUCH_QUEUE,
+    choose_moves,
+    malformed_command_survived,
+    snapshot_cadence,
+)
 from staffer.bridge.recording import Message, Recording, Thresholds
 from staffer.codec.topics import Route
 from staffer.core.types import AgentState, QueueSnapshot
@@ -83,3 +88,42 @@ def _stream(
 def test_cadence(times, stamps, status, words) -> None:
     result = snapshot_cadence(_stream(times, stamps), Thresholds())
     assert result.status == status and words in result.summary
+
+
+def _survival(last: float, malformed_at: float = 6.0, period: float = 0.25) -> Recording:
+    """A bridge snapshotting every ``period`` s from 0.1 s until ``last``, in a 10 s run
+    whose malformed commands went out at ``malformed_at``."""
+    n = int((last - 0.1) / period) + 1
+    rec = _stream([0.1 + i * period for i in range(n)])
+    rec.malformed_at = malformed_at
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("last", "malformed_at", "period", "status", "words"),
+    [
+        (9.85, 6.0, 0.25, "PASS", "kept coming every 0.2 s until +9.8 s"),
+        (9.1, 6.0, 1.0, "PASS", "3.1 s after the malformed command"),
+        # handled each command for 2.5 s, then died on the malformed one (QA's bridge)
+        (8.6, 6.1, 0.25, "FAIL", "stopped 2.5 s after the malformed command (at +6.1 s)"),
+        (6.1, 6.0, 0.25, "FAIL", "3.9 s before the end"),  # only what was in flight
+        (5.0, 3.5, 1.0, "FAIL", "stopped 0.6 s after"),
+        (9.1, 6.0, 2.0, "SKIP", "too soon to tell"),  # 4 s left: two periods of 2 s
+    ],
+)
+def test_malformed_command_survived_needs_snapshots_until_the_end(
+    last: float, malformed_at: float, period: float, status: str, words: str
+) -> None:
+    result = malformed_command_survived(_survival(last, malformed_at, period), Thresholds())
+    assert result.status == status and words in result.summary, result
+    if status == "FAIL":
+        assert result.topic == "staffer/main/queues/phone/metrics"
+        assert "the last at +" in result.got and "none until +10.0 s" in result.got
+
+
+def test_malformed_command_survived_silence_and_no_command() -> None:
+    rec = _survival(5.9)
+    result = malformed_command_survived(rec, Thresholds())
+    assert result.status == "FAIL" and "published nothing" in result.summary
+    rec.malformed_at = None
+    assert malformed_command_survived(rec, Thresholds()).status == "SKIP"

@@ -60,6 +60,23 @@ Q = {"interval_s": 60, "offered": 5, "waiting": 1}
         (lambda b: b.ack(CMD, CMD.moves[0], "ok"), "bad_value:status"),  # type: ignore[arg-type]
         (lambda b: b.ack(CMD, CMD.moves[0], "rejected", "x" * 1001), "bad_length:reason"),
         (lambda b: b.ack(CMD, Move("a2", None, "phone", ""), "done"), "unknown_command"),
+        # wrong-typed arguments: refused like any payload, never a raw TypeError
+        (lambda b: b.site_snapshot({"phone": 5}), "bad_type:queue"),
+        (lambda b: b.site_snapshot({"phone": [Q]}), "bad_type:queue"),
+        (lambda b: b.site_snapshot({"phone": {1: 2}}), "bad_type:queue"),
+        (lambda b: b.site_snapshot([Q]), "bad_type:queues"),
+        (lambda b: b.site_snapshot(None), "bad_type:queues"),
+        (lambda b: b.site_snapshot({5: Q}), "bad_queue_id"),
+        (lambda b: b.agent_state("a1", status="busy", skills=5), "bad_type:skills"),
+        (lambda b: b.agent_state("a1", status="busy", skills=["phone", 1]), "bad_type:skills"),
+        (lambda b: b.agent_state(5, status="busy"), "bad_topic"),
+        (lambda b: b.queue_snapshot(None, **Q), "bad_topic"),
+        (lambda b: b.queue_snapshot("phone", **{**Q, "offered": [1]}), "bad_type:offered"),
+        (lambda b: b.queue_snapshot("phone", **{**Q, "aht_s": object()}), "bad_type"),
+        (lambda b: b.ack("main-1-abc", CMD.moves[0], "done"), "bad_type"),
+        (lambda b: b.ack(CMD, None, "done"), "bad_type"),
+        (lambda b: b.ack(CMD, CMD.moves[0], 5), "bad_type:status"),
+        (lambda b: b.ack(CMD, CMD.moves[0], "rejected", b"no licence"), "bad_type:reason"),
     ],
 )
 async def test_refused_before_publishing(bridge: Bridge, call: Any, reason: str) -> None:
@@ -117,3 +134,20 @@ def test_bad_construction_is_a_value_error(kw: dict[str, str], match: str) -> No
     args = {"url": "mqtt://127.0.0.1:1883", "site": "main", **kw}
     with pytest.raises(ValueError, match=match):
         Bridge(args.pop("url"), args.pop("site"), **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kw", "line"),
+    [
+        ({"url": "http://x"}, "Bridge: url: must start with mqtt:// or mqtts:// (got 'http://x')"),
+        ({"url": "http://u:secret@x"}, "(got 'http://u:***@x')"),
+        ({"keepalive_s": -1}, "Bridge: keepalive_s: Input should be greater than 0 (got -1)"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_argument(kw: dict[str, Any], line: str) -> None:
+    """Not pydantic's multi-line dump with its error-page link."""
+    args = {"url": "mqtt://127.0.0.1:1883", **kw}
+    with pytest.raises(ValueError) as err:
+        Bridge(args.pop("url"), "main", **args)
+    text = str(err.value)
+    assert line in text and "\n" not in text and "pydantic" not in text and "secret" not in text
