@@ -52,8 +52,9 @@ def reply_text(reply: Json, action: str | None = None) -> str:
         parts.append(f"override {reply['override_id']}")
     if reply.get("expires_at"):
         parts.append(f"until {reply['expires_at']}")
-    if reply.get("removed") and action != "cancel":
-        parts.append(f"replaced {' '.join(map(str, reply['removed']))}")
+    if reply.get("removed") and action != "cancel":  # unpin/unlock remove; a new one replaces
+        verb = "replaced" if reply.get("override_id") else "removed"
+        parts.append(f"{verb} {' '.join(map(str, reply['removed']))}")
     lines = [", ".join(parts)]
     for a in reply.get("approved") or ():
         lines.append(f"approved {a.get('proposal_id')}: {_move(a)}")

@@ -211,7 +211,7 @@
     const name = (id) => (req.names && req.names[id]) || id; // a proposal by its move
     if (req.action === 'cancel') parts.push(`cancelled ${R.short(r.override_id)}`);
     else if (r.override_id) parts.push(`override ${R.short(r.override_id)}`, r.expires_at ? `until ${R.clock(r.expires_at)}` : 'until changed');
-    if (list(r.removed).length && req.action !== 'cancel') parts.push(`replaced ${r.removed.length}`);
+    if (list(r.removed).length && req.action !== 'cancel') parts.push(`${r.override_id ? 'replaced' : 'removed'} ${r.removed.length}`);
     if (list(r.approved).length) parts.push(`approved ${list(r.approved).map(R.moveText).join(', ')}`);
     if (r.command_id) parts.push(`command ${r.command_id}`);
     for (const w of list(r.withdrawn)) parts.push(`not approved ${name(w.proposal_id)}: ${w.why || 'no longer applies'}`);

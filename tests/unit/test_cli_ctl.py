@@ -345,4 +345,6 @@ def test_a_cancel_reply_says_what_was_cancelled() -> None:
     reply = {"ok": True, "override_id": "ov1", "expires_at": None, "removed": ["ov1"]}
     assert views.reply_text(reply, "cancel") == "ok, cancelled ov1"
     assert views.reply_text({**reply, "removed": []}, "cancel") == "ok, cancelled ov1"
-    assert views.reply_text({"ok": True, "removed": ["ov1"]}, "unpin") == "ok, replaced ov1"
+    assert views.reply_text({"ok": True, "removed": ["ov1"]}, "unpin") == "ok, removed ov1"
+    new_pin = {"ok": True, "override_id": "ov2", "removed": ["ov1"]}
+    assert views.reply_text(new_pin, "pin") == "ok, override ov2, replaced ov1"
