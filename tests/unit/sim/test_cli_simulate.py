@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from staffer.cli import main
+from staffer.cli.simulate import ProgressBar
 
 QUEUE_KPIS = {
     "channel",
@@ -62,3 +65,47 @@ def test_bad_scenario_exits_2(
 def test_missing_scenario_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "no-such-scenario"]) == 2
     assert "no such scenario" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("runs", "steps"), [(3, 200), (9, 97), (1, 7)])
+def test_progress_bar_is_monotone_and_ends_at_100(runs: int, steps: int) -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(stream, True, runs)
+    for _ in range(runs):  # as run_policy reports: t / end for each period, ending at 1.0
+        for k in range(1, steps + 1):
+            bar("staffer", k / steps)
+    shown = [int(m) for m in re.findall(r"\] +(\d+)%", stream.getvalue())]
+    assert shown == sorted(shown) and shown[-1] == 100
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--seed", "-1"], "--seed: expected a whole number >= 0 (got -1)"),
+        (["--plot", "chart.txt"], "--plot: expected a file ending in .png, .svg, .pdf"),
+        (["--plot", "mychart"], "(got 'mychart')"),
+        (["--plot", ""], "--plot: expected a file ending in"),
+    ],
+)
+def test_bad_seed_or_plot_exits_2(
+    tmp_path: Path,
+    argv: list[str],
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", "short", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("staffer: error:") and needle in err and err.count("\n") == 1
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".PDF"])
+def test_plot_reports_the_file_written(
+    tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chart = tmp_path / f"day{suffix}"
+    assert main(["simulate", "short", "--plot", str(chart), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plot"] == str(chart)
+    assert chart.stat().st_size > 0
