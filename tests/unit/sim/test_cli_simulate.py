@@ -11,6 +11,7 @@ import pytest
 
 from staffer.cli import main
 from staffer.cli.simulate import ProgressBar
+from staffer.sim.scenario import SCENARIO_DIR
 
 QUEUE_KPIS = {
     "channel",
@@ -109,3 +110,35 @@ def test_plot_reports_the_file_written(
     assert main(["simulate", "short", "--plot", str(chart), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["plot"] == str(chart)
     assert chart.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        (
+            "rates_per_hour = [90, 100, 160, 160]",
+            "rates_per_hour = [90, 1e12, 160, 160]",
+            "demand.phone: Value error, rates_per_hour[1]: expected a rate >= 0 and at most "
+            "100,000 per hour (got 1000000000000.0)",
+        ),
+        ("drain_s = 600", "drain_s = 1e15", "drain_s: Input should be less than or equal to"),
+        ("drain_s = 600", "drain_s = inf", "drain_s: Input should be"),
+    ],
+)
+def test_absurd_scenario_values_exit_2_naming_the_key(
+    tmp_path: Path, old: str, new: str, needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (SCENARIO_DIR / "short.toml").read_text()
+    assert old in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(old, new, 1))
+    assert main(["simulate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("staffer: error:") and needle in err and err.count("\n") == 1
+
+
+def test_unknown_scenario_lists_the_bundled_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "nosuch: no such scenario file (bundled scenarios: " in err
+    assert "short" in err and "surge" in err and err.count("\n") == 1
