@@ -72,12 +72,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def add_history_arguments(g: argparse._ActionsContainer) -> None:
-    """The options that read a real day; shared with ``staffer scenario from-history``."""
+def add_history_arguments(g: argparse._ActionsContainer, required: bool = False) -> None:
+    """The options that read a real day; shared with ``staffer scenario from-history``
+    (where --history and --roster are ``required``)."""
     g.add_argument(
         "--history",
         metavar="INTERVALS.csv",
         type=Path,
+        required=required,
         help="ACD interval export: interval_start,queue,offered,aht_s[,answered,abandoned,"
         "answered_within_target,interval_s]",
     )
@@ -85,6 +87,7 @@ def add_history_arguments(g: argparse._ActionsContainer) -> None:
         "--roster",
         metavar="AGENTS.csv",
         type=Path,
+        required=required,
         help="agents: agent,skills,queue[,shift_start,shift_end] (skills separated by ; or |)",
     )
     g.add_argument(

@@ -188,3 +188,18 @@ def test_absurd_counts_exit_2_with_their_location(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"intervals.csv:2: {needle}, got '{offered}'" in err
     assert not out.exists()
+
+
+def test_from_history_help_marks_history_and_roster_required(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["scenario", "from-history", "--help"])
+    assert done.value.code == 0
+    usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
+    assert "--history INTERVALS.csv --roster AGENTS.csv" in usage
+    assert "[--history" not in usage and "[--roster" not in usage
+    with pytest.raises(SystemExit) as done:
+        main(["scenario", "from-history", "-o", "-", "--history", "x.csv"])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "required: --roster" in err and err.count("\n") == 1
