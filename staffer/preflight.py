@@ -5,8 +5,8 @@
 configurations with the same message. Every problem raises `ConfigError` with one line
 naming the key: a file that is missing or cannot be read, an empty password, a password
 that would never be sent (no username), a CA bundle, certificate or key that TLS would
-refuse, a forecast that does not parse. The broker URL itself is checked when the
-settings are built (`parse_broker_url`).
+refuse, a forecast that does not parse, a state database in a directory that does not
+exist. The broker URL itself is checked when the settings are built (`parse_broker_url`).
 
 Paths are used as ``run`` uses them: relative ones are relative to the working
 directory, not to the configuration file.
@@ -111,10 +111,19 @@ def _check_forecasts(settings: Settings) -> None:
             raise ConfigError(f"{key}: {path}: {err}") from None
 
 
+def _check_state(path: Path) -> None:
+    """``state.path`` can be opened (or created): not a directory, in one that exists."""
+    if path.is_dir():
+        raise ConfigError(f"state.path: {path} is a directory, not a database file")
+    if not path.parent.is_dir():
+        raise ConfigError(f"state.path: directory {path.parent} does not exist")
+
+
 def check_files(settings: Settings) -> None:
     """Raise ConfigError (one line, naming the key) unless every named file is usable."""
     _check_mqtt_files(settings.mqtt)
     _check_forecasts(settings)
+    _check_state(settings.state.path)
 
 
 def load_checked(path: str | Path | None) -> Settings:

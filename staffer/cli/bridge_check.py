@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -43,8 +44,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--prefix", default="staffer", help="topic prefix (default staffer)")
     p.add_argument("--username", default=None)
-    p.add_argument("--password-file", type=Path, default=None)
-    p.add_argument("--ca-file", type=Path, default=None)
+    p.add_argument(
+        "--password-file", type=Path, default=None, help="file holding the broker password"
+    )
+    p.add_argument(
+        "--ca-file", type=Path, default=None, help="CA bundle (PEM) of an mqtts:// broker"
+    )
     p.add_argument(
         "--ack-timeout", type=float, default=30.0, metavar="S", help="(default 30, contract §14)"
     )
@@ -64,21 +69,47 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _usage_error(args: argparse.Namespace) -> str | None:
     from staffer.adapters.mqtt_policy import parse_url
-    from staffer.codec.topics import valid_segment
+    from staffer.codec.topics import TopicError, Topics, valid_segment
 
     try:
-        parse_url(args.url)
+        broker = parse_url(args.url)
     except ValueError as err:
         return f"--url: {err}"
+    try:
+        Topics(args.prefix)
+    except TopicError:
+        return (
+            f"--prefix: expected one or more topic levels separated by /, none empty and "
+            f"without + or # (got {args.prefix!r})"
+        )
     checks = [
         (valid_segment(args.site), "--site: not a valid topic level"),
-        (args.duration > 0, "--duration: must be > 0"),
-        (args.ack_timeout > 0, "--ack-timeout: must be > 0"),
+        (0 < args.duration < math.inf, "--duration: must be a number of seconds > 0"),
+        (0 < args.ack_timeout < math.inf, "--ack-timeout: must be a number of seconds > 0"),
         (args.min_snapshots >= 2, "--min-snapshots: must be >= 2"),
-        (args.cadence_tolerance >= 1, "--cadence-tolerance: must be >= 1"),
+        (1 <= args.cadence_tolerance < math.inf, "--cadence-tolerance: must be a number >= 1"),
         (args.agent is None or valid_segment(args.agent), "--agent: not a valid topic level"),
     ]
-    return next((msg for ok, msg in checks if not ok), None)
+    problem = next((msg for ok, msg in checks if not ok), None)
+    if problem is None and args.password_file is not None:
+        problem = _file_problem("--password-file", args.password_file)
+    if problem is None and args.ca_file is not None:
+        problem = _file_problem("--ca-file", args.ca_file)
+        if problem is None and not broker.tls:
+            problem = f"--ca-file: needs an mqtts:// --url (got {args.url.split('://')[0]}://)"
+    return problem
+
+
+def _file_problem(option: str, path: Path) -> str | None:
+    """Why the file an option names cannot be used (missing, a directory, unreadable,
+    empty), or None."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        return f"{option}: {path} is a directory, not a file"
+    except OSError as err:
+        return f"{option}: cannot read {path}: {err.strerror or err}"
+    return f"{option}: {path} is empty" if not data.strip() else None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Validate a TOML configuration file, including "
         "STAFFER_<SECTION>__<KEY> environment overrides, as `staffer run` would: every "
         "value, the broker URL (scheme, host, port 1-65535) and the files it names "
-        "(password, CA, certificate, key, forecasts: present, readable, usable). Exit 0 "
+        "(password, CA, certificate, key, forecasts: present, readable, usable; the state "
+        "database's directory: present). Exit 0 "
         "when valid, 2 with a one-line message naming the bad key when not.",
     )
     p.add_argument("file", help="path to the TOML configuration")

@@ -17,7 +17,7 @@ from staffer.cli.parser import OneLineParser
 
 UNITS = (
     "Units: rates per second (or --rate-per-hour), times in seconds, ratios in [0, 1]. "
-    "Traffic (Erlangs) = rate x aht."
+    "Traffic (Erlangs) = rate x aht, at most 100,000 (the models' range)."
 )
 
 

@@ -11,7 +11,26 @@ import argparse
 import json
 import math
 import sys
+import warnings
 from typing import Any
+
+# The largest load the calculator accepts. docs/models.md measures the models' accuracy
+# over 0.01 ... 100,000 Erlangs; beyond it they are untested (and the float arithmetic
+# overflows long before rate x aht is inf). 100,000 Erlangs is 100,000 agents busy at
+# once on one queue: no real contact center comes near.
+MAX_TRAFFIC_ERLANGS = 100_000.0
+
+
+def traffic_problem(args: argparse.Namespace) -> str | None:
+    """Why rate x aht is outside the models' range, or None."""
+    traffic = _rate(args) * args.aht
+    if traffic <= MAX_TRAFFIC_ERLANGS:
+        return None
+    rate = "--rate" if args.rate is not None else "--rate-per-hour"
+    return (
+        f"traffic {rate} x --aht = {traffic:.6g} Erlangs: expected at most "
+        f"{MAX_TRAFFIC_ERLANGS:,.0f} (the models' range)"
+    )
 
 
 def _rate(args: argparse.Namespace) -> float:
@@ -188,9 +207,17 @@ def _emit(args: argparse.Namespace, out: dict[str, Any]) -> int:
 
 
 def run_checked(args: argparse.Namespace) -> int:
-    """Run the subcommand; model errors become a one-line exit 2."""
+    """Run the subcommand; inputs outside the models' range and model errors become a
+    one-line exit 2."""
     try:
-        return int(args.erlang_func(args))
+        problem = traffic_problem(args)
+        if problem is not None:
+            raise ValueError(problem)
+        # the models return inf/NaN/0 at the edges on purpose (shown as inf or null);
+        # numpy's warnings about the intermediate values on the way are not the user's
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return int(args.erlang_func(args))
     except (ValueError, ArithmeticError) as err:
         print(f"staffer erlang {args.erlang_command}: error: {err}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "`staffer simulate FILE` then gives what `staffer simulate --history ... --roster "
         "...` gives. Bad rows are reported by file, line and column (exit 2).",
     )
-    add_history_arguments(f)
+    add_history_arguments(f, required=True)
     f.add_argument(
         "-o",
         "--output",

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the simulator needs the demo extra: imported when a command
     from staffer.sim.scenario import Scenario
 
 SIM_MODULES = ("simpy",)  # the simulator; --plot also needs matplotlib
+PLOT_FORMATS = (".png", ".svg", ".pdf")  # --plot: matplotlib picks the format by the suffix
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,19 +64,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--plot",
         metavar="FILE",
         default=None,
-        help="write a PNG of service level and agents per queue over the day",
+        help="write a chart of service level and agents per queue over the day "
+        f"(FILE ends in {', '.join(PLOT_FORMATS)}: the format)",
     )
     h = p.add_argument_group("a real day (contract §15)")
     add_history_arguments(h)
     p.set_defaults(func=run)
 
 
-def add_history_arguments(g: argparse._ActionsContainer) -> None:
-    """The options that read a real day; shared with ``staffer scenario from-history``."""
+def add_history_arguments(g: argparse._ActionsContainer, required: bool = False) -> None:
+    """The options that read a real day; shared with ``staffer scenario from-history``
+    (where --history and --roster are ``required``)."""
     g.add_argument(
         "--history",
         metavar="INTERVALS.csv",
         type=Path,
+        required=required,
         help="ACD interval export: interval_start,queue,offered,aht_s[,answered,abandoned,"
         "answered_within_target,interval_s]",
     )
@@ -83,6 +87,7 @@ def add_history_arguments(g: argparse._ActionsContainer) -> None:
         "--roster",
         metavar="AGENTS.csv",
         type=Path,
+        required=required,
         help="agents: agent,skills,queue[,shift_start,shift_end] (skills separated by ; or |)",
     )
     g.add_argument(
@@ -121,7 +126,9 @@ class ProgressBar:
     def __call__(self, policy: str, fraction: float) -> None:
         if not self.enabled:
             return
-        overall = (self.done + fraction) / self.total
+        overall = min((self.done + fraction) / self.total, 1.0)
+        if fraction >= 1.0:  # counted before any early return: the next run starts here
+            self.done += 1
         pct = int(overall * 100)
         if pct == self._last:
             return
@@ -129,13 +136,20 @@ class ProgressBar:
         filled = int(overall * 30)
         self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {pct:3d}% {policy:<10}")
         self.stream.flush()
-        if fraction >= 1.0:
-            self.done += 1
 
     def close(self) -> None:
         if self.enabled:
             self.stream.write("\r" + " " * 50 + "\r")
             self.stream.flush()
+
+
+def check_plot_path(path: str) -> None:
+    """``--plot FILE`` names one of PLOT_FORMATS (ConfigError otherwise), checked before
+    the day is simulated."""
+    if Path(path).suffix.lower() not in PLOT_FORMATS:
+        raise ConfigError(
+            f"--plot: expected a file ending in {', '.join(PLOT_FORMATS)} (got {path!r})"
+        )
 
 
 def format_table(results: dict[str, DayKpis]) -> str:
@@ -191,7 +205,7 @@ def _day(args: argparse.Namespace) -> tuple[Scenario, list[str], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    require("simulate", *SIM_MODULES, *(("matplotlib",) if args.plot else ()))
+    require("simulate", *SIM_MODULES, *(("matplotlib",) if args.plot is not None else ()))
     from staffer.sim.intervals import actual_queues
     from staffer.sim.jsonout import result_json
     from staffer.sim.replay import days_of, mean_day, run_seeds
@@ -199,6 +213,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds: expected a count >= 1 (got {args.seeds})")
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError(f"--seed: expected a whole number >= 0 (got {args.seed})")
+    if args.plot is not None:
+        check_plot_path(args.plot)
     scenario, notes, policies = _day(args)
     first = scenario.seed if args.seed is None else args.seed
     seeds = list(range(first, first + args.seeds))
@@ -209,15 +227,18 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     actual = actual_queues(scenario)
     days = days_of(runs)
+    chart = None
     if args.plot:
         from staffer.sim.plot import plot_day
 
         shown = {p: mean_day(ds) for p, ds in days.items()}
-        plot_day(shown, scenario, args.plot, {q: a.interval_sl for q, a in actual.items()}, seeds)
+        chart = plot_day(
+            shown, scenario, args.plot, {q: a.interval_sl for q, a in actual.items()}, seeds
+        )
     if args.json:
         out = result_json(scenario, runs, actual, notes)
-        if args.plot:
-            out["plot"] = args.plot
+        if chart is not None:
+            out["plot"] = str(chart)
         print(json.dumps(out, allow_nan=False))
         return 0
     seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
@@ -233,6 +254,6 @@ def run(args: argparse.Namespace) -> int:
         moves = moves_list(scenario, runs)
         if moves:
             print("\n" + moves)
-    if args.plot:
-        print(f"chart: {args.plot}")
+    if chart is not None:
+        print(f"chart: {chart}")
     return 0

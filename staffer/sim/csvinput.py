@@ -19,6 +19,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from staffer.codec.inbound import MAX_COUNT
 from staffer.codec.timefmt import TimeFormatError, parse_ts
 from staffer.settings import ConfigError
 
@@ -173,7 +174,8 @@ def _read_text(p: Path, problems: Problems) -> str:
 
 
 def whole(problems: Problems, row: Row, column: str, required: bool = True) -> int | None:
-    """A count >= 0 (``12`` or ``12.0``); None when blank and not required, or bad."""
+    """A count >= 0 (``12`` or ``12.0``) and at most the daemon's MAX_COUNT; None when
+    blank and not required, or bad."""
     raw = row.get(column)
     if not raw:
         if required:
@@ -185,6 +187,9 @@ def whole(problems: Problems, row: Row, column: str, required: bool = True) -> i
         v = math.nan
     if not (math.isfinite(v) and v >= 0 and v == int(v)):
         problems.at(row.line, column, "a whole number >= 0", raw)
+        return None
+    if v > MAX_COUNT:
+        problems.at(row.line, column, f"a whole number at most {MAX_COUNT:,}", raw)
         return None
     return int(v)
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
 from staffer.sim.csvinput import Problems, Row, number, read_table, time_cell, whole
+from staffer.sim.scenario import MAX_RATE_PER_HOUR
 
 REQUIRED = ("interval_start", "queue", "offered", "aht_s")
 ACTUALS = ("answered", "abandoned", "answered_within_target")
@@ -114,6 +115,14 @@ def _interval_row(
         length = number(problems, row, "interval_s", positive=True) or DEFAULT_INTERVAL_S
         if length > 86400:
             problems.at(row.line, "interval_s", "at most 86400 seconds", row.get("interval_s"))
+    if offered is not None and offered * 3600.0 / length > MAX_RATE_PER_HOUR:
+        most = int(MAX_RATE_PER_HOUR * length / 3600.0)
+        problems.at(
+            row.line,
+            "offered",
+            f"at most {most:,} in {length:g} s ({MAX_RATE_PER_HOUR:,.0f} an hour)",
+            row.get("offered"),
+        )
     actual = {c: whole(problems, row, c, required=False) for c in ACTUALS}
     within, answered = actual["answered_within_target"], actual["answered"]
     if within is not None and answered is not None and within > answered:

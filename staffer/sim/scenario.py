@@ -40,6 +40,15 @@ from staffer.sim.scenario_agents import AgentGroup, Event, ScenarioModel
 # install can run `staffer simulate surge` and `staffer demo` without the source tree.
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
+# Upper bounds no real contact center reaches, so a typo (an extra few zeros) is refused
+# instead of exhausting memory (every contact of the day is drawn up front) or running
+# for ever. The busiest queues take a few thousand contacts an hour: 100,000 an hour on
+# one queue of one site is far beyond any of them.
+MAX_RATE_PER_HOUR = 100_000.0
+# Draining finishes the day's contacts: email targets are hours to a couple of days, so
+# a week is more than any site needs.
+MAX_DRAIN_S = 7 * 86400
+
 
 class Demand(ScenarioModel):
     """Arrivals and handle times of one queue over the day."""
@@ -72,11 +81,15 @@ class Demand(ScenarioModel):
 
     @model_validator(mode="after")
     def _rates(self) -> Demand:
-        """Rates are finite and >= 0; every per-interval list has as many entries as
-        ``rates_per_hour``; handle times are finite and > 0."""
-        for r in [*self.rates_per_hour, *(self.forecast_per_hour or [])]:
-            if not r >= 0 or r == float("inf"):
-                raise ValueError(f"rates must be finite and >= 0 (got {r!r})")
+        """Rates are finite, >= 0 and at most 100,000 per hour; every per-interval list has
+        as many entries as ``rates_per_hour``; handle times are finite and > 0."""
+        for key in ("rates_per_hour", "forecast_per_hour"):
+            for i, r in enumerate(getattr(self, key) or []):
+                if not 0 <= r <= MAX_RATE_PER_HOUR:
+                    raise ValueError(
+                        f"{key}[{i}]: expected a rate >= 0 and at most "
+                        f"{MAX_RATE_PER_HOUR:,.0f} per hour (got {r!r})"
+                    )
         n = len(self.rates_per_hour)
         for key in ("forecast_per_hour", "aht_per_interval_s", "forecast_aht_s"):
             values = getattr(self, key)
@@ -146,7 +159,7 @@ class Scenario(ScenarioModel):
     """Length of one entry of the demand profiles, seconds."""
     report_interval_s: float = Field(1800.0, gt=0, le=86400)
     """Length of the intervals KPIs are reported for, seconds."""
-    drain_s: float = Field(1800.0, ge=0)
+    drain_s: float = Field(1800.0, ge=0, le=MAX_DRAIN_S)
     """After the last arrival the run goes on this long to finish contacts, seconds."""
     seed: int = Field(1, ge=0)
     """Default random seed (``--seed`` overrides)."""
@@ -318,6 +331,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if not p.is_file():
         bundled = SCENARIO_DIR / f"{path}.toml"
         if not bundled.is_file():
-            raise ConfigError(f"{p}: no such scenario file")
+            names = ", ".join(sorted(f.stem for f in SCENARIO_DIR.glob("*.toml")))
+            raise ConfigError(f"{p}: no such scenario file (bundled scenarios: {names})")
         p = bundled
     return scenario_from_dict(read_toml(p), str(p))

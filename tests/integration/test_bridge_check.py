@@ -186,8 +186,18 @@ async def test_unreachable_broker_is_reported_once_in_plain_text() -> None:
         (["--duration", "0"], "--duration"),
         (["--url", "http://h"], "--url"),
         (["--agent", "a/b"], "--agent"),
+        (["--prefix", "a/#"], "--prefix: expected one or more topic levels"),
+        (["--prefix", ""], "(got '')"),
+        (["--prefix", "a//b"], "--prefix"),
+        (["--duration", "inf"], "--duration: must be a number of seconds > 0"),
+        (["--duration", "nan"], "--duration"),
+        (["--ack-timeout", "inf"], "--ack-timeout"),
+        (["--password-file", "/nonexist"], "--password-file: cannot read /nonexist"),
+        (["--ca-file", "/nonexist"], "--ca-file: cannot read /nonexist"),
+        (["--ca-file", __file__], "--ca-file: needs an mqtts:// --url (got mqtt://)"),
     ],
 )
 async def test_usage_errors_exit_2(args: list[str], message: str) -> None:
-    code, _, err = await bridge_check("mqtt://127.0.0.1:1", "p", *args)
+    code, out, err = await bridge_check("mqtt://127.0.0.1:1", "p", *args)
     assert code == 2 and message in err and "Traceback" not in err
+    assert err.count("\n") == 1 and out == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import pytest
 
@@ -266,3 +267,39 @@ def test_model_errors_exit_2_with_one_line(
     code, out, err = run(["erlang", "required", *BASE, "--sl", "0.8"], capsys)
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+HUGE = ["--rate", "1e300", "--aht", "1e10", "--target", "20"]  # rate x aht = inf
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["c", *HUGE, "--agents", "3"],
+        ["c", *HUGE, "--agents", "3", "--json"],
+        ["required", *HUGE, "--sl", "0.8"],
+        ["required", *HUGE, "--sl", "0.8", "--json"],
+        ["a", "--rate-per-hour", "4e8", "--aht", "1000", "--agents", "3", "--patience", "9"],
+        ["b", "--rate", "1e300", "--aht", "1e10", "--agents", "3", "--json"],
+        ["email", "--rate", "1e300", "--aht", "1e10", "--target", "3600"],
+    ],
+)
+def test_traffic_beyond_the_models_range_exits_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = run(["erlang", *argv], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "x --aht = " in err and "expected at most 100,000" in err
+    assert not caught
+
+
+def test_edge_inputs_print_no_runtime_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    tiny = ["--rate", "1e-300", "--aht", "1e-300", "--agents", "3", "--concurrency", "1000000"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        obj = run_json(["erlang", "chat", *tiny], capsys)  # traffic underflows to 0
+    assert obj["service_level"] == 1.0 and not caught
+    most = run_json(["erlang", "c", "--rate", "25", "--aht", "4000", "--agents", "100200"], capsys)
+    assert most["traffic_erlangs"] == 100_000.0  # the bound itself is accepted

@@ -87,6 +87,13 @@ def _forecast(path: Callable[[Path], str]) -> Callable[[Config, Path, dict[str, 
     return edit
 
 
+def _state(path: Callable[[Path], str]) -> Callable[[Config, Path, dict[str, Path]], None]:
+    def edit(cfg: Config, d: Path, pki: dict[str, Path]) -> None:
+        cfg["state"]["path"] = path(d)
+
+    return edit
+
+
 # (id, edit of the valid configuration, what the one-line error must contain)
 CASES: list[tuple[str, Callable[[Config, Path, dict[str, Path]], None], str]] = [
     (
@@ -168,6 +175,12 @@ CASES: list[tuple[str, Callable[[Config, Path, dict[str, Path]], None], str]] = 
         _forecast(lambda d: _file(d, "bad.csv", b"interval_start,queue\n08:00,phone\n")),
         "sites.1.forecast_file: ",
     ),
+    (
+        "state-dir-missing",
+        _state(lambda d: str(d / "nonexist" / "dir" / "x.db")),
+        "state.path: directory ",
+    ),
+    ("state-path-a-directory", _state(str), "state.path: "),
 ]
 CASE_IDS = [c[0] for c in CASES]
 

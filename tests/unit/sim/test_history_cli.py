@@ -160,3 +160,46 @@ def test_bad_rows_exit_2_with_every_location(
         "got 'sales'"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", [["simulate"], ["scenario", "from-history", "-o", "OUT"]])
+@pytest.mark.parametrize(
+    ("offered", "needle"),
+    [
+        ("99999999999", "column offered: expected a whole number at most 1,000,000,000"),
+        ("999999", "column offered: expected at most 50,000 in 1800 s (100,000 an hour)"),
+    ],
+)
+def test_absurd_counts_exit_2_with_their_location(
+    tmp_path: Path,
+    command: list[str],
+    offered: str,
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = _args(tmp_path)
+    write(
+        tmp_path,
+        "intervals.csv",
+        f"interval_start,queue,offered,aht_s\n2026-03-02T08:00:00Z,phone,{offered},240\n",
+    )
+    out = tmp_path / "x.toml"
+    assert main([str(out) if c == "OUT" else c for c in command] + args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"intervals.csv:2: {needle}, got '{offered}'" in err
+    assert not out.exists()
+
+
+def test_from_history_help_marks_history_and_roster_required(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["scenario", "from-history", "--help"])
+    assert done.value.code == 0
+    usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
+    assert "--history INTERVALS.csv --roster AGENTS.csv" in usage
+    assert "[--history" not in usage and "[--roster" not in usage
+    with pytest.raises(SystemExit) as done:
+        main(["scenario", "from-history", "-o", "-", "--history", "x.csv"])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "required: --roster" in err and err.count("\n") == 1
