@@ -66,19 +66,22 @@ def test_supervisor_cannot_publish_as_another(connect, observer) -> None:
     assert seen == [("staffer/main/override/alice", b'{"id": "r1", "action": "replan"}')]
 
 
-def test_bridge_publishes_metrics_and_states_but_no_overrides(connect, observer) -> None:
+def test_bridge_publishes_metrics_states_and_acks_but_no_overrides(connect, observer) -> None:
     bridge = connect("bridge-main")
     bridge.publish("staffer/main/override/bridge-main", b'{"id": "x", "action": "replan"}')
     bridge.publish("staffer/main/override/alice", b'{"id": "y", "action": "replan"}')
     bridge.publish("staffer/main/commands", b'{"forged": true}')
     bridge.publish("staffer/main/plan", b'{"forged": true}', retain=True)
     bridge.publish("staffer/paris/metrics", b'{"other site": true}')
+    bridge.publish("staffer/paris/agents/a1/move", b'{"status": "done"}')
     bridge.publish("staffer/main/agents/a1/state", b'{"status": "available"}')
+    bridge.publish("staffer/main/agents/a1/move", b'{"status": "accepted"}')  # §10 ack
     bridge.publish("staffer/main/queues/phone/metrics", b'{"offered": 1}')
     bridge.publish("staffer/main/metrics", b'{"queues": {}}')
     seen = observer.until("staffer/main/metrics")
     assert [t for t, _ in seen] == [
         "staffer/main/agents/a1/state",
+        "staffer/main/agents/a1/move",
         "staffer/main/queues/phone/metrics",
         "staffer/main/metrics",
     ]

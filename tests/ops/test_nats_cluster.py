@@ -41,8 +41,13 @@ def test_permissions_across_nodes(cluster) -> None:
         ]
         bridge.publish("staffer/main/override/bridge-main", b"x")
         bridge.publish("staffer/main/commands", b"forged")
+        bridge.publish("staffer/paris/agents/a1/move", b"other site")
+        bridge.publish("staffer/main/agents/a1/move", b'{"status": "accepted"}')  # §10 ack
         bridge.publish("staffer/main/metrics", b'{"queues": {}}')
-        assert [t for t, _ in observer.until("staffer/main/metrics")] == ["staffer/main/metrics"]
+        assert [t for t, _ in observer.until("staffer/main/metrics")] == [
+            "staffer/main/agents/a1/move",
+            "staffer/main/metrics",
+        ]
         daemon.publish("staffer/main/commands", b'{"command_id": "c"}')
         assert observer.until("staffer/main/commands") == [
             ("staffer/main/commands", b'{"command_id": "c"}')
