@@ -161,3 +161,31 @@ def test_the_shipped_inhibit_rules_silence_what_is_explained(live: Live) -> None
         instance=live.target,
     )
     assert quiet["status"]["inhibitedBy"]
+
+
+def test_a_broker_outage_silences_the_site_and_queue_alerts_it_explains(live: Live) -> None:
+    """StafferBrokerDisconnected of a daemon silences that daemon's per-site and per-queue
+    no-data alerts (the recording rule keeps ``instance``: rules.test.yml), not another's."""
+    now = datetime.now(UTC)
+
+    def alert(name: str, instance: str, **labels: str) -> dict:
+        return {
+            "labels": {"alertname": name, "severity": "critical", "job": "staffer",
+                       "instance": instance, **labels},
+            "annotations": {"summary": "test"},
+            "startsAt": now.isoformat(),
+            "endsAt": (now + timedelta(minutes=10)).isoformat(),
+        }  # fmt: skip
+
+    live.am.post(alert("StafferBrokerDisconnected", "outage:9464"))
+    live.am.wait(lambda a: a["status"]["state"] == "active", instance="outage:9464")
+    live.am.post(alert("StafferSiteNoMetrics", "outage:9464", site="lyon"))
+    live.am.post(alert("StafferQueueStale", "outage:9464", site="lyon", queue="phone"))
+    live.am.post(alert("StafferSiteNoMetrics", "other:9464", site="nice"))
+    for name in ("StafferSiteNoMetrics", "StafferQueueStale"):
+        quiet = live.am.wait(
+            lambda a: a["status"]["state"] == "suppressed", alertname=name, instance="outage:9464"
+        )
+        assert quiet["status"]["inhibitedBy"]
+    other = live.am.wait(lambda a: a["status"]["state"] == "active", instance="other:9464")
+    assert not other["status"]["inhibitedBy"]
