@@ -36,7 +36,7 @@ from staffer.codec import payloads
 from staffer.codec.proposals import SELECTION_FIELDS
 from staffer.codec.timefmt import FUTURE_TS, future_ts_detail
 from staffer.codec.topics import Route, Topics, response_topic_refusal
-from staffer.core.acks import settle_ack
+from staffer.core.acks import settle_ack, switched
 from staffer.core.site import Site
 from staffer.core.state import Applied
 from staffer.core.types import MalformedRequest, OverrideReply, OverrideRequest
@@ -235,6 +235,7 @@ async def move_ack(router: Router, site: Site, route: Route, msg: Inbound) -> No
     if not effect.known:
         return router.invalid("move_ack", "unknown_command", msg.topic)
     router.ok("move_ack")
+    switched(site.state, ack)  # ``done``: the agent is in the new queue now
     router.metrics.move_ack(site.id, ack.status)
     if ack.status == "rejected":
         oplog.move_rejected(site.id, ack.agent, ack.to_queue, ack.command_id, ack.reason)

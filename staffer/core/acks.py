@@ -8,10 +8,11 @@ command the daemon never issued for that agent and target changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from staffer.core.cooldowns import Cooldown, CooldownBook
 from staffer.core.inflight import AckResult, InFlightBook
+from staffer.core.state import SiteState
 from staffer.core.types import AuditRecord, MoveAck
 
 AUDIT_KIND = "move_rejected"
@@ -69,3 +70,14 @@ def settle_ack(
         },
     )
     return AckEffect(result, cooldown, audit)
+
+
+def switched(state: SiteState, ack: MoveAck) -> bool:
+    """A ``done`` ack is the agent's state showing the new queue (contract §10): the
+    roster puts the agent there as of the ack's ``ts`` (its status and skills as last
+    reported), so the planner neither counts them in the old queue nor moves them again.
+    A newer state of the agent wins (``SiteState.apply_agent``). True when applied."""
+    prev = state.roster.get(ack.agent)
+    if ack.status != "done" or prev is None or prev.queue == ack.to_queue:
+        return False
+    return bool(state.apply_agent(replace(prev, ts=ack.ts, queue=ack.to_queue)))

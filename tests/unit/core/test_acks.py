@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from staffer.core.acks import settle_ack
+from staffer.core.acks import settle_ack, switched
 from staffer.core.cooldowns import Cooldown, CooldownBook
 from staffer.core.inflight import MAX_ENDED, InFlightBook
 from staffer.core.planner import plan_site
@@ -163,3 +163,32 @@ def test_planner_never_moves_a_cooling_pair() -> None:
     blocked = frozenset((a, "phone") for a in free)
     again = run(blocked)
     assert again and not again & free  # others go instead; the refused ones never
+
+
+def test_a_done_ack_puts_the_agent_in_the_new_queue_and_is_not_moved_again() -> None:
+    """Contract §10: ``done`` is the agent's state showing the new queue. Before, the move
+    left flight while the roster still had the agent in email: the next plan moved them
+    to phone again (and counted them on email)."""
+    state = surge_state()
+    first = plan_site(phone_email_site(), planner(), state, Controls(), {}, NOW, "p1")
+    mover = next(m for m in first.moves if m.to_queue == "phone")
+    flights = InFlightBook(
+        300, [InFlightMove(m.agent, m.to_queue, "c-1", NOW) for m in first.moves]
+    )
+    done = MoveAck(mover.agent, NOW + 30, "c-1", "phone", "done", None)
+    assert settle_ack("main", flights, CooldownBook(), done, NOW + 30, COOL).known
+    assert switched(state, done) and state.roster[mover.agent].queue == "phone"
+    assert state.assigned_since(mover.agent) == NOW + 30  # the dwell clock starts at the switch
+    again = plan_site(
+        phone_email_site(), planner(), state, Controls(), flights.by_agent, NOW + 60, "p2"
+    )
+    assert mover.agent not in {m.agent for m in again.moves}
+    assert not switched(state, done)  # already there: nothing to apply
+
+
+def test_a_newer_state_wins_over_a_done_ack() -> None:
+    state = surge_state()
+    st = state.roster["e000"]
+    state.apply_agent(AgentState("e000", NOW + 50, st.status, "email", st.skills))
+    late = MoveAck("e000", NOW + 40, "c-1", "phone", "done", None)
+    assert not switched(state, late) and state.roster["e000"].queue == "email"
