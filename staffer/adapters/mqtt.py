@@ -32,6 +32,7 @@ from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -335,10 +336,13 @@ class AiomqttPort:
                 )
             self._pending.append((topic, payload, qos, retain, correlation_data))
             return False
-        send = self._send(client, topic, payload, qos, retain, self._props(correlation_data))
+        props = self._props(correlation_data)
         if wait_ack:
-            return await send
-        self._spawn(send) if on_ack is None else self._track(send, on_ack)
+            return await self._send(client, topic, payload, qos, retain, props)
+        if on_ack is None:
+            self._spawn(self._send_or_hold(client, topic, payload, qos, retain, correlation_data))
+        else:
+            self._track(self._send(client, topic, payload, qos, retain, props), on_ack)
         return True
 
     def _props(self, correlation_data: bytes | None) -> Properties | None:
@@ -379,8 +383,27 @@ class AiomqttPort:
         if self._pending:
             log.info("sending %d message(s) held while disconnected", len(self._pending))
         while self._pending:
-            topic, payload, qos, retain, cd = self._pending.popleft()
-            self._spawn(self._send(client, topic, payload, qos, retain, self._props(cd)))
+            self._spawn(self._send_or_hold(client, *self._pending.popleft()))
+
+    async def _send_or_hold(
+        self, client: aiomqtt.Client, topic: str, payload: bytes, qos: int, retain: bool,
+        cd: bytes | None,
+    ) -> bool:  # fmt: skip
+        """An untracked publish. At QoS 1, one that finds the link gone before the port saw
+        the drop (paho: "not currently connected") is held for the reconnect, like one
+        published while disconnected (a reply must not be lost), or sent on a new link."""
+        try:
+            await client.publish(topic, payload, qos=qos, retain=retain, properties=self._props(cd))
+        except aiomqtt.MqttError as err:
+            if not qos or getattr(err, "rc", None) != MQTTErrorCode.MQTT_ERR_NO_CONN:
+                _DROPPED.warning("publish_failed", f"publish failed: {err}", topic=topic)
+                return False
+            now = self._client if self._connected else None
+            if now is not None and now is not client:
+                return await self._send_or_hold(now, topic, payload, qos, retain, cd)
+            self._pending.append((topic, payload, qos, retain, cd))
+            return False
+        return True
 
     @staticmethod
     async def _send(
