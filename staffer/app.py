@@ -331,7 +331,7 @@ class Daemon:
         self.settings = kept
         setup_logging(new.log.level, new.log.format)
         self._schedule_jobs()
-        await self.mqtt.set_subscriptions(self._subscriptions(self.sites))
+        await self.mqtt.reconfigure(self._session(list(self.sites)))  # subscriptions, presence
         log.info("configuration reloaded")
 
 

@@ -27,7 +27,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiomqtt
@@ -47,7 +47,7 @@ from staffer.adapters.mqtt_policy import (
     coalesce_latest,
     is_session_takeover,
 )
-from staffer.adapters.port import Handler, Inbound, Session, Subscription, respond_twice
+from staffer.adapters.port import Handler, Inbound, Session, respond_twice
 from staffer.settings import MqttSettings
 
 log = logging.getLogger("staffer.mqtt")
@@ -100,10 +100,11 @@ class AiomqttPort:
                 self._session.on_state(value)
 
     # --- subscriptions -------------------------------------------------------------
-    async def set_subscriptions(self, subscriptions: Sequence[Subscription]) -> None:
-        """Replace the (filter, QoS) set (config reload); applied live when connected."""
-        old, new = self._subscriptions, dict(subscriptions)
-        self._subscriptions = new
+    async def reconfigure(self, session: Session) -> None:
+        """After a config reload: the new subscriptions and online payload (``MqttPort``)."""
+        old, new = self._subscriptions, dict(session.subscriptions)
+        moved = session.online_payload != self._session.online_payload
+        self._session, self._subscriptions = session, new
         client = self._client
         if client is None or not self._connected:
             return
@@ -112,6 +113,8 @@ class AiomqttPort:
             if gone:
                 await client.unsubscribe(gone)
             await self._subscribe(client, {t: q for t, q in new.items() if old.get(t) != q})
+            if moved and self._status_topic:
+                await client.publish(self._status_topic, session.online_payload, qos=1, retain=True)
 
     async def quiesce(self, timeout_s: float) -> None:
         """SIGTERM: unsubscribe everything (the broker sends nothing new; what it sent

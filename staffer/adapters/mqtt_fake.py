@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from staffer.adapters.port import Handler, Inbound, Session, Subscription, respond_twice
+from staffer.adapters.port import Handler, Inbound, Session, respond_twice
 from staffer.settings import MqttSettings
 
 
@@ -117,8 +117,11 @@ class MemoryMqtt:
     async def respond(self, reply_topic: str, payload: bytes, request: Inbound) -> bool:
         return await respond_twice(self, reply_topic, payload, request)
 
-    async def set_subscriptions(self, subscriptions: Sequence[Subscription]) -> None:
-        self.subscriptions = dict(subscriptions)
+    async def reconfigure(self, session: Session) -> None:
+        moved = session.online_payload != self.session.online_payload
+        self.session, self.subscriptions = session, dict(session.subscriptions)
+        if moved and self.connected:
+            self._presence(session.online_payload)
 
     async def quiesce(self, timeout_s: float) -> None:
         """Delivered messages are handled at once here: nothing waits."""

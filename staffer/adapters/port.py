@@ -119,8 +119,10 @@ class MqttPort(Protocol):
         (with its correlation data)."""
         ...
 
-    async def set_subscriptions(self, subscriptions: Sequence[Subscription]) -> None:
-        """Replace the (filter, QoS) set (config reload); applied live when connected."""
+    async def reconfigure(self, session: Session) -> None:
+        """After a config reload: the new session's (filter, QoS) set, applied live when
+        connected, and its online payload, published now (when changed and connected) and
+        after each later connect."""
         ...
 
     async def quiesce(self, timeout_s: float) -> None:

@@ -194,3 +194,23 @@ async def test_sigterm_mid_flood_answers_every_request_once(
         f"answered (first: {missing[:5]}); {len(answered)} of {n} answered in all"
     )
     assert {k: v for k, v in answered.items() if v > 1} == {}
+
+
+async def test_a_reload_republishes_the_status_with_the_sites_served(
+    mosquitto: Broker, topic_prefix: str, tmp_path: Path
+) -> None:
+    """`staffer ctl status` reads the retained status: after a reload that adds a site it
+    named the old sites until the next restart."""
+    one = _settings(mosquitto, topic_prefix, tmp_path, ["main"])
+    both = _settings(mosquitto, topic_prefix, tmp_path, ["main", "other"])
+    current: list[Settings] = [one]
+    async with (
+        running_daemon(one, reload=lambda: current[0]) as daemon,
+        peer(mosquitto.host, mosquitto.port, topic_prefix) as p,
+    ):
+        [first] = await p.wait_for("status", lambda s: s.get("status") == "online")
+        assert first["sites"] == ["main"]
+        current[0] = both
+        await daemon.reload()
+        [status] = await p.wait_for("status", lambda s: s.get("sites") == ["main", "other"])
+        assert status["status"] == "online"
