@@ -76,3 +76,19 @@ __all__ = [
     "Mode",
     "Policy",
 ]
+
+
+MAX_SEGMENT_CHARS = 256  # our own bound on one variable topic level (an id)
+
+
+def valid_segment(segment: str) -> bool:
+    """True when ``segment`` can be one level of a concrete topic name: what a site, agent
+    or queue id may be (contract §2)."""
+    return (
+        isinstance(segment, str)
+        and 0 < len(segment) <= MAX_SEGMENT_CHARS
+        and "+" not in segment
+        and "#" not in segment
+        and "/" not in segment
+        and "\x00" not in segment
+    )

@@ -69,7 +69,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _usage_error(args: argparse.Namespace) -> str | None:
     from staffer.adapters.mqtt_policy import parse_url
-    from staffer.codec.topics import TopicError, Topics, valid_segment
+    from staffer.codec.topics import TopicError, Topics
+    from staffer.vocabulary import valid_segment
 
     try:
         broker = parse_url(args.url)

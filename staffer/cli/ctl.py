@@ -28,10 +28,10 @@ from pydantic import ValidationError
 
 from staffer.cli.durations import argparse_type, parse_duration, positive_duration
 from staffer.codec.proposals import selection_fields
-from staffer.codec.topics import Topics, valid_segment
+from staffer.codec.topics import Topics
 from staffer.core.proposals import Selection
 from staffer.settings import DEFAULT_CONFIG_PATH, ConfigError, MqttSettings, load_settings
-from staffer.vocabulary import MODES
+from staffer.vocabulary import MODES, valid_segment
 
 OK, REFUSED, USAGE, NO_REPLY = 0, 1, 2, 3
 READ_COMMANDS = ("plan", "overrides", "proposals", "status")

@@ -276,6 +276,8 @@ def decode_override_request(data: bytes) -> OverrideRequest:
     """
     obj = load_object(data)
     rid, id_ok = _request_id(obj)
+    if not id_ok and isinstance(obj.get("id"), str):
+        raise PayloadError("bad_length:id", f"id is longer than {MAX_ID_CHARS} characters")
     if not id_ok:
         raise PayloadError("bad_type:id", "id must be a string, an integer or null")
 

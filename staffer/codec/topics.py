@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from staffer.vocabulary import MessageKind
+from staffer.vocabulary import MessageKind, valid_segment
 
 RouteKind = MessageKind  # a route is named after the kind of message it carries
 
 MAX_TOPIC_BYTES = 65535  # MQTT limit on a topic name (UTF-8 bytes)
-MAX_SEGMENT_CHARS = 256  # our own bound on one variable segment
 
 
 class TopicError(ValueError):
@@ -33,18 +32,6 @@ class Route:
     queue: str | None = None
     agent: str | None = None
     supervisor: str | None = None
-
-
-def valid_segment(segment: str) -> bool:
-    """True when ``segment`` can be one level of a concrete topic name."""
-    return (
-        isinstance(segment, str)
-        and 0 < len(segment) <= MAX_SEGMENT_CHARS
-        and "+" not in segment
-        and "#" not in segment
-        and "/" not in segment
-        and "\x00" not in segment
-    )
 
 
 def response_topic_refusal(reply_topic: str, response_topic: str) -> str | None:

@@ -35,7 +35,7 @@ from staffer.core.types import (
     OverridePayload,
     Pin,
 )
-from staffer.vocabulary import MODES, Mode
+from staffer.vocabulary import MODES, Mode, valid_segment
 
 MAX_PIN = 100_000
 MAX_TARGET_S = 1e7
@@ -105,6 +105,14 @@ def _str_field(f: Fields, name: str) -> str:
     return value
 
 
+def _agent(f: Fields) -> str:
+    """An agent id: one topic level (contract §2), or no bridge could ever report it."""
+    agent = _str_field(f, "agent")
+    if not valid_segment(agent):
+        raise Rejected("invalid", "agent must be a topic level: no '/', '+', '#' or NUL")
+    return agent
+
+
 def _queue(r: Request) -> str:
     queue = _str_field(r.fields, "queue")
     if queue not in r.known_queues:
@@ -161,11 +169,11 @@ def _mode(r: Request) -> Decision:
 
 
 def _lock(r: Request) -> Decision:
-    return Hold(AgentLock(_str_field(r.fields, "agent")))
+    return Hold(AgentLock(_agent(r.fields)))
 
 
 def _assign(r: Request) -> Decision:
-    agent, queue = _str_field(r.fields, "agent"), _queue(r)
+    agent, queue = _agent(r.fields), _queue(r)
     after = r.fields.get("after_current_contact", True)
     if not isinstance(after, bool):
         raise Rejected("invalid", "after_current_contact must be true or false")
@@ -199,7 +207,7 @@ def _unpin(r: Request) -> Decision:
 
 
 def _unlock(r: Request) -> Decision:
-    return _removal(("lock", _str_field(r.fields, "agent")))
+    return _removal(("lock", _agent(r.fields)))
 
 
 def _cancel(r: Request) -> Decision:

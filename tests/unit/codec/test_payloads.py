@@ -274,6 +274,7 @@ def test_override_request() -> None:
         (_b({"id": "r2", "action": "pin", "reason": 5}), "bad_type:reason", "r2"),
         (_b({"id": [1], "action": "pin"}), "bad_type:id", None),
         (_b({"id": True, "action": "pin"}), "bad_type:id", None),
+        (_b({"id": "x" * 300, "action": "pin"}), "bad_length:id", None),
     ],
 )
 def test_override_request_rejects(payload: bytes, reason: str, rid: object) -> None:

@@ -181,6 +181,16 @@ def test_lock_unlock() -> None:
     assert_rejected(run(book, req("lock_agent")), "invalid")
 
 
+@pytest.mark.parametrize("action", ["lock_agent", "unlock_agent", "assign"])
+@pytest.mark.parametrize("agent", ["a/b", "+", "#", "a\x00"])
+def test_an_agent_id_that_is_no_topic_level_is_invalid(action: str, agent: str) -> None:
+    """No bridge can report such an agent: a lock of one would only take a slot."""
+    extra = {"queue": "phone"} if action == "assign" else {}
+    out = run(make_book(), req(action, agent=agent, **extra))
+    assert_rejected(out, "invalid")
+    assert "topic level" in (out.reply.message or "")
+
+
 def test_assign_moves_and_locks() -> None:
     book = make_book()
     out = run(book, req("assign", "r9", agent="a17", queue="phone", reason="VIP backlog"))
