@@ -21,6 +21,10 @@ The store keeps an entry as ``(ts, site, kind, actor, payload JSON)``. The kinds
     ``mode`` (``auto`` for a planner move, ``approve`` for an approved proposal,
     ``assign``), ``agent``, ``from``, ``to``, ``reason``, ``after_current_contact``,
     ``decided_by`` and, for an approved proposal, ``proposal_id``.
+``move_rejected``
+    The bridge refused a commanded move (contract §10, ``core.acks``). actor ``bridge``;
+    payload: ``command_id``, ``agent``, ``to``, ``reason``, ``acked_at``, ``in_flight``,
+    ``cooldown_until``. Shown as action ``move``, outcome ``rejected``.
 
 ``describe`` turns any row into an ``AuditEntry``: time, site, supervisor, action,
 outcome and one line of details. Unknown kinds are shown with their payload as JSON, so
@@ -39,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from staffer.codec.timefmt import format_ts
+from staffer.core.acks import AUDIT_KIND as REJECTED_KIND
 from staffer.core.proposals import Decision
 from staffer.core.types import AuditRecord, Move, OverrideRequest
 
@@ -276,6 +281,22 @@ def _move(rec: AuditRecord) -> AuditEntry:
     return AuditEntry(rec.ts, rec.site, rec.actor, "move", outcome, details, rec.kind, d)
 
 
+def _move_rejected(rec: AuditRecord) -> AuditEntry:
+    """A bridge's refusal of a commanded move (contract §10, ``core.acks``)."""
+    d = rec.payload
+    details = f"{d.get('agent')} -> {d.get('to')}"
+    if d.get("reason"):
+        details += f": {_value(str(d['reason']))}"
+    notes = [f"command {d.get('command_id')}"]
+    until = d.get("cooldown_until")
+    if _number(until):
+        notes.append(f"not moved there again before {_time(until)}")
+    if d.get("in_flight") is False:
+        notes.append("after the move had left flight")
+    details += f" ({', '.join(notes)})"
+    return AuditEntry(rec.ts, rec.site, rec.actor, "move", "rejected", details, rec.kind, d)
+
+
 def _other(rec: AuditRecord) -> AuditEntry:
     details = json.dumps(rec.payload, ensure_ascii=False, sort_keys=True, default=str)
     return AuditEntry(rec.ts, rec.site, rec.actor, rec.kind, "", details, rec.kind, rec.payload)
@@ -285,6 +306,7 @@ _DESCRIBE: dict[str, Callable[[AuditRecord], AuditEntry]] = {
     OVERRIDE_KIND: _override,
     EXPIRY_KIND: _expired,
     MOVE_KIND: _move,
+    REJECTED_KIND: _move_rejected,
 }
 
 

@@ -211,3 +211,29 @@ def test_free_text_without_spaces_is_escaped_too() -> None:
     req = OverrideRequest("r1", "lock_agent", {"agent": "a1"}, 60.0, True, "x\n2026-forged")
     e = describe(_request(book, "alice", req))
     assert "\n" not in e.details and 'reason "x\\n2026-forged"' in e.details
+
+
+def test_a_bridges_rejection_reads_like_the_other_rows() -> None:
+    """Not raw JSON with POSIX seconds: the move, why, the command and the cool-down."""
+    rec = AuditRecord(
+        ts=1000.0,
+        site="main",
+        kind="move_rejected",
+        actor="bridge",
+        payload={
+            "command_id": "main-1-ab",
+            "agent": "e03",
+            "to": "phone",
+            "reason": "agent logged\nout",
+            "acked_at": 999.0,
+            "in_flight": True,
+            "cooldown_until": 2800.0,
+        },
+    )
+    e = describe(rec)
+    assert (e.supervisor, e.action, e.outcome) == ("bridge", "move", "rejected")
+    assert e.details == (
+        'e03 -> phone: "agent logged\\nout" (command main-1-ab, not moved there again before '
+        "1970-01-01T00:46:40Z)"
+    )
+    assert "\n" not in e.details
