@@ -6,10 +6,14 @@
 # the demo extra (simulator, charts, embedded broker): compose's `bridge-sim` uses that.
 #
 #   docker build -t staffer .
-#   docker run -v ./deploy/staffer:/etc/staffer:ro -v staffer-state:/var/lib/staffer staffer
+#   docker run -v ./deploy/staffer:/etc/staffer:ro -v staffer-state:/var/lib/staffer \
+#     -v ./deploy/mosquitto/secrets/staffer.password:/run/secrets/mqtt_password:ro \
+#     -e STAFFER_MQTT__URL=mqtt://BROKER-HOST:1883 staffer
 #
-# The configuration is mounted at /etc/staffer/ (staffer.toml plus secrets such as the
-# MQTT password file); state (SQLite: overrides, locks, in-flight moves, audit log)
+# The configuration is mounted at /etc/staffer/ (deploy/staffer/staffer.toml reads the
+# MQTT password from /run/secrets/mqtt_password and names compose's broker, `mosquitto`:
+# outside compose, mount the secret there and point STAFFER_MQTT__URL at your broker, or
+# `staffer check-config` refuses it); state (SQLite: overrides, locks, in-flight moves, audit log)
 # lives on the /var/lib/staffer volume. Any key can be overridden with
 # STAFFER_<SECTION>__<KEY> environment variables.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
