@@ -263,7 +263,7 @@ class Checker:
         bad = sum(m.error is not None for m in self.rec.messages)
         return (
             f"{snaps} snapshots, {len(self.states)} agents, "
-            f"{sum(m.route.kind == 'move_ack' for m in live)} acks, {bad} rejected so far"
+            f"{sum(m.route.kind == 'move_ack' for m in live)} acks, {bad} invalid so far"
         )
 
     async def _restore(self) -> None:
