@@ -320,12 +320,33 @@ def _describe(err: ValidationError) -> str:
     return f"{loc}: {msg}{shown}{extra}"
 
 
+class EnvConfigError(ConfigError):
+    """A bad value from an environment variable (the message names it, not the file)."""
+
+
+def _env_name(err: ValidationError, data: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    """The ``STAFFER_*`` variable behind the first error, when it came from one."""
+    loc = [str(p).lower() for p in err.errors()[0]["loc"]]
+    for name in env:
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if loc[:2] == [section, key] or (loc == [section] and section not in data):
+            return name
+    return None
+
+
 def settings_from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
-    """Validate raw config data (with env overrides) into Settings or raise ConfigError."""
-    merged = apply_env(dict(data), os.environ if env is None else env)
+    """Validate raw config data (with env overrides) into Settings or raise ConfigError
+    (``EnvConfigError`` naming the variable when an environment override is at fault)."""
+    env = os.environ if env is None else env
+    merged = apply_env(dict(data), env)
     try:
         return Settings.model_validate(merged)
     except ValidationError as err:
+        name = _env_name(err, data, env)
+        if name is not None:
+            raise EnvConfigError(f"environment variable {name}: {_describe(err)}") from None
         raise ConfigError(_describe(err)) from None
 
 
@@ -350,5 +371,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     data = read_toml(p)
     try:
         return settings_from_dict(data, env)
+    except EnvConfigError:
+        raise
     except ConfigError as err:
         raise ConfigError(f"{p}: {err}") from None

@@ -32,6 +32,28 @@ def test_env_overrides_typed_values() -> None:
 
 
 @pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"STAFFER_FOO__BAR": "1"}, "environment variable STAFFER_FOO__BAR: foo: unknown key"),
+        ({"STAFFER_MQTT__PORTX": "1"}, "environment variable STAFFER_MQTT__PORTX: mqtt.portx"),
+        ({"STAFFER_PLANNER__INTERVAL_S": "-5"}, "environment variable STAFFER_PLANNER__INTERVAL_S"),
+    ],
+)
+def test_a_bad_environment_override_is_blamed_on_the_variable_not_the_file(
+    tmp_path: Path, env: dict[str, str], needle: str
+) -> None:
+    cfg = tmp_path / "staffer.toml"
+    cfg.write_text('[planner]\nmode = "shadow"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, env=env)
+    assert str(err.value) == needle or str(err.value).startswith(needle)
+    assert str(cfg) not in str(err.value)
+    cfg.write_text("[planner]\ninterval_s = -5\n")  # the file's own mistake names the file
+    with pytest.raises(ConfigError, match=f"^{cfg}: planner.interval_s"):
+        load_settings(cfg, env={})
+
+
+@pytest.mark.parametrize(
     ("data", "needle"),
     [
         ({"planner": {"interval_s": -1}}, "planner.interval_s"),
