@@ -210,7 +210,11 @@ async def queue_snapshot(router: Router, site: Site, route: Route, msg: Inbound)
 
 
 async def agent_state(router: Router, site: Site, route: Route, msg: Inbound) -> None:
-    """An agent's state; a state showing the target queue ends that agent's move."""
+    """An agent's state; a state showing the target queue ends that agent's move. An
+    empty payload is the bridge clearing a retained state (the MQTT idiom): nothing to
+    apply, and not an error."""
+    if not msg.payload and not msg.oversized:
+        return router.ok("agent_state")
     agent = payloads.decode_agent_state(route.agent or "", msg.payload)
     router.not_future(agent.ts)
     if site.state.apply_agent(agent) is Applied.FULL:

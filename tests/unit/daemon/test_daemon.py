@@ -279,3 +279,14 @@ async def test_reply_during_an_outage_is_sent_after_the_reconnect(tmp_path: Path
 
 def test_fake_messages_round_trip() -> None:
     assert Published("t", json.dumps({"a": 1}).encode()).json() == {"a": 1}
+
+
+async def test_clearing_a_retained_agent_state_is_not_an_invalid_message(tmp_path: Path) -> None:
+    """An empty payload is how a bridge deletes its retained state (MQTT): no error."""
+    async with memory_daemon(tmp_path) as (daemon, fake):
+        await staff_surge(fake)
+        await fake.deliver(f"{PREFIX}/main/agents/p0/state", b"", retain=True)
+        await fake.deliver(f"{PREFIX}/main/agents/p0/state", b"")
+        text = daemon.exposition().decode()
+        assert 'staffer_messages_total{kind="agent_state",outcome="invalid"} 0.0' in text
+        assert "p0" in daemon.sites["main"].state.roster  # the last state still counts
