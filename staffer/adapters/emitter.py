@@ -183,6 +183,10 @@ class Emitter:
                 )
             except StoreError as err:
                 self.health.failed(err)
+                log.warning(
+                    "site %s: %d move(s) not commanded, the write failed (a later plan "
+                    "retries): %s", site, len(pending), err,
+                )  # fmt: skip
                 for old in pending:  # not commanded: out of flight, a later plan retries
                     flights.discard(old)
                 if plan is not None:

@@ -290,3 +290,26 @@ async def test_clearing_a_retained_agent_state_is_not_an_invalid_message(tmp_pat
         text = daemon.exposition().decode()
         assert 'staffer_messages_total{kind="agent_state",outcome="invalid"} 0.0' in text
         assert "p0" in daemon.sites["main"].state.roster  # the last state still counts
+
+
+async def test_a_command_whose_write_fails_is_withheld_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The plan still shows its moves; the log says they were not commanded, and why."""
+    from staffer.adapters.state_file import StoreError
+
+    async with memory_daemon(tmp_path) as (daemon, fake):
+        assert daemon.store is not None
+
+        async def broken(*_args: object) -> None:
+            raise StoreError("disk full")
+
+        monkeypatch.setattr(daemon.store, "record_decision", broken)
+        await staff_surge(fake)
+        with caplog.at_level("WARNING", "staffer.emitter"):
+            await fake.deliver(f"{PREFIX}/main/metrics", surge_snapshot(T0))
+            await settled(daemon)
+        [plan] = json_on(fake, "main/plan")
+        assert plan["moves"] > 0 and json_on(fake, "main/commands") == []
+        assert f"site main: {plan['moves']} move(s) not commanded" in caplog.text
+        assert "disk full" in caplog.text
