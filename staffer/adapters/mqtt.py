@@ -1,6 +1,7 @@
 """`AiomqttPort`: the real `staffer.adapters.port.MqttPort`, on aiomqtt (paho underneath).
 
-With `mqtt_internals` and the tools' `mqtt_client`, the only module importing them.
+With `mqtt_internals`, `mqtt_outbound`, `mqtt_connect` and the tools' `mqtt_client`, the only
+modules importing them.
 `AiomqttPort.run(handler)` keeps a connection alive for the daemon's lifetime:
 
 * connect with exponential backoff + full jitter between ``reconnect_min_s`` and
@@ -16,8 +17,9 @@ With `mqtt_internals` and the tools' `mqtt_client`, the only module importing th
 
 Inbound messages go to an async handler one at a time, in arrival order; a plain QoS 0
 message that finds nothing queued before it is offered to ``Session.apply_now`` first,
-synchronously from the socket reader (`mqtt_internals.Intake`). Messages
-published while disconnected are held (10,000, oldest dropped) and sent after a connect.
+synchronously from the socket reader (`mqtt_internals.Intake`). Publishing is
+`mqtt_outbound.Outbound`'s: messages published while disconnected are held (10,000,
+oldest dropped) and sent after a connect; commands are tracked to their PUBACK.
 """
 
 from __future__ import annotations
@@ -27,19 +29,16 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
-from paho.mqtt.enums import MQTTErrorCode
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from staffer.adapters import mqtt_internals
-from staffer.adapters.log import RateLimitedLog
 from staffer.adapters.mqtt_connect import is_v5_refusal, new_client
+from staffer.adapters.mqtt_outbound import Outbound
 from staffer.adapters.mqtt_policy import (
     BrokerAddress,
     TakeoverWatch,
@@ -51,10 +50,8 @@ from staffer.adapters.port import Handler, Inbound, Session, respond_twice
 from staffer.settings import MqttSettings
 
 log = logging.getLogger("staffer.mqtt")
-_DROPPED = RateLimitedLog(log, period_s=10.0)  # outbound messages lost while disconnected
 
 _SUBSCRIBE_BATCH = 100
-_MAX_HELD = 10000  # outbound messages held while disconnected
 _MAX_PENDING_PUBLISHES = 10000  # aiomqtt warns above this many unacknowledged calls
 _YIELD_EVERY = 16  # messages handled back to back before yielding to the loop
 
@@ -75,12 +72,8 @@ class AiomqttPort:
         self._queue: asyncio.Queue[aiomqtt.Message] | None = None
         self._intake: mqtt_internals.Intake | None = None  # None: aiomqtt's own messages
         self._handling = False  # a received message is being handled (``quiesce`` waits)
-        self._sending: set[asyncio.Task[bool]] = set()
-        self._tracked: set[asyncio.Task[None]] = set()  # publishes with an ``on_ack``
-        self._dropped = _DROPPED
         self._takeovers = TakeoverWatch()
-        # published while disconnected: sent after the next connect (bounded, oldest dropped)
-        self._pending: deque[tuple[str, bytes, int, bool, bytes | None]] = deque(maxlen=_MAX_HELD)
+        self._out = Outbound(lambda: self._client if self._connected else None, lambda: self._v5)
 
     # --- state -------------------------------------------------------------------
     @property
@@ -178,7 +171,7 @@ class AiomqttPort:
                         await client.publish(
                             self._status_topic, self._session.online_payload, qos=1, retain=True
                         )
-                    self._flush_pending(client)
+                    self._out.flush(client)
                     self._set_connected(True)
                     if self._takeovers.connected(
                         time.monotonic()
@@ -211,7 +204,7 @@ class AiomqttPort:
             finally:
                 self._set_connected(False)
                 self._client = None
-                self._abandon_tracked()
+                self._out.abandon_tracked()
             await asyncio.sleep(next(delays))
 
     async def _publish_offline(self, client: aiomqtt.Client) -> None:
@@ -310,7 +303,7 @@ class AiomqttPort:
             if self._intake is not None:
                 self._intake.done()
 
-    # --- publishing ----------------------------------------------------------------
+    # --- publishing (``mqtt_outbound``) ----------------------------------------------
     async def publish(
         self,
         topic: str,
@@ -326,103 +319,10 @@ class AiomqttPort:
         The PUBACK is awaited in the background (a failure logged), not by the caller.
         With ``on_ack`` the message is tracked (never held here): ``on_ack`` gets whether
         the broker acknowledged it (False: not connected, or lost before the PUBACK)."""
-        client = self._client
-        if on_ack is not None and (client is None or not self._connected):
-            on_ack(False)
-            return False
-        if client is None or not self._connected:
-            if len(self._pending) == self._pending.maxlen:
-                self._dropped.warning(
-                    "buffer_full",
-                    "disconnected and the outbound buffer is full; dropped the oldest message",
-                    topic=topic,
-                )
-            self._pending.append((topic, payload, qos, retain, correlation_data))
-            return False
-        props = self._props(correlation_data)
-        if wait_ack:
-            return await self._send(client, topic, payload, qos, retain, props)
-        if on_ack is None:
-            self._spawn(self._send_or_hold(client, topic, payload, qos, retain, correlation_data))
-        else:
-            self._track(self._send(client, topic, payload, qos, retain, props), on_ack)
-        return True
-
-    def _props(self, correlation_data: bytes | None) -> Properties | None:
-        if correlation_data is None or not self._v5:
-            return None
-        props = Properties(PacketTypes.PUBLISH)
-        props.CorrelationData = correlation_data
-        return props
-
-    def _spawn(self, send: Coroutine[None, None, bool]) -> None:
-        task = asyncio.get_running_loop().create_task(send)  # tasks start in FIFO order
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    def _track(self, send: Coroutine[None, None, bool], on_ack: Callable[[bool], None]) -> None:
-        """A tracked publish: ``on_ack`` gets its outcome; when the connection ends first
-        (``_abandon_tracked``), at once as lost instead of after the PUBACK timeout."""
-
-        async def reported() -> None:
-            try:
-                ok = await send
-            except asyncio.CancelledError:  # cancelled by ``_abandon_tracked`` only
-                ok = False
-            on_ack(ok)
-
-        task = asyncio.get_running_loop().create_task(reported())
-        self._tracked.add(task)
-        task.add_done_callback(self._tracked.discard)
-
-    def _abandon_tracked(self) -> None:
-        """The connection ended: tracked publishes without a PUBACK are lost (reported
-        now, so their owner resends them right after the reconnect)."""
-        for task in list(self._tracked):
-            task.cancel()
-
-    def _flush_pending(self, client: aiomqtt.Client) -> None:
-        """After a reconnect: what was published while disconnected, in order."""
-        if self._pending:
-            log.info("sending %d message(s) held while disconnected", len(self._pending))
-        while self._pending:
-            self._spawn(self._send_or_hold(client, *self._pending.popleft()))
-
-    async def _send_or_hold(
-        self, client: aiomqtt.Client, topic: str, payload: bytes, qos: int, retain: bool,
-        cd: bytes | None,
-    ) -> bool:  # fmt: skip
-        """An untracked publish. At QoS 1, one that finds the link gone before the port saw
-        the drop (paho: "not currently connected") is held for the reconnect, like one
-        published while disconnected (a reply must not be lost), or sent on a new link."""
-        try:
-            await client.publish(topic, payload, qos=qos, retain=retain, properties=self._props(cd))
-        except aiomqtt.MqttError as err:
-            if not qos or getattr(err, "rc", None) != MQTTErrorCode.MQTT_ERR_NO_CONN:
-                _DROPPED.warning("publish_failed", f"publish failed: {err}", topic=topic)
-                return False
-            now = self._client if self._connected else None
-            if now is not None and now is not client:
-                return await self._send_or_hold(now, topic, payload, qos, retain, cd)
-            self._pending.append((topic, payload, qos, retain, cd))
-            return False
-        return True
-
-    @staticmethod
-    async def _send(
-        client: aiomqtt.Client,
-        topic: str,
-        payload: bytes,
-        qos: int,
-        retain: bool,
-        props: Properties | None,
-    ) -> bool:
-        try:
-            await client.publish(topic, payload, qos=qos, retain=retain, properties=props)
-        except aiomqtt.MqttError as err:
-            _DROPPED.warning("publish_failed", f"publish failed: {err}", topic=topic)
-            return False
-        return True
+        return await self._out.publish(
+            topic, payload, retain=retain, qos=qos, correlation_data=correlation_data,
+            wait_ack=wait_ack, on_ack=on_ack,
+        )  # fmt: skip
 
     async def respond(self, reply_topic: str, payload: bytes, request: Inbound) -> bool:
         """Send a reply on the contract's reply topic and, for a v5 request with a

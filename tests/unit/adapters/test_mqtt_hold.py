@@ -37,27 +37,27 @@ async def test_a_reply_into_a_dropped_link_is_held_and_sent_after_the_reconnect(
     gone = Link(MQTTErrorCode.MQTT_ERR_NO_CONN)
     port = port_on(gone)
     reply = ("s/main/override/ann/reply", b'{"id": "r1", "ok": true}', 1, False, None)
-    assert not await port._send_or_hold(gone, *reply)
-    assert list(port._pending) == [reply]
+    assert not await port._out.send_or_hold(gone, *reply)
+    assert list(port._out.held) == [reply]
     back = Link()
     port._client = back  # type: ignore[assignment]
-    port._flush_pending(back)  # what the reconnect does
-    for task in list(port._sending):
+    port._out.flush(back)  # what the reconnect does
+    for task in list(port._out.sending):
         await task
-    assert back.sent == [(reply[0], reply[1], 1)] and not port._pending
+    assert back.sent == [(reply[0], reply[1], 1)] and not port._out.held
 
 
 async def test_on_a_new_link_already_it_is_sent_there() -> None:
     gone, back = Link(MQTTErrorCode.MQTT_ERR_NO_CONN), Link()
     port = port_on(back)  # the port reconnected meanwhile
-    assert await port._send_or_hold(gone, "s/main/plan", b"{}", 1, True, None)
-    assert back.sent == [("s/main/plan", b"{}", 1)] and not port._pending
+    assert await port._out.send_or_hold(gone, "s/main/plan", b"{}", 1, True, None)
+    assert back.sent == [("s/main/plan", b"{}", 1)] and not port._out.held
 
 
 async def test_qos0_and_other_errors_are_dropped_not_held() -> None:
     gone = Link(MQTTErrorCode.MQTT_ERR_NO_CONN)
     port = port_on(gone)
-    assert not await port._send_or_hold(gone, "s/x", b"{}", 0, False, None)
+    assert not await port._out.send_or_hold(gone, "s/x", b"{}", 0, False, None)
     big = Link(MQTTErrorCode.MQTT_ERR_PAYLOAD_SIZE)
-    assert not await port_on(big)._send_or_hold(big, "s/x", b"{}", 1, False, None)
-    assert not port._pending
+    assert not await port_on(big)._out.send_or_hold(big, "s/x", b"{}", 1, False, None)
+    assert not port._out.held

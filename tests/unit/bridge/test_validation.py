@@ -24,7 +24,7 @@ def bridge() -> Bridge:
 
 
 def held(b: Bridge) -> list[tuple[str, bytes]]:
-    return [(t, p) for t, p, *_ in b._port._pending]
+    return [(t, p) for t, p, *_ in b._port._out.held]
 
 
 Q = {"interval_s": 60, "offered": 5, "waiting": 1}
