@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +357,24 @@ def stale_email_plan(now: float) -> dict[str, Any]:
     }
 
 
+@contextlib.asynccontextmanager
+async def published_console(
+    broker: WsBroker, settings: Settings, prefix: str, tmp_path: Path, plan: Any, listing: Any
+) -> AsyncIterator[tuple[Any, Page]]:
+    """The console (no daemon) on a running broker, opened after ``plan`` and the proposals
+    ``listing`` were published retained for site main: the test answers for the daemon."""
+    with broker.running():
+        async with (
+            console_only(settings) as http_url,
+            peer(broker.host, broker.port, prefix) as p,
+            chromium_page(tmp_path / "profile") as page,
+        ):
+            await p.publish("main/plan", plan, retain=True)
+            await p.publish("main/proposals", listing, retain=True)
+            await open_console(page, http_url)
+            yield p, page
+
+
 async def test_console_shows_stale_queues_and_markup_as_text(tmp_path: Path, topic_prefix: str):
     """What the real daemon does not publish (yet, or ever): the §16 freshness fields, and
     markup inside a payload. The test publishes them; the page shows a stale queue as
@@ -381,31 +400,27 @@ async def test_console_shows_stale_queues_and_markup_as_text(tmp_path: Path, top
             }
         ],
     }
-    with broker.running():
-        async with (
-            console_only(settings) as http_url,
-            peer(broker.host, broker.port, topic_prefix) as p,
-            chromium_page(tmp_path / "profile") as page,
-        ):
-            pg = page.page
-            await p.publish("main/plan", stale_email_plan(now), retain=True)
-            await p.publish("main/proposals", listing, retain=True)
-            await open_console(page, http_url)
-            first = '[data-proposal-id="p-0001"]'
-            await wait_text(page, first, "e04 email → phone")
-            assert markup in await text(page, first)
-            assert await pg.query_selector("#proposals img") is None  # text, never markup
-            assert await text(page, 'tr[data-queue="phone"] [data-field="data"]') == "12 s"
-            stale = 'tr[data-queue="email"]'
-            assert await text(page, f'{stale} [data-field="data"]') == "stale · 15 min"
-            assert await text(page, f'{stale} [data-field="predicted"]') == "—"
-            for field in ("predicted", "observed"):  # 95% observed, but old: no green
-                level = await pg.get_attribute(f'{stale} [data-field="{field}"] .sl', "data-level")
-                assert level == "none"
-            await pg.click(f'{first} button[data-action="approve"]')
-            await p.wait_for(REQUESTS, lambda r: r["action"] == "approve")
-            assert await pg.is_disabled(f'{first} button[data-action="approve"]')  # unanswered
-            assert page.errors == []
+    plan = stale_email_plan(now)
+    async with published_console(broker, settings, topic_prefix, tmp_path, plan, listing) as (
+        p,
+        page,
+    ):
+        pg = page.page
+        first = '[data-proposal-id="p-0001"]'
+        await wait_text(page, first, "e04 email → phone")
+        assert markup in await text(page, first)
+        assert await pg.query_selector("#proposals img") is None  # text, never markup
+        assert await text(page, 'tr[data-queue="phone"] [data-field="data"]') == "12 s"
+        stale = 'tr[data-queue="email"]'
+        assert await text(page, f'{stale} [data-field="data"]') == "stale · 15 min"
+        assert await text(page, f'{stale} [data-field="predicted"]') == "—"
+        for field in ("predicted", "observed"):  # 95% observed, but old: no green
+            level = await pg.get_attribute(f'{stale} [data-field="{field}"] .sl', "data-level")
+            assert level == "none"
+        await pg.click(f'{first} button[data-action="approve"]')
+        await p.wait_for(REQUESTS, lambda r: r["action"] == "approve")
+        assert await pg.is_disabled(f'{first} button[data-action="approve"]')  # unanswered
+        assert page.errors == []
 
 
 def decision_replies(now: float) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -462,52 +477,45 @@ async def test_console_proposals_in_shadow_mode_and_what_the_replies_say(
         ],
     }
     approve_all, reject_one = decision_replies(now)
-    with broker.running():
-        async with (
-            console_only(settings) as http_url,
-            peer(broker.host, broker.port, topic_prefix) as p,
-            chromium_page(tmp_path / "profile") as page,
-        ):
-            pg = page.page
-            shadow = {**stale_email_plan(now), "mode": "shadow"}
-            await p.publish("main/plan", shadow, retain=True)
-            await p.publish("main/proposals", listing, retain=True)
-            await open_console(page, http_url)
-            first = '[data-proposal-id="p-0001"]'
-            await wait_text(page, first, "e04 email → phone")
-            for action in ("approve", "reject"):
-                button = f'{first} button[data-action="{action}"]'
-                assert await pg.is_disabled(button)
-                assert "read-only" in (await pg.get_attribute(button, "title") or "")
-            assert await pg.is_disabled("#approve-all")
-            await wait_text(page, "#proposals-read-only", "Shadow mode: proposals are read-only")
-            assert await pg.is_visible("#proposals-read-only")
+    plan = {**stale_email_plan(now), "mode": "shadow"}
+    async with published_console(broker, settings, topic_prefix, tmp_path, plan, listing) as (
+        p,
+        page,
+    ):
+        pg = page.page
+        first = '[data-proposal-id="p-0001"]'
+        await wait_text(page, first, "e04 email → phone")
+        for action in ("approve", "reject"):
+            button = f'{first} button[data-action="{action}"]'
+            assert await pg.is_disabled(button)
+            assert "read-only" in (await pg.get_attribute(button, "title") or "")
+        assert await pg.is_disabled("#approve-all")
+        await wait_text(page, "#proposals-read-only", "Shadow mode: proposals are read-only")
+        assert await pg.is_visible("#proposals-read-only")
 
-            await p.publish("main/plan", {**shadow, "mode": "approve"}, retain=True)
-            await pg.wait_for_selector(f'{first} button[data-action="approve"]:not([disabled])')
-            assert await pg.is_hidden("#proposals-read-only")
-            assert await pg.get_attribute(f'{first} button[data-action="approve"]', "title") is None
+        await p.publish("main/plan", {**plan, "mode": "approve"}, retain=True)
+        await pg.wait_for_selector(f'{first} button[data-action="approve"]:not([disabled])')
+        assert await pg.is_hidden("#proposals-read-only")
+        assert await pg.get_attribute(f'{first} button[data-action="approve"]', "title") is None
 
-            await pg.click('[data-proposal-id="p-0003"] button[data-action="reject"]')
-            [request] = await p.wait_for(REQUESTS, lambda r: r["action"] == "reject")
-            await p.publish(REPLIES, {**reject_one, "id": request["id"]})
-            until = await pg.evaluate("(ts) => Render.clock(ts)", reject_one["cooldown_until"])
-            shown = await reply_shown(page, request, "ok")
-            assert (
-                f"✓ done · rejected e06 email → phone · not proposed again before {until}" in shown
-            )
+        await pg.click('[data-proposal-id="p-0003"] button[data-action="reject"]')
+        [request] = await p.wait_for(REQUESTS, lambda r: r["action"] == "reject")
+        await p.publish(REPLIES, {**reject_one, "id": request["id"]})
+        until = await pg.evaluate("(ts) => Render.clock(ts)", reject_one["cooldown_until"])
+        shown = await reply_shown(page, request, "ok")
+        assert f"✓ done · rejected e06 email → phone · not proposed again before {until}" in shown
 
-            await pg.click("#approve-all")
-            [request] = await p.wait_for(REQUESTS, lambda r: r.get("all") is True)
-            await p.publish(REPLIES, {**approve_all, "id": request["id"]})
-            shown = await reply_shown(page, request, "ok")
-            assert (
-                "✓ done · approved e04 email → phone, e06 email → phone · command "
-                "main-00000007-abcdef · not approved e05 email → phone: "
-            ) in shown
-            assert approve_all["withdrawn"][0]["why"] in shown
+        await pg.click("#approve-all")
+        [request] = await p.wait_for(REQUESTS, lambda r: r.get("all") is True)
+        await p.publish(REPLIES, {**approve_all, "id": request["id"]})
+        shown = await reply_shown(page, request, "ok")
+        assert (
+            "✓ done · approved e04 email → phone, e06 email → phone · command "
+            "main-00000007-abcdef · not approved e05 email → phone: "
+        ) in shown
+        assert approve_all["withdrawn"][0]["why"] in shown
 
-            assert page.errors == []
+        assert page.errors == []
 
 
 async def test_console_asks_for_a_password_when_the_broker_wants_one(tmp_path: Path):
